@@ -1,0 +1,269 @@
+/**
+ * The sans-I/O connection: bytes in (`receive`), events out, bytes out
+ * (`takeOutput`). It owns the record layer and dispatches each record: alerts
+ * and ChangeCipherSpec here, handshake messages to the state machine,
+ * application data to the owner. Errors are sticky; the alert they call for is
+ * queued before the connection stops (STYLE.md §8).
+ */
+import type { RecordProtector } from '../crypto/record-protection.ts';
+import type { ConnectionEvent } from '../handshake/events.ts';
+import {
+  initialSecurity,
+  type ConnectionSecurity,
+  type HandshakeContext,
+  type HandshakeInput,
+  type HandshakeState,
+} from '../handshake/context.ts';
+import { AlertDescription, AlertLevel, ContentType } from '../wire/enums.ts';
+import { TlsError, alertFor } from '../wire/errors.ts';
+import { decodeHandshake, type HandshakeMessage, type UnknownHandshake } from '../wire/handshake.ts';
+import { HandshakeJoiner } from '../wire/record.ts';
+import { RecordLayer, type PlainRecord } from './record-layer.ts';
+
+export interface ConnectionOptions {
+  maxHandshakeMessageSize: number;
+  /** Emit 'record' and 'handshake-message' events for every record and message both ways. */
+  observe?: boolean;
+}
+
+/** Consecutive warning alerts tolerated (rustls caps them the same way). */
+const MAX_WARNING_ALERTS = 4;
+
+export abstract class Connection {
+  protected readonly records = new RecordLayer();
+  protected readonly joiner: HandshakeJoiner;
+  protected state: HandshakeState;
+  readonly security: ConnectionSecurity = initialSecurity();
+  private events: ConnectionEvent[] = [];
+  private failure: TlsError | undefined;
+  private warnings = 0;
+  private sentCloseNotify = false;
+  private receivedCloseNotify = false;
+  protected readonly observe: boolean;
+  protected readonly cx: HandshakeContext;
+
+  constructor(options: ConnectionOptions, initial: HandshakeState) {
+    this.joiner = new HandshakeJoiner(options.maxHandshakeMessageSize);
+    this.state = initial;
+    this.observe = options.observe ?? false;
+    if (this.observe) {
+      this.records.observer = (direction, r: PlainRecord) =>
+        this.emit({
+          type: 'record',
+          direction,
+          contentType: r.type,
+          version: r.version,
+          wireLength: r.wireLength,
+          encrypted: r.encrypted,
+        });
+    }
+    this.cx = this.makeContext();
+  }
+
+  private makeContext(): HandshakeContext {
+    const records = this.records;
+    return {
+      security: this.security,
+      send: (raw) => records.queueHandshake(raw),
+      setVersion: (v) => {
+        records.writeVersion = v;
+        records.expectedReadVersion = v;
+      },
+      changeWriteKeys: (p: RecordProtector) => records.changeWriteKeys(p),
+      setPendingReader: (p: RecordProtector) => records.setPendingReader(p),
+      emit: (e) => this.emit(e),
+    };
+  }
+
+  protected emit(e: ConnectionEvent): void {
+    if (!this.observe && (e.type === 'record' || e.type === 'handshake-message')) return;
+    this.events.push(e);
+  }
+
+  /** Feeds bytes from the peer; returns what happened. Never throws for anything the peer sent. */
+  receive(bytes: Uint8Array): ConnectionEvent[] {
+    if (this.failure) return this.drainEvents();
+    this.guard(() => {
+      this.records.receive(bytes);
+      for (let rec = this.records.nextRecord(); rec; rec = this.failure ? undefined : this.records.nextRecord()) {
+        this.dispatch(rec);
+      }
+    });
+    return this.drainEvents();
+  }
+
+  /** Events produced by calls other than receive (start, write, renegotiate). */
+  drainEvents(): ConnectionEvent[] {
+    const out = this.events;
+    this.events = [];
+    return out;
+  }
+
+  /** Bytes to send to the peer, possibly empty. */
+  takeOutput(): Uint8Array {
+    return this.records.takeOutput();
+  }
+
+  get pendingOutput(): number {
+    return this.records.pendingOutput;
+  }
+
+  get error(): TlsError | undefined {
+    return this.failure;
+  }
+
+  get handshakeComplete(): boolean {
+    return this.security.handshakes > 0;
+  }
+
+  get isHandshaking(): boolean {
+    return !this.state.isTraffic;
+  }
+
+  get stateName(): string {
+    return this.state.name;
+  }
+
+  get closed(): boolean {
+    return this.failure !== undefined || this.receivedCloseNotify;
+  }
+
+  /** Sends application data under the keys in force (RFC 5246 §6.2: any size, fragmented to 2^14). */
+  write(data: Uint8Array): void {
+    if (this.failure) throw this.failure;
+    if (this.sentCloseNotify) throw new TlsError('InternalError', 'write after close');
+    if (!this.handshakeComplete) throw new TlsError('InternalError', 'write before the handshake completed');
+    this.records.writeRecord(ContentType.application_data, data);
+  }
+
+  /** Sends close_notify (RFC 5246 §7.2.1). */
+  close(): void {
+    if (this.sentCloseNotify || this.failure) return;
+    this.sentCloseNotify = true;
+    this.sendAlert(AlertLevel.warning, AlertDescription.close_notify);
+  }
+
+  /** Low-level: sends raw handshake bytes in the current epoch, bypassing the state machine. */
+  sendRawHandshake(raw: Uint8Array): void {
+    this.records.queueHandshake(raw);
+    this.records.flushHandshake();
+  }
+
+  /** Low-level: sends one alert as it is, e.g. a no_renegotiation warning. */
+  sendAlert(level: number, description: number): void {
+    this.records.writeRecord(ContentType.alert, Uint8Array.of(level, description));
+    this.emit({ type: 'alert', direction: 'sent', level, description });
+  }
+
+  /** Aborts locally (a timeout in the adapter, a tool's decision), sending the matching alert. */
+  fail(error: TlsError): void {
+    if (this.failure) return;
+    this.failure = error;
+    const alert = alertFor(error.kind);
+    if (alert !== undefined) {
+      try {
+        this.sendAlert(AlertLevel.fatal, alert);
+      } catch {
+        // The alert is best effort; the error is what the owner acts on.
+      }
+    }
+    this.emit({ type: 'error', error });
+  }
+
+  protected guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.fail(e instanceof TlsError ? e : new TlsError('InternalError', e instanceof Error ? e.message : String(e)));
+    }
+  }
+
+  private dispatch(rec: PlainRecord): void {
+    if (rec.type !== ContentType.alert) this.warnings = 0;
+    switch (rec.type) {
+      case ContentType.alert:
+        return this.onAlerts(rec.data);
+      case ContentType.change_cipher_spec:
+        return this.onChangeCipherSpec(rec.data);
+      case ContentType.handshake:
+        return this.onHandshakeRecord(rec.data);
+      case ContentType.application_data:
+        return this.onApplicationData(rec.data);
+      default:
+        throw new TlsError('UnexpectedMessage', `record of content type ${rec.type}`);
+    }
+  }
+
+  private onAlerts(data: Uint8Array): void {
+    if (data.length === 0 || data.length % 2 !== 0) throw new TlsError('DecodeError', 'alert record of odd length');
+    if (!this.joiner.isEmpty) throw new TlsError('UnexpectedMessage', 'alert inside a fragmented handshake message');
+    for (let i = 0; i < data.length; i += 2) {
+      const level = data[i]!;
+      const description = data[i + 1]!;
+      this.emit({ type: 'alert', direction: 'received', level, description });
+      if (level !== AlertLevel.warning || description === AlertDescription.close_notify) {
+        if (description === AlertDescription.close_notify) {
+          this.receivedCloseNotify = true;
+          this.emit({ type: 'close-notify' });
+          // RFC 5246 §7.2.1: answer with our own close_notify.
+          this.close();
+          this.failure = new TlsError('PeerClosed', 'peer sent close_notify');
+          return;
+        }
+        this.failure = new TlsError('PeerSentFatalAlert', `peer sent fatal alert ${description}`, description);
+        this.emit({ type: 'error', error: this.failure });
+        return;
+      }
+      if (++this.warnings > MAX_WARNING_ALERTS) throw new TlsError('UnexpectedMessage', 'too many warning alerts');
+      this.onWarningAlert(description);
+    }
+  }
+
+  /** Warnings other than close_notify; subclasses handle no_renegotiation. */
+  protected onWarningAlert(_description: number): void {}
+
+  private onChangeCipherSpec(data: Uint8Array): void {
+    // RFC 5246 §7.1: exactly one byte of value 1, on a handshake message boundary.
+    if (data.length !== 1 || data[0] !== 1) throw new TlsError('DecodeError', 'malformed ChangeCipherSpec');
+    if (!this.joiner.isEmpty) throw new TlsError('UnexpectedMessage', 'ChangeCipherSpec inside a handshake message');
+    if (!this.records.hasPendingReader) throw new TlsError('UnexpectedMessage', `ChangeCipherSpec in ${this.state.name}`);
+    this.advance({ kind: 'ccs' });
+    this.records.activatePendingReader();
+  }
+
+  private onHandshakeRecord(data: Uint8Array): void {
+    if (data.length === 0) throw new TlsError('DecodeError', 'empty handshake record');
+    this.joiner.push(data);
+    for (let raw = this.joiner.next(); raw && !this.failure; raw = this.joiner.next()) {
+      const msg = decodeHandshake(raw, this.security.version ?? this.negotiatingVersion());
+      this.emit({ type: 'handshake-message', direction: 'in', message: msg, raw });
+      if (this.state.isTraffic) this.onHandshakeInTraffic(msg, raw);
+      else this.onHandshakeMessage(msg, raw);
+    }
+  }
+
+  /** The version a message in flight should be decoded with, before any handshake completed. */
+  protected abstract negotiatingVersion(): number | undefined;
+
+  /** A handshake message while application data flows: a renegotiation request or an error. */
+  protected abstract onHandshakeInTraffic(msg: HandshakeMessage | UnknownHandshake, raw: Uint8Array): void;
+
+  protected onHandshakeMessage(msg: HandshakeMessage | UnknownHandshake, raw: Uint8Array): void {
+    this.advance({ kind: 'message', msg, raw });
+  }
+
+  protected advance(input: HandshakeInput): void {
+    this.state = this.state.handle(this.cx, input);
+    this.records.flushHandshake();
+  }
+
+  private onApplicationData(data: Uint8Array): void {
+    // Before the first Finished there are no keys to trust data with (RFC 5246 §7.4.9).
+    if (!this.handshakeComplete || !this.records.readEncrypted) {
+      throw new TlsError('UnexpectedMessage', 'application data before the handshake completed');
+    }
+    if (!this.joiner.isEmpty) throw new TlsError('UnexpectedMessage', 'application data inside a handshake message');
+    if (data.length > 0) this.emit({ type: 'data', data });
+  }
+
+}

@@ -1,0 +1,154 @@
+/**
+ * The record layer of one connection: deframing and opening incoming records,
+ * fragmenting and sealing outgoing ones (RFC 5246 §6.2), and the switch of each
+ * direction's keys at ChangeCipherSpec (§7.1). Handshake messages of one flight
+ * are coalesced into as few records as possible, as OpenSSL does.
+ */
+import type { RecordProtector } from '../crypto/record-protection.ts';
+import { NULL_PROTECTOR } from '../crypto/record-protection.ts';
+import { ContentType, ProtocolVersion } from '../wire/enums.ts';
+import { TlsError } from '../wire/errors.ts';
+import { Deframer, MAX_PLAINTEXT, RECORD_HEADER_LEN, type Record } from '../wire/record.ts';
+
+export interface PlainRecord {
+  type: number;
+  version: number;
+  /** The record's length on the wire (ciphertext). */
+  wireLength: number;
+  encrypted: boolean;
+  data: Uint8Array;
+}
+
+export interface RecordObserver {
+  (direction: 'in' | 'out', record: PlainRecord): void;
+}
+
+export class RecordLayer {
+  /** Version written in record headers: TLS 1.0 until ServerHello, as most stacks do for compatibility. */
+  writeVersion: number = ProtocolVersion.TLSv1;
+  /** Once the version is agreed, every incoming record must carry it (RFC 5246 §6.2.1, Appendix E.1). */
+  expectedReadVersion: number | undefined;
+  private reader: RecordProtector = NULL_PROTECTOR;
+  private writer: RecordProtector = NULL_PROTECTOR;
+  private pendingReader: RecordProtector | undefined;
+  private readonly deframer = new Deframer();
+  private readonly out: Uint8Array[] = [];
+  private outBytes = 0;
+  private handshakeBuf: Uint8Array[] = [];
+  private handshakeBytes = 0;
+  readEncrypted = false;
+  writeEncrypted = false;
+  observer: RecordObserver | undefined;
+
+  receive(bytes: Uint8Array): void {
+    this.deframer.push(bytes);
+  }
+
+  get bufferedIn(): number {
+    return this.deframer.pending;
+  }
+
+  /** The next incoming record, opened with the current read keys. */
+  nextRecord(): PlainRecord | undefined {
+    const rec: Record | undefined = this.deframer.next();
+    if (!rec) return undefined;
+    if (this.expectedReadVersion !== undefined && rec.version !== this.expectedReadVersion) {
+      throw new TlsError('ProtocolVersion', `record version 0x${rec.version.toString(16)} after agreeing on another`);
+    }
+    const data = this.reader.open(rec.type, rec.version, rec.fragment);
+    if (data.length > MAX_PLAINTEXT) throw new TlsError('RecordOverflow', 'plaintext longer than 2^14');
+    const plain = { type: rec.type, version: rec.version, wireLength: rec.length, encrypted: this.readEncrypted, data };
+    this.observer?.('in', plain);
+    return plain;
+  }
+
+  /** Keys that take effect for reading at the peer's next ChangeCipherSpec. */
+  setPendingReader(p: RecordProtector): void {
+    this.pendingReader = p;
+  }
+
+  /** RFC 5246 §7.1: on receiving ChangeCipherSpec the pending read state becomes current. */
+  activatePendingReader(): void {
+    if (!this.pendingReader) throw new TlsError('UnexpectedMessage', 'ChangeCipherSpec before keys were agreed');
+    this.reader = this.pendingReader;
+    this.pendingReader = undefined;
+    this.readEncrypted = true;
+  }
+
+  get hasPendingReader(): boolean {
+    return this.pendingReader !== undefined;
+  }
+
+  /** Sends ChangeCipherSpec under the old keys, then switches to `next` for writing. */
+  changeWriteKeys(next: RecordProtector): void {
+    this.flushHandshake();
+    this.writeRecord(ContentType.change_cipher_spec, Uint8Array.of(1));
+    this.writer = next;
+    this.writeEncrypted = true;
+  }
+
+  /** Queues one handshake message; flushHandshake() writes the flight. */
+  queueHandshake(raw: Uint8Array): void {
+    this.handshakeBuf.push(raw);
+    this.handshakeBytes += raw.length;
+  }
+
+  flushHandshake(): void {
+    if (this.handshakeBytes === 0) return;
+    const all = this.handshakeBuf.length === 1 ? this.handshakeBuf[0]! : concatAll(this.handshakeBuf, this.handshakeBytes);
+    this.handshakeBuf = [];
+    this.handshakeBytes = 0;
+    this.writeRecord(ContentType.handshake, all);
+  }
+
+  /** Writes data as records of at most 2^14 bytes each. */
+  writeRecord(type: number, data: Uint8Array): void {
+    if (type !== ContentType.handshake) this.flushHandshake();
+    if (data.length === 0) return this.sealOne(type, data);
+    for (let at = 0; at < data.length; at += MAX_PLAINTEXT) {
+      this.sealOne(type, data.subarray(at, Math.min(at + MAX_PLAINTEXT, data.length)));
+    }
+  }
+
+  private sealOne(type: number, chunk: Uint8Array): void {
+    const fragment = this.writer.seal(type, this.writeVersion, chunk);
+    const header = new Uint8Array(RECORD_HEADER_LEN);
+    header[0] = type;
+    header[1] = this.writeVersion >>> 8;
+    header[2] = this.writeVersion & 0xff;
+    header[3] = fragment.length >>> 8;
+    header[4] = fragment.length & 0xff;
+    this.out.push(header, fragment);
+    this.outBytes += RECORD_HEADER_LEN + fragment.length;
+    this.observer?.('out', {
+      type,
+      version: this.writeVersion,
+      wireLength: fragment.length,
+      encrypted: this.writeEncrypted,
+      data: chunk,
+    });
+  }
+
+  get pendingOutput(): number {
+    return this.outBytes + this.handshakeBytes;
+  }
+
+  /** Everything queued for the wire, as one buffer (empty when nothing is queued). */
+  takeOutput(): Uint8Array {
+    this.flushHandshake();
+    const all = this.out.length === 1 ? this.out[0]! : concatAll(this.out, this.outBytes);
+    this.out.length = 0;
+    this.outBytes = 0;
+    return all ?? new Uint8Array(0);
+  }
+}
+
+function concatAll(parts: Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

@@ -1,0 +1,178 @@
+/**
+ * Key agreement for TLS 1.0–1.2: ECDHE (RFC 8422 §5.4, §5.7), DHE (RFC 5246
+ * §7.4.3, §7.4.7.2, §8.1.2) and RSA key transport (§7.4.7.1), on node:crypto.
+ * The ServerKeyExchange params are parsed here because their shape depends on
+ * the suite's key exchange, which the wire layer does not know.
+ */
+import * as crypto from 'node:crypto';
+import { Reader, Writer } from '../wire/codec.ts';
+import { ECCurveType, NamedGroup, ProtocolVersion, groupName } from '../wire/enums.ts';
+import { TlsError } from '../wire/errors.ts';
+
+const TLS12 = ProtocolVersion['TLSv1.2'];
+
+/** What the server signs and what the client needs from ServerKeyExchange. */
+export interface ServerKeyExchangeParams {
+  kind: 'ECDHE' | 'DHE';
+  /** The ServerECDHParams / ServerDHParams bytes exactly as sent: the signature covers them. */
+  params: Uint8Array;
+  group?: number;
+  /** ECDHE: the server's point; DHE: dh_Ys. */
+  publicKey: Uint8Array;
+  dhP?: Uint8Array;
+  dhG?: Uint8Array;
+  /** TLS 1.2's SignatureAndHashAlgorithm; null before 1.2. */
+  scheme: number | null;
+  signature: Uint8Array;
+}
+
+export function parseServerKeyExchange(body: Uint8Array, kind: 'ECDHE' | 'DHE', version: number): ServerKeyExchangeParams {
+  const r = new Reader(body);
+  const start = r.offset;
+  let group: number | undefined;
+  let publicKey: Uint8Array;
+  let dhP: Uint8Array | undefined;
+  let dhG: Uint8Array | undefined;
+  if (kind === 'ECDHE') {
+    // struct { ECCurveType curve_type; NamedCurve namedcurve; opaque point<1..2^8-1>; } ServerECDHParams
+    const curveType = r.u8('curve_type');
+    if (curveType !== ECCurveType.named_curve) {
+      throw new TlsError('IllegalParameter', `ECDHE curve_type ${curveType} is not named_curve`);
+    }
+    group = r.u16('namedcurve');
+    publicKey = r.vec8('point', 1);
+  } else {
+    // struct { opaque dh_p<1..2^16-1>; opaque dh_g<1..2^16-1>; opaque dh_Ys<1..2^16-1>; } ServerDHParams
+    dhP = r.vec16('dh_p', 1);
+    dhG = r.vec16('dh_g', 1);
+    publicKey = r.vec16('dh_Ys', 1);
+  }
+  const params = body.subarray(start, r.offset);
+  const scheme = version >= TLS12 ? r.u16('signature_algorithm') : null;
+  const signature = r.vec16('signature', 1);
+  r.expectEnd('ServerKeyExchange');
+  return { kind, params, group, publicKey, dhP, dhG, scheme, signature } as ServerKeyExchangeParams;
+}
+
+export const SUPPORTED_GROUPS: readonly number[] = [NamedGroup.x25519, NamedGroup.secp256r1, NamedGroup.secp384r1];
+
+const ECDH_CURVE: Record<number, string> = {
+  [NamedGroup.secp256r1]: 'prime256v1',
+  [NamedGroup.secp384r1]: 'secp384r1',
+};
+
+// DER SubjectPublicKeyInfo prefix for a raw 32-byte X25519 key (RFC 8410 §4).
+const X25519_SPKI_PREFIX = Buffer.from('302a300506032b656e032100', 'hex');
+
+export interface KeyShare {
+  /** Our public value as it goes on the wire (point or dh_Yc). */
+  publicKey: Uint8Array;
+  /** The premaster secret from the peer's public value. */
+  agree(peer: Uint8Array): Uint8Array;
+}
+
+export function ecdheKeyShare(group: number): KeyShare {
+  if (group === NamedGroup.x25519) {
+    const { publicKey, privateKey } = crypto.generateKeyPairSync('x25519');
+    const raw = publicKey.export({ type: 'spki', format: 'der' }).subarray(X25519_SPKI_PREFIX.length);
+    return {
+      publicKey: new Uint8Array(raw),
+      agree(peer) {
+        if (peer.length !== 32) throw new TlsError('IllegalParameter', 'X25519 point is not 32 bytes');
+        const peerKey = crypto.createPublicKey({
+          key: Buffer.concat([X25519_SPKI_PREFIX, peer]),
+          format: 'der',
+          type: 'spki',
+        });
+        const secret = crypto.diffieHellman({ privateKey, publicKey: peerKey });
+        // RFC 8422 §5.11: an all-zero X25519 result means a small-order point.
+        if (secret.every((b) => b === 0)) throw new TlsError('IllegalParameter', 'X25519 shared secret is zero');
+        return new Uint8Array(secret);
+      },
+    };
+  }
+  const curve = ECDH_CURVE[group];
+  if (!curve) throw new TlsError('IllegalParameter', `server chose unsupported group ${groupName(group)}`);
+  const ecdh = crypto.createECDH(curve);
+  const pub = ecdh.generateKeys();
+  return {
+    publicKey: new Uint8Array(pub),
+    agree(peer) {
+      // RFC 8422 §5.4.1: only the uncompressed point format is allowed.
+      if (peer[0] !== 4) throw new TlsError('IllegalParameter', 'EC point is not uncompressed');
+      try {
+        return new Uint8Array(ecdh.computeSecret(peer));
+      } catch {
+        throw new TlsError('IllegalParameter', 'EC point is not on the curve');
+      }
+    },
+  };
+}
+
+/** Smallest DH prime we accept: 1024 bits still meets 2009-era servers; Logjam-size groups are refused. */
+export const MIN_DH_BITS = 1024;
+
+export function dheKeyShare(p: Uint8Array, g: Uint8Array, minBits = MIN_DH_BITS): KeyShare {
+  const pBits = bitLength(p);
+  if (pBits < minBits) throw new TlsError('InsufficientSecurity', `DH prime of ${pBits} bits is below ${minBits}`);
+  if (pBits > 8192) throw new TlsError('IllegalParameter', `DH prime of ${pBits} bits is unreasonably large`);
+  let dh: crypto.DiffieHellman;
+  try {
+    dh = crypto.createDiffieHellman(Buffer.from(p), Buffer.from(g));
+    dh.generateKeys();
+  } catch {
+    throw new TlsError('IllegalParameter', 'unusable DH group');
+  }
+  return {
+    publicKey: new Uint8Array(dh.getPublicKey()),
+    agree(peer) {
+      // Reject Ys outside [2, p-2] (RFC 7919 §5.1's check, applied to any group).
+      const y = BigInt('0x' + (Buffer.from(peer).toString('hex') || '0'));
+      const pn = BigInt('0x' + Buffer.from(p).toString('hex'));
+      if (y < 2n || y > pn - 2n) throw new TlsError('IllegalParameter', 'DH public value out of range');
+      let secret: Buffer;
+      try {
+        secret = dh.computeSecret(Buffer.from(peer));
+      } catch {
+        throw new TlsError('IllegalParameter', 'DH public value rejected');
+      }
+      // RFC 5246 §8.1.2: leading bytes of Z that contain all zero bits are stripped.
+      let i = 0;
+      while (i < secret.length - 1 && secret[i] === 0) i++;
+      return new Uint8Array(secret.subarray(i));
+    },
+  };
+}
+
+function bitLength(n: Uint8Array): number {
+  let i = 0;
+  while (i < n.length && n[i] === 0) i++;
+  if (i === n.length) return 0;
+  return (n.length - i - 1) * 8 + (32 - Math.clz32(n[i]!));
+}
+
+/** ECDHE: struct { opaque point <1..2^8-1>; } ClientECDiffieHellmanPublic */
+export function encodeEcdheClientKeyExchange(publicKey: Uint8Array): Uint8Array {
+  return new Writer(publicKey.length + 1).vec8(publicKey, 'ecdh_Yc').finish();
+}
+
+/** DHE: opaque dh_Yc<1..2^16-1> */
+export function encodeDheClientKeyExchange(publicKey: Uint8Array): Uint8Array {
+  return new Writer(publicKey.length + 2).vec16(publicKey, 'dh_Yc').finish();
+}
+
+/**
+ * RSA key transport (RFC 5246 §7.4.7.1): a 48-byte premaster whose first two
+ * bytes are the version we offered (not the negotiated one), encrypted with
+ * PKCS#1 v1.5 to the server's key.
+ */
+export function rsaKeyTransport(serverKey: crypto.KeyObject, offeredVersion: number): { premaster: Uint8Array; body: Uint8Array } {
+  const premaster = new Uint8Array(48);
+  crypto.randomFillSync(premaster);
+  premaster[0] = offeredVersion >>> 8;
+  premaster[1] = offeredVersion & 0xff;
+  const encrypted = crypto.publicEncrypt({ key: serverKey, padding: crypto.constants.RSA_PKCS1_PADDING }, premaster);
+  // TLS 1.0+ puts a two-byte length before EncryptedPreMasterSecret (SSLv3 did not).
+  const body = new Writer(encrypted.length + 2).vec16(encrypted, 'EncryptedPreMasterSecret').finish();
+  return { premaster, body };
+}

@@ -1,0 +1,178 @@
+/**
+ * An in-process node:https server as a real peer (Node 20, OpenSSL 3.0).
+ *
+ * Facts about node:tls that the renegotiation tests rely on:
+ * - Unlike openssl s_server, Node 20 accepts client-initiated renegotiation by default (TLS 1.2
+ *   and below): checked with `openssl s_client` + `R`. OpenSSL 3 itself refuses it unless
+ *   SSL_OP_ALLOW_CLIENT_RENEGOTIATION is set, a constant node does not export.
+ * - Node rate-limits it: more than tls.CLIENT_RENEG_LIMIT (3) renegotiations within
+ *   tls.CLIENT_RENEG_WINDOW (600 s) make the socket emit ERR_TLS_SESSION_ATTACK; this server logs
+ *   `error … ERR_TLS_SESSION_ATTACK` and destroys the connection.
+ * - `secureOptions: crypto.constants.SSL_OP_NO_RENEGOTIATION` refuses renegotiation: the server
+ *   answers the ClientHello with a warning no_renegotiation alert (s_client then gives up with a
+ *   fatal handshake_failure).
+ * - There is no public renegotiation event, but the server's 'keylog' event fires once per
+ *   completed handshake with a `CLIENT_RANDOM` line (TLS 1.2 and below) or once with
+ *   `CLIENT_TRAFFIC_SECRET_0` (TLS 1.3); counting those per socket counts handshakes.
+ * - tlsSocket.renegotiate() needs TLS 1.2 or below, so maxVersion defaults to TLSv1.2 here.
+ *
+ * Every request gets a text/plain body of `name: value` lines:
+ *   path, handshakes (on this connection), client (certificate subject CN or "none"),
+ *   authorized, protocol, cipher
+ */
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { SecureVersion, TLSSocket } from 'node:tls';
+import { OutputLog, type TlsPeer } from './peer-process.ts';
+
+export interface NodeTlsServerOptions {
+  /** PEM text or a PEM file path, for cert, key and ca alike. */
+  readonly cert: string;
+  readonly key: string;
+  /** CA to verify client certificates against (needed by renegotiatePath). */
+  readonly ca?: string;
+  /**
+   * On a request for this path the server renegotiates, requesting and requiring a client
+   * certificate, then answers with the certificate's subject.
+   */
+  readonly renegotiatePath?: string;
+  readonly minVersion?: SecureVersion;
+  /** Default 'TLSv1.2' (renegotiation does not exist in TLS 1.3). */
+  readonly maxVersion?: SecureVersion;
+  readonly ciphers?: string;
+  /** OpenSSL SSL_OP_* flags, e.g. crypto.constants.SSL_OP_NO_RENEGOTIATION. */
+  readonly secureOptions?: number;
+  readonly host?: string;
+}
+
+export interface NodeTlsServer extends TlsPeer {
+  /** Completed handshakes over all connections so far. */
+  countHandshakes(): number;
+}
+
+const HANDSHAKE_KEYLOG = /^(CLIENT_RANDOM|CLIENT_TRAFFIC_SECRET_0) /;
+
+function pem(value: string): string {
+  return value.includes('-----BEGIN ') ? value : readFileSync(value, 'utf8');
+}
+
+function clientSubject(socket: TLSSocket): string {
+  const cert = socket.getPeerCertificate();
+  if (cert === null || Object.keys(cert).length === 0) return 'none';
+  return String(cert.subject.CN);
+}
+
+function describe(req: IncomingMessage, socket: TLSSocket, handshakes: number): string {
+  const lines = [
+    `path: ${req.url ?? ''}`,
+    `handshakes: ${handshakes}`,
+    `client: ${clientSubject(socket)}`,
+    `authorized: ${socket.authorized}`,
+    `protocol: ${socket.getProtocol() ?? 'unknown'}`,
+    `cipher: ${socket.getCipher().name}`,
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+function listen(server: Server, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host, port: 0 }, () => {
+      server.off('error', reject);
+      const address = server.address();
+      if (address === null || typeof address === 'string') reject(new Error('https server has no port'));
+      else resolve(address.port);
+    });
+  });
+}
+
+export async function startNodeTlsServer(options: NodeTlsServerOptions): Promise<NodeTlsServer> {
+  const host = options.host ?? '127.0.0.1';
+  const log = new OutputLog('node https server');
+  const handshakes = new WeakMap<TLSSocket, number>();
+  const sockets = new Set<Socket>();
+  let totalHandshakes = 0;
+
+  const respond = (req: IncomingMessage, res: ServerResponse): void => {
+    const socket = req.socket as TLSSocket;
+    log.append(`request ${req.method} ${req.url}\n`);
+    const answer = (): void => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end(describe(req, socket, handshakes.get(socket) ?? 0));
+    };
+    if (options.renegotiatePath === undefined || req.url !== options.renegotiatePath) {
+      answer();
+      return;
+    }
+    log.append('renegotiate requesting a client certificate\n');
+    socket.renegotiate({ requestCert: true, rejectUnauthorized: true }, (error) => {
+      if (error === null || error === undefined) {
+        log.append(`renegotiated client=${clientSubject(socket)}\n`);
+        answer();
+        return;
+      }
+      log.append(`renegotiation failed ${error.message}\n`);
+      if (!res.headersSent && !socket.destroyed) {
+        res.writeHead(403, { 'content-type': 'text/plain' });
+        res.end(`renegotiation failed: ${error.message}\n`);
+      }
+    });
+  };
+
+  const server = createServer(
+    {
+      cert: pem(options.cert),
+      key: pem(options.key),
+      ...(options.ca === undefined ? {} : { ca: pem(options.ca) }),
+      ...(options.minVersion === undefined ? {} : { minVersion: options.minVersion }),
+      maxVersion: options.maxVersion ?? 'TLSv1.2',
+      ...(options.ciphers === undefined ? {} : { ciphers: options.ciphers }),
+      ...(options.secureOptions === undefined ? {} : { secureOptions: options.secureOptions }),
+    },
+    respond,
+  );
+
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  server.on('keylog', (line: Buffer, socket: TLSSocket) => {
+    if (!HANDSHAKE_KEYLOG.test(line.toString('latin1'))) return;
+    const n = (handshakes.get(socket) ?? 0) + 1;
+    handshakes.set(socket, n);
+    totalHandshakes++;
+    log.append(`handshake n=${n} protocol=${socket.getProtocol() ?? 'unknown'}\n`);
+  });
+  server.on('secureConnection', (socket: TLSSocket) => {
+    log.append(`secure connection from ${socket.remoteAddress}:${socket.remotePort}\n`);
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      log.append(`error ${error.code ?? ''} ${error.message}\n`);
+      socket.destroy();
+    });
+  });
+  server.on('tlsClientError', (error: NodeJS.ErrnoException) => {
+    log.append(`tlsClientError ${error.code ?? ''} ${error.message}\n`);
+  });
+
+  const port = await listen(server, host);
+  log.append(`listening on ${host}:${port}\n`);
+
+  let stopping: Promise<void> | undefined;
+  const stop = async (): Promise<void> => {
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const socket of sockets) socket.destroy();
+    await closed;
+    log.end('node https server stopped');
+  };
+
+  return {
+    host,
+    port,
+    stop: () => (stopping ??= stop()),
+    output: () => log.text(),
+    waitForOutput: (re, timeoutMs) => log.waitFor(re, timeoutMs),
+    countHandshakes: () => totalHandshakes,
+  };
+}
