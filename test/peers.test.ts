@@ -222,7 +222,7 @@ describe('openssl s_server', { skip: skipReason('openssl') }, () => {
     client.send('first');
     await server.waitForOutput(/^first$/m, WAIT_MS);
     server.command('r');
-    await server.waitForOutput(/HelloRequest/, WAIT_MS);
+    await server.waitForOutput(/HelloRequest[\s\S]*<<< [^\n]*ClientHello/, WAIT_MS);
     client.send('second');
     await server.waitForOutput(/^second$/m, WAIT_MS);
     assert.equal(countClientHellos(server.output()), 2);

@@ -15,11 +15,18 @@
  *   completed handshake with a `CLIENT_RANDOM` line (TLS 1.2 and below) or once with
  *   `CLIENT_TRAFFIC_SECRET_0` (TLS 1.3); counting those per socket counts handshakes.
  * - tlsSocket.renegotiate() needs TLS 1.2 or below, so maxVersion defaults to TLSv1.2 here.
+ * - tlsSocket.renegotiate({ requestCert: true }) lets the client resume its session in the new
+ *   handshake: an abbreviated handshake has no CertificateRequest, so no certificate arrives
+ *   (authorizationError UNABLE_TO_GET_ISSUER_CERT). SSL_OP_NO_SESSION_RESUMPTION_ON_RENEGOTIATION,
+ *   set here whenever renegotiatePath is, forces a full handshake.
+ * - When that verification fails with rejectUnauthorized, node destroys the socket and still calls
+ *   the renegotiate() callback without an error: check socket.destroyed there.
  *
  * Every request gets a text/plain body of `name: value` lines:
  *   path, handshakes (on this connection), client (certificate subject CN or "none"),
  *   authorized, protocol, cipher
  */
+import { constants } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -64,6 +71,12 @@ function clientSubject(socket: TLSSocket): string {
   return String(cert.subject.CN);
 }
 
+/** getCipher() is typed non-null but returns null in the renegotiate() callback. */
+function cipherName(socket: TLSSocket): string {
+  const cipher = socket.getCipher() as ReturnType<TLSSocket['getCipher']> | null;
+  return cipher?.name ?? 'unknown';
+}
+
 function describe(req: IncomingMessage, socket: TLSSocket, handshakes: number): string {
   const lines = [
     `path: ${req.url ?? ''}`,
@@ -71,9 +84,14 @@ function describe(req: IncomingMessage, socket: TLSSocket, handshakes: number): 
     `client: ${clientSubject(socket)}`,
     `authorized: ${socket.authorized}`,
     `protocol: ${socket.getProtocol() ?? 'unknown'}`,
-    `cipher: ${socket.getCipher().name}`,
+    `cipher: ${cipherName(socket)}`,
   ];
   return `${lines.join('\n')}\n`;
+}
+
+function secureOptions(options: NodeTlsServerOptions): number {
+  const renegotiation = options.renegotiatePath === undefined ? 0 : constants.SSL_OP_NO_SESSION_RESUMPTION_ON_RENEGOTIATION;
+  return (options.secureOptions ?? 0) | renegotiation;
 }
 
 function listen(server: Server, host: string): Promise<number> {
@@ -108,6 +126,10 @@ export async function startNodeTlsServer(options: NodeTlsServerOptions): Promise
     }
     log.append('renegotiate requesting a client certificate\n');
     socket.renegotiate({ requestCert: true, rejectUnauthorized: true }, (error) => {
+      if (socket.destroyed) {
+        log.append(`renegotiation failed: client certificate rejected (${String(socket.authorizationError)})\n`);
+        return;
+      }
       if (error === null || error === undefined) {
         log.append(`renegotiated client=${clientSubject(socket)}\n`);
         answer();
@@ -129,7 +151,7 @@ export async function startNodeTlsServer(options: NodeTlsServerOptions): Promise
       ...(options.minVersion === undefined ? {} : { minVersion: options.minVersion }),
       maxVersion: options.maxVersion ?? 'TLSv1.2',
       ...(options.ciphers === undefined ? {} : { ciphers: options.ciphers }),
-      ...(options.secureOptions === undefined ? {} : { secureOptions: options.secureOptions }),
+      secureOptions: secureOptions(options),
     },
     respond,
   );

@@ -47,7 +47,7 @@ export interface OpensslClientResult {
 }
 
 /** The end of the session summary s_client prints after each completed initial handshake. */
-const HANDSHAKE_DONE = /^(Verify return code: .*|CONNECTION ESTABLISHED)$/m;
+const HANDSHAKE_DONE = /^\s*Verify return code: |^CONNECTION ESTABLISHED$/m;
 const DEFAULT_LINE_DELAY_MS = 500;
 const DEFAULT_SETTLE_MS = 1000;
 const EXIT_AFTER_EOF_MS = 3000;
