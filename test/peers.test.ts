@@ -111,9 +111,25 @@ describe('throwaway PKI', () => {
 
   test('certificates pass openssl verify for their purpose', { skip: skipReason('openssl') }, async () => {
     for (const files of [rsaFiles, ecdsaFiles]) {
-      const server = await execFileAsync('openssl', ['verify', '-CAfile', files.ca, '-purpose', 'sslserver', '-x509_strict', files.serverCert]);
+      const server = await execFileAsync('openssl', [
+        'verify',
+        '-CAfile',
+        files.ca,
+        '-purpose',
+        'sslserver',
+        '-x509_strict',
+        files.serverCert,
+      ]);
       assert.match(server.stdout, /: OK$/m);
-      const client = await execFileAsync('openssl', ['verify', '-CAfile', files.ca, '-purpose', 'sslclient', '-x509_strict', files.clientCert]);
+      const client = await execFileAsync('openssl', [
+        'verify',
+        '-CAfile',
+        files.ca,
+        '-purpose',
+        'sslclient',
+        '-x509_strict',
+        files.clientCert,
+      ]);
       assert.match(client.stdout, /: OK$/m);
     }
   });
@@ -229,7 +245,11 @@ describe('openssl s_server', { skip: skipReason('openssl') }, () => {
   });
 
   test('speaks TLS 1.0 with legacyVersions', async (t) => {
-    const server = await startOpensslServer({ cert: rsaFiles.serverCert, key: rsaFiles.serverKey, legacyVersions: true });
+    const server = await startOpensslServer({
+      cert: rsaFiles.serverCert,
+      key: rsaFiles.serverKey,
+      legacyVersions: true,
+    });
     t.after(() => server.stop());
     const client = await openTlsClient(server, {
       minVersion: 'TLSv1',
@@ -261,20 +281,24 @@ describe('gnutls-serv', { skip: skipReason('gnutls-serv') }, () => {
     await assertStoppedCleanly(server);
   });
 
-  test('shows a client-initiated renegotiation as "Received hello message"', { skip: skipReason('openssl') }, async (t) => {
-    const server = await startGnutlsServer({ cert: ecdsaFiles.serverCert, key: ecdsaFiles.serverKey });
-    t.after(() => server.stop());
-    const result = await runOpensslClient({
-      port: server.port,
-      args: ['-tls1_2', '-CAfile', ecdsaFiles.ca],
-      stdin: 'hello\nR\nafter\n',
-      until: /^after$/m,
-      timeoutMs: WAIT_MS,
-    });
-    assert.ok(result.connected, result.output);
-    assert.equal(server.countRehandshakes(), 1);
-    assert.doesNotMatch(server.output(), /Error in rehandshake/);
-  });
+  test(
+    'shows a client-initiated renegotiation as "Received hello message"',
+    { skip: skipReason('openssl') },
+    async (t) => {
+      const server = await startGnutlsServer({ cert: ecdsaFiles.serverCert, key: ecdsaFiles.serverKey });
+      t.after(() => server.stop());
+      const result = await runOpensslClient({
+        port: server.port,
+        args: ['-tls1_2', '-CAfile', ecdsaFiles.ca],
+        stdin: 'hello\nR\nafter\n',
+        until: /^after$/m,
+        timeoutMs: WAIT_MS,
+      });
+      assert.ok(result.connected, result.output);
+      assert.equal(server.countRehandshakes(), 1);
+      assert.doesNotMatch(server.output(), /Error in rehandshake/);
+    },
+  );
 
   test('answers HTTP with --http', async (t) => {
     const server = await startGnutlsServer({ cert: rsaFiles.serverCert, key: rsaFiles.serverKey, http: true });
@@ -307,7 +331,11 @@ describe('JSSE server', { skip: skipReason('java', 'javac') }, () => {
   });
 
   test('loads an ECDSA key and speaks TLS 1.0 with legacyVersions', async (t) => {
-    const server = await startJavaServer({ cert: ecdsaFiles.serverCert, key: ecdsaFiles.serverKey, legacyVersions: true });
+    const server = await startJavaServer({
+      cert: ecdsaFiles.serverCert,
+      key: ecdsaFiles.serverKey,
+      legacyVersions: true,
+    });
     t.after(() => server.stop());
     const client = await openTlsClient(server, {
       ca: await readFile(ecdsaFiles.ca, 'utf8'),

@@ -30,7 +30,13 @@ import {
   type HandshakeMessage,
   type ServerHello,
 } from '../src/wire/handshake.ts';
-import { Deframer, HandshakeJoiner, MAX_CIPHERTEXT, RECORD_HEADER_LEN, encodeRecordHeader } from '../src/wire/record.ts';
+import {
+  Deframer,
+  HandshakeJoiner,
+  MAX_CIPHERTEXT,
+  RECORD_HEADER_LEN,
+  encodeRecordHeader,
+} from '../src/wire/record.ts';
 
 const TLS10 = ProtocolVersion.TLSv1;
 const TLS11 = ProtocolVersion['TLSv1.1'];
@@ -57,17 +63,22 @@ function rawHandshake(type: number, body: Uint8Array): Uint8Array {
 
 // --- arbitraries -----------------------------------------------------------------
 
+/** fast-check 4 builds records without a prototype; decoded messages are plain objects. */
+function plainRecord<T>(model: { [K in keyof T]: fc.Arbitrary<T[K]> }): fc.Arbitrary<T> {
+  return fc.record(model, { noNullPrototype: true }) as fc.Arbitrary<T>;
+}
+
 const u8 = fc.integer({ min: 0, max: 0xff });
 const u16 = fc.integer({ min: 0, max: 0xffff });
 const bytes = (maxLength: number, minLength = 0): fc.Arbitrary<Uint8Array> => fc.uint8Array({ minLength, maxLength });
 const random32 = bytes(32, 32);
 const sessionId = bytes(32);
-const extension: fc.Arbitrary<Extension> = fc.record({ type: u16, data: bytes(40) });
+const extension: fc.Arbitrary<Extension> = plainRecord({ type: u16, data: bytes(40) });
 /** Duplicates and unknown types included: the codec keeps whatever is on the wire. */
 const extensionList = fc.array(extension, { maxLength: 6 });
 
 const clientHello = (withExtensions: boolean): fc.Arbitrary<HandshakeMessage> =>
-  fc.record({
+  plainRecord({
     type: fc.constant(HandshakeType.client_hello),
     version: u16,
     random: random32,
@@ -78,7 +89,7 @@ const clientHello = (withExtensions: boolean): fc.Arbitrary<HandshakeMessage> =>
   });
 
 const serverHello = (withExtensions: boolean): fc.Arbitrary<HandshakeMessage> =>
-  fc.record({
+  plainRecord({
     type: fc.constant(HandshakeType.server_hello),
     version: u16,
     random: random32,
@@ -88,13 +99,13 @@ const serverHello = (withExtensions: boolean): fc.Arbitrary<HandshakeMessage> =>
     extensions: withExtensions ? extensionList : fc.constant(null),
   });
 
-const certificate: fc.Arbitrary<HandshakeMessage> = fc.record({
+const certificate: fc.Arbitrary<HandshakeMessage> = plainRecord({
   type: fc.constant(HandshakeType.certificate),
   certificates: fc.array(bytes(64, 1), { maxLength: 4 }),
 });
 
 const certificateRequest = (tls12: boolean): fc.Arbitrary<HandshakeMessage> =>
-  fc.record({
+  plainRecord({
     type: fc.constant(HandshakeType.certificate_request),
     certificateTypes: fc.array(u8, { minLength: 1, maxLength: 4 }),
     signatureAlgorithms: tls12 ? fc.array(u16, { minLength: 1, maxLength: 10 }) : fc.constant(null),
@@ -102,14 +113,14 @@ const certificateRequest = (tls12: boolean): fc.Arbitrary<HandshakeMessage> =>
   });
 
 const certificateVerify = (tls12: boolean): fc.Arbitrary<HandshakeMessage> =>
-  fc.record({
+  plainRecord({
     type: fc.constant(HandshakeType.certificate_verify),
     scheme: tls12 ? u16 : fc.constant(null),
     signature: bytes(96),
   });
 
 const opaque = (type: typeof HandshakeType.server_key_exchange | typeof HandshakeType.client_key_exchange) =>
-  fc.record({ type: fc.constant(type), body: bytes(120) }) as fc.Arbitrary<HandshakeMessage>;
+  plainRecord({ type: fc.constant(type), body: bytes(120) }) as fc.Arbitrary<HandshakeMessage>;
 
 interface Case {
   name: string;
@@ -128,17 +139,42 @@ const CASES: readonly Case[] = [
   { name: 'ServerHello with an extensions block', arb: serverHello(true), versions: ANY_VERSION, fixedShape: false },
   { name: 'ServerHello without an extensions block', arb: serverHello(false), versions: ANY_VERSION, fixedShape: true },
   { name: 'Certificate', arb: certificate, versions: ANY_VERSION, fixedShape: true },
-  { name: 'CertificateRequest for TLS 1.0/1.1', arb: certificateRequest(false), versions: [TLS10, TLS11], fixedShape: true },
-  { name: 'CertificateRequest for TLS 1.2', arb: certificateRequest(true), versions: [undefined, TLS12], fixedShape: true },
-  { name: 'CertificateVerify for TLS 1.0/1.1', arb: certificateVerify(false), versions: [TLS10, TLS11], fixedShape: true },
-  { name: 'CertificateVerify for TLS 1.2', arb: certificateVerify(true), versions: [undefined, TLS12], fixedShape: true },
+  {
+    name: 'CertificateRequest for TLS 1.0/1.1',
+    arb: certificateRequest(false),
+    versions: [TLS10, TLS11],
+    fixedShape: true,
+  },
+  {
+    name: 'CertificateRequest for TLS 1.2',
+    arb: certificateRequest(true),
+    versions: [undefined, TLS12],
+    fixedShape: true,
+  },
+  {
+    name: 'CertificateVerify for TLS 1.0/1.1',
+    arb: certificateVerify(false),
+    versions: [TLS10, TLS11],
+    fixedShape: true,
+  },
+  {
+    name: 'CertificateVerify for TLS 1.2',
+    arb: certificateVerify(true),
+    versions: [undefined, TLS12],
+    fixedShape: true,
+  },
   {
     name: 'Finished',
-    arb: fc.record({ type: fc.constant(HandshakeType.finished), verifyData: bytes(36) }),
+    arb: plainRecord({ type: fc.constant(HandshakeType.finished), verifyData: bytes(36) }),
     versions: ANY_VERSION,
     fixedShape: false,
   },
-  { name: 'HelloRequest', arb: fc.constant({ type: HandshakeType.hello_request }), versions: ANY_VERSION, fixedShape: true },
+  {
+    name: 'HelloRequest',
+    arb: fc.constant({ type: HandshakeType.hello_request }),
+    versions: ANY_VERSION,
+    fixedShape: true,
+  },
   {
     name: 'ServerHelloDone',
     arb: fc.constant({ type: HandshakeType.server_hello_done }),
@@ -147,7 +183,7 @@ const CASES: readonly Case[] = [
   },
   {
     name: 'NewSessionTicket',
-    arb: fc.record({
+    arb: plainRecord({
       type: fc.constant(HandshakeType.new_session_ticket),
       lifetimeHint: fc.integer({ min: 0, max: 0xffffffff }),
       ticket: bytes(80),
@@ -155,8 +191,18 @@ const CASES: readonly Case[] = [
     versions: ANY_VERSION,
     fixedShape: true,
   },
-  { name: 'ServerKeyExchange (opaque)', arb: opaque(HandshakeType.server_key_exchange), versions: ANY_VERSION, fixedShape: false },
-  { name: 'ClientKeyExchange (opaque)', arb: opaque(HandshakeType.client_key_exchange), versions: ANY_VERSION, fixedShape: false },
+  {
+    name: 'ServerKeyExchange (opaque)',
+    arb: opaque(HandshakeType.server_key_exchange),
+    versions: ANY_VERSION,
+    fixedShape: false,
+  },
+  {
+    name: 'ClientKeyExchange (opaque)',
+    arb: opaque(HandshakeType.client_key_exchange),
+    versions: ANY_VERSION,
+    fixedShape: false,
+  },
 ];
 
 // --- round trip and truncation -----------------------------------------------------
@@ -180,7 +226,11 @@ describe('every handshake message', () => {
         fc.property(withVersion, ([m, version]) => {
           const raw = encodeHandshake(m);
           for (let n = 0; n < raw.length; n++) {
-            throwsKind(() => decodeHandshake(raw.subarray(0, n), version), 'DecodeError', `prefix of ${n} bytes decoded`);
+            throwsKind(
+              () => decodeHandshake(raw.subarray(0, n), version),
+              'DecodeError',
+              `prefix of ${n} bytes decoded`,
+            );
           }
         }),
         { numRuns: 60 },
@@ -235,7 +285,11 @@ describe('random bytes only ever raise TlsError', () => {
   });
 
   test('from parseRenegotiationInfo, parseAlpn, parseServerName and parseU16List', () => {
-    const shaped = fc.oneof(bytes(64), u16Prefixed(bytes(64)), bytes(64).map((b) => concat(Uint8Array.of(b.length), b)));
+    const shaped = fc.oneof(
+      bytes(64),
+      u16Prefixed(bytes(64)),
+      bytes(64).map((b) => concat(Uint8Array.of(b.length), b)),
+    );
     fc.assert(
       fc.property(shaped, (b) => {
         onlyTlsError(() => parseRenegotiationInfo(b), 'DecodeError');
@@ -248,9 +302,15 @@ describe('random bytes only ever raise TlsError', () => {
   });
 
   test('from the Deframer, which never holds more than one record', () => {
-    const chunks = fc.array(fc.oneof(bytes(40), bytes(8).map((b) => concat(Uint8Array.of(22, 3, 3), b))), {
-      maxLength: 8,
-    });
+    const chunks = fc.array(
+      fc.oneof(
+        bytes(40),
+        bytes(8).map((b) => concat(Uint8Array.of(22, 3, 3), b)),
+      ),
+      {
+        maxLength: 8,
+      },
+    );
     fc.assert(
       fc.property(chunks, (cs) => {
         const d = new Deframer();
@@ -301,14 +361,16 @@ function split(b: Uint8Array, cuts: readonly number[]): Uint8Array[] {
 }
 
 test('the Deframer returns the records it was given, however the stream is split', () => {
-  const record = fc.record({
+  const wireRecord = plainRecord({
     type: fc.constantFrom(20, 21, 22, 23),
     version: fc.constantFrom(0x0300, TLS10, TLS11, TLS12),
     fragment: bytes(300),
   });
   fc.assert(
-    fc.property(fc.array(record, { maxLength: 6 }), fc.array(fc.nat(), { maxLength: 10 }), (records, cuts) => {
-      const stream = concat(...records.map((r) => concat(encodeRecordHeader(r.type, r.version, r.fragment.length), r.fragment)));
+    fc.property(fc.array(wireRecord, { maxLength: 6 }), fc.array(fc.nat(), { maxLength: 10 }), (records, cuts) => {
+      const stream = concat(
+        ...records.map((r) => concat(encodeRecordHeader(r.type, r.version, r.fragment.length), r.fragment)),
+      );
       const d = new Deframer();
       const got: { type: number; version: number; fragment: Uint8Array }[] = [];
       for (const chunk of split(stream, cuts)) {
@@ -430,8 +492,14 @@ describe('extensions', () => {
 
 describe('fixed structures', () => {
   test('rejects trailing bytes after a HelloRequest or ServerHelloDone, whose bodies are empty', () => {
-    throwsKind(() => decodeHandshake(rawHandshake(HandshakeType.hello_request, Uint8Array.of(0)), TLS12), 'DecodeError');
-    throwsKind(() => decodeHandshake(rawHandshake(HandshakeType.server_hello_done, Uint8Array.of(0)), TLS12), 'DecodeError');
+    throwsKind(
+      () => decodeHandshake(rawHandshake(HandshakeType.hello_request, Uint8Array.of(0)), TLS12),
+      'DecodeError',
+    );
+    throwsKind(
+      () => decodeHandshake(rawHandshake(HandshakeType.server_hello_done, Uint8Array.of(0)), TLS12),
+      'DecodeError',
+    );
     assert.deepStrictEqual(decodeHandshake(rawHandshake(HandshakeType.hello_request, new Uint8Array(0)), TLS12), {
       type: HandshakeType.hello_request,
     });
@@ -446,11 +514,20 @@ describe('fixed structures', () => {
     const blockLen = (inside[blockAt]! << 8) | inside[blockAt + 1]!;
     assert.equal(blockLen, 5);
     inside[blockAt + 1] = blockLen + 1;
-    throwsKind(() => decodeHandshake(rawHandshake(HandshakeType.server_hello, concat(inside, Uint8Array.of(0))), TLS12), 'DecodeError');
+    throwsKind(
+      () => decodeHandshake(rawHandshake(HandshakeType.server_hello, concat(inside, Uint8Array.of(0))), TLS12),
+      'DecodeError',
+    );
     // After: the block is intact but the body goes on.
-    throwsKind(() => decodeHandshake(rawHandshake(HandshakeType.server_hello, concat(body, Uint8Array.of(0))), TLS12), 'DecodeError');
+    throwsKind(
+      () => decodeHandshake(rawHandshake(HandshakeType.server_hello, concat(body, Uint8Array.of(0))), TLS12),
+      'DecodeError',
+    );
     // And the same body without the stray byte decodes.
-    assert.equal(decodeHandshake(rawHandshake(HandshakeType.server_hello, body), TLS12).type, HandshakeType.server_hello);
+    assert.equal(
+      decodeHandshake(rawHandshake(HandshakeType.server_hello, body), TLS12).type,
+      HandshakeType.server_hello,
+    );
   });
 
   test('rejects a handshake record whose header length disagrees with its body', () => {
@@ -461,8 +538,14 @@ describe('fixed structures', () => {
 
   test('rejects a session_id longer than 32 bytes', () => {
     const long = new Uint8Array(33).fill(1);
-    throwsKind(() => decodeHandshake(encodeHandshake({ ...sampleServerHello(null), sessionId: long }), TLS12), 'DecodeError');
-    throwsKind(() => decodeHandshake(encodeHandshake({ ...sampleClientHello(null), sessionId: long }), undefined), 'DecodeError');
+    throwsKind(
+      () => decodeHandshake(encodeHandshake({ ...sampleServerHello(null), sessionId: long }), TLS12),
+      'DecodeError',
+    );
+    throwsKind(
+      () => decodeHandshake(encodeHandshake({ ...sampleClientHello(null), sessionId: long }), undefined),
+      'DecodeError',
+    );
     const exact = new Uint8Array(32).fill(1);
     const ok = decodeHandshake(encodeHandshake({ ...sampleServerHello(null), sessionId: exact }), TLS12) as ServerHello;
     assert.equal(ok.sessionId.length, 32);
@@ -543,7 +626,9 @@ describe('framing', () => {
 
     // A second, over-long message behind a good one in the same record.
     const behind = new HandshakeJoiner(100);
-    behind.push(concat(rawHandshake(HandshakeType.server_hello_done, new Uint8Array(0)), Uint8Array.of(11, 0xff, 0xff, 0xff)));
+    behind.push(
+      concat(rawHandshake(HandshakeType.server_hello_done, new Uint8Array(0)), Uint8Array.of(11, 0xff, 0xff, 0xff)),
+    );
     throwsKind(() => behind.next(), 'MessageTooLarge');
 
     const atCap = new HandshakeJoiner(100);
@@ -564,7 +649,11 @@ describe('framing', () => {
     assert.ok(j.isEmpty);
 
     const done = encodeHandshake({ type: HandshakeType.server_hello_done });
-    const ticket = encodeHandshake({ type: HandshakeType.new_session_ticket, lifetimeHint: 300, ticket: Uint8Array.of(1, 2, 3) });
+    const ticket = encodeHandshake({
+      type: HandshakeType.new_session_ticket,
+      lifetimeHint: 300,
+      ticket: Uint8Array.of(1, 2, 3),
+    });
     j.push(concat(ticket, done));
     assert.deepStrictEqual(j.next(), ticket);
     assert.deepStrictEqual(j.next(), done);
@@ -652,7 +741,8 @@ describe('codec', () => {
     const notes: Note[] = [];
     decodeHandshake(raw, undefined, notes);
     const labels = notes.map((n) => n.label);
-    for (const l of ['session_id', 'cipher_suites', 'extensions', 'renegotiation_info']) assert.ok(labels.includes(l), l);
+    for (const l of ['session_id', 'cipher_suites', 'extensions', 'renegotiation_info'])
+      assert.ok(labels.includes(l), l);
     for (const n of notes) assert.ok(n.start <= n.end && n.end <= raw.length);
   });
 

@@ -72,8 +72,13 @@ export class ClientConnection extends Connection {
     return this.drainEvents();
   }
 
+  /**
+   * The version the ServerHello chose, which the record layer agreed on: the
+   * messages after it are read in that version's layout (RFC 5246 §7.4.4, a
+   * TLS 1.0/1.1 CertificateRequest has no signature algorithms).
+   */
   protected negotiatingVersion(): number | undefined {
-    return undefined;
+    return this.records.expectedReadVersion;
   }
 
   /**
@@ -111,6 +116,15 @@ export class ClientConnection extends Connection {
   protected override advance(input: Parameters<Connection['advance']>[0]): void {
     super.advance(input);
     if (this.state.isTraffic) this.renegotiating = false;
+  }
+
+  /**
+   * RFC 5246 §7.4.1.1: a HelloRequest received while negotiating is ignored, and
+   * it is never part of the transcript.
+   */
+  protected override onHandshakeMessage(msg: HandshakeMessage | UnknownHandshake, raw: Uint8Array): void {
+    if (msg.type === HandshakeType.hello_request) return;
+    super.onHandshakeMessage(msg, raw);
   }
 
   /** RFC 5246 §7.4.1.1: a HelloRequest is answered per policy; nothing else may arrive here. */

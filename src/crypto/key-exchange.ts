@@ -176,3 +176,85 @@ export function rsaKeyTransport(serverKey: crypto.KeyObject, offeredVersion: num
   const body = new Writer(encrypted.length + 2).vec16(encrypted, 'EncryptedPreMasterSecret').finish();
   return { premaster, body };
 }
+
+/**
+ * The server's side of RSA key transport, with RFC 5246 §7.4.7.1's
+ * countermeasure against Bleichenbacher's attack: decrypt without padding
+ * (Node refuses PKCS#1 v1.5 decryption), check the padding and the embedded
+ * client_version without early exits, and on any failure carry on with a random
+ * premaster secret, so the only visible effect is a Finished that does not verify.
+ */
+export function rsaDecryptPremaster(key: crypto.KeyObject, body: Uint8Array, clientVersion: number): Uint8Array {
+  const r = new Reader(body);
+  const encrypted = r.vec16('EncryptedPreMasterSecret');
+  r.expectEnd('ClientKeyExchange');
+  const fallback = crypto.randomBytes(48);
+  const k = Math.ceil((key.asymmetricKeyDetails?.modulusLength ?? 2048) / 8);
+  let em: Uint8Array;
+  try {
+    em = crypto.privateDecrypt({ key, padding: crypto.constants.RSA_NO_PADDING }, encrypted);
+  } catch {
+    // Wrong length or a value above the modulus: public facts, no oracle in rejecting them.
+    em = new Uint8Array(k);
+  }
+  if (em.length !== k || k < 48 + 11) em = new Uint8Array(Math.max(k, 59));
+  const n = em.length;
+  // EM = 0x00 || 0x02 || PS (at least 8 non-zero bytes) || 0x00 || premaster (48 bytes)
+  let bad = em[0]! | (em[1]! ^ 2);
+  for (let i = 2; i < n - 49; i++) bad |= ((em[i]! - 1) >> 31) & 1; // a zero inside PS
+  bad |= em[n - 49]!;
+  bad |= em[n - 48]! ^ (clientVersion >>> 8);
+  bad |= em[n - 47]! ^ (clientVersion & 0xff);
+  const useFallback = ((bad | -bad) >> 31) & 0xff; // 0xff when bad != 0
+  const out = new Uint8Array(48);
+  for (let i = 0; i < 48; i++) out[i] = (em[n - 48 + i]! & ~useFallback) | (fallback[i]! & useFallback);
+  return out;
+}
+
+/** struct { ECParameters curve_params; ECPoint public; } ServerECDHParams (RFC 8422 §5.4) */
+export function encodeEcdheParams(group: number, publicKey: Uint8Array): Uint8Array {
+  return new Writer(publicKey.length + 4).u8(ECCurveType.named_curve, 'curve_type').u16(group, 'namedcurve').vec8(publicKey, 'point').finish();
+}
+
+/** ServerDHParams (RFC 5246 §7.4.3) */
+export function encodeDheParams(p: Uint8Array, g: Uint8Array, ys: Uint8Array): Uint8Array {
+  return new Writer(p.length + g.length + ys.length + 6).vec16(p, 'dh_p').vec16(g, 'dh_g').vec16(ys, 'dh_Ys').finish();
+}
+
+/** ServerKeyExchange body: params, then the digitally-signed struct (algorithm only from TLS 1.2). */
+export function encodeServerKeyExchange(params: Uint8Array, scheme: number | null, signature: Uint8Array): Uint8Array {
+  const w = new Writer(params.length + signature.length + 4).bytes(params);
+  if (scheme !== null) w.u16(scheme, 'signature_algorithm');
+  return w.vec16(signature, 'signature').finish();
+}
+
+/** The server's DHE share on the 2048-bit MODP group of RFC 3526 §3 (node's 'modp14'): no prime check per handshake. */
+export function dheServerShare(): KeyShare & { p: Uint8Array; g: Uint8Array } {
+  const dh = crypto.getDiffieHellman('modp14');
+  dh.generateKeys();
+  const p = new Uint8Array(dh.getPrime());
+  const g = new Uint8Array(dh.getGenerator());
+  const share = {
+    p,
+    g,
+    publicKey: new Uint8Array(dh.getPublicKey()),
+    agree(peer: Uint8Array): Uint8Array {
+      const y = BigInt('0x' + (Buffer.from(peer).toString('hex') || '0'));
+      const pn = BigInt('0x' + Buffer.from(p).toString('hex'));
+      if (y < 2n || y > pn - 2n) throw new TlsError('IllegalParameter', 'DH public value out of range');
+      const secret = dh.computeSecret(Buffer.from(peer));
+      let i = 0;
+      while (i < secret.length - 1 && secret[i] === 0) i++;
+      return new Uint8Array(secret.subarray(i));
+    },
+  };
+  return share;
+}
+
+/** ClientECDiffieHellmanPublic / ClientDiffieHellmanPublic, explicit form. */
+export function parseClientKeyExchange(body: Uint8Array, kind: 'ECDHE' | 'DHE'): Uint8Array {
+  const r = new Reader(body);
+  const v = kind === 'ECDHE' ? r.vec8('ecdh_Yc', 1) : r.vec16('dh_Yc', 1);
+  r.expectEnd('ClientKeyExchange');
+  return v;
+}

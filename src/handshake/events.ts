@@ -19,6 +19,8 @@ export interface HandshakeSummary {
   /** The server asked for a client certificate, and with which CA names. */
   certificateRequested: { certificateAuthorities: readonly Uint8Array[] } | undefined;
   clientCertificateSent: boolean;
+  /** On a server: the SNI name the client asked for. */
+  serverName?: string | undefined;
 }
 
 export type ConnectionEvent =

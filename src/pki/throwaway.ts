@@ -121,7 +121,10 @@ function leafKeyUsage(keyType: KeyType): x509.KeyUsageFlags {
 }
 
 function subjectAltNames(options: IssueOptions): x509.JsonGeneralName[] {
-  const ips = options.usage === 'server' ? [...LOOPBACK_ADDRESSES, ...(options.ipAddresses ?? [])] : [...(options.ipAddresses ?? [])];
+  const ips =
+    options.usage === 'server'
+      ? [...LOOPBACK_ADDRESSES, ...(options.ipAddresses ?? [])]
+      : [...(options.ipAddresses ?? [])];
   const dns = options.dnsNames ?? (options.usage === 'server' ? [options.commonName] : []);
   return [
     ...dns.map((value): x509.JsonGeneralName => ({ type: 'dns', value })),

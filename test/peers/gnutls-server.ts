@@ -86,11 +86,13 @@ export async function startGnutlsServer(options: GnutlsServerOptions): Promise<G
   // a block buffer while the test waits for it.
   const stdbuf = which('stdbuf');
   const binary = which('gnutls-serv') ?? 'gnutls-serv';
+  const command = stdbuf ?? binary;
+  const prefix = stdbuf === undefined ? [] : ['-oL', '-eL', binary];
   return withFreePort(host, async (port) => {
     const peer = await spawnPeer({
       name: 'gnutls-serv',
-      command: stdbuf ?? binary,
-      args: stdbuf === undefined ? serverArgs(port) : ['-oL', '-eL', binary, ...serverArgs(port)],
+      command,
+      args: [...prefix, ...serverArgs(port)],
       host,
       port,
       readyPattern: /Server listening on IPv4 .* port \d+\.\.\.done/,

@@ -90,7 +90,8 @@ function describe(req: IncomingMessage, socket: TLSSocket, handshakes: number): 
 }
 
 function secureOptions(options: NodeTlsServerOptions): number {
-  const renegotiation = options.renegotiatePath === undefined ? 0 : constants.SSL_OP_NO_SESSION_RESUMPTION_ON_RENEGOTIATION;
+  const renegotiation =
+    options.renegotiatePath === undefined ? 0 : constants.SSL_OP_NO_SESSION_RESUMPTION_ON_RENEGOTIATION;
   return (options.secureOptions ?? 0) | renegotiation;
 }
 

@@ -107,7 +107,9 @@ export class OutputLog {
       const timer = setTimeout(() => {
         this.#waiters.delete(waiter);
         reject(
-          new Error(`timed out after ${timeoutMs} ms waiting for ${re} in ${this.#name} output${quote(this.#name, this.#text)}`),
+          new Error(
+            `timed out after ${timeoutMs} ms waiting for ${re} in ${this.#name} output${quote(this.#name, this.#text)}`,
+          ),
         );
       }, timeoutMs);
       const waiter: Waiter = {
@@ -134,6 +136,23 @@ function matches(re: RegExp, text: string): boolean {
   re.lastIndex = 0;
   return re.test(text);
 }
+
+/**
+ * Every peer runs under this sh script: it starts "$@" and kills it once the test process
+ * ($1) is gone. The exit hook below covers a test process that exits; this covers one killed
+ * outright (SIGKILL, OOM), after which s_server (which only reads stdin during a connection) and
+ * gnutls-serv (which never does) would keep listening. sh exits with the peer's status, so a peer
+ * that fails to start is still seen at once. An asynchronous list gets /dev/null as stdin unless
+ * redirected, hence the copy of stdin on fd 3 (s_server reads its commands there).
+ */
+const WATCHDOG = [
+  'watched=$1; shift',
+  'exec 3<&0',
+  '"$@" <&3 3<&- & pid=$!',
+  'exec 3<&-',
+  '(while kill -0 "$watched" 2>/dev/null; do sleep 1; done; kill "$pid") </dev/null >/dev/null 2>&1 &',
+  'wait "$pid"',
+].join('\n');
 
 /** Process groups still running, killed if the test process exits without stopping them. */
 const liveGroups = new Set<number>();
@@ -209,7 +228,7 @@ export async function spawnPeer(options: SpawnPeerOptions): Promise<PeerProcess>
 
 /** Starts the process in its own group without waiting for anything (clients use this directly). */
 export async function startProcess(options: SpawnPeerOptions): Promise<PeerProcess> {
-  const child: ChildProcessWithoutNullStreams = spawn(options.command, [...options.args], {
+  const child: ChildProcessWithoutNullStreams = spawn('sh', ['-c', WATCHDOG, 'sh', String(process.pid), options.command, ...options.args], {
     detached: true,
     stdio: ['pipe', 'pipe', 'pipe'],
     env: options.env ?? process.env,

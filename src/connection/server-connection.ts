@@ -1,0 +1,165 @@
+/**
+ * The server connection: the sans-I/O core plus the server's renegotiation
+ * policy, applied in one place (`onHandshakeInTraffic` for a client's
+ * ClientHello, `requestRenegotiation` for our HelloRequest).
+ */
+import { SUPPORTED_GROUPS } from '../crypto/key-exchange.ts';
+import { SUPPORTED_SCHEMES } from '../crypto/signatures.ts';
+import { DEFAULT_CLIENT_SUITES } from '../crypto/suites.ts';
+import type { HandshakeState } from '../handshake/context.ts';
+import type { ConnectionEvent } from '../handshake/events.ts';
+import { ExpectClientHello } from '../handshake/server.ts';
+import { SAFE_SERVER_RENEGOTIATION, type ServerConfig, type ServerRenegotiationPolicy } from '../handshake/server-config.ts';
+import { SessionStore } from '../handshake/server-sessions.ts';
+import { AlertDescription, AlertLevel, HandshakeType, ProtocolVersion } from '../wire/enums.ts';
+import { TlsError } from '../wire/errors.ts';
+import { encodeHandshake, type HandshakeMessage, type UnknownHandshake } from '../wire/handshake.ts';
+import { Connection } from './connection.ts';
+
+export type ServerConfigInput = Partial<Omit<ServerConfig, 'renegotiation' | 'certificates'>> &
+  Pick<ServerConfig, 'certificates'> & {
+    renegotiation?: Partial<ServerRenegotiationPolicy>;
+  };
+
+/** A resolved configuration plus what all connections of one server share. */
+export interface ServerContext {
+  config: ServerConfig;
+  sessions: SessionStore | undefined;
+}
+
+export function createServerContext(input: ServerConfigInput): ServerContext {
+  const defined = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as ServerConfigInput;
+  const config: ServerConfig = {
+    minVersion: ProtocolVersion.TLSv1,
+    maxVersion: ProtocolVersion['TLSv1.2'],
+    cipherSuites: DEFAULT_CLIENT_SUITES,
+    groups: SUPPORTED_GROUPS,
+    signatureSchemes: SUPPORTED_SCHEMES,
+    clientCertificate: 'none',
+    clientCertificateRequired: false,
+    extendedMasterSecret: true,
+    sessionCache: true,
+    sessionTickets: true,
+    sessionLifetimeMs: 2 * 60 * 60 * 1000,
+    maxHandshakeMessageSize: 64 * 1024,
+    ...defined,
+    renegotiation: { ...SAFE_SERVER_RENEGOTIATION, ...input.renegotiation },
+  };
+  if (config.certificates.length === 0) throw new TlsError('InternalError', 'a server needs a certificate');
+  const sessions =
+    config.sessionCache || config.sessionTickets ? new SessionStore(config.sessionLifetimeMs, config.ticketKey) : undefined;
+  return { config, sessions };
+}
+
+/** Refusals of a client's renegotiation tolerated before we close (rustls closes at the second). */
+const MAX_REFUSALS = 5;
+
+export interface ServerConnectionOptions {
+  observe?: boolean;
+}
+
+export class ServerConnection extends Connection {
+  readonly config: ServerConfig;
+  private readonly sessions: SessionStore | undefined;
+  /** We sent HelloRequest and wait for the client's ClientHello. */
+  private helloRequestPending = false;
+  private requestCertOnRenegotiation = false;
+  private refusals = 0;
+  private readonly clientInitiated: number[] = [];
+
+  constructor(ctx: ServerContext, options: ServerConnectionOptions = {}) {
+    const first: HandshakeState = new ExpectClientHello(ctx.config, {
+      requestClientCertificate: ctx.config.clientCertificate === 'initial',
+      sessions: ctx.sessions,
+    });
+    super({ maxHandshakeMessageSize: ctx.config.maxHandshakeMessageSize, observe: options.observe ?? false }, first);
+    this.config = ctx.config;
+    this.sessions = ctx.sessions;
+  }
+
+  protected negotiatingVersion(): number | undefined {
+    return undefined;
+  }
+
+  /**
+   * Sends HelloRequest (RFC 5246 §7.4.1.1), optionally asking for a client
+   * certificate in the new handshake: IIS's way to authenticate a protected
+   * path. Refused locally, with a typed error, when policy forbids it.
+   */
+  requestRenegotiation(opts: { requestCert?: boolean } = {}): ConnectionEvent[] {
+    if (this.error) throw this.error;
+    const p = this.config.renegotiation;
+    if (!p.enabled) throw new TlsError('RenegotiationRefused', 'renegotiation is disabled on this server');
+    if (!this.handshakeComplete || this.isHandshaking || this.helloRequestPending) {
+      throw new TlsError('InternalError', 'a renegotiation needs a completed handshake and none under way');
+    }
+    if (p.rfc5746 && !this.security.secureRenegotiation && !p.allowUnsafeLegacy) {
+      throw new TlsError('InsecureRenegotiationRefused', 'client does not support RFC 5746; refusing to renegotiate');
+    }
+    this.helloRequestPending = true;
+    this.requestCertOnRenegotiation = opts.requestCert ?? false;
+    // HelloRequest is not part of any transcript (RFC 5246 §7.4.1.1).
+    const raw = encodeHandshake({ type: HandshakeType.hello_request });
+    this.emit({ type: 'handshake-message', direction: 'out', message: { type: HandshakeType.hello_request }, raw });
+    this.sendRawHandshake(raw);
+    return this.drainEvents();
+  }
+
+  get awaitingRenegotiation(): boolean {
+    return this.helloRequestPending;
+  }
+
+  protected onHandshakeInTraffic(msg: HandshakeMessage | UnknownHandshake, raw: Uint8Array): void {
+    if (msg.type !== HandshakeType.client_hello) {
+      throw new TlsError('UnexpectedMessage', `handshake message ${msg.type} after the handshake`);
+    }
+    const requested = this.helloRequestPending;
+    const refusal = this.refusalReason(requested);
+    if (refusal) {
+      this.emit({ type: 'renegotiation-requested', accepted: false, reason: refusal });
+      if (this.config.renegotiation.refuseWith === 'fatal') throw new TlsError('RenegotiationRefused', refusal);
+      if (++this.refusals > MAX_REFUSALS) throw new TlsError('TooManyRenegotiationRequests', `${this.refusals} refused renegotiations`);
+      this.sendAlert(AlertLevel.warning, AlertDescription.no_renegotiation);
+      return;
+    }
+    if (!requested) this.countClientInitiated();
+    this.emit({ type: 'renegotiation-requested', accepted: true, reason: requested ? 'answer to our HelloRequest' : 'client-initiated' });
+    this.helloRequestPending = false;
+    this.state = new ExpectClientHello(this.config, {
+      requestClientCertificate:
+        (requested && this.requestCertOnRenegotiation) || this.config.clientCertificate === 'initial' || this.security.peerCertificates.length > 0,
+      sessions: this.sessions,
+    });
+    this.advance({ kind: 'message', msg, raw });
+  }
+
+  private refusalReason(requested: boolean): string | undefined {
+    const p = this.config.renegotiation;
+    if (!p.enabled) return 'renegotiation is disabled on this server';
+    if (!requested && !p.allowClientInitiated) return 'client-initiated renegotiation is not allowed';
+    // RFC 5746 §4.4: refuse to renegotiate a connection set up by a legacy client (OpenSSL's no_renegotiation warning).
+    if (p.rfc5746 && !this.security.secureRenegotiation && !p.allowUnsafeLegacy) {
+      return 'client does not support RFC 5746 secure renegotiation';
+    }
+    return undefined;
+  }
+
+  /** CVE-2011-1473: a sliding window over client-initiated renegotiations, as Node's CLIENT_RENEG_LIMIT. */
+  private countClientInitiated(): void {
+    const { count, windowMs } = this.config.renegotiation.clientLimit;
+    if (count <= 0) return;
+    const now = Date.now();
+    while (this.clientInitiated.length > 0 && now - this.clientInitiated[0]! > windowMs) this.clientInitiated.shift();
+    this.clientInitiated.push(now);
+    if (this.clientInitiated.length > count) {
+      throw new TlsError('TooManyRenegotiationRequests', `more than ${count} client-initiated renegotiations in ${windowMs} ms`);
+    }
+  }
+
+  /** The client declined our HelloRequest with a no_renegotiation warning: the session goes on. */
+  protected override onWarningAlert(description: number): void {
+    if (description !== AlertDescription.no_renegotiation || !this.helloRequestPending) return;
+    this.helloRequestPending = false;
+    this.emit({ type: 'renegotiation-refused', alert: description });
+  }
+}
