@@ -300,7 +300,9 @@ describe('a handshake that settled on TLS 1.0', () => {
 
   /** Runs a TLS 1.0 ServerHello and an RSA Certificate through a client, leaving it before CertificateRequest. */
   async function atCertificateRequest(): Promise<ProbedClient> {
-    rsaCert ??= new Uint8Array(new X509Certificate((await createCA({ commonName: 'renego test', keyType: 'rsa' })).certPem).raw);
+    rsaCert ??= new Uint8Array(
+      new X509Certificate((await createCA({ commonName: 'renego test', keyType: 'rsa' })).certPem).raw,
+    );
     const { conn, hello } = startClient({ minVersion: TLS10 });
     assert.ok(hello.cipherSuites.includes(RSA_AES128_SHA));
     const sh = serverHello(hello, { version: TLS10, cipherSuite: RSA_AES128_SHA });

@@ -80,10 +80,17 @@ export function waitForEvent(
 }
 
 /** Resolves once the socket is closed (at once if it already is). */
-function closed(socket: { destroyed: boolean; once(e: 'close', f: () => void): unknown }, timeoutMs: number, what: string): Promise<void> {
+function closed(
+  socket: { destroyed: boolean; once(e: 'close', f: () => void): unknown },
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
   if (socket.destroyed) return Promise.resolve();
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what}: server did not close within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`${what}: server did not close within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     socket.once('close', () => {
       clearTimeout(timer);
       resolve();

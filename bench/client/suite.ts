@@ -16,13 +16,15 @@
  */
 import { randomFillSync } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { createTestPki, writePkiFiles } from '../../src/pki/throwaway.ts';
+import { ownCpuSeconds } from '../lib/cpu.ts';
 import { describeMachine, type Machine } from '../lib/machine.ts';
 import { saveProfile, summariseProfile, withCpuProfile, type ProfileSummary } from '../lib/profile.ts';
 import { interleavedRounds } from '../lib/rounds.ts';
-import { spread, type Summary } from '../lib/stats.ts';
+import { median, spread, type Summary } from '../lib/stats.ts';
 import type { Suite, SuiteOptions, SuiteResult } from '../lib/suite.ts';
 import { fixed, markdownTable, textTable, type Row } from '../lib/table.ts';
 import { startBenchServer, type BenchServer } from '../peers/openssl-server.ts';
@@ -35,7 +37,15 @@ import {
   type ClientName,
   type Target,
 } from './clients.ts';
-import { STEP_TIMEOUT_MS, WRITE_SIZE, handshakesPerSecond, readThroughput, writeThroughput } from './workloads.ts';
+import {
+  STEP_TIMEOUT_MS,
+  WRITE_SIZE,
+  bulkRead,
+  bulkWrite,
+  rate,
+  sequentialHandshakes,
+  type Measurement,
+} from './workloads.ts';
 
 type MetricName = 'handshakes' | 'write' | 'read';
 
@@ -46,13 +56,33 @@ interface MetricSpec {
   readonly target: number;
   /** The issue sets this target; the others are informational. */
   readonly required: boolean;
-  run(client: ClientName, ms: number): Promise<number>;
+  readonly server: BenchServer;
+  run(client: ClientName, ms: number): Promise<Measurement>;
+}
+
+/** One sample: the rate, and who was busy while it ran. */
+interface Sample {
+  readonly rate: number;
+  /** Units per CPU-second of this process: the rate the client could reach with a core to itself. */
+  readonly perCpuSecond: number;
+  /** CPU seconds per wall second, all threads of this process. */
+  readonly clientCpu: number;
+  /** Same, for the s_server process serving the sample. */
+  readonly serverCpu: number;
+}
+
+interface ClientResult {
+  readonly rate: Summary;
+  readonly perCpuSecond: number;
+  readonly clientCpu: number;
+  readonly serverCpu: number;
 }
 
 interface MetricResult {
   readonly spec: MetricSpec;
-  readonly results: Record<ClientName, Summary>;
+  readonly results: Record<ClientName, ClientResult>;
   readonly ratio: number;
+  readonly cpuRatio: number;
   readonly met: boolean;
   profiles?: Partial<Record<ClientName, { summary: ProfileSummary; file: string }>>;
 }
@@ -65,46 +95,46 @@ const FULL_PROFILE_MS = 5_000;
 const QUICK_PROFILE_MS = 500;
 const WARMUP_FRACTION = 0.3;
 
-function metricSpecs(sink: Target, source: Target, chunk: Uint8Array): {
-  specs: MetricSpec[];
-  clients: (server: 'sink' | 'source') => Record<ClientName, BenchClient>;
-} {
-  const make = (t: Target): Record<ClientName, BenchClient> => ({ renego: renegoClient(t), 'node:tls': nodeTlsClient(t) });
-  const sinkClients = make(sink);
-  const sourceClients = make(source);
-  const clients = (server: 'sink' | 'source'): Record<ClientName, BenchClient> => (server === 'sink' ? sinkClients : sourceClients);
-  return {
-    clients,
-    specs: [
-      {
-        name: 'handshakes',
-        label: 'full handshakes/s (sequential)',
-        unit: '/s',
-        target: 0.7,
-        required: true,
-        run: (c, ms) => handshakesPerSecond(sinkClients[c], { maxMs: ms, maxCount: MAX_HANDSHAKES_PER_SAMPLE }),
-      },
-      {
-        name: 'write',
-        label: 'bulk write MB/s (1 MiB writes)',
-        unit: 'MB/s',
-        target: 0.8,
-        required: true,
-        run: (c, ms) => writeThroughput(sinkClients[c], chunk, { maxMs: ms, maxBytes: MAX_BYTES_PER_SAMPLE }),
-      },
-      {
-        name: 'read',
-        label: 'bulk read MB/s (server streams)',
-        unit: 'MB/s',
-        target: 0.8,
-        required: false,
-        run: (c, ms) => readThroughput(sourceClients[c], { maxMs: ms, maxBytes: MAX_BYTES_PER_SAMPLE }),
-      },
-    ],
+function metricSpecs(sink: BenchServer, source: BenchServer, caPem: string, chunk: Uint8Array): MetricSpec[] {
+  const make = (s: BenchServer): Record<ClientName, BenchClient> => {
+    const t: Target = { host: s.host, port: s.port, caPem };
+    return { renego: renegoClient(t), 'node:tls': nodeTlsClient(t) };
   };
+  const toSink = make(sink);
+  const toSource = make(source);
+  return [
+    {
+      name: 'handshakes',
+      label: 'full handshakes/s (sequential)',
+      unit: '/s',
+      target: 0.7,
+      required: true,
+      server: sink,
+      run: (c, ms) => sequentialHandshakes(toSink[c], { maxMs: ms, maxCount: MAX_HANDSHAKES_PER_SAMPLE }),
+    },
+    {
+      name: 'write',
+      label: 'bulk write MB/s (1 MiB writes)',
+      unit: 'MB/s',
+      target: 0.8,
+      required: true,
+      server: sink,
+      run: (c, ms) => bulkWrite(toSink[c], chunk, { maxMs: ms, maxBytes: MAX_BYTES_PER_SAMPLE }),
+    },
+    {
+      name: 'read',
+      label: 'bulk read MB/s (server streams)',
+      unit: 'MB/s',
+      target: 0.8,
+      required: false,
+      server: source,
+      run: (c, ms) => bulkRead(toSource[c], { maxMs: ms, maxBytes: MAX_BYTES_PER_SAMPLE }),
+    },
+  ];
 }
 
-async function checkNegotiation(clients: Record<ClientName, BenchClient>): Promise<Record<ClientName, string>> {
+async function checkNegotiation(target: Target): Promise<Record<ClientName, string>> {
+  const clients = { renego: renegoClient(target), 'node:tls': nodeTlsClient(target) };
   const out = {} as Record<ClientName, string>;
   for (const name of CLIENT_NAMES) {
     const conn = await clients[name].connect(STEP_TIMEOUT_MS);
@@ -118,17 +148,54 @@ async function checkNegotiation(clients: Record<ClientName, BenchClient>): Promi
   return out;
 }
 
+async function takeSample(spec: MetricSpec, client: ClientName, ms: number): Promise<Sample> {
+  const cpu0 = ownCpuSeconds();
+  const server0 = spec.server.cpuSeconds() ?? Number.NaN;
+  const t0 = performance.now();
+  const m = await spec.run(client, ms);
+  const wall = (performance.now() - t0) / 1000;
+  const cpu = ownCpuSeconds() - cpu0;
+  const server = (spec.server.cpuSeconds() ?? Number.NaN) - server0;
+  return { rate: rate(m), perCpuSecond: m.amount / cpu, clientCpu: cpu / wall, serverCpu: server / wall };
+}
+
 async function measure(specs: readonly MetricSpec[], options: SuiteOptions): Promise<MetricResult[]> {
   const results: MetricResult[] = [];
   for (const spec of specs) {
     options.log(`${spec.label}: warm-up`);
     for (const name of CLIENT_NAMES) await spec.run(name, Math.max(200, options.sampleMs * WARMUP_FRACTION));
-    const summaries = await interleavedRounds(CLIENT_NAMES, {
-      rounds: options.rounds,
-      onSample: (subject, round, value) => options.log(`  round ${round + 1} ${subject.padEnd(8)} ${fixed(value, 1)} ${spec.unit}`),
-    }, (name) => spec.run(name, options.sampleMs));
-    const ratio = summaries.renego.median / summaries['node:tls'].median;
-    results.push({ spec, results: summaries, ratio, met: ratio >= spec.target });
+    const samples = new Map<ClientName, Sample[]>(CLIENT_NAMES.map((n) => [n, []]));
+    const rates = await interleavedRounds(
+      CLIENT_NAMES,
+      {
+        rounds: options.rounds,
+        onSample: (subject, round, value) => {
+          const s = samples.get(subject)!.at(-1)!;
+          options.log(
+            `  round ${round + 1} ${subject.padEnd(8)} ${fixed(value, 1)} ${spec.unit}` +
+              ` (client CPU ${pct(s.clientCpu)}, s_server CPU ${pct(s.serverCpu)})`,
+          );
+        },
+      },
+      async (name) => {
+        const s = await takeSample(spec, name, options.sampleMs);
+        samples.get(name)!.push(s);
+        return s.rate;
+      },
+    );
+    const result = (name: ClientName): ClientResult => {
+      const all = samples.get(name)!;
+      return {
+        rate: rates[name],
+        perCpuSecond: median(all.map((s) => s.perCpuSecond)),
+        clientCpu: median(all.map((s) => s.clientCpu)),
+        serverCpu: median(all.map((s) => s.serverCpu)),
+      };
+    };
+    const byClient = { renego: result('renego'), 'node:tls': result('node:tls') };
+    const ratio = byClient.renego.rate.median / byClient['node:tls'].rate.median;
+    const cpuRatio = byClient.renego.perCpuSecond / byClient['node:tls'].perCpuSecond;
+    results.push({ spec, results: byClient, ratio, cpuRatio, met: ratio >= spec.target });
   }
   return results;
 }
@@ -153,31 +220,52 @@ async function profileMetrics(results: MetricResult[], options: SuiteOptions): P
 function resultRows(results: readonly MetricResult[]): Row[] {
   return results.map((r) => [
     r.spec.label,
-    fixed(r.results.renego.median, 1),
-    fixed(r.results['node:tls'].median, 1),
+    fixed(r.results.renego.rate.median, 1),
+    fixed(r.results['node:tls'].rate.median, 1),
     `${fixed(r.ratio, 2)}x`,
     `>= ${r.spec.target}x${r.spec.required ? '' : ' (info)'}`,
     r.met ? 'met' : 'SHORT',
-    `${fixed(spread(r.results.renego) * 100, 0)}% / ${fixed(spread(r.results['node:tls']) * 100, 0)}%`,
+    `${pct(spread(r.results.renego.rate))} / ${pct(spread(r.results['node:tls'].rate))}`,
   ]);
 }
 
-const RESULT_HEADER: Row = ['metric', 'renego', 'node:tls', 'ratio', 'target', 'verdict', 'spread (renego / node)'];
+const RESULT_HEADER: Row = ['metric', 'renego', 'node:tls', 'ratio', 'target', 'verdict', 'spread renego / node'];
 
-function pct(x: number): string {
-  return `${fixed(x * 100, 1)}%`;
+function cpuRows(results: readonly MetricResult[]): Row[] {
+  return results.map((r) => [
+    r.spec.label,
+    `${pct(r.results.renego.clientCpu)} / ${pct(r.results.renego.serverCpu)}`,
+    `${pct(r.results['node:tls'].clientCpu)} / ${pct(r.results['node:tls'].serverCpu)}`,
+    fixed(r.results.renego.perCpuSecond, 1),
+    fixed(r.results['node:tls'].perCpuSecond, 1),
+    `${fixed(r.cpuRatio, 2)}x`,
+  ]);
+}
+
+const CPU_HEADER: Row = [
+  'metric',
+  'renego: client / server CPU',
+  'node:tls: client / server CPU',
+  'renego per client CPU-s',
+  'node:tls per client CPU-s',
+  'ratio',
+];
+
+function pct(x: number, digits = 0): string {
+  return `${fixed(x * 100, digits)}%`;
 }
 
 function profileMarkdown(r: MetricResult): string {
   if (!r.profiles) return '';
-  const parts: string[] = [`#### ${r.spec.label}`];
+  const parts: string[] = [`#### ${r.spec.label}`, ''];
   for (const name of CLIENT_NAMES) {
     const p = r.profiles[name];
     if (!p) continue;
     const s = p.summary;
     const busy = 1 - s.idleMs / s.wallMs;
     parts.push(
-      `**${name}**: ${fixed(s.wallMs, 0)} ms profiled, main thread busy ${pct(busy)} (idle ${pct(1 - busy)}, GC ${pct(s.gcMs / s.wallMs)}).`,
+      `**${name}**: ${fixed(s.wallMs, 0)} ms profiled; main thread busy ${pct(busy, 1)}, idle ${pct(1 - busy, 1)}, of which GC ${pct(s.gcMs / s.wallMs, 1)}.`,
+      '',
     );
     if (name !== 'renego') continue;
     parts.push(
@@ -185,14 +273,21 @@ function profileMarkdown(r: MetricResult): string {
       '',
       markdownTable(
         ['self', 'function', 'where'],
-        s.topSelf.slice(0, 12).map((f) => [pct(f.share), `\`${f.name}\``, f.location ? `\`${f.location}\`` : '']),
+        s.topSelf.slice(0, 12).map((f) => [pct(f.share, 1), `\`${f.name}\``, f.location ? `\`${f.location}\`` : '']),
       ),
       '',
-      'Project functions by inclusive time:',
+      'The same samples charged to the innermost src/ function on the stack (the node:crypto, Buffer and stream work it asked for included):',
+      '',
+      markdownTable(
+        ['time', 'function', 'where'],
+        s.topProject.slice(0, 10).map((f) => [pct(f.share, 1), `\`${f.name}\``, f.location ? `\`${f.location}\`` : '']),
+      ),
+      '',
+      'Project functions (src/) by inclusive time:',
       '',
       markdownTable(
         ['inclusive', 'function', 'where'],
-        s.topInclusiveProject.slice(0, 10).map((f) => [pct(f.share), `\`${f.name}\``, `\`${f.location}\``]),
+        s.topInclusiveProject.slice(0, 10).map((f) => [pct(f.share, 1), `\`${f.name}\``, `\`${f.location}\``]),
       ),
       '',
     );
@@ -207,51 +302,84 @@ function profileText(r: MetricResult): string {
     const p = r.profiles[name];
     if (!p) continue;
     const s = p.summary;
-    lines.push(`profile ${name} ${r.spec.name}: busy ${pct(1 - s.idleMs / s.wallMs)}, GC ${pct(s.gcMs / s.wallMs)} (${p.file})`);
+    lines.push(
+      `profile ${name} ${r.spec.name}: busy ${pct(1 - s.idleMs / s.wallMs, 1)}, GC ${pct(s.gcMs / s.wallMs, 1)} (${p.file})`,
+    );
     if (name !== 'renego') continue;
     lines.push(
       textTable(
         ['self', 'function', 'where'],
-        s.topSelf.slice(0, 12).map((f) => [pct(f.share), f.name, f.location]),
+        s.topSelf.slice(0, 12).map((f) => [pct(f.share, 1), f.name, f.location]),
+      ),
+      '',
+      textTable(
+        ['charged to src/', 'function', 'where'],
+        s.topProject.slice(0, 10).map((f) => [pct(f.share, 1), f.name, f.location]),
       ),
     );
   }
   return lines.join('\n');
 }
 
-function render(
-  machine: Machine,
-  options: SuiteOptions,
-  servers: readonly BenchServer[],
-  negotiated: Record<ClientName, string>,
-  results: readonly MetricResult[],
-): { text: string; markdown: string } {
+interface RunContext {
+  readonly machine: Machine;
+  readonly options: SuiteOptions;
+  readonly servers: readonly BenchServer[];
+  readonly negotiated: Record<ClientName, string>;
+  readonly loadBefore: readonly number[];
+  readonly loadAfter: readonly number[];
+  readonly results: readonly MetricResult[];
+}
+
+function loadText(l: readonly number[]): string {
+  return l.map((x) => x.toFixed(2)).join(' / ');
+}
+
+function serverLine(s: BenchServer): string {
+  const command = s.command
+    .replace(/ -cert \S+ -key \S+/, ' -cert server.pem -key server.key')
+    .replace(/-accept \S+/, '-accept 127.0.0.1:<port>');
+  return `  - ${s.mode}: \`${command}\``;
+}
+
+function render(cx: RunContext): { text: string; markdown: string } {
+  const { machine, options, results } = cx;
   const rows = resultRows(results);
-  const text = [textTable(RESULT_HEADER, rows), ...results.map(profileText).filter((t) => t !== '')].join('\n\n');
+  const text = [
+    textTable(RESULT_HEADER, rows),
+    textTable(CPU_HEADER, cpuRows(results)),
+    `load average (1/5/15 min) before ${loadText(cx.loadBefore)}, after ${loadText(cx.loadAfter)}`,
+    ...results.map(profileText).filter((t) => t !== ''),
+  ].join('\n\n');
   const profiled = results.filter((r) => r.profiles);
+  const profileSeconds = (options.quick ? QUICK_PROFILE_MS : FULL_PROFILE_MS) / 1000;
   const markdown = [
     '## Client: renego vs node:tls against openssl s_server',
     '',
     `- Date: ${machine.date}${options.quick ? ' (**--quick run: numbers not to be quoted**)' : ''}`,
-    `- Machine: ${machine.nproc} CPUs (\`nproc\`), ${machine.cpuModel}, ${machine.memoryGiB} GiB RAM`,
+    `- Machine: ${machine.nproc} CPUs (\`nproc\`), ${machine.cpuModel}, ${machine.memoryGiB} GiB RAM; load average (1/5/15 min) ${loadText(cx.loadBefore)} before the run, ${loadText(cx.loadAfter)} after`,
     `- Node ${machine.node} (bundled OpenSSL ${machine.nodeOpenssl}); server: ${machine.openssl}`,
     `- Command: \`npm run bench${options.quick ? ' -- --quick' : ''}\` (\`tsx bench/run.ts\`)`,
-    `- Protocol: TLS 1.2, ${SUITE_OPENSSL_NAME}, X25519, RSA-2048 leaf from the throwaway CA (\`createTestPki({ keyType: 'rsa' })\`), chain and name verified by both clients, EMS and session ticket extension offered by both, no resumption.`,
-    `- Method: ${options.rounds} interleaved rounds (A B, B A, …) of ${options.sampleMs / 1000} s per client per metric, after a warm-up; the table gives medians. Ratio = renego / node:tls.`,
-    '- Servers (one process each, both clients use the same ones):',
-    ...servers.map((s) => `  - ${s.mode}: \`${s.command.replace(/ -cert \S+ -key \S+/, ' -cert server.pem -key server.key').replace(/-accept \S+/, '-accept 127.0.0.1:<port>')}\``),
-    '- Workloads: *handshakes* = sequential TCP connect + full handshake + close_notify + wait for the server to close; *write* = 1 MiB `write()` calls honouring backpressure, then close_notify, timed until the sink closes (it has read every byte); *read* = application bytes received per second while the source streams, clock started at the first chunk.',
-    `- Negotiated: renego \`${negotiated.renego}\`; node:tls \`${negotiated['node:tls']}\`.`,
+    `- Protocol: TLS 1.2, ${SUITE_OPENSSL_NAME}, X25519, RSA-2048 leaf from the throwaway CA (\`createTestPki({ keyType: 'rsa' })\`); both clients verify the chain and the name \`localhost\`, offer EMS and the session ticket extension, resume nothing.`,
+    `- Method: ${options.rounds} interleaved rounds (A B, B A, …) of ${options.sampleMs / 1000} s per client per metric, after a warm-up; medians. Ratio = renego / node:tls.`,
+    '- Servers, one process each, the same ones for both clients:',
+    ...cx.servers.map(serverLine),
+    '- Workloads: *handshakes* = sequential TCP connect + full handshake + close_notify + wait for the server to close; *write* = 1 MiB `write()` calls honouring backpressure, then close_notify, timed until the sink closes (it has read every byte); *read* = application bytes per second while the source streams 16 KiB records, clock started at the first chunk.',
+    `- Negotiated: renego \`${cx.negotiated.renego}\`; node:tls \`${cx.negotiated['node:tls']}\`.`,
     '',
     markdownTable(RESULT_HEADER, rows),
     '',
     'Spread = (max − min) / median over the rounds.',
     '',
+    'Who was busy (medians over the rounds; CPU = CPU-seconds per wall-second, 100% = one core; the client figure counts every thread of the benchmark process). "Per client CPU-s" divides the work by the client\'s CPU time: the rate each client would reach with a core to itself and an infinitely fast server, so its ratio does not depend on whether s_server or a neighbour process held it back.',
+    '',
+    markdownTable(CPU_HEADER, cpuRows(results)),
+    '',
     ...(profiled.length > 0
       ? [
-          '### Where the time goes (renego client, V8 CPU profile)',
+          '### Where the time goes (V8 CPU profile of the client)',
           '',
-          `Profiled in-process with the V8 sampling profiler (node:inspector, the profiler behind \`node --cpu-prof\`, 100 µs interval), ${(options.quick ? QUICK_PROFILE_MS : FULL_PROFILE_MS) / 1000} s of each workload, after the measured rounds. Native work called from JavaScript (node:crypto's cipher calls, socket writes) is charged to the calling JavaScript function; "idle" is waiting for the server or the network.`,
+          `Taken in-process with the V8 sampling profiler (node:inspector: the profiler behind \`node --cpu-prof\`, same .cpuprofile format, 100 µs interval), ${profileSeconds} s of each workload short of its target, after the measured rounds. Native work called from JavaScript (node:crypto cipher calls, socket writes) counts as self time of the calling JavaScript function; "idle" is waiting for the server or the network.`,
           '',
           ...profiled.map(profileMarkdown),
         ]
@@ -262,6 +390,7 @@ function render(
 
 async function runClientSuite(options: SuiteOptions): Promise<SuiteResult> {
   const machine = describeMachine();
+  const loadBefore = loadavg();
   const dir = await mkdtemp(join(tmpdir(), 'renego-bench-'));
   const servers: BenchServer[] = [];
   try {
@@ -271,22 +400,30 @@ async function runClientSuite(options: SuiteOptions): Promise<SuiteResult> {
     const common = { cert: files.serverCert, key: files.serverKey, tlsArgs: SERVER_TLS_ARGS };
     servers.push(await startBenchServer({ ...common, mode: 'sink' }));
     servers.push(await startBenchServer({ ...common, mode: 'source' }));
-    const [sinkServer, sourceServer] = servers as [BenchServer, BenchServer];
-    options.log(`sink on ${sinkServer.port}, source on ${sourceServer.port}`);
+    const [sink, source] = servers as [BenchServer, BenchServer];
+    options.log(
+      `s_server sink on port ${sink.port} (pid ${sink.pid}), source on port ${source.port} (pid ${source.pid})`,
+    );
+
+    const negotiated = await checkNegotiation({ host: sink.host, port: sink.port, caPem });
+    for (const name of CLIENT_NAMES) options.log(`${name} negotiated ${negotiated[name]}`);
 
     const chunk = new Uint8Array(WRITE_SIZE);
     randomFillSync(chunk);
-    const target = (s: BenchServer): Target => ({ host: s.host, port: s.port, caPem });
-    const { specs, clients } = metricSpecs(target(sinkServer), target(sourceServer), chunk);
-    const negotiated = await checkNegotiation(clients('sink'));
-    for (const name of CLIENT_NAMES) options.log(`${name}: ${negotiated[name]}`);
-
-    const results = await measure(specs, options);
+    const results = await measure(metricSpecs(sink, source, caPem, chunk), options);
     await profileMetrics(results, options);
     for (const s of servers) {
       if (s.hasExited()) throw new Error(`s_server (${s.mode}) exited during the run:\n${s.stderr()}`);
     }
-    const { text, markdown } = render(machine, options, servers, negotiated, results);
+    const { text, markdown } = render({
+      machine,
+      options,
+      servers,
+      negotiated,
+      loadBefore,
+      loadAfter: loadavg(),
+      results,
+    });
     return { text, markdown, targetsMet: results.every((r) => r.met || !r.spec.required) };
   } finally {
     await Promise.all(servers.map((s) => s.stop()));

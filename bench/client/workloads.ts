@@ -115,14 +115,11 @@ export async function bulkRead(client: BenchClient, bounds: BulkBounds): Promise
         cleanup();
         reject(new Error(`${client.name} read: ${e.message}`));
       };
-      const watchdog = setTimeout(
-        () => {
-          cleanup();
-          if (t0 >= 0 && bytes > 0) resolve({ amount: bytes / MB, seconds: (performance.now() - t0) / 1000 });
-          else reject(new Error(`${client.name} read: no data within the time bound`));
-        },
-        bounds.maxMs + STEP_TIMEOUT_MS,
-      );
+      const watchdog = setTimeout(() => {
+        cleanup();
+        if (t0 >= 0 && bytes > 0) resolve({ amount: bytes / MB, seconds: (performance.now() - t0) / 1000 });
+        else reject(new Error(`${client.name} read: no data within the time bound`));
+      }, bounds.maxMs + STEP_TIMEOUT_MS);
       const cleanup = (): void => {
         clearTimeout(watchdog);
         stream.off('data', onData);

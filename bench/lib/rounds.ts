@@ -5,15 +5,15 @@
  */
 import { summarise, type Summary } from './stats.ts';
 
-export interface RoundsOptions {
+export interface RoundsOptions<S extends string> {
   readonly rounds: number;
   /** Called after each sample, e.g. to print progress. */
-  readonly onSample?: (subject: string, round: number, value: number) => void;
+  readonly onSample?: (subject: S, round: number, value: number) => void;
 }
 
 export async function interleavedRounds<S extends string>(
   subjects: readonly S[],
-  options: RoundsOptions,
+  options: RoundsOptions<S>,
   sample: (subject: S, round: number) => Promise<number>,
 ): Promise<Record<S, Summary>> {
   const values = new Map<S, number[]>(subjects.map((s) => [s, []]));

@@ -10,7 +10,11 @@ export function markdownTable(header: Row, rows: readonly Row[]): string {
 export function textTable(header: Row, rows: readonly Row[]): string {
   const all = [header, ...rows];
   const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
-  const line = (r: Row): string => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (r: Row): string =>
+    r
+      .map((cell, i) => cell.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 

@@ -19,6 +19,7 @@ import { openSync, closeSync } from 'node:fs';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../../test/peers/ports.ts';
+import { processCpuSeconds } from '../lib/cpu.ts';
 
 export type BenchServerMode = 'sink' | 'source';
 
@@ -40,6 +41,8 @@ export interface BenchServer {
   readonly command: string;
   /** The last few KiB s_server wrote to stderr (errors only, under -quiet). */
   stderr(): string;
+  /** CPU seconds s_server has used so far (Linux), to see whether it limited a sample. */
+  cpuSeconds(): number | undefined;
   hasExited(): boolean;
   /** Ends s_server's process group; safe to call twice. */
   stop(): Promise<void>;
@@ -156,6 +159,7 @@ async function startOnce(options: BenchServerOptions, port: number): Promise<Ben
     mode: options.mode,
     command: `openssl ${args.join(' ')}${options.mode === 'source' ? ' < /dev/zero' : ''} > /dev/null`,
     stderr: () => stderr,
+    cpuSeconds: () => processCpuSeconds(pid),
     hasExited: () => child.exitCode !== null || child.signalCode !== null,
     stop: () => (stopping ??= stop()),
   };

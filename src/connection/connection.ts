@@ -159,6 +159,7 @@ export abstract class Connection {
   fail(error: TlsError): void {
     if (this.failure) return;
     this.failure = error;
+    this.records.discardHandshake();
     const alert = alertFor(error.kind);
     if (alert !== undefined) {
       try {

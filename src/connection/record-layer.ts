@@ -93,6 +93,12 @@ export class RecordLayer {
     this.handshakeBytes += raw.length;
   }
 
+  /** Drops a half-built flight, so a fatal alert is not preceded by messages of a failed handshake. */
+  discardHandshake(): void {
+    this.handshakeBuf = [];
+    this.handshakeBytes = 0;
+  }
+
   flushHandshake(): void {
     if (this.handshakeBytes === 0) return;
     const all = this.handshakeBuf.length === 1 ? this.handshakeBuf[0]! : concatAll(this.handshakeBuf, this.handshakeBytes);

@@ -2,7 +2,7 @@
 import * as crypto from 'node:crypto';
 import type { ServerCertificate } from '../handshake/server-config.ts';
 import { TlsError } from '../wire/errors.ts';
-import { parsePemCertificates } from './verify.ts';
+import { oneLine, parsePemCertificates } from './verify.ts';
 
 export function loadCertificate(chainPem: string | Uint8Array, keyPem: string | Uint8Array): ServerCertificate {
   const certs = parsePemCertificates(chainPem);
@@ -17,4 +17,9 @@ export function loadCertificate(chainPem: string | Uint8Array, keyPem: string | 
     .filter((n) => n.startsWith('DNS:'))
     .map((n) => n.slice(4));
   return { chain: certs.map((c) => new Uint8Array(c.raw)), key, names, keyType: t };
+}
+
+/** The subject of a DER certificate on one line, e.g. "CN=renego test client". */
+export function certificateSubject(der: Uint8Array): string {
+  return oneLine(new crypto.X509Certificate(Buffer.from(der)).subject);
 }

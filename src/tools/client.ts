@@ -126,7 +126,7 @@ export async function runClient(opts: ClientRunOptions): Promise<ClientReport> {
     const started = performance.now();
     sock = await connect(connectOptions(opts));
     report.handshakeMs = Math.round(performance.now() - started);
-    sock.on('helloRequest', (e: { accepted: boolean }) => {
+    sock.on('renegotiationRequested', (e: { accepted: boolean }) => {
       if (e.accepted) report.serverRenegotiations++;
     });
     describe(sock, report);

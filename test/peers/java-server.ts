@@ -146,7 +146,7 @@ function systemProperties(options: JavaServerOptions, classDir: string): string[
 
 function serverArgs(options: JavaServerOptions, port: number): string[] {
   const protocols = options.protocols ?? (options.legacyVersions === true ? LEGACY_PROTOCOLS : undefined);
-  const args = ['--port', String(port), '--cert', options.cert, '--key', options.key, '--exit-on-stdin-eof'];
+  const args = ['--port', String(port), '--cert', options.cert, '--key', options.key];
   if (options.ca !== undefined) args.push('--ca', options.ca);
   if (protocols !== undefined) args.push('--protocols', protocols.join(','));
   if (options.ciphers !== undefined) args.push('--ciphers', options.ciphers.join(','));

@@ -3,8 +3,9 @@
  * own process group, its combined output, a bounded wait until it listens, and a stop that
  * leaves nothing behind even when a test fails half-way.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
+import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from './ports.ts';
 
@@ -26,6 +27,7 @@ export interface TlsPeer {
 /** A peer that is a child process. */
 export interface PeerProcess extends TlsPeer {
   readonly name: string;
+  /** The process group id: the pid of the watchdog shell that leads the group (see WATCHDOG). */
   readonly pid: number;
   /** Writes to the process's standard input (openssl s_server reads commands there). */
   write(text: string): void;
@@ -138,21 +140,29 @@ function matches(re: RegExp, text: string): boolean {
 }
 
 /**
- * Every peer runs under this sh script: it starts "$@" and kills it once the test process
- * ($1) is gone. The exit hook below covers a test process that exits; this covers one killed
- * outright (SIGKILL, OOM), after which s_server (which only reads stdin during a connection) and
- * gnutls-serv (which never does) would keep listening. sh exits with the peer's status, so a peer
- * that fails to start is still seen at once. An asynchronous list gets /dev/null as stdin unless
- * redirected, hence the copy of stdin on fd 3 (s_server reads its commands there).
+ * Every peer runs under this sh script, so that it cannot outlive the test process even when that
+ * is killed outright (SIGKILL, OOM), which no exit hook sees: s_server only reads stdin during a
+ * connection and gnutls-serv never does, so both would keep listening.
+ * - fd 3 is a pipe from the test process that is never written: a guard subshell blocks reading
+ *   it (the read builtin, no extra process) and kills the peer when it reaches EOF, i.e. when the
+ *   test process is gone.
+ * - The peer gets the real stdin through fd 4 (an asynchronous list would get /dev/null);
+ *   s_server reads its commands there.
+ * - sh waits for the peer and exits with its status, so a peer that fails to start is seen at
+ *   once; on SIGTERM (stop()) it passes the signal on and reaps both children before exiting, so
+ *   nothing is left as an orphan once sh has exited.
  */
-const WATCHDOG = [
-  'watched=$1; shift',
-  'exec 3<&0',
-  '"$@" <&3 3<&- & pid=$!',
-  'exec 3<&-',
-  '(while kill -0 "$watched" 2>/dev/null; do sleep 1; done; kill "$pid") </dev/null >/dev/null 2>&1 &',
-  'wait "$pid"',
-].join('\n');
+const WATCHDOG = `
+exec 4<&0
+"$@" <&4 3<&- 4<&- & peer=$!
+(read -r _ <&3; kill "$peer") </dev/null >/dev/null 2>&1 4<&- & guard=$!
+exec 3<&- 4<&-
+trap 'kill "$peer" 2>/dev/null' TERM INT HUP
+wait "$peer" 2>/dev/null; status=$?
+while kill -0 "$peer" 2>/dev/null; do wait "$peer" 2>/dev/null; status=$?; done
+kill "$guard" 2>/dev/null; wait "$guard" 2>/dev/null
+exit "$status"
+`;
 
 /** Process groups still running, killed if the test process exits without stopping them. */
 const liveGroups = new Set<number>();
@@ -228,9 +238,10 @@ export async function spawnPeer(options: SpawnPeerOptions): Promise<PeerProcess>
 
 /** Starts the process in its own group without waiting for anything (clients use this directly). */
 export async function startProcess(options: SpawnPeerOptions): Promise<PeerProcess> {
-  const child: ChildProcessWithoutNullStreams = spawn('sh', ['-c', WATCHDOG, 'sh', String(process.pid), options.command, ...options.args], {
+  const child = spawn('sh', ['-c', WATCHDOG, 'sh', options.command, ...options.args], {
     detached: true,
-    stdio: ['pipe', 'pipe', 'pipe'],
+    // fd 3 is the watchdog's lifeline: never written, it reaches EOF when this process is gone.
+    stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
     env: options.env ?? process.env,
     cwd: options.cwd,
   });
@@ -242,10 +253,16 @@ export async function startProcess(options: SpawnPeerOptions): Promise<PeerProce
   liveGroups.add(pid);
   installExitHook();
 
+  const [stdin, stdout, stderr, lifeline] = child.stdio;
+  if (stdin === null || stdout === null || stderr === null || !(lifeline instanceof Readable)) {
+    throw new Error(`${options.name}: spawn gave no stdio pipes`);
+  }
   const log = new OutputLog(options.name);
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => log.append(chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => log.append(chunk));
-  child.stdin.on('error', () => {
+  stdout.setEncoding('utf8').on('data', (chunk: string) => log.append(chunk));
+  stderr.setEncoding('utf8').on('data', (chunk: string) => log.append(chunk));
+  // Read so that its EOF is seen and 'close' fires; nothing ever arrives.
+  lifeline.resume();
+  stdin.on('error', () => {
     /* the peer may exit or close stdin before we write; its output tells what happened */
   });
 
@@ -265,7 +282,7 @@ export async function startProcess(options: SpawnPeerOptions): Promise<PeerProce
 
   let stopping: Promise<void> | undefined;
   const stop = async (): Promise<void> => {
-    child.stdin.destroy();
+    stdin.destroy();
     if (status === undefined) {
       signalGroup(pid, 'SIGTERM');
       if ((await within(exited, STOP_GRACE_MS)) === 'timeout') {
@@ -275,9 +292,12 @@ export async function startProcess(options: SpawnPeerOptions): Promise<PeerProce
         }
       }
     }
-    // The leader is gone; anything it forked into its group goes too.
+    // sh reaps the peer before exiting; only a signal that beat its trap can leave members behind.
     signalGroup(pid, 'SIGKILL');
     await within(closed, STOP_GRACE_MS);
+    for (const deadline = Date.now() + STOP_GRACE_MS; processGroupAlive(pid) && Date.now() < deadline;) {
+      await sleep(10);
+    }
     liveGroups.delete(pid);
   };
 
@@ -289,10 +309,10 @@ export async function startProcess(options: SpawnPeerOptions): Promise<PeerProce
     output: () => log.text(),
     waitForOutput: (re, timeoutMs) => log.waitFor(re, timeoutMs),
     write: (text) => {
-      child.stdin.write(text);
+      stdin.write(text);
     },
     endInput: () => {
-      child.stdin.end();
+      stdin.end();
     },
     hasExited: () => status !== undefined,
     exitStatus: () => status,

@@ -36,11 +36,9 @@ import javax.net.ssl.TrustManagerFactory;
  *
  * Usage: java RenegoServer --port N --cert chain.pem --key key.pk8.pem [--ca ca.pem]
  *        [--protocols TLSv1.2,TLSv1.1] [--ciphers A,B] [--want-client-auth | --need-client-auth]
- *        [--exit-on-stdin-eof]
  *
  * Loads a PEM chain and a PKCS#8 key (RSA or EC) without keytool, listens on 127.0.0.1 only,
- * serves each connection on its own thread and echoes lines back. With --exit-on-stdin-eof it exits
- * when its standard input closes, so it cannot outlive a test process that was killed outright. Every event goes to stdout,
+ * serves each connection on its own thread and echoes lines back. Every event goes to stdout,
  * one line each, so the test can read what happened:
  *   READY port=N
  *   ACCEPTED conn=C remote=...
@@ -99,7 +97,6 @@ public final class RenegoServer {
     if (args.containsKey("need-client-auth")) server.setNeedClientAuth(true);
     else if (args.containsKey("want-client-auth")) server.setWantClientAuth(true);
 
-    if (args.containsKey("exit-on-stdin-eof")) exitOnStdinEof();
     log("READY port=" + server.getLocalPort() + " protocols=" + String.join(",", server.getEnabledProtocols()));
     boolean clientAuthPossible = trustManagers != null;
     while (true) {
@@ -141,22 +138,6 @@ public final class RenegoServer {
     }
   }
 
-  private static void exitOnStdinEof() {
-    Thread watcher = new Thread(() -> {
-      try {
-        while (System.in.read() != -1) {
-          // discard
-        }
-      } catch (IOException e) {
-        // treat like EOF
-      }
-      log("EXIT stdin closed");
-      System.exit(0);
-    }, "stdin-watcher");
-    watcher.setDaemon(true);
-    watcher.start();
-  }
-
   private static String describeHandshake(int id, int n, HandshakeCompletedEvent event) {
     String peer;
     try {
@@ -186,7 +167,7 @@ public final class RenegoServer {
     for (int i = 0; i < argv.length; i++) {
       if (!argv[i].startsWith("--")) throw new IllegalArgumentException("unexpected argument " + argv[i]);
       String name = argv[i].substring(2);
-      boolean isFlag = name.endsWith("client-auth") || name.equals("exit-on-stdin-eof");
+      boolean isFlag = name.endsWith("client-auth");
       args.put(name, isFlag ? "true" : argv[++i]);
     }
     return args;

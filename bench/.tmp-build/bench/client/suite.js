@@ -1,0 +1,319 @@
+/**
+ * The client suite: the renego client against node:tls, both talking to the same local
+ * `openssl s_server` processes in the same run.
+ *
+ * - Handshakes: sequential full handshakes per second (TCP connect, TLS 1.2 full handshake with
+ *   ECDHE-RSA-AES128-GCM-SHA256 over X25519 and an RSA-2048 certificate, close_notify, wait for
+ *   the server's close). Target: renego >= 0.7x node:tls.
+ * - Write: 1 MiB writes into a sink server until its close acknowledges the last byte.
+ *   Target: renego >= 0.8x node:tls.
+ * - Read: a source server streams zeros; application bytes received per second. The issue's
+ *   bulk target is stated for writes; reads are held to the same 0.8x for information.
+ *
+ * Two s_server processes, because one s_server cannot both stay silent (sink) and stream
+ * (source): the sink gets a silent stdin pipe, the source /dev/zero. Both run the same
+ * certificate and the same TLS arguments; handshakes use the sink.
+ */
+import { randomFillSync } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createTestPki, writePkiFiles } from "../../src/pki/throwaway.js";
+import { ownCpuSeconds } from "../lib/cpu.js";
+import { describeMachine } from "../lib/machine.js";
+import { saveProfile, summariseProfile, withCpuProfile } from "../lib/profile.js";
+import { interleavedRounds } from "../lib/rounds.js";
+import { median, spread } from "../lib/stats.js";
+import { fixed, markdownTable, textTable } from "../lib/table.js";
+import { startBenchServer } from "../peers/openssl-server.js";
+import { CLIENT_NAMES, SUITE_OPENSSL_NAME, nodeTlsClient, renegoClient, } from "./clients.js";
+import { STEP_TIMEOUT_MS, WRITE_SIZE, bulkRead, bulkWrite, rate, sequentialHandshakes, } from "./workloads.js";
+const SERVER_TLS_ARGS = ['-tls1_2', '-cipher', SUITE_OPENSSL_NAME, '-groups', 'X25519'];
+const MAX_HANDSHAKES_PER_SAMPLE = 1_000_000;
+/** 64 GiB: samples are time-bound; this only bounds a runaway loop. */
+const MAX_BYTES_PER_SAMPLE = 64 * 2 ** 30;
+const FULL_PROFILE_MS = 5_000;
+const QUICK_PROFILE_MS = 500;
+const WARMUP_FRACTION = 0.3;
+function metricSpecs(sink, source, caPem, chunk) {
+    const make = (s) => {
+        const t = { host: s.host, port: s.port, caPem };
+        return { renego: renegoClient(t), 'node:tls': nodeTlsClient(t) };
+    };
+    const toSink = make(sink);
+    const toSource = make(source);
+    return [
+        {
+            name: 'handshakes',
+            label: 'full handshakes/s (sequential)',
+            unit: '/s',
+            target: 0.7,
+            required: true,
+            server: sink,
+            run: (c, ms) => sequentialHandshakes(toSink[c], { maxMs: ms, maxCount: MAX_HANDSHAKES_PER_SAMPLE }),
+        },
+        {
+            name: 'write',
+            label: 'bulk write MB/s (1 MiB writes)',
+            unit: 'MB/s',
+            target: 0.8,
+            required: true,
+            server: sink,
+            run: (c, ms) => bulkWrite(toSink[c], chunk, { maxMs: ms, maxBytes: MAX_BYTES_PER_SAMPLE }),
+        },
+        {
+            name: 'read',
+            label: 'bulk read MB/s (server streams)',
+            unit: 'MB/s',
+            target: 0.8,
+            required: false,
+            server: source,
+            run: (c, ms) => bulkRead(toSource[c], { maxMs: ms, maxBytes: MAX_BYTES_PER_SAMPLE }),
+        },
+    ];
+}
+async function checkNegotiation(target) {
+    const clients = { renego: renegoClient(target), 'node:tls': nodeTlsClient(target) };
+    const out = {};
+    for (const name of CLIENT_NAMES) {
+        const conn = await clients[name].connect(STEP_TIMEOUT_MS);
+        try {
+            out[name] = conn.describe();
+            await conn.close(STEP_TIMEOUT_MS);
+        }
+        finally {
+            conn.destroy();
+        }
+    }
+    return out;
+}
+async function takeSample(spec, client, ms) {
+    const cpu0 = ownCpuSeconds();
+    const server0 = spec.server.cpuSeconds() ?? Number.NaN;
+    const t0 = performance.now();
+    const m = await spec.run(client, ms);
+    const wall = (performance.now() - t0) / 1000;
+    const cpu = ownCpuSeconds() - cpu0;
+    const server = (spec.server.cpuSeconds() ?? Number.NaN) - server0;
+    return { rate: rate(m), perCpuSecond: m.amount / cpu, clientCpu: cpu / wall, serverCpu: server / wall };
+}
+async function measure(specs, options) {
+    const results = [];
+    for (const spec of specs) {
+        options.log(`${spec.label}: warm-up`);
+        for (const name of CLIENT_NAMES)
+            await spec.run(name, Math.max(200, options.sampleMs * WARMUP_FRACTION));
+        const samples = new Map(CLIENT_NAMES.map((n) => [n, []]));
+        const rates = await interleavedRounds(CLIENT_NAMES, {
+            rounds: options.rounds,
+            onSample: (subject, round, value) => {
+                const s = samples.get(subject).at(-1);
+                options.log(`  round ${round + 1} ${subject.padEnd(8)} ${fixed(value, 1)} ${spec.unit}` +
+                    ` (client CPU ${pct(s.clientCpu)}, s_server CPU ${pct(s.serverCpu)})`);
+            },
+        }, async (name) => {
+            const s = await takeSample(spec, name, options.sampleMs);
+            samples.get(name).push(s);
+            return s.rate;
+        });
+        const result = (name) => {
+            const all = samples.get(name);
+            return {
+                rate: rates[name],
+                perCpuSecond: median(all.map((s) => s.perCpuSecond)),
+                clientCpu: median(all.map((s) => s.clientCpu)),
+                serverCpu: median(all.map((s) => s.serverCpu)),
+            };
+        };
+        const byClient = { renego: result('renego'), 'node:tls': result('node:tls') };
+        const ratio = byClient.renego.rate.median / byClient['node:tls'].rate.median;
+        const cpuRatio = byClient.renego.perCpuSecond / byClient['node:tls'].perCpuSecond;
+        results.push({ spec, results: byClient, ratio, cpuRatio, met: ratio >= spec.target });
+    }
+    return results;
+}
+async function profileMetrics(results, options) {
+    const ms = options.quick ? QUICK_PROFILE_MS : FULL_PROFILE_MS;
+    for (const r of results) {
+        const wanted = options.profile === 'always' || (options.profile === 'auto' && !r.met);
+        if (!wanted)
+            continue;
+        r.profiles = {};
+        // node:tls is profiled too, for the contrast: how busy its JavaScript thread is on the same work.
+        for (const name of CLIENT_NAMES) {
+            options.log(`profiling ${name} ${r.spec.name} for ${ms} ms`);
+            const { profile } = await withCpuProfile(() => r.spec.run(name, ms));
+            const file = join(options.profileDir, `client-${r.spec.name}-${name.replace(':', '-')}.cpuprofile`);
+            await saveProfile(file, profile);
+            r.profiles[name] = { summary: summariseProfile(profile, options.projectDir), file };
+        }
+    }
+}
+function resultRows(results) {
+    return results.map((r) => [
+        r.spec.label,
+        fixed(r.results.renego.rate.median, 1),
+        fixed(r.results['node:tls'].rate.median, 1),
+        `${fixed(r.ratio, 2)}x`,
+        `>= ${r.spec.target}x${r.spec.required ? '' : ' (info)'}`,
+        r.met ? 'met' : 'SHORT',
+        `${pct(spread(r.results.renego.rate))} / ${pct(spread(r.results['node:tls'].rate))}`,
+    ]);
+}
+const RESULT_HEADER = ['metric', 'renego', 'node:tls', 'ratio', 'target', 'verdict', 'spread renego / node'];
+function cpuRows(results) {
+    return results.map((r) => [
+        r.spec.label,
+        `${pct(r.results.renego.clientCpu)} / ${pct(r.results.renego.serverCpu)}`,
+        `${pct(r.results['node:tls'].clientCpu)} / ${pct(r.results['node:tls'].serverCpu)}`,
+        fixed(r.results.renego.perCpuSecond, 1),
+        fixed(r.results['node:tls'].perCpuSecond, 1),
+        `${fixed(r.cpuRatio, 2)}x`,
+    ]);
+}
+const CPU_HEADER = [
+    'metric',
+    'renego: client / server CPU',
+    'node:tls: client / server CPU',
+    'renego per client CPU-s',
+    'node:tls per client CPU-s',
+    'ratio',
+];
+function pct(x, digits = 0) {
+    return `${fixed(x * 100, digits)}%`;
+}
+function profileMarkdown(r) {
+    if (!r.profiles)
+        return '';
+    const parts = [`#### ${r.spec.label}`, ''];
+    for (const name of CLIENT_NAMES) {
+        const p = r.profiles[name];
+        if (!p)
+            continue;
+        const s = p.summary;
+        const busy = 1 - s.idleMs / s.wallMs;
+        parts.push(`**${name}**: ${fixed(s.wallMs, 0)} ms profiled; main thread busy ${pct(busy, 1)}, idle ${pct(1 - busy, 1)}, of which GC ${pct(s.gcMs / s.wallMs, 1)}.`, '');
+        if (name !== 'renego')
+            continue;
+        parts.push('Top self time (share of wall time):', '', markdownTable(['self', 'function', 'where'], s.topSelf.slice(0, 12).map((f) => [pct(f.share, 1), `\`${f.name}\``, f.location ? `\`${f.location}\`` : ''])), '', 'The same samples charged to the innermost src/ function on the stack (the node:crypto, Buffer and stream work it asked for included):', '', markdownTable(['time', 'function', 'where'], s.topProject.slice(0, 10).map((f) => [pct(f.share, 1), `\`${f.name}\``, f.location ? `\`${f.location}\`` : ''])), '', 'Project functions (src/) by inclusive time:', '', markdownTable(['inclusive', 'function', 'where'], s.topInclusiveProject.slice(0, 10).map((f) => [pct(f.share, 1), `\`${f.name}\``, `\`${f.location}\``])), '');
+    }
+    return parts.join('\n');
+}
+function profileText(r) {
+    if (!r.profiles)
+        return '';
+    const lines = [];
+    for (const name of CLIENT_NAMES) {
+        const p = r.profiles[name];
+        if (!p)
+            continue;
+        const s = p.summary;
+        lines.push(`profile ${name} ${r.spec.name}: busy ${pct(1 - s.idleMs / s.wallMs, 1)}, GC ${pct(s.gcMs / s.wallMs, 1)} (${p.file})`);
+        if (name !== 'renego')
+            continue;
+        lines.push(textTable(['self', 'function', 'where'], s.topSelf.slice(0, 12).map((f) => [pct(f.share, 1), f.name, f.location])), '', textTable(['charged to src/', 'function', 'where'], s.topProject.slice(0, 10).map((f) => [pct(f.share, 1), f.name, f.location])));
+    }
+    return lines.join('\n');
+}
+function loadText(l) {
+    return l.map((x) => x.toFixed(2)).join(' / ');
+}
+function serverLine(s) {
+    const command = s.command
+        .replace(/ -cert \S+ -key \S+/, ' -cert server.pem -key server.key')
+        .replace(/-accept \S+/, '-accept 127.0.0.1:<port>');
+    return `  - ${s.mode}: \`${command}\``;
+}
+function render(cx) {
+    const { machine, options, results } = cx;
+    const rows = resultRows(results);
+    const text = [
+        textTable(RESULT_HEADER, rows),
+        textTable(CPU_HEADER, cpuRows(results)),
+        `load average (1/5/15 min) before ${loadText(cx.loadBefore)}, after ${loadText(cx.loadAfter)}`,
+        ...results.map(profileText).filter((t) => t !== ''),
+    ].join('\n\n');
+    const profiled = results.filter((r) => r.profiles);
+    const profileSeconds = (options.quick ? QUICK_PROFILE_MS : FULL_PROFILE_MS) / 1000;
+    const markdown = [
+        '## Client: renego vs node:tls against openssl s_server',
+        '',
+        `- Date: ${machine.date}${options.quick ? ' (**--quick run: numbers not to be quoted**)' : ''}`,
+        `- Machine: ${machine.nproc} CPUs (\`nproc\`), ${machine.cpuModel}, ${machine.memoryGiB} GiB RAM; load average (1/5/15 min) ${loadText(cx.loadBefore)} before the run, ${loadText(cx.loadAfter)} after`,
+        `- Node ${machine.node} (bundled OpenSSL ${machine.nodeOpenssl}); server: ${machine.openssl}`,
+        `- Command: \`npm run bench${options.quick ? ' -- --quick' : ''}\` (\`tsx bench/run.ts\`)`,
+        `- Protocol: TLS 1.2, ${SUITE_OPENSSL_NAME}, X25519, RSA-2048 leaf from the throwaway CA (\`createTestPki({ keyType: 'rsa' })\`); both clients verify the chain and the name \`localhost\`, offer EMS and the session ticket extension, resume nothing.`,
+        `- Method: ${options.rounds} interleaved rounds (A B, B A, …) of ${options.sampleMs / 1000} s per client per metric, after a warm-up; medians. Ratio = renego / node:tls.`,
+        '- Servers, one process each, the same ones for both clients:',
+        ...cx.servers.map(serverLine),
+        '- Workloads: *handshakes* = sequential TCP connect + full handshake + close_notify + wait for the server to close; *write* = 1 MiB `write()` calls honouring backpressure, then close_notify, timed until the sink closes (it has read every byte); *read* = application bytes per second while the source streams 16 KiB records, clock started at the first chunk.',
+        `- Negotiated: renego \`${cx.negotiated.renego}\`; node:tls \`${cx.negotiated['node:tls']}\`.`,
+        '',
+        markdownTable(RESULT_HEADER, rows),
+        '',
+        'Spread = (max − min) / median over the rounds.',
+        '',
+        'Who was busy (medians over the rounds; CPU = CPU-seconds per wall-second, 100% = one core; the client figure counts every thread of the benchmark process). "Per client CPU-s" divides the work by the client\'s CPU time: the rate each client would reach with a core to itself and an infinitely fast server, so its ratio does not depend on whether s_server or a neighbour process held it back.',
+        '',
+        markdownTable(CPU_HEADER, cpuRows(results)),
+        '',
+        ...(profiled.length > 0
+            ? [
+                '### Where the time goes (V8 CPU profile of the client)',
+                '',
+                `Taken in-process with the V8 sampling profiler (node:inspector: the profiler behind \`node --cpu-prof\`, same .cpuprofile format, 100 µs interval), ${profileSeconds} s of each workload short of its target, after the measured rounds. Native work called from JavaScript (node:crypto cipher calls, socket writes) counts as self time of the calling JavaScript function; "idle" is waiting for the server or the network.`,
+                '',
+                ...profiled.map(profileMarkdown),
+            ]
+            : []),
+    ].join('\n');
+    return { text, markdown };
+}
+async function runClientSuite(options) {
+    const machine = describeMachine();
+    const loadBefore = loadavg();
+    const dir = await mkdtemp(join(tmpdir(), 'renego-bench-'));
+    const servers = [];
+    try {
+        options.log('creating the throwaway PKI (RSA-2048)');
+        const files = await writePkiFiles(dir, await createTestPki({ keyType: 'rsa' }));
+        const caPem = await readFile(files.ca, 'utf8');
+        const common = { cert: files.serverCert, key: files.serverKey, tlsArgs: SERVER_TLS_ARGS };
+        servers.push(await startBenchServer({ ...common, mode: 'sink' }));
+        servers.push(await startBenchServer({ ...common, mode: 'source' }));
+        const [sink, source] = servers;
+        options.log(`s_server sink on port ${sink.port} (pid ${sink.pid}), source on port ${source.port} (pid ${source.pid})`);
+        const negotiated = await checkNegotiation({ host: sink.host, port: sink.port, caPem });
+        for (const name of CLIENT_NAMES)
+            options.log(`${name} negotiated ${negotiated[name]}`);
+        const chunk = new Uint8Array(WRITE_SIZE);
+        randomFillSync(chunk);
+        const results = await measure(metricSpecs(sink, source, caPem, chunk), options);
+        await profileMetrics(results, options);
+        for (const s of servers) {
+            if (s.hasExited())
+                throw new Error(`s_server (${s.mode}) exited during the run:\n${s.stderr()}`);
+        }
+        const { text, markdown } = render({
+            machine,
+            options,
+            servers,
+            negotiated,
+            loadBefore,
+            loadAfter: loadavg(),
+            results,
+        });
+        return { text, markdown, targetsMet: results.every((r) => r.met || !r.spec.required) };
+    }
+    finally {
+        await Promise.all(servers.map((s) => s.stop()));
+        await rm(dir, { recursive: true, force: true });
+    }
+}
+export const clientSuite = {
+    name: 'client',
+    description: 'renego client vs node:tls: full handshakes/s and bulk MB/s against openssl s_server',
+    run: runClientSuite,
+};
+//# sourceMappingURL=suite.js.map

@@ -1,0 +1,154 @@
+/**
+ * The client connection: the sans-I/O core plus the client's renegotiation
+ * policy, applied in one place (`onHandshakeInTraffic` for the server's
+ * HelloRequest, `renegotiate` for our own), as Go's handleRenegotiation does.
+ */
+import { DEFAULT_CLIENT_SUITES } from "../crypto/suites.js";
+import { SUPPORTED_GROUPS } from "../crypto/key-exchange.js";
+import { MIN_DH_BITS } from "../crypto/key-exchange.js";
+import { SUPPORTED_SCHEMES } from "../crypto/signatures.js";
+import { ClientTraffic, startClientHandshake } from "../handshake/client.js";
+import { DEFAULT_CLIENT_RENEGOTIATION } from "../handshake/client-config.js";
+import { AlertDescription, AlertLevel, HandshakeType, ProtocolVersion } from "../wire/enums.js";
+import { TlsError } from "../wire/errors.js";
+import { Connection } from "./connection.js";
+export function resolveClientConfig(input = {}) {
+    return {
+        minVersion: ProtocolVersion['TLSv1.2'],
+        maxVersion: ProtocolVersion['TLSv1.2'],
+        cipherSuites: DEFAULT_CLIENT_SUITES,
+        groups: SUPPORTED_GROUPS,
+        signatureSchemes: SUPPORTED_SCHEMES,
+        insecure: false,
+        extendedMasterSecret: true,
+        sessionTickets: true,
+        maxHandshakeMessageSize: 64 * 1024,
+        minDhBits: MIN_DH_BITS,
+        ...stripUndefined(input),
+        renegotiation: { ...DEFAULT_CLIENT_RENEGOTIATION, ...stripUndefined(input.renegotiation ?? {}) },
+    };
+}
+function stripUndefined(o) {
+    return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+}
+/** Placeholder state before start(): nothing may arrive yet. */
+const NOT_STARTED = {
+    name: 'NotStarted',
+    handle() {
+        throw new TlsError('UnexpectedMessage', 'data before the ClientHello was sent');
+    },
+};
+export class ClientConnection extends Connection {
+    config;
+    acceptedRequests = 0;
+    refusedRequests = 0;
+    renegotiating = false;
+    constructor(input = {}) {
+        const config = resolveClientConfig(input);
+        super({ maxHandshakeMessageSize: config.maxHandshakeMessageSize, observe: input.observe ?? false }, NOT_STARTED);
+        this.config = config;
+        if (config.minVersion > config.maxVersion)
+            throw new TlsError('InternalError', 'minVersion above maxVersion');
+    }
+    /** Queues the initial ClientHello. */
+    start(opts = {}) {
+        this.guard(() => {
+            this.state = startClientHandshake(this.cx, this.config, opts);
+            this.records.flushHandshake();
+        });
+        return this.drainEvents();
+    }
+    /**
+     * The version the ServerHello chose, which the record layer agreed on: the
+     * messages after it are read in that version's layout (RFC 5246 §7.4.4, a
+     * TLS 1.0/1.1 CertificateRequest has no signature algorithms).
+     */
+    negotiatingVersion() {
+        return this.records.expectedReadVersion;
+    }
+    /**
+     * Starts a client-initiated renegotiation. Refused locally, with a typed
+     * error, when the server never signalled RFC 5746 and unsafe legacy
+     * renegotiation is not explicitly allowed (RFC 5746 §4.2).
+     */
+    renegotiate(opts = {}) {
+        if (this.error)
+            throw this.error;
+        if (!this.handshakeComplete || this.isHandshaking) {
+            throw new TlsError('InternalError', 'renegotiate() needs a completed handshake and no handshake under way');
+        }
+        this.checkRenegotiationAllowed();
+        this.guard(() => this.beginRenegotiation(opts));
+        return this.drainEvents();
+    }
+    get isRenegotiating() {
+        return this.renegotiating;
+    }
+    checkRenegotiationAllowed() {
+        const p = this.config.renegotiation;
+        if (!this.security.secureRenegotiation && !p.allowUnsafeLegacyRenegotiation && p.signal !== 'none') {
+            throw new TlsError('InsecureRenegotiationRefused', 'server does not support RFC 5746; refusing to renegotiate');
+        }
+    }
+    beginRenegotiation(opts) {
+        this.renegotiating = true;
+        this.state = startClientHandshake(this.cx, this.config, opts);
+        this.records.flushHandshake();
+    }
+    advance(input) {
+        super.advance(input);
+        if (this.state.isTraffic)
+            this.renegotiating = false;
+    }
+    /**
+     * RFC 5246 §7.4.1.1: a HelloRequest received while negotiating is ignored, and
+     * it is never part of the transcript.
+     */
+    onHandshakeMessage(msg, raw) {
+        if (msg.type === HandshakeType.hello_request)
+            return;
+        super.onHandshakeMessage(msg, raw);
+    }
+    /** RFC 5246 §7.4.1.1: a HelloRequest is answered per policy; nothing else may arrive here. */
+    onHandshakeInTraffic(msg, _raw) {
+        if (msg.type !== HandshakeType.hello_request) {
+            throw new TlsError('UnexpectedMessage', `handshake message ${msg.type} after the handshake`);
+        }
+        const refusal = this.refusalReason();
+        if (refusal === undefined) {
+            this.acceptedRequests++;
+            this.emit({ type: 'renegotiation-requested', accepted: true, reason: 'policy allows it' });
+            this.beginRenegotiation({});
+            return;
+        }
+        this.emit({ type: 'renegotiation-requested', accepted: false, reason: refusal });
+        if (this.config.renegotiation.refuseWith === 'fatal')
+            throw new TlsError('RenegotiationRefused', refusal);
+        if (++this.refusedRequests > this.config.renegotiation.maxRefusals) {
+            throw new TlsError('TooManyRenegotiationRequests', `server asked ${this.refusedRequests} times after refusals`);
+        }
+        this.sendAlert(AlertLevel.warning, AlertDescription.no_renegotiation);
+    }
+    refusalReason() {
+        const p = this.config.renegotiation;
+        if (p.accept === 'never')
+            return 'renegotiation is disabled on this client';
+        if (p.accept === 'once' && this.acceptedRequests >= 1)
+            return 'renegotiation already happened once';
+        if (!this.security.secureRenegotiation && !p.allowUnsafeLegacyRenegotiation && p.signal !== 'none') {
+            return 'server does not support RFC 5746 secure renegotiation';
+        }
+        return undefined;
+    }
+    /** A no_renegotiation warning in answer to our renegotiation ClientHello: the old session goes on (RFC 5246 §7.2.2). */
+    onWarningAlert(description) {
+        if (description !== AlertDescription.no_renegotiation || !this.renegotiating)
+            return;
+        if (this.stateName !== 'ExpectServerHello')
+            return;
+        this.renegotiating = false;
+        this.state = new ClientTraffic();
+        this.emit({ type: 'renegotiation-refused', alert: description });
+    }
+}
+//# sourceMappingURL=client-connection.js.map

@@ -1,0 +1,242 @@
+/**
+ * Key agreement for TLS 1.0–1.2: ECDHE (RFC 8422 §5.4, §5.7), DHE (RFC 5246
+ * §7.4.3, §7.4.7.2, §8.1.2) and RSA key transport (§7.4.7.1), on node:crypto.
+ * The ServerKeyExchange params are parsed here because their shape depends on
+ * the suite's key exchange, which the wire layer does not know.
+ */
+import * as crypto from 'node:crypto';
+import { Reader, Writer } from "../wire/codec.js";
+import { ECCurveType, NamedGroup, ProtocolVersion, groupName } from "../wire/enums.js";
+import { TlsError } from "../wire/errors.js";
+const TLS12 = ProtocolVersion['TLSv1.2'];
+export function parseServerKeyExchange(body, kind, version) {
+    const r = new Reader(body);
+    const start = r.offset;
+    let group;
+    let publicKey;
+    let dhP;
+    let dhG;
+    if (kind === 'ECDHE') {
+        // struct { ECCurveType curve_type; NamedCurve namedcurve; opaque point<1..2^8-1>; } ServerECDHParams
+        const curveType = r.u8('curve_type');
+        if (curveType !== ECCurveType.named_curve) {
+            throw new TlsError('IllegalParameter', `ECDHE curve_type ${curveType} is not named_curve`);
+        }
+        group = r.u16('namedcurve');
+        publicKey = r.vec8('point', 1);
+    }
+    else {
+        // struct { opaque dh_p<1..2^16-1>; opaque dh_g<1..2^16-1>; opaque dh_Ys<1..2^16-1>; } ServerDHParams
+        dhP = r.vec16('dh_p', 1);
+        dhG = r.vec16('dh_g', 1);
+        publicKey = r.vec16('dh_Ys', 1);
+    }
+    const params = body.subarray(start, r.offset);
+    const scheme = version >= TLS12 ? r.u16('signature_algorithm') : null;
+    const signature = r.vec16('signature', 1);
+    r.expectEnd('ServerKeyExchange');
+    return { kind, params, group, publicKey, dhP, dhG, scheme, signature };
+}
+export const SUPPORTED_GROUPS = [NamedGroup.x25519, NamedGroup.secp256r1, NamedGroup.secp384r1];
+const ECDH_CURVE = {
+    [NamedGroup.secp256r1]: 'prime256v1',
+    [NamedGroup.secp384r1]: 'secp384r1',
+};
+// DER SubjectPublicKeyInfo prefix for a raw 32-byte X25519 key (RFC 8410 §4).
+const X25519_SPKI_PREFIX = Buffer.from('302a300506032b656e032100', 'hex');
+export function ecdheKeyShare(group) {
+    if (group === NamedGroup.x25519) {
+        const { publicKey, privateKey } = crypto.generateKeyPairSync('x25519');
+        const raw = publicKey.export({ type: 'spki', format: 'der' }).subarray(X25519_SPKI_PREFIX.length);
+        return {
+            publicKey: new Uint8Array(raw),
+            agree(peer) {
+                if (peer.length !== 32)
+                    throw new TlsError('IllegalParameter', 'X25519 point is not 32 bytes');
+                const peerKey = crypto.createPublicKey({
+                    key: Buffer.concat([X25519_SPKI_PREFIX, peer]),
+                    format: 'der',
+                    type: 'spki',
+                });
+                const secret = crypto.diffieHellman({ privateKey, publicKey: peerKey });
+                // RFC 8422 §5.11: an all-zero X25519 result means a small-order point.
+                if (secret.every((b) => b === 0))
+                    throw new TlsError('IllegalParameter', 'X25519 shared secret is zero');
+                return new Uint8Array(secret);
+            },
+        };
+    }
+    const curve = ECDH_CURVE[group];
+    if (!curve)
+        throw new TlsError('IllegalParameter', `server chose unsupported group ${groupName(group)}`);
+    const ecdh = crypto.createECDH(curve);
+    const pub = ecdh.generateKeys();
+    return {
+        publicKey: new Uint8Array(pub),
+        agree(peer) {
+            // RFC 8422 §5.4.1: only the uncompressed point format is allowed.
+            if (peer[0] !== 4)
+                throw new TlsError('IllegalParameter', 'EC point is not uncompressed');
+            try {
+                return new Uint8Array(ecdh.computeSecret(peer));
+            }
+            catch {
+                throw new TlsError('IllegalParameter', 'EC point is not on the curve');
+            }
+        },
+    };
+}
+/** Smallest DH prime we accept: 1024 bits still meets 2009-era servers; Logjam-size groups are refused. */
+export const MIN_DH_BITS = 1024;
+export function dheKeyShare(p, g, minBits = MIN_DH_BITS) {
+    const pBits = bitLength(p);
+    if (pBits < minBits)
+        throw new TlsError('InsufficientSecurity', `DH prime of ${pBits} bits is below ${minBits}`);
+    if (pBits > 8192)
+        throw new TlsError('IllegalParameter', `DH prime of ${pBits} bits is unreasonably large`);
+    let dh;
+    try {
+        dh = crypto.createDiffieHellman(Buffer.from(p), Buffer.from(g));
+        dh.generateKeys();
+    }
+    catch {
+        throw new TlsError('IllegalParameter', 'unusable DH group');
+    }
+    return {
+        publicKey: new Uint8Array(dh.getPublicKey()),
+        agree(peer) {
+            // Reject Ys outside [2, p-2] (RFC 7919 §5.1's check, applied to any group).
+            const y = BigInt('0x' + (Buffer.from(peer).toString('hex') || '0'));
+            const pn = BigInt('0x' + Buffer.from(p).toString('hex'));
+            if (y < 2n || y > pn - 2n)
+                throw new TlsError('IllegalParameter', 'DH public value out of range');
+            let secret;
+            try {
+                secret = dh.computeSecret(Buffer.from(peer));
+            }
+            catch {
+                throw new TlsError('IllegalParameter', 'DH public value rejected');
+            }
+            // RFC 5246 §8.1.2: leading bytes of Z that contain all zero bits are stripped.
+            let i = 0;
+            while (i < secret.length - 1 && secret[i] === 0)
+                i++;
+            return new Uint8Array(secret.subarray(i));
+        },
+    };
+}
+function bitLength(n) {
+    let i = 0;
+    while (i < n.length && n[i] === 0)
+        i++;
+    if (i === n.length)
+        return 0;
+    return (n.length - i - 1) * 8 + (32 - Math.clz32(n[i]));
+}
+/** ECDHE: struct { opaque point <1..2^8-1>; } ClientECDiffieHellmanPublic */
+export function encodeEcdheClientKeyExchange(publicKey) {
+    return new Writer(publicKey.length + 1).vec8(publicKey, 'ecdh_Yc').finish();
+}
+/** DHE: opaque dh_Yc<1..2^16-1> */
+export function encodeDheClientKeyExchange(publicKey) {
+    return new Writer(publicKey.length + 2).vec16(publicKey, 'dh_Yc').finish();
+}
+/**
+ * RSA key transport (RFC 5246 §7.4.7.1): a 48-byte premaster whose first two
+ * bytes are the version we offered (not the negotiated one), encrypted with
+ * PKCS#1 v1.5 to the server's key.
+ */
+export function rsaKeyTransport(serverKey, offeredVersion) {
+    const premaster = new Uint8Array(48);
+    crypto.randomFillSync(premaster);
+    premaster[0] = offeredVersion >>> 8;
+    premaster[1] = offeredVersion & 0xff;
+    const encrypted = crypto.publicEncrypt({ key: serverKey, padding: crypto.constants.RSA_PKCS1_PADDING }, premaster);
+    // TLS 1.0+ puts a two-byte length before EncryptedPreMasterSecret (SSLv3 did not).
+    const body = new Writer(encrypted.length + 2).vec16(encrypted, 'EncryptedPreMasterSecret').finish();
+    return { premaster, body };
+}
+/**
+ * The server's side of RSA key transport, with RFC 5246 §7.4.7.1's
+ * countermeasure against Bleichenbacher's attack: decrypt without padding
+ * (Node refuses PKCS#1 v1.5 decryption), check the padding and the embedded
+ * client_version without early exits, and on any failure carry on with a random
+ * premaster secret, so the only visible effect is a Finished that does not verify.
+ */
+export function rsaDecryptPremaster(key, body, clientVersion) {
+    const r = new Reader(body);
+    const encrypted = r.vec16('EncryptedPreMasterSecret');
+    r.expectEnd('ClientKeyExchange');
+    const fallback = crypto.randomBytes(48);
+    const k = Math.ceil((key.asymmetricKeyDetails?.modulusLength ?? 2048) / 8);
+    let em;
+    try {
+        em = crypto.privateDecrypt({ key, padding: crypto.constants.RSA_NO_PADDING }, encrypted);
+    }
+    catch {
+        // Wrong length or a value above the modulus: public facts, no oracle in rejecting them.
+        em = new Uint8Array(k);
+    }
+    if (em.length !== k || k < 48 + 11)
+        em = new Uint8Array(Math.max(k, 59));
+    const n = em.length;
+    // EM = 0x00 || 0x02 || PS (at least 8 non-zero bytes) || 0x00 || premaster (48 bytes)
+    let bad = em[0] | (em[1] ^ 2);
+    for (let i = 2; i < n - 49; i++)
+        bad |= ((em[i] - 1) >> 31) & 1; // a zero inside PS
+    bad |= em[n - 49];
+    bad |= em[n - 48] ^ (clientVersion >>> 8);
+    bad |= em[n - 47] ^ (clientVersion & 0xff);
+    const useFallback = ((bad | -bad) >> 31) & 0xff; // 0xff when bad != 0
+    const out = new Uint8Array(48);
+    for (let i = 0; i < 48; i++)
+        out[i] = (em[n - 48 + i] & ~useFallback) | (fallback[i] & useFallback);
+    return out;
+}
+/** struct { ECParameters curve_params; ECPoint public; } ServerECDHParams (RFC 8422 §5.4) */
+export function encodeEcdheParams(group, publicKey) {
+    return new Writer(publicKey.length + 4).u8(ECCurveType.named_curve, 'curve_type').u16(group, 'namedcurve').vec8(publicKey, 'point').finish();
+}
+/** ServerDHParams (RFC 5246 §7.4.3) */
+export function encodeDheParams(p, g, ys) {
+    return new Writer(p.length + g.length + ys.length + 6).vec16(p, 'dh_p').vec16(g, 'dh_g').vec16(ys, 'dh_Ys').finish();
+}
+/** ServerKeyExchange body: params, then the digitally-signed struct (algorithm only from TLS 1.2). */
+export function encodeServerKeyExchange(params, scheme, signature) {
+    const w = new Writer(params.length + signature.length + 4).bytes(params);
+    if (scheme !== null)
+        w.u16(scheme, 'signature_algorithm');
+    return w.vec16(signature, 'signature').finish();
+}
+/** The server's DHE share on the 2048-bit MODP group of RFC 3526 §3 (node's 'modp14'): no prime check per handshake. */
+export function dheServerShare() {
+    const dh = crypto.getDiffieHellman('modp14');
+    dh.generateKeys();
+    const p = new Uint8Array(dh.getPrime());
+    const g = new Uint8Array(dh.getGenerator());
+    const share = {
+        p,
+        g,
+        publicKey: new Uint8Array(dh.getPublicKey()),
+        agree(peer) {
+            const y = BigInt('0x' + (Buffer.from(peer).toString('hex') || '0'));
+            const pn = BigInt('0x' + Buffer.from(p).toString('hex'));
+            if (y < 2n || y > pn - 2n)
+                throw new TlsError('IllegalParameter', 'DH public value out of range');
+            const secret = dh.computeSecret(Buffer.from(peer));
+            let i = 0;
+            while (i < secret.length - 1 && secret[i] === 0)
+                i++;
+            return new Uint8Array(secret.subarray(i));
+        },
+    };
+    return share;
+}
+/** ClientECDiffieHellmanPublic / ClientDiffieHellmanPublic, explicit form. */
+export function parseClientKeyExchange(body, kind) {
+    const r = new Reader(body);
+    const v = kind === 'ECDHE' ? r.vec8('ecdh_Yc', 1) : r.vec16('dh_Yc', 1);
+    r.expectEnd('ClientKeyExchange');
+    return v;
+}
+//# sourceMappingURL=key-exchange.js.map

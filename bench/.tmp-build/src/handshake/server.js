@@ -1,0 +1,525 @@
+/**
+ * The server handshake of TLS 1.0–1.2 (RFC 5246 §7.3), one state per awaited
+ * message. Every RFC 5746 rule the server applies to a ClientHello lives in
+ * `checkClientRenegotiationInfo`; whether a renegotiation may start at all is
+ * the connection's policy (connection/server-connection.ts).
+ */
+import * as crypto from 'node:crypto';
+import { dheServerShare, ecdheKeyShare, encodeDheParams, encodeEcdheParams, encodeServerKeyExchange, parseClientKeyExchange, rsaDecryptPremaster, } from "../crypto/key-exchange.js";
+import { extendedMasterSecret, masterSecret, Transcript, verifyData } from "../crypto/prf.js";
+import { chooseScheme, sign, verifySignature } from "../crypto/signatures.js";
+import { suiteAllowsVersion, suiteById } from "../crypto/suites.js";
+import { verifyChain } from "../pki/verify.js";
+import { concat } from "../wire/codec.js";
+import { ClientCertificateType, ExtensionType, HandshakeType, NamedGroup, ProtocolVersion, TLS_EMPTY_RENEGOTIATION_INFO_SCSV, handshakeTypeName, } from "../wire/enums.js";
+import { TlsError } from "../wire/errors.js";
+import * as ext from "../wire/extensions.js";
+import { encodeHandshake, isUnknown, } from "../wire/handshake.js";
+import { constantTimeEqual, deriveProtectors } from "./keys.js";
+const TLS12 = ProtocolVersion['TLSv1.2'];
+/** The first state of a server handshake: the ClientHello arrives (or has just arrived, for a renegotiation). */
+export class ExpectClientHello {
+    config;
+    opts;
+    name = 'ExpectClientHello';
+    constructor(config, opts) {
+        this.config = config;
+        this.opts = opts;
+    }
+    handle(cx, input) {
+        const { msg, raw } = expect(input, HandshakeType.client_hello, this.name);
+        return processClientHello(cx, this.config, this.opts, msg, raw);
+    }
+}
+function expect(input, type, state) {
+    if (input.kind === 'ccs')
+        throw new TlsError('UnexpectedMessage', `ChangeCipherSpec while in ${state}`);
+    if (isUnknown(input.msg) || input.msg.type !== type) {
+        throw new TlsError('UnexpectedMessage', `${handshakeTypeName(input.msg.type)} while in ${state}`);
+    }
+    return { msg: input.msg, raw: input.raw };
+}
+function processClientHello(cx, config, opts, hello, raw) {
+    const renegotiation = cx.security.handshakes > 0;
+    const transcript = new Transcript();
+    transcript.append(raw);
+    ext.rejectDuplicates(hello.extensions);
+    if (!hello.compressionMethods.includes(0)) {
+        throw new TlsError('IllegalParameter', 'client does not offer the null compression method');
+    }
+    const version = chooseVersion(cx, config, hello);
+    cx.setVersion(version);
+    const secureRenegotiation = checkClientRenegotiationInfo(cx, config, hello);
+    const serverName = sniOf(hello);
+    const cert = chooseCertificate(config, serverName);
+    const hs = {
+        transcript,
+        hello,
+        renegotiation,
+        serverRandom: randomWithTime(),
+        sessions: opts.sessions,
+        version,
+        suite: undefined,
+        cert,
+        ems: config.extendedMasterSecret && ext.findExtension(hello.extensions, ExtensionType.extended_master_secret) !== undefined,
+        secureRenegotiation,
+        sessionId: new Uint8Array(0),
+        issueTicket: false,
+        alpn: chooseAlpn(config, hello),
+        serverName,
+        share: undefined,
+        requestedCertificate: false,
+        certificateAuthorities: [],
+        clientCertificates: [],
+        clientVerified: false,
+        masterSecret: new Uint8Array(0),
+        resumed: false,
+    };
+    // RFC 7627 §5.3 (and OpenSSL): a renegotiation must not drop EMS once it was used.
+    if (renegotiation && cx.security.extendedMasterSecret && !hs.ems) {
+        throw new TlsError('ExtendedMasterSecretDropped', 'renegotiation ClientHello dropped extended_master_secret');
+    }
+    const offeredTicket = ext.findExtension(hello.extensions, ExtensionType.session_ticket);
+    const resumable = !renegotiation && opts.sessions !== undefined;
+    const session = resumable ? findSession(config, opts.sessions, hello, offeredTicket?.data) : undefined;
+    if (session && sessionFits(config, hs, session))
+        return resume(cx, config, hs, session, offeredTicket !== undefined);
+    hs.suite = chooseSuite(config, hs, hello);
+    hs.issueTicket = config.sessionTickets && offeredTicket !== undefined && hs.sessions !== undefined && !renegotiation;
+    hs.sessionId = config.sessionCache && hs.sessions && !renegotiation ? new Uint8Array(crypto.randomBytes(32)) : new Uint8Array(0);
+    sendMsg(cx, hs, serverHello(cx, hs));
+    sendMsg(cx, hs, { type: HandshakeType.certificate, certificates: cert.chain });
+    if (hs.suite.kx !== 'RSA')
+        sendMsg(cx, hs, serverKeyExchange(config, hs));
+    if (opts.requestClientCertificate) {
+        hs.requestedCertificate = true;
+        // RFC 5246 §7.4.4: the DER-encoded DistinguishedNames of acceptable CAs.
+        hs.certificateAuthorities = (config.clientTrust?.roots ?? []).map((c) => subjectFromCertificateDer(new Uint8Array(c.raw)));
+        sendMsg(cx, hs, {
+            type: HandshakeType.certificate_request,
+            certificateTypes: [ClientCertificateType.rsa_sign, ClientCertificateType.ecdsa_sign],
+            signatureAlgorithms: version >= TLS12 ? config.signatureSchemes : null,
+            certificateAuthorities: hs.certificateAuthorities,
+        });
+    }
+    sendMsg(cx, hs, { type: HandshakeType.server_hello_done });
+    return hs.requestedCertificate ? new ExpectCertificate(config, hs) : new ExpectClientKeyExchange(config, hs);
+}
+/** RFC 5246 Appendix E.1: the highest version both support; a renegotiation keeps the one in force. */
+function chooseVersion(cx, config, hello) {
+    if (cx.security.version !== undefined) {
+        if (hello.version < cx.security.version)
+            throw new TlsError('ProtocolVersion', 'renegotiation offers a lower version');
+        return cx.security.version;
+    }
+    const v = Math.min(hello.version, config.maxVersion);
+    if (v < config.minVersion || hello.version < ProtocolVersion.TLSv1) {
+        throw new TlsError('ProtocolVersion', `client offers at most 0x${hello.version.toString(16)}`);
+    }
+    return v;
+}
+/**
+ * RFC 5746 §3.6 (initial ClientHello) and §3.7 (renegotiation), server side.
+ * Refusing a renegotiation ClientHello that does not carry our previous
+ * client_verify_data is what stops CVE-2009-3555's splice.
+ */
+function checkClientRenegotiationInfo(cx, config, hello) {
+    const policy = config.renegotiation;
+    const riExt = ext.findExtension(hello.extensions, ExtensionType.renegotiation_info);
+    const ri = riExt ? ext.parseRenegotiationInfo(riExt.data) : undefined;
+    const scsv = hello.cipherSuites.includes(TLS_EMPTY_RENEGOTIATION_INFO_SCSV);
+    if (!policy.rfc5746)
+        return false; // DANGER: a 2009 server ignores both signals.
+    if (cx.security.handshakes === 0) {
+        if (ri !== undefined && ri.length !== 0) {
+            throw new TlsError('RenegotiationInfoMismatch', 'initial ClientHello carries a non-empty renegotiation_info');
+        }
+        const secure = ri !== undefined || scsv;
+        if (!secure && policy.requireSecureClients) {
+            throw new TlsError('UnsafeLegacyClientRefused', 'client does not support RFC 5746 secure renegotiation');
+        }
+        return secure;
+    }
+    if (!cx.security.secureRenegotiation) {
+        // §4.4: a legacy connection renegotiates only when unsafe renegotiation is allowed, and stays legacy.
+        if (ri !== undefined || scsv) {
+            throw new TlsError('RenegotiationInfoMismatch', 'legacy client started signalling RFC 5746 mid-connection');
+        }
+        return false;
+    }
+    if (scsv)
+        throw new TlsError('RenegotiationInfoMismatch', 'renegotiation ClientHello carries the SCSV (RFC 5746 §3.7)');
+    if (ri === undefined)
+        throw new TlsError('RenegotiationInfoMismatch', 'renegotiation ClientHello lacks renegotiation_info');
+    if (!constantTimeEqual(ri, cx.security.clientVerifyData)) {
+        throw new TlsError('RenegotiationInfoMismatch', 'renegotiated_connection does not match client_verify_data');
+    }
+    return true;
+}
+function sniOf(hello) {
+    const e = ext.findExtension(hello.extensions, ExtensionType.server_name);
+    if (!e)
+        return undefined;
+    const name = ext.parseServerName(e.data);
+    return name === '' ? undefined : name.toLowerCase();
+}
+function chooseCertificate(config, serverName) {
+    if (serverName) {
+        const hit = config.certificates.find((c) => c.names.some((n) => nameMatches(n, serverName)));
+        if (hit)
+            return hit;
+    }
+    return config.certificates[0];
+}
+function nameMatches(pattern, name) {
+    const p = pattern.toLowerCase();
+    if (p.startsWith('*.'))
+        return name.endsWith(p.slice(1)) && !name.slice(0, -p.length + 1).includes('.');
+    return p === name;
+}
+function chooseAlpn(config, hello) {
+    const e = ext.findExtension(hello.extensions, ExtensionType.application_layer_protocol_negotiation);
+    if (!e || !config.alpn)
+        return undefined;
+    const offered = ext.parseAlpn(e.data);
+    const chosen = config.alpn.find((p) => offered.includes(p));
+    // RFC 7301 §3.2: no protocol in common is a fatal no_application_protocol.
+    if (!chosen)
+        throw new TlsError('NoApplicationProtocol', 'no ALPN protocol in common');
+    return chosen;
+}
+function clientGroups(hello) {
+    const e = ext.findExtension(hello.extensions, ExtensionType.supported_groups);
+    // RFC 8422 §4: without the extension, any curve we support; P-256 is what every client has.
+    return e ? ext.parseU16List(e.data, 'supported_groups') : [NamedGroup.secp256r1];
+}
+function clientSchemes(hello) {
+    const e = ext.findExtension(hello.extensions, ExtensionType.signature_algorithms);
+    return e ? ext.parseU16List(e.data, 'signature_algorithms') : null;
+}
+/** Server preference order; the suite must fit the version, our key and a group the client has. */
+function chooseSuite(config, hs, hello) {
+    const groups = clientGroups(hello);
+    const haveGroup = config.groups.some((g) => groups.includes(g));
+    for (const suite of config.cipherSuites) {
+        if (!hello.cipherSuites.includes(suite.id) || !suiteAllowsVersion(suite, hs.version))
+            continue;
+        if ((suite.auth === 'RSA') !== (hs.cert.keyType === 'rsa'))
+            continue;
+        if (suite.kx === 'ECDHE' && !haveGroup)
+            continue;
+        return suite;
+    }
+    throw new TlsError('HandshakeFailure', 'no cipher suite in common');
+}
+function serverHello(cx, hs) {
+    const extensions = [];
+    const hello = hs.hello;
+    // RFC 5746 §3.6/§3.7: empty at first, then client_verify_data || server_verify_data.
+    if (hs.secureRenegotiation) {
+        const sec = cx.security;
+        extensions.push(ext.renegotiationInfo(hs.renegotiation ? concat(sec.clientVerifyData, sec.serverVerifyData) : new Uint8Array(0)));
+    }
+    if (hs.ems)
+        extensions.push(ext.extendedMasterSecret());
+    if (hs.serverName && !hs.renegotiation && !hs.resumed)
+        extensions.push({ type: ExtensionType.server_name, data: new Uint8Array(0) });
+    if (hs.suite.kx === 'ECDHE' && ext.findExtension(hello.extensions, ExtensionType.ec_point_formats))
+        extensions.push(ext.ecPointFormats());
+    if (hs.issueTicket)
+        extensions.push(ext.sessionTicket());
+    if (hs.alpn)
+        extensions.push(ext.alpn([hs.alpn]));
+    return {
+        type: HandshakeType.server_hello,
+        version: hs.version,
+        random: hs.serverRandom,
+        sessionId: hs.sessionId,
+        cipherSuite: hs.suite.id,
+        compressionMethod: 0,
+        // A legacy (extension-less) client gets a ServerHello without an extensions block.
+        extensions: hello.extensions === null ? null : extensions,
+    };
+}
+function serverKeyExchange(config, hs) {
+    let params;
+    if (hs.suite.kx === 'ECDHE') {
+        const groups = clientGroups(hs.hello);
+        const group = config.groups.find((g) => groups.includes(g));
+        const share = ecdheKeyShare(group);
+        hs.share = share;
+        params = encodeEcdheParams(group, share.publicKey);
+    }
+    else {
+        const share = dheServerShare();
+        hs.share = share;
+        params = encodeDheParams(share.p, share.g, share.publicKey);
+    }
+    const scheme = chooseScheme(hs.version, hs.cert.key, clientSchemes(hs.hello));
+    const signature = sign(hs.version, hs.cert.key, scheme, concat(hs.hello.random, hs.serverRandom, params));
+    return { type: HandshakeType.server_key_exchange, body: encodeServerKeyExchange(params, scheme, signature) };
+}
+/** The DER of tbsCertificate.subject (RFC 5280 §4.1): node exposes no DER for names, so a minimal DER walk. */
+function subjectFromCertificateDer(der) {
+    const tlv = (buf, at) => {
+        let len = buf[at + 1];
+        let body = at + 2;
+        if (len & 0x80) {
+            const n = len & 0x7f;
+            len = 0;
+            for (let i = 0; i < n; i++)
+                len = len * 256 + buf[at + 2 + i];
+            body = at + 2 + n;
+        }
+        return { start: at, end: body + len, body };
+    };
+    const certificate = tlv(der, 0);
+    const tbs = tlv(der, certificate.body);
+    let at = tbs.body;
+    if (der[at] === 0xa0)
+        at = tlv(der, at).end; // [0] version
+    for (let field = 0; field < 4; field++)
+        at = tlv(der, at).end; // serial, signature, issuer, validity
+    const subject = tlv(der, at);
+    return der.slice(subject.start, subject.end);
+}
+function sendMsg(cx, hs, m) {
+    const raw = encodeHandshake(m);
+    hs.transcript.append(raw);
+    cx.send(raw);
+    cx.emit({ type: 'handshake-message', direction: 'out', message: m, raw });
+}
+function randomWithTime() {
+    const r = new Uint8Array(crypto.randomBytes(32));
+    const t = Math.floor(Date.now() / 1000);
+    r[0] = t >>> 24;
+    r[1] = t >>> 16;
+    r[2] = t >>> 8;
+    r[3] = t;
+    return r;
+}
+// --- resumption (RFC 5246 §7.3 Figure 2, RFC 5077 §3.1) ---------------------------
+function findSession(config, sessions, hello, ticket) {
+    if (config.sessionTickets && ticket && ticket.length > 0)
+        return sessions.open(ticket);
+    if (config.sessionCache && hello.sessionId.length > 0)
+        return sessions.get(hello.sessionId);
+    return undefined;
+}
+function sessionFits(config, hs, s) {
+    const suite = suiteById(s.cipherSuite);
+    if (!suite || s.version !== hs.version || !hs.hello.cipherSuites.includes(s.cipherSuite))
+        return false;
+    if (!config.cipherSuites.some((c) => c.id === s.cipherSuite))
+        return false;
+    // RFC 7627 §5.3: a session without EMS is not resumed by an EMS hello, nor the reverse.
+    if (s.extendedMasterSecret !== hs.ems)
+        return false;
+    if (config.clientCertificate === 'initial' && config.clientCertificateRequired && s.clientCertificates.length === 0)
+        return false;
+    hs.suite = suite;
+    return true;
+}
+function resume(cx, config, hs, s, viaTicket) {
+    hs.resumed = true;
+    hs.masterSecret = s.masterSecret;
+    hs.clientCertificates = s.clientCertificates;
+    hs.clientVerified = s.clientCertificates.length > 0;
+    // RFC 5077 §3.4: echo the client's session ID to signal ticket resumption.
+    hs.sessionId = hs.hello.sessionId;
+    hs.issueTicket = viaTicket && config.sessionTickets;
+    sendMsg(cx, hs, serverHello(cx, hs));
+    if (hs.issueTicket)
+        sendTicket(cx, config, hs);
+    const keys = deriveProtectors(hs.suite, hs.version, hs.masterSecret, hs.hello.random, hs.serverRandom, 'server');
+    cx.setPendingReader(keys.clientWrite);
+    sendServerFinished(cx, hs, keys.serverWrite);
+    return new ExpectCcs(config, hs, undefined);
+}
+// --- the client's flight ---------------------------------------------------------
+class ExpectCertificate {
+    config;
+    hs;
+    name = 'ExpectCertificate';
+    constructor(config, hs) {
+        this.config = config;
+        this.hs = hs;
+    }
+    handle(_cx, input) {
+        const { msg, raw } = expect(input, HandshakeType.certificate, this.name);
+        this.hs.transcript.append(raw);
+        const chain = msg.certificates;
+        if (chain.length === 0) {
+            // RFC 5246 §7.4.6: an empty list; we decide whether that is acceptable.
+            if (this.config.clientCertificateRequired)
+                throw new TlsError('HandshakeFailure', 'client sent no certificate');
+        }
+        else {
+            if (!this.config.clientTrust)
+                throw new TlsError('InternalError', 'client certificates requested without a CA to verify them');
+            verifyChain(chain, this.config.clientTrust, undefined);
+            this.hs.clientCertificates = chain;
+        }
+        return new ExpectClientKeyExchange(this.config, this.hs);
+    }
+}
+class ExpectClientKeyExchange {
+    config;
+    hs;
+    name = 'ExpectClientKeyExchange';
+    constructor(config, hs) {
+        this.config = config;
+        this.hs = hs;
+    }
+    handle(cx, input) {
+        const { msg, raw } = expect(input, HandshakeType.client_key_exchange, this.name);
+        const hs = this.hs;
+        hs.transcript.append(raw);
+        const body = msg.body;
+        let premaster;
+        if (hs.suite.kx === 'RSA') {
+            premaster = rsaDecryptPremaster(hs.cert.key, body, hs.hello.version);
+        }
+        else {
+            premaster = hs.share.agree(parseClientKeyExchange(body, hs.suite.kx));
+        }
+        const prfHash = hs.suite.prfHash;
+        hs.masterSecret = hs.ems
+            ? extendedMasterSecret(hs.version, prfHash, premaster, hs.transcript.hash(hs.version, prfHash))
+            : masterSecret(hs.version, prfHash, premaster, hs.hello.random, hs.serverRandom);
+        premaster.fill(0);
+        const keys = deriveProtectors(hs.suite, hs.version, hs.masterSecret, hs.hello.random, hs.serverRandom, 'server');
+        cx.setPendingReader(keys.clientWrite);
+        if (hs.clientCertificates.length > 0)
+            return new ExpectCertificateVerify(this.config, hs, keys.serverWrite);
+        return new ExpectCcs(this.config, hs, keys.serverWrite);
+    }
+}
+class ExpectCertificateVerify {
+    config;
+    hs;
+    writer;
+    name = 'ExpectCertificateVerify';
+    constructor(config, hs, writer) {
+        this.config = config;
+        this.hs = hs;
+        this.writer = writer;
+    }
+    handle(_cx, input) {
+        const { msg, raw } = expect(input, HandshakeType.certificate_verify, this.name);
+        const hs = this.hs;
+        const cv = msg;
+        const leaf = new crypto.X509Certificate(Buffer.from(hs.clientCertificates[0]));
+        // RFC 5246 §7.4.8: the signature covers every handshake message before this one.
+        verifySignature(hs.version, leaf.publicKey, cv.scheme, hs.transcript.messages(), cv.signature, this.config.signatureSchemes);
+        hs.clientVerified = true;
+        hs.transcript.append(raw);
+        return new ExpectCcs(this.config, hs, this.writer);
+    }
+}
+class ExpectCcs {
+    config;
+    hs;
+    writer;
+    name = 'ExpectChangeCipherSpec';
+    constructor(config, hs, 
+    /** Set in a full handshake: we answer the client's Finished with ours. */
+    writer) {
+        this.config = config;
+        this.hs = hs;
+        this.writer = writer;
+    }
+    handle(_cx, input) {
+        if (input.kind !== 'ccs')
+            throw new TlsError('UnexpectedMessage', `${handshakeTypeName(input.msg.type)} while in ${this.name}`);
+        return new ExpectFinished(this.config, this.hs, this.writer);
+    }
+}
+class ExpectFinished {
+    config;
+    hs;
+    writer;
+    name = 'ExpectFinished';
+    constructor(config, hs, writer) {
+        this.config = config;
+        this.hs = hs;
+        this.writer = writer;
+    }
+    handle(cx, input) {
+        const { msg, raw } = expect(input, HandshakeType.finished, this.name);
+        const hs = this.hs;
+        const expected = verifyData(hs.version, hs.suite.prfHash, hs.masterSecret, 'client finished', hs.transcript.hash(hs.version, hs.suite.prfHash));
+        if (!constantTimeEqual(msg.verifyData, expected)) {
+            throw new TlsError('DecryptError', 'client Finished verify_data does not match');
+        }
+        hs.transcript.append(raw);
+        cx.security.clientVerifyData = expected;
+        if (this.writer) {
+            if (hs.issueTicket)
+                sendTicket(cx, this.config, hs);
+            sendServerFinished(cx, hs, this.writer);
+        }
+        return completeHandshake(cx, hs);
+    }
+}
+function sendTicket(cx, config, hs) {
+    const ticket = hs.sessions.seal(sessionOf(hs));
+    sendMsg(cx, hs, { type: HandshakeType.new_session_ticket, lifetimeHint: Math.floor(config.sessionLifetimeMs / 1000), ticket });
+}
+function sendServerFinished(cx, hs, writer) {
+    cx.changeWriteKeys(writer);
+    const vd = verifyData(hs.version, hs.suite.prfHash, hs.masterSecret, 'server finished', hs.transcript.hash(hs.version, hs.suite.prfHash));
+    cx.security.serverVerifyData = vd;
+    sendMsg(cx, hs, { type: HandshakeType.finished, verifyData: vd });
+}
+function sessionOf(hs) {
+    return {
+        version: hs.version,
+        cipherSuite: hs.suite.id,
+        masterSecret: hs.masterSecret,
+        extendedMasterSecret: hs.ems,
+        clientCertificates: hs.clientCertificates,
+        createdAt: Date.now(),
+    };
+}
+function completeHandshake(cx, hs) {
+    const sec = cx.security;
+    const renegotiation = sec.handshakes;
+    if (!hs.renegotiation)
+        sec.secureRenegotiation = hs.secureRenegotiation;
+    sec.version = hs.version;
+    sec.suite = hs.suite;
+    sec.extendedMasterSecret = hs.ems;
+    sec.peerCertificates = hs.clientCertificates;
+    sec.alpn = hs.alpn;
+    sec.handshakes++;
+    if (hs.sessions && hs.sessionId.length > 0 && !hs.resumed)
+        hs.sessions.put(hs.sessionId, sessionOf(hs));
+    cx.emit({
+        type: 'handshake-complete',
+        summary: {
+            version: hs.version,
+            cipherSuite: hs.suite.id,
+            secureRenegotiation: hs.secureRenegotiation,
+            extendedMasterSecret: hs.ems,
+            resumed: hs.resumed,
+            alpn: hs.alpn,
+            peerCertificates: hs.clientCertificates,
+            peerVerified: hs.clientVerified,
+            renegotiation,
+            certificateRequested: hs.requestedCertificate ? { certificateAuthorities: hs.certificateAuthorities } : undefined,
+            clientCertificateSent: hs.clientCertificates.length > 0,
+            serverName: hs.serverName,
+        },
+    });
+    return new ServerTraffic();
+}
+export class ServerTraffic {
+    name = 'Traffic';
+    isTraffic = true;
+    handle(_cx, input) {
+        const t = input.kind === 'ccs' ? 'ChangeCipherSpec' : handshakeTypeName(input.msg.type);
+        throw new TlsError('UnexpectedMessage', `${t} after the handshake`);
+    }
+}
+//# sourceMappingURL=server.js.map

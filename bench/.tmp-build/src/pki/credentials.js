@@ -1,0 +1,26 @@
+/** Loading a certificate chain and its key from PEM into what the engine uses. */
+import * as crypto from 'node:crypto';
+import { TlsError } from "../wire/errors.js";
+import { oneLine, parsePemCertificates } from "./verify.js";
+export function loadCertificate(chainPem, keyPem) {
+    const certs = parsePemCertificates(chainPem);
+    if (certs.length === 0)
+        throw new TlsError('InternalError', 'no certificate in the PEM');
+    const key = crypto.createPrivateKey(typeof keyPem === 'string' ? keyPem : Buffer.from(keyPem));
+    const leaf = certs[0];
+    if (!leaf.checkPrivateKey(key))
+        throw new TlsError('InternalError', 'the key does not match the certificate');
+    const t = key.asymmetricKeyType;
+    if (t !== 'rsa' && t !== 'ec')
+        throw new TlsError('InternalError', `unsupported key type ${t}`);
+    const names = (leaf.subjectAltName ?? '')
+        .split(', ')
+        .filter((n) => n.startsWith('DNS:'))
+        .map((n) => n.slice(4));
+    return { chain: certs.map((c) => new Uint8Array(c.raw)), key, names, keyType: t };
+}
+/** The subject of a DER certificate on one line, e.g. "CN=renego test client". */
+export function certificateSubject(der) {
+    return oneLine(new crypto.X509Certificate(Buffer.from(der)).subject);
+}
+//# sourceMappingURL=credentials.js.map

@@ -1,0 +1,142 @@
+/**
+ * The record layer's framing (RFC 5246 §6.2): headers, a bounded deframer for
+ * incoming bytes, and a joiner that reassembles handshake messages split across
+ * or coalesced within records (§6.2.1).
+ */
+import { ContentType } from "./enums.js";
+import { TlsError } from "./errors.js";
+export const RECORD_HEADER_LEN = 5;
+/** RFC 5246 §6.2.1: TLSPlaintext.length MUST NOT exceed 2^14. */
+export const MAX_PLAINTEXT = 16384;
+/** RFC 5246 §6.2.3: TLSCiphertext.length MUST NOT exceed 2^14 + 2048. */
+export const MAX_CIPHERTEXT = MAX_PLAINTEXT + 2048;
+export const HANDSHAKE_HEADER_LEN = 4;
+export function encodeRecordHeader(type, version, length) {
+    return Uint8Array.of(type, version >>> 8, version & 0xff, length >>> 8, length & 0xff);
+}
+export function isKnownContentType(t) {
+    return t >= ContentType.change_cipher_spec && t <= ContentType.application_data;
+}
+/**
+ * Splits a byte stream into records, holding at most one incomplete record
+ * (header + 2^14 + 2048 bytes), so a hostile peer cannot grow the buffer.
+ */
+export class Deframer {
+    chunks = [];
+    buffered = 0;
+    get pending() {
+        return this.buffered;
+    }
+    push(bytes) {
+        if (bytes.length === 0)
+            return;
+        this.chunks.push(bytes);
+        this.buffered += bytes.length;
+    }
+    /** The next complete record, or undefined when more bytes are needed. */
+    next() {
+        if (this.buffered < RECORD_HEADER_LEN)
+            return undefined;
+        const head = this.peek(RECORD_HEADER_LEN);
+        const type = head[0];
+        const version = (head[1] << 8) | head[2];
+        const length = (head[3] << 8) | head[4];
+        if (!isKnownContentType(type)) {
+            // Not TLS at all (an HTTP reply, an SSLv2 hello, random bytes): RFC 5246 §6 unexpected_message.
+            throw new TlsError('UnexpectedMessage', `record of unknown content type ${type}`);
+        }
+        if (head[1] !== 3)
+            throw new TlsError('DecodeError', `record version 0x${version.toString(16)} is not TLS`);
+        if (length > MAX_CIPHERTEXT)
+            throw new TlsError('RecordOverflow', `record length ${length} exceeds 2^14+2048`);
+        const total = RECORD_HEADER_LEN + length;
+        if (this.buffered < total)
+            return undefined;
+        const bytes = this.take(total);
+        return { type, version, length, fragment: bytes.subarray(RECORD_HEADER_LEN) };
+    }
+    peek(n) {
+        const first = this.chunks[0];
+        if (first.length >= n)
+            return first;
+        this.coalesce(n);
+        return this.chunks[0];
+    }
+    take(n) {
+        let first = this.chunks[0];
+        if (first.length < n) {
+            this.coalesce(n);
+            first = this.chunks[0];
+        }
+        // Zero-copy when the record sits inside one chunk, the common case for bulk reads.
+        const out = first.subarray(0, n);
+        if (first.length === n)
+            this.chunks.shift();
+        else
+            this.chunks[0] = first.subarray(n);
+        this.buffered -= n;
+        return out;
+    }
+    /** Merges leading chunks until the first holds at least n bytes. */
+    coalesce(n) {
+        const merged = new Uint8Array(n);
+        let at = 0;
+        while (at < n) {
+            const c = this.chunks[0];
+            const use = Math.min(c.length, n - at);
+            merged.set(c.subarray(0, use), at);
+            at += use;
+            if (use === c.length)
+                this.chunks.shift();
+            else
+                this.chunks[0] = c.subarray(use);
+        }
+        this.chunks.unshift(merged);
+    }
+}
+/**
+ * Reassembles handshake messages from handshake-record fragments. The cap on one
+ * message's size bounds memory; it is checked from the 4-byte header, before the
+ * body arrives.
+ */
+export class HandshakeJoiner {
+    maxMessageSize;
+    buf = new Uint8Array(0);
+    constructor(maxMessageSize) {
+        this.maxMessageSize = maxMessageSize;
+    }
+    get isEmpty() {
+        return this.buf.length === 0;
+    }
+    push(fragment) {
+        if (fragment.length === 0)
+            return;
+        const next = new Uint8Array(this.buf.length + fragment.length);
+        next.set(this.buf);
+        next.set(fragment, this.buf.length);
+        this.buf = next;
+        this.checkHeader();
+    }
+    /** The next complete message, header included (the transcript needs the raw bytes). */
+    next() {
+        if (this.buf.length < HANDSHAKE_HEADER_LEN)
+            return undefined;
+        const len = (this.buf[1] << 16) | (this.buf[2] << 8) | this.buf[3];
+        const total = HANDSHAKE_HEADER_LEN + len;
+        if (this.buf.length < total)
+            return undefined;
+        const msg = this.buf.slice(0, total);
+        this.buf = this.buf.subarray(total);
+        this.checkHeader();
+        return msg;
+    }
+    checkHeader() {
+        if (this.buf.length < HANDSHAKE_HEADER_LEN)
+            return;
+        const len = (this.buf[1] << 16) | (this.buf[2] << 8) | this.buf[3];
+        if (len > this.maxMessageSize) {
+            throw new TlsError('MessageTooLarge', `handshake message of ${len} bytes exceeds the cap of ${this.maxMessageSize}`);
+        }
+    }
+}
+//# sourceMappingURL=record.js.map

@@ -1,0 +1,481 @@
+/**
+ * Bad input to the client state machine, without sockets: start() gives the
+ * ClientHello, hand-built plaintext server records go in, and each case checks
+ * the typed error, the fatal alert that goes out (RFC 5246 §7.2), and that the
+ * error is sticky. A property then feeds arbitrary bytes and arbitrary records.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { X509Certificate } from 'node:crypto';
+import { createCA } from "../src/pki/throwaway.js";
+import { ClientConnection } from "../src/connection/client-connection.js";
+import { concat } from "../src/wire/codec.js";
+import { AlertDescription, AlertLevel, ContentType, ExtensionType, HandshakeType, ProtocolVersion, } from "../src/wire/enums.js";
+import { TlsError, alertFor } from "../src/wire/errors.js";
+import { renegotiationInfo } from "../src/wire/extensions.js";
+import { decodeHandshake, encodeHandshake } from "../src/wire/handshake.js";
+import { MAX_CIPHERTEXT, MAX_PLAINTEXT, RECORD_HEADER_LEN, encodeRecordHeader } from "../src/wire/record.js";
+const TLS12 = ProtocolVersion['TLSv1.2'];
+const ONE_RECORD = RECORD_HEADER_LEN + MAX_CIPHERTEXT;
+/** A client that also shows how many received bytes its record layer holds. */
+class ProbedClient extends ClientConnection {
+    get bufferedIn() {
+        return this.records.bufferedIn;
+    }
+}
+function startClient(input = {}) {
+    const conn = new ProbedClient({ serverName: 'localhost', insecure: true, ...input });
+    const events = conn.start();
+    assert.deepStrictEqual(events, []);
+    const records = parseRecords(conn.takeOutput());
+    assert.equal(records.length, 1);
+    assert.equal(records[0].type, ContentType.handshake);
+    const hello = decodeHandshake(records[0].fragment, undefined);
+    assert.equal(hello.type, HandshakeType.client_hello);
+    return { conn, hello: hello };
+}
+/** Splits the engine's output into records; the output must be whole records. */
+function parseRecords(out) {
+    const records = [];
+    let at = 0;
+    while (at < out.length) {
+        assert.ok(out.length - at >= RECORD_HEADER_LEN, 'output ends inside a record header');
+        const length = (out[at + 3] << 8) | out[at + 4];
+        const end = at + RECORD_HEADER_LEN + length;
+        assert.ok(end <= out.length, 'output ends inside a record');
+        records.push({
+            type: out[at],
+            version: (out[at + 1] << 8) | out[at + 2],
+            fragment: out.subarray(at + RECORD_HEADER_LEN, end),
+        });
+        at = end;
+    }
+    return records;
+}
+/** The alerts in the engine's output, as [level, description] pairs. */
+function alertsIn(out) {
+    return parseRecords(out)
+        .filter((r) => r.type === ContentType.alert)
+        .map((r) => {
+        assert.equal(r.fragment.length, 2, 'an alert record carries one alert');
+        return [r.fragment[0], r.fragment[1]];
+    });
+}
+function record(type, body, version = TLS12) {
+    return concat(encodeRecordHeader(type, version, body.length), body);
+}
+const handshakeRecord = (message) => record(ContentType.handshake, message);
+const alertRecord = (level, description) => record(ContentType.alert, Uint8Array.of(level, description));
+const EMPTY_RI = renegotiationInfo(new Uint8Array(0));
+/** A ServerHello that is correct for this hello (first offered suite, empty renegotiation_info), with overrides. */
+function serverHello(hello, over = {}) {
+    return encodeHandshake({
+        type: HandshakeType.server_hello,
+        version: TLS12,
+        random: new Uint8Array(32).fill(0x5e),
+        sessionId: new Uint8Array(0),
+        cipherSuite: hello.cipherSuites[0],
+        compressionMethod: 0,
+        extensions: [EMPTY_RI],
+        ...over,
+    });
+}
+function errorsIn(events) {
+    return events.flatMap((e) => (e.type === 'error' ? [e.error] : []));
+}
+/**
+ * Feeds bytes that must fail the connection with `kind`, and checks the fatal
+ * alert sent, and that the error is sticky: more input brings no new events,
+ * no output and no throw.
+ */
+function expectFatal(conn, input, kind, alert) {
+    const events = conn.receive(input);
+    const errors = errorsIn(events);
+    assert.equal(errors.length, 1, `one error event, got ${JSON.stringify(events.map((e) => e.type))}`);
+    const error = errors[0];
+    assert.ok(error instanceof TlsError);
+    assert.equal(error.kind, kind, error.message);
+    assert.equal(conn.error, error);
+    assert.ok(conn.closed);
+    assert.equal(alertFor(kind), alert, 'alertFor and the RFC agree');
+    assert.deepStrictEqual(alertsIn(conn.takeOutput()), [[AlertLevel.fatal, alert]]);
+    assert.ok(events.some((e) => e.type === 'alert' && e.direction === 'sent' && e.level === AlertLevel.fatal && e.description === alert));
+    expectSticky(conn);
+    return error;
+}
+function expectSticky(conn) {
+    const before = conn.error;
+    for (const more of [
+        alertRecord(AlertLevel.fatal, 40),
+        new TextEncoder().encode('GET / HTTP/1.1\r\n'),
+        new Uint8Array(0),
+    ]) {
+        assert.deepStrictEqual(conn.receive(more), []);
+        assert.equal(conn.takeOutput().length, 0);
+    }
+    assert.equal(conn.error, before);
+}
+// --- RFC 5746 on the initial handshake ---------------------------------------------------
+describe('renegotiation_info in the initial ServerHello', () => {
+    test('a ServerHello without renegotiation_info is refused with handshake_failure (RFC 5746 §3.4, OpenSSL 3 default)', () => {
+        const { conn, hello } = startClient();
+        expectFatal(conn, handshakeRecord(serverHello(hello, { extensions: null })), 'UnsafeLegacyServerRefused', AlertDescription.handshake_failure);
+    });
+    test('with allowLegacyServer the same ServerHello is accepted and the client waits for the Certificate', () => {
+        const { conn, hello } = startClient({ renegotiation: { allowLegacyServer: true } });
+        const events = conn.receive(handshakeRecord(serverHello(hello, { extensions: null })));
+        assert.deepStrictEqual(errorsIn(events), []);
+        assert.equal(conn.error, undefined);
+        assert.equal(conn.stateName, 'ExpectCertificate');
+        assert.equal(conn.takeOutput().length, 0);
+    });
+    test('a ServerHello with an empty renegotiation_info is accepted', () => {
+        const { conn, hello } = startClient();
+        assert.deepStrictEqual(conn.receive(handshakeRecord(serverHello(hello))), []);
+        assert.equal(conn.stateName, 'ExpectCertificate');
+    });
+    test('an initial ServerHello with a non-empty renegotiated_connection fails with handshake_failure', () => {
+        const { conn, hello } = startClient();
+        expectFatal(conn, handshakeRecord(serverHello(hello, { extensions: [renegotiationInfo(new Uint8Array(24).fill(1))] })), 'RenegotiationInfoMismatch', AlertDescription.handshake_failure);
+    });
+});
+// --- ServerHello contents ---------------------------------------------------------------
+describe('a ServerHello that breaks the offer', () => {
+    test('choosing a cipher suite that was not offered is an illegal_parameter', () => {
+        const { conn, hello } = startClient();
+        const notOffered = 0x0005; // TLS_RSA_WITH_RC4_128_SHA
+        assert.ok(!hello.cipherSuites.includes(notOffered));
+        expectFatal(conn, handshakeRecord(serverHello(hello, { cipherSuite: notOffered })), 'IllegalParameter', AlertDescription.illegal_parameter);
+    });
+    test('choosing the renegotiation SCSV as the suite is an illegal_parameter', () => {
+        const { conn, hello } = startClient({ renegotiation: { signal: 'scsv' } });
+        assert.ok(hello.cipherSuites.includes(0x00ff));
+        expectFatal(conn, handshakeRecord(serverHello(hello, { cipherSuite: 0x00ff })), 'IllegalParameter', AlertDescription.illegal_parameter);
+    });
+    test('choosing TLS 1.3 through supported_versions is a protocol_version error', () => {
+        const { conn, hello } = startClient();
+        const tls13 = { type: ExtensionType.supported_versions, data: Uint8Array.of(0x03, 0x04) };
+        expectFatal(conn, handshakeRecord(serverHello(hello, { extensions: [EMPTY_RI, tls13] })), 'ProtocolVersion', AlertDescription.protocol_version);
+    });
+    test('choosing a version above the offer is a protocol_version error', () => {
+        const { conn, hello } = startClient();
+        assert.equal(hello.version, TLS12);
+        expectFatal(conn, handshakeRecord(serverHello(hello, { version: 0x0304 })), 'ProtocolVersion', AlertDescription.protocol_version);
+    });
+    test('choosing a version below the configured minimum is a protocol_version error', () => {
+        const { conn, hello } = startClient();
+        expectFatal(conn, handshakeRecord(serverHello(hello, { version: ProtocolVersion.TLSv1 })), 'ProtocolVersion', AlertDescription.protocol_version);
+    });
+    test('an extension the client did not offer is an unsupported_extension', () => {
+        const { conn, hello } = startClient();
+        assert.ok(!hello.extensions?.some((e) => e.type === 0x1234));
+        expectFatal(conn, handshakeRecord(serverHello(hello, { extensions: [EMPTY_RI, { type: 0x1234, data: new Uint8Array(0) }] })), 'UnsupportedExtension', AlertDescription.unsupported_extension);
+    });
+    test('a duplicated extension is an illegal_parameter', () => {
+        const { conn, hello } = startClient();
+        expectFatal(conn, handshakeRecord(serverHello(hello, { extensions: [EMPTY_RI, EMPTY_RI] })), 'IllegalParameter', AlertDescription.illegal_parameter);
+    });
+    test('compression method 1 (DEFLATE) is an illegal_parameter', () => {
+        const { conn, hello } = startClient();
+        expectFatal(conn, handshakeRecord(serverHello(hello, { compressionMethod: 1 })), 'IllegalParameter', AlertDescription.illegal_parameter);
+    });
+    test('a truncated ServerHello is a decode_error', () => {
+        const { conn, hello } = startClient();
+        const body = serverHello(hello).subarray(4, 40);
+        const truncated = concat(Uint8Array.of(HandshakeType.server_hello, 0, 0, body.length), body);
+        expectFatal(conn, handshakeRecord(truncated), 'DecodeError', AlertDescription.decode_error);
+    });
+});
+// --- messages and records out of order -------------------------------------------------------
+// --- the version in view (RFC 5246 §7.4.4: CertificateRequest differs before TLS 1.2) ---------
+describe('a handshake that settled on TLS 1.0', () => {
+    const TLS10 = ProtocolVersion.TLSv1;
+    const RSA_AES128_SHA = 0x002f; // a suite valid in TLS 1.0
+    let rsaCert;
+    /** Runs a TLS 1.0 ServerHello and an RSA Certificate through a client, leaving it before CertificateRequest. */
+    async function atCertificateRequest() {
+        rsaCert ??= new Uint8Array(new X509Certificate((await createCA({ commonName: 'renego test', keyType: 'rsa' })).certPem).raw);
+        const { conn, hello } = startClient({ minVersion: TLS10 });
+        assert.ok(hello.cipherSuites.includes(RSA_AES128_SHA));
+        const sh = serverHello(hello, { version: TLS10, cipherSuite: RSA_AES128_SHA });
+        const cert = encodeHandshake({ type: HandshakeType.certificate, certificates: [rsaCert] });
+        assert.deepStrictEqual(conn.receive(record(ContentType.handshake, concat(sh, cert), TLS10)), []);
+        assert.equal(conn.stateName, 'ExpectCertificateRequestOrServerHelloDone');
+        return conn;
+    }
+    test('reads a CertificateRequest in the TLS 1.0 layout, without signature algorithms', async () => {
+        const conn = await atCertificateRequest();
+        const request = encodeHandshake({
+            type: HandshakeType.certificate_request,
+            certificateTypes: [1],
+            signatureAlgorithms: null,
+            certificateAuthorities: [Uint8Array.of(0x30, 0x00)],
+        });
+        assert.deepStrictEqual(conn.receive(record(ContentType.handshake, request, TLS10)), []);
+        assert.equal(conn.error, undefined);
+        assert.equal(conn.stateName, 'ExpectServerHelloDone');
+    });
+    test('refuses a CertificateRequest in the TLS 1.2 layout with decode_error', async () => {
+        const conn = await atCertificateRequest();
+        const request = encodeHandshake({
+            type: HandshakeType.certificate_request,
+            certificateTypes: [1],
+            signatureAlgorithms: [0x0401],
+            certificateAuthorities: [],
+        });
+        const events = conn.receive(record(ContentType.handshake, request, TLS10));
+        assert.equal(errorsIn(events)[0]?.kind, 'DecodeError');
+        assert.deepStrictEqual(alertsIn(conn.takeOutput()), [[AlertLevel.fatal, AlertDescription.decode_error]]);
+    });
+    test('refuses a record of another version once TLS 1.0 is agreed', async () => {
+        const conn = await atCertificateRequest();
+        expectFatal(conn, record(ContentType.handshake, encodeHandshake({ type: HandshakeType.server_hello_done }), TLS12), 'ProtocolVersion', AlertDescription.protocol_version);
+    });
+});
+describe('input out of order', () => {
+    test('a Certificate before the ServerHello is an unexpected_message', () => {
+        const { conn } = startClient();
+        const cert = encodeHandshake({ type: HandshakeType.certificate, certificates: [Uint8Array.of(0x30, 0)] });
+        expectFatal(conn, handshakeRecord(cert), 'UnexpectedMessage', AlertDescription.unexpected_message);
+    });
+    test('an unknown handshake message type is an unexpected_message', () => {
+        const { conn } = startClient();
+        expectFatal(conn, handshakeRecord(Uint8Array.of(0x63, 0, 0, 0)), 'UnexpectedMessage', AlertDescription.unexpected_message);
+    });
+    test('an application data record before the handshake is an unexpected_message', () => {
+        const { conn } = startClient();
+        expectFatal(conn, record(ContentType.application_data, Uint8Array.of(1, 2, 3)), 'UnexpectedMessage', AlertDescription.unexpected_message);
+    });
+    test('a ChangeCipherSpec before keys were agreed is an unexpected_message', () => {
+        const { conn } = startClient();
+        expectFatal(conn, record(ContentType.change_cipher_spec, Uint8Array.of(1)), 'UnexpectedMessage', AlertDescription.unexpected_message);
+    });
+    test('a ChangeCipherSpec right after a valid ServerHello is an unexpected_message', () => {
+        const { conn, hello } = startClient();
+        assert.deepStrictEqual(conn.receive(handshakeRecord(serverHello(hello))), []);
+        expectFatal(conn, record(ContentType.change_cipher_spec, Uint8Array.of(1)), 'UnexpectedMessage', AlertDescription.unexpected_message);
+    });
+    test('a HelloRequest during the handshake is ignored (RFC 5246 §7.4.1.1)', () => {
+        const { conn, hello } = startClient();
+        const helloRequest = encodeHandshake({ type: HandshakeType.hello_request });
+        assert.deepStrictEqual(conn.receive(handshakeRecord(helloRequest)), []);
+        assert.equal(conn.error, undefined);
+        assert.equal(conn.stateName, 'ExpectServerHello');
+        assert.equal(conn.takeOutput().length, 0, 'no second ClientHello, no alert');
+        // The handshake carries on: the ServerHello is still what the client waits for.
+        assert.deepStrictEqual(conn.receive(handshakeRecord(serverHello(hello))), []);
+        assert.equal(conn.stateName, 'ExpectCertificate');
+        // And again once the server's flight has begun.
+        assert.deepStrictEqual(conn.receive(handshakeRecord(helloRequest)), []);
+        assert.equal(conn.stateName, 'ExpectCertificate');
+    });
+    test('a HelloRequest with a body is a decode_error', () => {
+        const { conn } = startClient();
+        expectFatal(conn, handshakeRecord(Uint8Array.of(HandshakeType.hello_request, 0, 0, 1, 0)), 'DecodeError', AlertDescription.decode_error);
+    });
+});
+// --- framing limits ---------------------------------------------------------------------------
+describe('framing limits', () => {
+    test('an empty (0-byte) handshake record is a decode_error', () => {
+        const { conn } = startClient();
+        expectFatal(conn, record(ContentType.handshake, new Uint8Array(0)), 'DecodeError', AlertDescription.decode_error);
+    });
+    test('a handshake message over the configured cap is refused from its header with decode_error', () => {
+        const { conn } = startClient({ maxHandshakeMessageSize: 256 });
+        // Only the 4-byte header arrives; the body never needs to.
+        expectFatal(conn, handshakeRecord(Uint8Array.of(HandshakeType.certificate, 0, 1, 1)), 'MessageTooLarge', AlertDescription.decode_error);
+        assert.equal(conn.bufferedIn, 0);
+    });
+    test('a handshake message exactly at the cap is waited for, not refused', () => {
+        const { conn } = startClient({ maxHandshakeMessageSize: 256 });
+        assert.deepStrictEqual(conn.receive(handshakeRecord(Uint8Array.of(HandshakeType.certificate, 0, 1, 0))), []);
+        assert.equal(conn.error, undefined);
+    });
+    test('a record longer than 2^14+2048 is a record_overflow, refused from its header', () => {
+        const { conn } = startClient();
+        expectFatal(conn, encodeRecordHeader(ContentType.handshake, TLS12, MAX_CIPHERTEXT + 1), 'RecordOverflow', AlertDescription.record_overflow);
+    });
+    test('a plaintext record longer than 2^14 is a record_overflow', () => {
+        const { conn } = startClient();
+        expectFatal(conn, record(ContentType.handshake, new Uint8Array(MAX_PLAINTEXT + 1)), 'RecordOverflow', AlertDescription.record_overflow);
+    });
+    test("a non-TLS reply ('HTTP/1.1 400') is an unexpected_message", () => {
+        const { conn } = startClient();
+        expectFatal(conn, new TextEncoder().encode('HTTP/1.1 400 Bad Request\r\n\r\n'), 'UnexpectedMessage', AlertDescription.unexpected_message);
+    });
+    test('random garbage fails with a typed error and a fatal alert, without a throw out of receive()', () => {
+        // A fixed LCG stream, so the case is the same on every run; byte 0 is not a content type.
+        let x = 0x2545f491;
+        const garbage = Uint8Array.from({ length: 2000 }, () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0), x >>> 24));
+        assert.ok(garbage[0] < 20 || garbage[0] > 24);
+        const { conn } = startClient();
+        const events = conn.receive(garbage);
+        const errors = errorsIn(events);
+        assert.equal(errors.length, 1);
+        const alert = alertFor(errors[0].kind);
+        assert.ok(alert !== undefined);
+        assert.deepStrictEqual(alertsIn(conn.takeOutput()), [[AlertLevel.fatal, alert]]);
+        expectSticky(conn);
+    });
+});
+// --- alerts from the server ----------------------------------------------------------------------
+describe('alerts from the server', () => {
+    test('four warning alerts in a row are tolerated', () => {
+        const { conn } = startClient();
+        for (let i = 0; i < 4; i++) {
+            const events = conn.receive(alertRecord(AlertLevel.warning, AlertDescription.unrecognized_name));
+            assert.deepStrictEqual(errorsIn(events), []);
+        }
+        assert.equal(conn.closed, false);
+        assert.equal(conn.takeOutput().length, 0);
+    });
+    test('a flood of warning alerts closes the connection with an unexpected_message', () => {
+        const { conn } = startClient();
+        for (let i = 0; i < 4; i++)
+            conn.receive(alertRecord(AlertLevel.warning, AlertDescription.unrecognized_name));
+        expectFatal(conn, alertRecord(AlertLevel.warning, AlertDescription.unrecognized_name), 'UnexpectedMessage', AlertDescription.unexpected_message);
+    });
+    test('a flood of warnings packed in one record closes the connection too', () => {
+        const { conn } = startClient();
+        const five = new Uint8Array(10).fill(AlertLevel.warning);
+        for (let i = 1; i < 10; i += 2)
+            five[i] = AlertDescription.user_canceled;
+        expectFatal(conn, record(ContentType.alert, five), 'UnexpectedMessage', AlertDescription.unexpected_message);
+    });
+    test('a fatal alert from the server is a PeerSentFatalAlert, with no alert sent back', () => {
+        const { conn } = startClient();
+        const events = conn.receive(alertRecord(AlertLevel.fatal, AlertDescription.handshake_failure));
+        const errors = errorsIn(events);
+        assert.equal(errors.length, 1);
+        assert.equal(errors[0].kind, 'PeerSentFatalAlert');
+        assert.equal(errors[0].peerAlert, AlertDescription.handshake_failure);
+        assert.ok(events.some((e) => e.type === 'alert' && e.direction === 'received' && e.description === AlertDescription.handshake_failure));
+        assert.ok(!events.some((e) => e.type === 'alert' && e.direction === 'sent'));
+        assert.equal(conn.takeOutput().length, 0);
+        assert.ok(conn.closed);
+        expectSticky(conn);
+    });
+    test('a malformed alert record (odd length) is a decode_error', () => {
+        const { conn } = startClient();
+        expectFatal(conn, record(ContentType.alert, Uint8Array.of(AlertLevel.fatal)), 'DecodeError', AlertDescription.decode_error);
+    });
+    test('close_notify gives a close-notify event and our own close_notify', () => {
+        const { conn } = startClient();
+        const events = conn.receive(alertRecord(AlertLevel.warning, AlertDescription.close_notify));
+        assert.ok(events.some((e) => e.type === 'close-notify'));
+        assert.deepStrictEqual(errorsIn(events), []);
+        assert.deepStrictEqual(alertsIn(conn.takeOutput()), [[AlertLevel.warning, AlertDescription.close_notify]]);
+        assert.ok(conn.closed);
+        expectSticky(conn);
+    });
+});
+// --- arbitrary input ---------------------------------------------------------------------------
+/**
+ * What every run must end in: still waiting, or closed by the peer's
+ * close_notify, or exactly one error event carrying a TlsError; a local error
+ * (not InternalError, which would mean a non-TLS exception escaped a decoder)
+ * leaves its fatal alert as the last record out.
+ */
+function checkOutcome(conn, events, output) {
+    const errors = errorsIn(events);
+    if (conn.error === undefined) {
+        assert.deepStrictEqual(errors, []);
+        assert.ok(conn.bufferedIn <= ONE_RECORD, `${conn.bufferedIn} bytes buffered while waiting`);
+        return;
+    }
+    if (conn.error.kind === 'PeerClosed') {
+        assert.ok(events.some((e) => e.type === 'close-notify'));
+        return;
+    }
+    assert.equal(errors.length, 1);
+    assert.ok(errors[0] instanceof TlsError);
+    assert.equal(errors[0], conn.error);
+    assert.notEqual(conn.error.kind, 'InternalError', conn.error.message);
+    const alert = alertFor(conn.error.kind);
+    const sent = alertsIn(output);
+    if (alert === undefined)
+        assert.ok(!sent.some(([level]) => level === AlertLevel.fatal));
+    else
+        assert.deepStrictEqual(sent.at(-1), [AlertLevel.fatal, alert]);
+}
+/** Feeds every chunk, never letting receive() throw; returns all events and all output. */
+function feed(conn, chunks) {
+    const events = [];
+    const outputs = [];
+    for (const chunk of chunks) {
+        const failedBefore = conn.error !== undefined;
+        const buffered = conn.bufferedIn;
+        const got = conn.receive(chunk);
+        if (failedBefore) {
+            // Sticky: nothing new happens, and the input is not even buffered.
+            assert.deepStrictEqual(got, []);
+            assert.equal(conn.bufferedIn, buffered);
+        }
+        if (conn.error === undefined)
+            assert.ok(conn.bufferedIn <= ONE_RECORD);
+        events.push(...got);
+        outputs.push(conn.takeOutput());
+    }
+    return { events, output: concat(...outputs) };
+}
+/** Splits b at the given cut points (taken modulo its length). */
+function split(b, cuts) {
+    const points = [...new Set(cuts.map((c) => c % (b.length + 1)))].sort((x, y) => x - y);
+    const out = [];
+    let at = 0;
+    for (const p of points) {
+        out.push(b.subarray(at, p));
+        at = p;
+    }
+    out.push(b.subarray(at));
+    return out;
+}
+describe('arbitrary input', () => {
+    test('arbitrary bytes never throw out of receive() and end waiting or in a typed error', () => {
+        const tlsLooking = fc
+            .tuple(fc.constantFrom(20, 21, 22, 23, 24), fc.integer({ min: 0, max: 4 }), fc.uint8Array({ maxLength: 120 }))
+            .map(([type, minor, rest]) => concat(Uint8Array.of(type, 3, minor), rest));
+        const chunk = fc.oneof(fc.uint8Array({ maxLength: 200 }), tlsLooking);
+        fc.assert(fc.property(fc.array(chunk, { minLength: 1, maxLength: 6 }), (chunks) => {
+            const { conn } = startClient();
+            const { events, output } = feed(conn, chunks);
+            checkOutcome(conn, events, output);
+        }), { numRuns: 300 });
+    });
+    test('arbitrary sequences of well-formed records never throw out of receive() and end waiting or in a typed error', () => {
+        // Bodies: random bytes, or a handshake message of random type with a right length and random body,
+        // or (marked by null) a valid ServerHello for this client's hello, to reach the states after it.
+        const handshakeBody = fc
+            .tuple(fc.integer({ min: 0, max: 30 }), fc.uint8Array({ maxLength: 60 }))
+            .map(([t, b]) => concat(Uint8Array.of(t, 0, b.length >>> 8, b.length & 0xff), b));
+        const body = fc.oneof(fc.uint8Array({ maxLength: 40 }), handshakeBody, fc.constant(null));
+        const wireRecord = fc.record({
+            type: fc.oneof(fc.constantFrom(20, 21, 22, 23, 24), fc.integer({ min: 0, max: 255 })),
+            version: fc.constantFrom(0x0300, 0x0301, 0x0302, 0x0303, 0x0304),
+            body,
+        });
+        fc.assert(fc.property(fc.array(wireRecord, { minLength: 1, maxLength: 8 }), fc.array(fc.nat(), { maxLength: 6 }), fc.boolean(), (records, cuts, legacy) => {
+            const { conn, hello } = startClient(legacy ? { renegotiation: { allowLegacyServer: true } } : {});
+            const stream = concat(...records.map((r) => r.body === null ? handshakeRecord(serverHello(hello)) : record(r.type, r.body, r.version)));
+            const { events, output } = feed(conn, split(stream, cuts));
+            checkOutcome(conn, events, output);
+        }), { numRuns: 400 });
+    });
+    test('a stream too large to be one record is never buffered whole', () => {
+        fc.assert(fc.property(fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 1, max: 4 }), (length, pieces) => {
+            const { conn } = startClient();
+            const header = encodeRecordHeader(ContentType.handshake, TLS12, length);
+            const payload = new Uint8Array(Math.min(length, MAX_CIPHERTEXT + 100));
+            const chunks = [
+                header,
+                ...split(payload, Array.from({ length: pieces }, (_, i) => Math.floor((i * payload.length) / pieces))),
+            ];
+            const { events, output } = feed(conn, chunks);
+            checkOutcome(conn, events, output);
+            if (length > MAX_CIPHERTEXT)
+                assert.equal(conn.error?.kind, 'RecordOverflow');
+        }), { numRuns: 60 });
+    });
+});
+//# sourceMappingURL=client-engine.test.js.map

@@ -1,0 +1,43 @@
+import { accessSync, constants, statSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+/** The Debian package that brings each program the interop tests run; .ci/run installs them. */
+const DEBIAN_PACKAGE = {
+    openssl: 'openssl',
+    'gnutls-serv': 'gnutls-bin',
+    'gnutls-cli': 'gnutls-bin',
+    certtool: 'gnutls-bin',
+    java: 'default-jdk-headless',
+    javac: 'default-jdk-headless',
+    curl: 'curl',
+};
+const found = new Map();
+function isExecutableFile(path) {
+    try {
+        accessSync(path, constants.X_OK);
+        return statSync(path).isFile();
+    }
+    catch {
+        return false;
+    }
+}
+/** The absolute path of an executable on PATH, or undefined. */
+export function which(name) {
+    if (found.has(name))
+        return found.get(name);
+    const directories = (process.env['PATH'] ?? '').split(delimiter).filter((dir) => dir !== '');
+    const path = directories.map((dir) => join(dir, name)).find(isExecutableFile);
+    found.set(name, path);
+    return path;
+}
+/**
+ * Why a test needing these programs must be skipped, or undefined when all are installed:
+ * `test('…', { skip: skipReason('gnutls-serv') }, …)`.
+ */
+export function skipReason(...names) {
+    const missing = names.find((name) => which(name) === undefined);
+    if (missing === undefined)
+        return undefined;
+    const pkg = DEBIAN_PACKAGE[missing];
+    return pkg === undefined ? `${missing} not installed` : `${missing} not installed (apt-get install ${pkg})`;
+}
+//# sourceMappingURL=binaries.js.map

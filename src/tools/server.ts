@@ -1,0 +1,182 @@
+/**
+ * `renego server`: the engine's s_server. Echo mode by default; `--www` answers
+ * HTTP with the request line, the connection's renegotiation count and the
+ * client certificate, renegotiating for a certificate on protected paths as IIS
+ * did. One log line per handshake and renegotiation.
+ */
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { createServer, type RenegoServer, type RenegoServerSocket, type ServerOptions } from '../adapter/server.ts';
+import { suiteByName, suiteName } from '../crypto/suites.ts';
+import type { HandshakeSummary } from '../handshake/events.ts';
+import type { ServerRenegotiationPolicy } from '../handshake/server-config.ts';
+import { SERVER_PRESETS, isPresetName } from '../handshake/server-presets.ts';
+import { certificateSubject as subjectOf, loadCertificate } from '../pki/credentials.ts';
+import { createTestPki, writePkiFiles, type KeyType } from '../pki/throwaway.ts';
+import { trustStoreFromPem } from '../pki/verify.ts';
+import { ProtocolVersion, versionName } from '../wire/enums.ts';
+import { versionFromName } from './client.ts';
+
+export interface ServerRunOptions {
+  host: string;
+  port: number;
+  certFile?: string;
+  keyFile?: string;
+  keyType?: KeyType;
+  preset?: string;
+  renegotiation?: Partial<ServerRenegotiationPolicy>;
+  clientCert?: 'none' | 'initial' | 'renegotiate';
+  requireClientCert?: boolean;
+  clientCaFile?: string;
+  protectedPath?: string;
+  www?: boolean;
+  minVersion?: string;
+  maxVersion?: string;
+  ciphers?: string;
+  alpn?: string[];
+  handshakeTimeoutMs?: number;
+  json?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface RunningServer {
+  server: RenegoServer;
+  port: number;
+  /** The throwaway CA clients should trust, when no certificate was given. */
+  caFile: string | undefined;
+  /** A client certificate signed by that CA, for trying client authentication. */
+  clientCertFile: string | undefined;
+  clientKeyFile: string | undefined;
+  close(): Promise<void>;
+}
+
+export async function startServer(opts: ServerRunOptions): Promise<RunningServer> {
+  const log = opts.log ?? ((l: string) => process.stdout.write(l + '\n'));
+  const emit = (event: string, fields: Record<string, unknown>): void => {
+    if (opts.json) log(JSON.stringify({ time: new Date().toISOString(), event, ...fields }));
+    else log(`${event} ${Object.entries(fields).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ')}`);
+  };
+
+  let certPem: string | Buffer;
+  let keyPem: string | Buffer;
+  let caFile: string | undefined;
+  let clientCertFile: string | undefined;
+  let clientKeyFile: string | undefined;
+  let clientCaPem: string | Buffer | undefined = opts.clientCaFile ? fs.readFileSync(opts.clientCaFile) : undefined;
+  if (opts.certFile) {
+    certPem = fs.readFileSync(opts.certFile);
+    keyPem = fs.readFileSync(opts.keyFile ?? opts.certFile);
+  } else {
+    const pki = await createTestPki({ keyType: opts.keyType ?? 'rsa' });
+    const files = await writePkiFiles(fs.mkdtempSync(path.join(os.tmpdir(), 'renego-server-')), pki);
+    certPem = pki.server.chainPem;
+    keyPem = pki.server.keyPem;
+    caFile = files.ca;
+    clientCertFile = files.clientCert;
+    clientKeyFile = files.clientKey;
+    clientCaPem ??= pki.ca.certPem;
+  }
+
+  const preset = opts.preset ? SERVER_PRESETS[presetName(opts.preset)] : undefined;
+  const clientCertificate = opts.clientCert ?? preset?.clientCertificate ?? 'none';
+  const options: ServerOptions = {
+    certificates: [loadCertificate(certPem, keyPem)],
+    minVersion: versionFromName(opts.minVersion, ProtocolVersion.TLSv1),
+    maxVersion: versionFromName(opts.maxVersion, ProtocolVersion['TLSv1.2']),
+    cipherSuites: opts.ciphers?.split(/[:,]/).map((n) => {
+      const s = suiteByName(n.trim());
+      if (!s) throw new Error(`unknown or unavailable cipher suite ${n}`);
+      return s;
+    }),
+    alpn: opts.alpn,
+    clientCertificate,
+    clientCertificateRequired: opts.requireClientCert ?? false,
+    clientTrust: clientCaPem ? trustStoreFromPem(clientCaPem) : undefined,
+    renegotiation: { ...preset?.renegotiation, ...opts.renegotiation },
+    handshakeTimeout: opts.handshakeTimeoutMs ?? 10_000,
+  };
+
+  const app = opts.www ? wwwApp(opts.protectedPath, clientCertificate, emit) : undefined;
+  const server = createServer(options, (sock) => {
+    const peer = `${sock.remoteAddress}:${sock.remotePort}`;
+    emit('handshake', { peer, ...describe(sock.getHandshakeSummary()!) });
+    sock.on('renegotiated', (s: HandshakeSummary) => emit('renegotiation', { peer, ...describe(s) }));
+    sock.on('renegotiationRequested', (e: { accepted: boolean; reason: string }) => {
+      if (!e.accepted) emit('renegotiation-refused', { peer, reason: e.reason });
+    });
+    if (app) app.emit('connection', sock);
+    else sock.pipe(sock);
+  });
+  server.on('tlsClientError', (e: Error, sock: RenegoServerSocket) =>
+    emit('error', { peer: `${sock.remoteAddress}:${sock.remotePort}`, error: e.message }),
+  );
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  emit('listening', {
+    address: `${opts.host}:${port}`,
+    preset: opts.preset ?? 'none',
+    clientCertificate,
+    renegotiation: options.renegotiation,
+    ...(caFile ? { ca: caFile, clientCert: clientCertFile, clientKey: clientKeyFile } : {}),
+  });
+  return {
+    server,
+    port,
+    caFile,
+    clientCertFile,
+    clientKeyFile,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        app?.closeAllConnections();
+      }),
+  };
+}
+
+function presetName(name: string): keyof typeof SERVER_PRESETS {
+  if (!isPresetName(name)) throw new Error(`unknown preset ${name}; known: ${Object.keys(SERVER_PRESETS).join(', ')}`);
+  return name;
+}
+
+function describe(s: HandshakeSummary): Record<string, unknown> {
+  const peerCert = s.peerCertificates[0];
+  return {
+    handshake: s.renegotiation,
+    version: versionName(s.version),
+    cipher: suiteName(s.cipherSuite),
+    secureRenegotiation: s.secureRenegotiation,
+    extendedMasterSecret: s.extendedMasterSecret,
+    resumed: s.resumed,
+    clientCertificate: peerCert ? subjectOf(peerCert) : null,
+  };
+}
+
+/** The --www responder: request line, renegotiations on this connection, client certificate subject. */
+function wwwApp(
+  protectedPath: string | undefined,
+  mode: 'none' | 'initial' | 'renegotiate',
+  emit: (event: string, fields: Record<string, unknown>) => void,
+): http.Server {
+  return http.createServer(async (req, res) => {
+    const sock = req.socket as unknown as RenegoServerSocket;
+    const isProtected = protectedPath !== undefined && (req.url ?? '').startsWith(protectedPath);
+    if (isProtected && !sock.getHandshakeSummary()?.clientCertificateSent && mode === 'renegotiate') {
+      const r = await sock.renegotiate({ requestCert: true, timeoutMs: 10_000 });
+      if (r.outcome !== 'completed') emit('renegotiation-failed', { path: req.url, outcome: r.outcome, error: r.error ?? r.alert });
+    }
+    const s = sock.getHandshakeSummary();
+    const subject = s?.peerCertificates[0] ? subjectOf(s.peerCertificates[0]) : null;
+    if (isProtected && !subject) {
+      res.writeHead(403, { 'content-type': 'text/plain' }).end(`${req.method} ${req.url}\nrenegotiations: ${s?.renegotiation ?? 0}\nclient certificate: none (required for ${protectedPath})\n`);
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.end(`${req.method} ${req.url} HTTP/${req.httpVersion}\nrenegotiations: ${s?.renegotiation ?? 0}\nclient certificate: ${subject ?? 'none'}\n`);
+  });
+}
