@@ -359,6 +359,7 @@ function render(cx: RunContext): { text: string; markdown: string } {
     `- Date: ${machine.date}${options.quick ? ' (**--quick run: numbers not to be quoted**)' : ''}`,
     `- Machine: ${machine.nproc} CPUs (\`nproc\`), ${machine.cpuModel}, ${machine.memoryGiB} GiB RAM; load average (1/5/15 min) ${loadText(cx.loadBefore)} before the run, ${loadText(cx.loadAfter)} after`,
     `- Node ${machine.node} (bundled OpenSSL ${machine.nodeOpenssl}); server: ${machine.openssl}`,
+    `- Source: ${machine.source}`,
     `- Command: \`npm run bench${options.quick ? ' -- --quick' : ''}\` (\`tsx bench/run.ts\`)`,
     `- Protocol: TLS 1.2, ${SUITE_OPENSSL_NAME}, X25519, RSA-2048 leaf from the throwaway CA (\`createTestPki({ keyType: 'rsa' })\`); both clients verify the chain and the name \`localhost\`, offer EMS and the session ticket extension, resume nothing.`,
     `- Method: ${options.rounds} interleaved rounds (A B, B A, …) of ${options.sampleMs / 1000} s per client per metric, after a warm-up; medians. Ratio = renego / node:tls.`,

@@ -13,6 +13,8 @@ export interface Machine {
   readonly nodeOpenssl: string;
   /** The `openssl` binary the server runs on. */
   readonly openssl: string;
+  /** The commit measured, and whether src/ had uncommitted changes (other work in progress). */
+  readonly source: string;
 }
 
 function cpuModel(): string {
@@ -33,6 +35,26 @@ function opensslVersion(): string {
   }
 }
 
+function git(args: readonly string[]): string | undefined {
+  try {
+    return execFileSync('git', [...args], {
+      encoding: 'utf8',
+      timeout: 5_000,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Read-only git queries: the commit, and whether src/ differs from it. */
+function sourceState(): string {
+  const commit = git(['rev-parse', '--short', 'HEAD']);
+  if (commit === undefined) return 'unknown (not a git checkout)';
+  const dirty = git(['status', '--porcelain', '--', 'src']);
+  return dirty ? `${commit} with uncommitted changes in src/` : commit;
+}
+
 export function describeMachine(now = new Date()): Machine {
   return {
     date: now.toISOString().slice(0, 10),
@@ -42,5 +64,6 @@ export function describeMachine(now = new Date()): Machine {
     node: process.version,
     nodeOpenssl: process.versions.openssl ?? 'unknown',
     openssl: opensslVersion(),
+    source: sourceState(),
   };
 }

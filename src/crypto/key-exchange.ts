@@ -123,25 +123,26 @@ export function dheKeyShare(p: Uint8Array, g: Uint8Array, minBits = MIN_DH_BITS)
   } catch {
     throw new TlsError('IllegalParameter', 'unusable DH group');
   }
-  return {
-    publicKey: new Uint8Array(dh.getPublicKey()),
-    agree(peer) {
-      // Reject Ys outside [2, p-2] (RFC 7919 §5.1's check, applied to any group).
-      const y = BigInt('0x' + (Buffer.from(peer).toString('hex') || '0'));
-      const pn = BigInt('0x' + Buffer.from(p).toString('hex'));
-      if (y < 2n || y > pn - 2n) throw new TlsError('IllegalParameter', 'DH public value out of range');
-      let secret: Buffer;
-      try {
-        secret = dh.computeSecret(Buffer.from(peer));
-      } catch {
-        throw new TlsError('IllegalParameter', 'DH public value rejected');
-      }
-      // RFC 5246 §8.1.2: leading bytes of Z that contain all zero bits are stripped.
-      let i = 0;
-      while (i < secret.length - 1 && secret[i] === 0) i++;
-      return new Uint8Array(secret.subarray(i));
-    },
-  };
+  return { publicKey: new Uint8Array(dh.getPublicKey()), agree: (peer) => dhAgree(dh, p, peer) };
+}
+
+/**
+ * Z = Ys^x mod p, with Ys checked to lie in [2, p-2] (RFC 7919 §5.1's check,
+ * applied to any group) and leading zero bytes stripped (RFC 5246 §8.1.2).
+ */
+function dhAgree(dh: Pick<crypto.DiffieHellman, 'computeSecret'>, p: Uint8Array, peer: Uint8Array): Uint8Array {
+  const y = BigInt('0x' + (Buffer.from(peer).toString('hex') || '0'));
+  const pn = BigInt('0x' + Buffer.from(p).toString('hex'));
+  if (y < 2n || y > pn - 2n) throw new TlsError('IllegalParameter', 'DH public value out of range');
+  let secret: Buffer;
+  try {
+    secret = dh.computeSecret(Buffer.from(peer));
+  } catch {
+    throw new TlsError('IllegalParameter', 'DH public value rejected');
+  }
+  let i = 0;
+  while (i < secret.length - 1 && secret[i] === 0) i++;
+  return new Uint8Array(secret.subarray(i));
 }
 
 function bitLength(n: Uint8Array): number {
@@ -234,21 +235,7 @@ export function dheServerShare(): KeyShare & { p: Uint8Array; g: Uint8Array } {
   dh.generateKeys();
   const p = new Uint8Array(dh.getPrime());
   const g = new Uint8Array(dh.getGenerator());
-  const share = {
-    p,
-    g,
-    publicKey: new Uint8Array(dh.getPublicKey()),
-    agree(peer: Uint8Array): Uint8Array {
-      const y = BigInt('0x' + (Buffer.from(peer).toString('hex') || '0'));
-      const pn = BigInt('0x' + Buffer.from(p).toString('hex'));
-      if (y < 2n || y > pn - 2n) throw new TlsError('IllegalParameter', 'DH public value out of range');
-      const secret = dh.computeSecret(Buffer.from(peer));
-      let i = 0;
-      while (i < secret.length - 1 && secret[i] === 0) i++;
-      return new Uint8Array(secret.subarray(i));
-    },
-  };
-  return share;
+  return { p, g, publicKey: new Uint8Array(dh.getPublicKey()), agree: (peer) => dhAgree(dh, p, peer) };
 }
 
 /** ClientECDiffieHellmanPublic / ClientDiffieHellmanPublic, explicit form. */

@@ -5,6 +5,7 @@
  * lives here, next to the message it concerns.
  */
 import * as crypto from 'node:crypto';
+import { isIP } from 'node:net';
 import {
   dheKeyShare,
   ecdheKeyShare,
@@ -231,7 +232,7 @@ function randomWithTime(): Uint8Array {
 }
 
 function isIpLiteral(host: string): boolean {
-  return /^[\d.]+$/.test(host) || host.includes(':');
+  return isIP(host) !== 0;
 }
 
 function expectMessage<T extends HandshakeMessage['type']>(
