@@ -7,6 +7,7 @@ import * as crypto from 'node:crypto';
 import type * as net from 'node:net';
 import { Duplex } from 'node:stream';
 import type { Connection } from '../connection/connection.ts';
+import type { RecordLayer } from '../connection/record-layer.ts';
 import { suiteById, suiteName } from '../crypto/suites.ts';
 import type { ConnectionEvent, HandshakeSummary } from '../handshake/events.ts';
 import { alertName, versionName } from '../wire/enums.ts';
@@ -48,6 +49,8 @@ export abstract class EngineSocket<C extends Connection> extends Duplex {
   private pendingWrites: { chunk: Buffer; cb: (err?: Error | null) => void }[] = [];
   /** Kept from the start: net.Socket forgets its peer once destroyed, and logs need it after. */
   private peer: { address?: string; port?: number; family?: string } = {};
+  /** The socket was handed over by takeOver(); it is no longer ours to close. */
+  private detached = false;
 
   constructor(engine: C, socket: net.Socket, handshakeTimeout = DEFAULT_HANDSHAKE_TIMEOUT) {
     super({ allowHalfOpen: false });
@@ -144,6 +147,25 @@ export abstract class EngineSocket<C extends Connection> extends Duplex {
     if (!this.destroyed) this.destroy();
   }
 
+  /**
+   * Low-level: hands the TCP socket and the engine's record layer (keys in force)
+   * to a tool that relays records itself (the lab's attacker). This stream is
+   * finished afterwards; no event or data reaches it again.
+   */
+  takeOver(): { socket: net.Socket; records: RecordLayer } {
+    clearTimeout(this.timer);
+    this.socket.removeAllListeners('data');
+    this.socket.removeAllListeners('close');
+    this.socket.removeAllListeners('error');
+    this.socket.removeAllListeners('timeout');
+    const records = this.engine.detachRecordLayer();
+    this.detached = true;
+    this.secure = false;
+    this.pendingWrites = [];
+    this.push(null);
+    return { socket: this.socket, records };
+  }
+
   // --- Duplex ----------------------------------------------------------------
 
   override _read(): void {
@@ -182,7 +204,7 @@ export abstract class EngineSocket<C extends Connection> extends Duplex {
 
   override _destroy(err: Error | null, cb: (err: Error | null) => void): void {
     clearTimeout(this.timer);
-    this.socket.destroy();
+    if (!this.detached) this.socket.destroy();
     cb(err);
   }
 

@@ -149,6 +149,16 @@ export abstract class Connection {
     this.records.flushHandshake();
   }
 
+  /**
+   * Low-level, for the lab's man-in-the-middle: stops the state machine and hands
+   * over the record layer with the keys in force, so a tool can relay records
+   * it cannot itself complete a handshake for. The connection is dead afterwards.
+   */
+  detachRecordLayer(): RecordLayer {
+    this.failure ??= new TlsError('InternalError', 'record layer detached');
+    return this.records;
+  }
+
   /** Low-level: sends one alert as it is, e.g. a no_renegotiation warning. */
   sendAlert(level: number, description: number): void {
     this.records.writeRecord(ContentType.alert, Uint8Array.of(level, description));

@@ -62,6 +62,18 @@ export class RecordLayer {
     return plain;
   }
 
+  /** Low-level: the next record as it is on the wire, unopened (a relay past a key change it does not share). */
+  nextRawRecord(): Record | undefined {
+    return this.deframer.next();
+  }
+
+  /** Low-level: bytes for the wire as they are (records relayed untouched). */
+  writeRaw(bytes: Uint8Array): void {
+    this.flushHandshake();
+    this.out.push(bytes);
+    this.outBytes += bytes.length;
+  }
+
   /** Keys that take effect for reading at the peer's next ChangeCipherSpec. */
   setPendingReader(p: RecordProtector): void {
     this.pendingReader = p;
