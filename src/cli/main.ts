@@ -125,6 +125,19 @@ program
   });
 
 program
+  .command('lab')
+  .description('reproduce CVE-2009-3555 against each defence on 127.0.0.1 and print the matrix (npm start)')
+  .option('--scenario <id>', 'one scenario: client-certificate, cookie-injection, redirect')
+  .option('--defence <id>', 'one defence (with --scenario: a record-by-record transcript)')
+  .option('--json', 'one JSON object per cell')
+  .option('--html <file>', 'write a self-contained report with a ladder diagram per scenario')
+  .action(async (o) => {
+    const { runLabTool } = await import('../tools/lab.ts');
+    const cells = await runLabTool({ scenario: o.scenario, defence: o.defence, json: o.json, html: o.html });
+    process.exitCode = cells.length > 0 ? 0 : 1;
+  });
+
+program
   .command('demo')
   .description('run the renego client against a local node:tls server: handshake and both kinds of renegotiation')
   .action(async () => {
