@@ -28,7 +28,7 @@ function label(e: TranscriptEntry): string {
 export function ladderSvg(entries: readonly TranscriptEntry[]): string {
   const height = TOP + entries.length * ROW + 30;
   const parts: string[] = [];
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="840" height="${height}" viewBox="0 0 840 ${height}" role="img">`);
+  parts.push(`<svg width="840" height="${height}" viewBox="0 0 840 ${height}" role="img">`);
   parts.push('<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#333"/></marker></defs>');
   for (const [party, x] of Object.entries(LANE_X)) {
     parts.push(`<text x="${x}" y="24" text-anchor="middle" class="lane">${party}</text>`);

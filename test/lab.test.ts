@@ -1,0 +1,79 @@
+/**
+ * The lab's matrix, asserted: the attack of CVE-2009-3555 runs for real on
+ * 127.0.0.1 and each defence stops it (or not) where the 2009 debate said.
+ */
+import assert from 'node:assert/strict';
+import { before, describe, test } from 'node:test';
+import { runLab, type CellResult } from '../src/lab/run.ts';
+import { renderHtmlReport } from '../src/lab/report-html.ts';
+
+describe('the renegotiation splice lab', () => {
+  let cells: CellResult[] = [];
+  const cell = (scenario: string, defence: string): CellResult => {
+    const c = cells.find((x) => x.scenario === scenario && x.defence === defence);
+    assert.ok(c, `cell ${scenario} × ${defence} ran`);
+    return c;
+  };
+
+  before(async () => {
+    cells = await runLab({ concurrency: 4 });
+  });
+
+  for (const scenario of ['client-certificate', 'cookie-injection', 'redirect']) {
+    test(`a legacy server and a legacy client fall to the ${scenario} attack`, () => {
+      const c = cell(scenario, 'none');
+      assert.equal(c.attackSucceeded, true, c.explanation);
+      assert.ok(c.bankLog.some((e) => e.executed?.includes('mallory') && e.user === 'victim'), 'the bank log shows the victim as the author');
+    });
+
+    test(`an RFC 5746 server stops the ${scenario} attack with handshake_failure`, () => {
+      const c = cell(scenario, 'server-rfc5746');
+      assert.equal(c.attackSucceeded, false);
+      assert.equal(c.blockedBy, 'server');
+      assert.match(c.explanation, /handshake_failure/);
+      assert.equal(c.legitimateFlowWorks, true);
+    });
+
+    test(`turning renegotiation off stops the ${scenario} attack and breaks the client-certificate path`, () => {
+      const c = cell(scenario, 'server-renegotiation-off');
+      assert.equal(c.attackSucceeded, false);
+      assert.equal(c.legitimateFlowWorks, false);
+    });
+
+    test(`asking for the client certificate in the initial handshake stops the ${scenario} attack and keeps the path working`, () => {
+      const c = cell(scenario, 'server-initial-client-cert');
+      assert.equal(c.attackSucceeded, false);
+      assert.equal(c.legitimateFlowWorks, true);
+    });
+
+    test(`a strict client refuses the legacy server in the ${scenario} attack`, () => {
+      const c = cell(scenario, 'client-strict');
+      assert.equal(c.attackSucceeded, false);
+      assert.equal(c.blockedBy, 'client');
+      assert.match(c.explanation, /UnsafeLegacyServerRefused/);
+    });
+
+    test(`an RFC 5746 client alone does not save itself from a legacy server in the ${scenario} attack`, () => {
+      // RFC 5746 §4.2: only the server can see that the victim's handshake is a renegotiation.
+      assert.equal(cell(scenario, 'client-rfc5746').attackSucceeded, true);
+    });
+  }
+
+  test('every transcript of a successful splice shows the injected prefix under the attacker keys before the victim handshake', () => {
+    const c = cell('cookie-injection', 'none');
+    const entries = c.transcript.entries;
+    const prefix = entries.findIndex((e) => e.note === 'the injected prefix');
+    const spliced = entries.findIndex((e) => e.from === 'victim' && e.to === 'server');
+    assert.ok(prefix >= 0 && spliced > prefix, 'prefix first, then the spliced hello');
+    assert.equal(entries[prefix]!.protection, 'attacker-server keys');
+    assert.ok(entries.some((e) => e.protection === 'victim-server keys'), 'the victim ends up on keys the attacker cannot read');
+  });
+
+  test('the HTML report is self-contained and draws one ladder per scenario', () => {
+    const html = renderHtmlReport(cells);
+    assert.equal((html.match(/<svg /g) ?? []).length, 3);
+    assert.match(html, /splice point/);
+    // Self-contained: no script and nothing fetched (the only link target is the marker inside the SVG).
+    assert.doesNotMatch(html, /<script|<link|\ssrc=|@import/i);
+  });
+});
