@@ -81,9 +81,16 @@ export abstract class EngineSocket<C extends Connection> extends Duplex {
     this.handle(this.engine.drainEvents());
   }
 
-  private flush(): void {
-    const out = this.engine.takeOutput();
-    if (out.length > 0 && !this.socket.destroyed) this.socket.write(out);
+  /** Writes what the engine queued as one vectored write; returns false when the socket buffer is full. */
+  private flush(): boolean {
+    const chunks = this.engine.takeOutputChunks();
+    if (chunks.length === 0 || this.socket.destroyed) return true;
+    if (chunks.length === 1) return this.socket.write(chunks[0]!);
+    this.socket.cork();
+    let room = true;
+    for (const c of chunks) room = this.socket.write(c);
+    this.socket.uncork();
+    return room;
   }
 
   protected handle(events: ConnectionEvent[]): void {
@@ -188,7 +195,9 @@ export abstract class EngineSocket<C extends Connection> extends Duplex {
       return;
     }
     if (this.socket.destroyed) return cb(new TlsError('PeerClosed', 'socket closed'));
-    this.socket.write(this.engine.takeOutput(), (err) => cb(err ?? null));
+    // Encrypt the next chunk while the kernel sends this one: wait only when the socket's buffer is full.
+    if (this.flush()) cb();
+    else this.socket.once('drain', () => cb());
   }
 
   private drainPendingWrites(): void {

@@ -104,6 +104,11 @@ export abstract class Connection {
     return this.records.takeOutput();
   }
 
+  /** The same bytes as takeOutput, as separate record pieces (for writev). */
+  takeOutputChunks(): Uint8Array[] {
+    return this.records.takeOutputChunks();
+  }
+
   get pendingOutput(): number {
     return this.records.pendingOutput;
   }

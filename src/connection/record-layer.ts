@@ -153,11 +153,16 @@ export class RecordLayer {
 
   /** Everything queued for the wire, as one buffer (empty when nothing is queued). */
   takeOutput(): Uint8Array {
+    const chunks = this.takeOutputChunks();
+    return chunks.length === 1 ? chunks[0]! : concatAll(chunks, chunks.reduce((n, c) => n + c.length, 0));
+  }
+
+  /** Everything queued for the wire, as the record pieces themselves: no copy, for a vectored socket write. */
+  takeOutputChunks(): Uint8Array[] {
     this.flushHandshake();
-    const all = this.out.length === 1 ? this.out[0]! : concatAll(this.out, this.outBytes);
-    this.out.length = 0;
+    const chunks = this.out.splice(0);
     this.outBytes = 0;
-    return all ?? new Uint8Array(0);
+    return chunks;
   }
 }
 
