@@ -166,6 +166,19 @@ describe('OpenSSL 3 s_server', { skip: skipReason('openssl') }, () => {
       }
     });
 
+    test('falls back to a full handshake when s_server dropped the session ID after an unclean close', async (t) => {
+      const first = await open(t, server(), { sessionTickets: false });
+      const session = first.sock.getSession();
+      assert.ok(session, 'no session after the first handshake');
+      // s_server serves one connection at a time: it has dealt with this one before it reads the next.
+      first.sock.destroy();
+
+      const second = await open(t, server(), { sessionTickets: false, session });
+      assert.equal(second.sock.isSessionReused(), false);
+      assert.notDeepEqual(second.sock.getSession()?.sessionId, session.sessionId);
+      await assertServerReceives(second.sock, server());
+    });
+
     test('resumes a session by ticket (RFC 5077), keeping the extended master secret', async (t) => {
       for (const extendedMasterSecret of [true, false]) {
         const first = await open(t, server(), { extendedMasterSecret });

@@ -102,7 +102,7 @@ export class ClientConnection extends Connection {
 
   private checkRenegotiationAllowed(): void {
     const p = this.config.renegotiation;
-    if (!this.security.secureRenegotiation && !p.allowUnsafeLegacyRenegotiation && p.signal !== 'none') {
+    if (!this.security.secureRenegotiation && !p.allowUnsafeLegacyRenegotiation) {
       throw new TlsError('InsecureRenegotiationRefused', 'server does not support RFC 5746; refusing to renegotiate');
     }
   }
@@ -151,7 +151,7 @@ export class ClientConnection extends Connection {
     const p = this.config.renegotiation;
     if (p.accept === 'never') return 'renegotiation is disabled on this client';
     if (p.accept === 'once' && this.acceptedRequests >= 1) return 'renegotiation already happened once';
-    if (!this.security.secureRenegotiation && !p.allowUnsafeLegacyRenegotiation && p.signal !== 'none') {
+    if (!this.security.secureRenegotiation && !p.allowUnsafeLegacyRenegotiation) {
       return 'server does not support RFC 5746 secure renegotiation';
     }
     return undefined;

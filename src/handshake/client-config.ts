@@ -33,7 +33,9 @@ export interface ClientRenegotiationPolicy {
    * How the initial ClientHello signals RFC 5746: the empty extension, the SCSV
    * alone (SChannel's UseScsvForTls), or nothing at all (a 2009 legacy client,
    * for the lab and the scanner). Renegotiations always carry the extension
-   * except under 'none' (RFC 5746 §3.5).
+   * except under 'none' (RFC 5746 §3.5). A 'none' client cannot tell legacy
+   * servers apart, so it connects to any; renegotiating still needs
+   * allowUnsafeLegacyRenegotiation.
    */
   signal: 'extension' | 'scsv' | 'none';
   /**

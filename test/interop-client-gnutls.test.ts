@@ -1,0 +1,290 @@
+/**
+ * The client engine against GnuTLS 3.7 `gnutls-serv --echo`, whose renegotiation policy is part of
+ * the priority string: NORMAL (safe renegotiation only), NORMAL:%UNSAFE_RENEGOTIATION (legacy
+ * peers too) and NORMAL:%DISABLE_SAFE_RENEGOTIATION (no RFC 5746 at all: the legacy server our
+ * client must refuse by default). Also 3DES, which Debian's OpenSSL 3 no longer offers, and
+ * session resumption. One gnutls-serv runs per priority string.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test, type TestContext } from 'node:test';
+import { connect, type ConnectOptions, type RenegoSocket } from '../src/adapter/tls-socket.ts';
+import { suiteByName } from '../src/crypto/suites.ts';
+import { createTestPki, writePkiFiles, type PkiFiles } from '../src/pki/throwaway.ts';
+import { trustStoreFromPem, type TrustStore } from '../src/pki/verify.ts';
+import { AlertDescription, ProtocolVersion } from '../src/wire/enums.ts';
+import { TlsError } from '../src/wire/errors.ts';
+import { skipReason } from './peers/binaries.ts';
+import { startGnutlsServer, type GnutlsServer } from './peers/gnutls-server.ts';
+
+const WAIT_MS = 10_000;
+const RENEGOTIATION_TIMEOUT_MS = 5_000;
+const LEGACY_CLIENT = { signal: 'none', allowUnsafeLegacyRenegotiation: true } as const;
+const TLS10 = ProtocolVersion.TLSv1;
+const TLS12 = ProtocolVersion['TLSv1.2'];
+
+let dir: string;
+let files: PkiFiles;
+let trust: TrustStore;
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'renego-interop-gnutls-'));
+  const pki = await createTestPki({ keyType: 'rsa' });
+  files = await writePkiFiles(dir, pki);
+  trust = trustStoreFromPem(pki.ca.certPem);
+});
+
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Starts one gnutls-serv with this priority for the enclosing describe block. */
+function sharedServer(priority: string): () => GnutlsServer {
+  let server: GnutlsServer | undefined;
+  before(async () => {
+    server = await startGnutlsServer({ cert: files.serverCert, key: files.serverKey, priority });
+  });
+  after(async () => {
+    await server?.stop();
+  });
+  return () => {
+    assert.ok(server, 'gnutls-serv did not start');
+    return server;
+  };
+}
+
+interface Opened {
+  readonly sock: RenegoSocket;
+  /** Errors the socket emitted after the handshake. */
+  readonly errors: Error[];
+}
+
+function connectTo(server: GnutlsServer, options: Partial<ConnectOptions> = {}): Promise<RenegoSocket> {
+  return connect({
+    host: server.host,
+    port: server.port,
+    serverName: 'localhost',
+    trust,
+    handshakeTimeout: WAIT_MS,
+    ...options,
+  });
+}
+
+async function open(t: TestContext, server: GnutlsServer, options: Partial<ConnectOptions> = {}): Promise<Opened> {
+  const sock = await connectTo(server, options);
+  t.after(() => sock.destroy());
+  const errors: Error[] = [];
+  sock.on('error', (error: Error) => errors.push(error));
+  return { sock, errors };
+}
+
+/** Sends a fresh line and waits (bounded) until gnutls-serv echoes it back. */
+async function assertEchoes(sock: RenegoSocket): Promise<void> {
+  const line = `line-${randomUUID()}\n`;
+  let received = '';
+  const echoed = new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => done(false), WAIT_MS);
+    const onData = (chunk: Buffer): void => {
+      received += chunk.toString('utf8');
+      if (received.includes(line)) done(true);
+    };
+    const done = (ok: boolean): void => {
+      clearTimeout(timer);
+      sock.off('data', onData);
+      sock.off('close', onClose);
+      resolve(ok);
+    };
+    const onClose = (): void => done(false);
+    sock.on('data', onData);
+    sock.once('close', onClose);
+  });
+  sock.write(line);
+  assert.ok(await echoed, `no echo of ${JSON.stringify(line)}; received ${JSON.stringify(received)}`);
+}
+
+function waitForClose(sock: RenegoSocket): Promise<boolean> {
+  if (sock.destroyed) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), WAIT_MS);
+    sock.once('close', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}
+
+describe('GnuTLS gnutls-serv', { skip: skipReason('gnutls-serv') }, () => {
+  describe('priority NORMAL', () => {
+    const server = sharedServer('NORMAL');
+
+    test('completes a TLS 1.2 handshake with RFC 5746 and the extended master secret, and echoes', async (t) => {
+      const { sock } = await open(t, server());
+      assert.equal(sock.getProtocol(), 'TLSv1.2');
+      assert.equal(sock.getHandshakeSummary()?.secureRenegotiation, true);
+      assert.equal(sock.getHandshakeSummary()?.extendedMasterSecret, true);
+      await assertEchoes(sock);
+    });
+
+    test('answers two client-initiated secure renegotiations', async (t) => {
+      const before = server().countRehandshakes();
+      const { sock, errors } = await open(t, server());
+      for (const n of [1, 2]) {
+        const result = await sock.renegotiate({ timeoutMs: RENEGOTIATION_TIMEOUT_MS });
+        assert.equal(result.outcome, 'completed', `renegotiation ${n}: ${JSON.stringify(result)}`);
+        assert.equal(result.summary?.renegotiation, n);
+        assert.equal(result.summary?.secureRenegotiation, true);
+      }
+      await assertEchoes(sock);
+      assert.equal(server().countRehandshakes() - before, 2);
+      assert.deepEqual(errors, []);
+    });
+
+    test('refuses a legacy client’s renegotiation with no_renegotiation and then closes', async (t) => {
+      const { sock } = await open(t, server(), { renegotiation: LEGACY_CLIENT });
+      assert.equal(sock.getHandshakeSummary()?.secureRenegotiation, false);
+      const result = await sock.renegotiate({ timeoutMs: RENEGOTIATION_TIMEOUT_MS });
+      assert.deepEqual(result, { outcome: 'refused-alert', alert: 'no_renegotiation' });
+      await server().waitForOutput(/^Error in rehandshake: Unsafe renegotiation denied\.$/m, WAIT_MS);
+      assert.equal(await waitForClose(sock), true, 'gnutls-serv kept the connection open');
+    });
+
+    test('does not offer 3DES without +3DES-CBC: a 3DES-only client gets handshake_failure', async () => {
+      const suite = suiteByName('TLS_RSA_WITH_3DES_EDE_CBC_SHA');
+      assert.ok(suite);
+      const error = await connectTo(server(), { cipherSuites: [suite] }).then(
+        (sock) => {
+          sock.destroy();
+          return undefined;
+        },
+        (e: unknown) => e,
+      );
+      assert.ok(error instanceof TlsError, `expected a TlsError, got ${String(error)}`);
+      assert.equal(error.kind, 'PeerSentFatalAlert');
+      assert.equal(error.peerAlert, AlertDescription.handshake_failure);
+    });
+
+    test('resumes by session ID and by ticket, keeping the extended master secret', async (t) => {
+      for (const sessionTickets of [false, true]) {
+        for (const extendedMasterSecret of [true, false]) {
+          const options = { sessionTickets, extendedMasterSecret };
+          const what = `tickets ${sessionTickets}, EMS ${extendedMasterSecret}`;
+          const first = await open(t, server(), options);
+          const session = first.sock.getSession();
+          assert.ok(session, what);
+          assert.equal(session.ticket !== undefined, sessionTickets, what);
+          first.sock.destroy();
+
+          const second = await open(t, server(), { ...options, session });
+          assert.equal(second.sock.isSessionReused(), true, what);
+          assert.equal(second.sock.getHandshakeSummary()?.extendedMasterSecret, extendedMasterSecret, what);
+          const renegotiation = await second.sock.renegotiate({ timeoutMs: RENEGOTIATION_TIMEOUT_MS });
+          assert.equal(renegotiation.outcome, 'completed', what);
+          assert.equal(renegotiation.summary?.resumed, false, what);
+          await assertEchoes(second.sock);
+          second.sock.destroy();
+        }
+      }
+    });
+  });
+
+  describe('priority NORMAL:%UNSAFE_RENEGOTIATION', () => {
+    const server = sharedServer('NORMAL:%UNSAFE_RENEGOTIATION');
+
+    test('a legacy client completes two unsafe renegotiations', async (t) => {
+      const { sock } = await open(t, server(), { renegotiation: LEGACY_CLIENT });
+      assert.equal(sock.getHandshakeSummary()?.secureRenegotiation, false);
+      for (const n of [1, 2]) {
+        const result = await sock.renegotiate({ timeoutMs: RENEGOTIATION_TIMEOUT_MS });
+        assert.equal(result.outcome, 'completed', `renegotiation ${n}: ${JSON.stringify(result)}`);
+        assert.equal(result.summary?.secureRenegotiation, false);
+      }
+      await assertEchoes(sock);
+    });
+
+    test('a client with defaults still gets secure renegotiation', async (t) => {
+      const { sock } = await open(t, server());
+      assert.equal(sock.getHandshakeSummary()?.secureRenegotiation, true);
+      const result = await sock.renegotiate({ timeoutMs: RENEGOTIATION_TIMEOUT_MS });
+      assert.equal(result.outcome, 'completed');
+      assert.equal(result.summary?.secureRenegotiation, true);
+    });
+  });
+
+  describe('priority NORMAL:%DISABLE_SAFE_RENEGOTIATION (a server without RFC 5746)', () => {
+    const server = sharedServer('NORMAL:%DISABLE_SAFE_RENEGOTIATION');
+
+    test('a client with defaults refuses the handshake with UnsafeLegacyServerRefused', async () => {
+      const error = await connectTo(server()).then(
+        (sock) => {
+          sock.destroy();
+          return undefined;
+        },
+        (e: unknown) => e,
+      );
+      assert.ok(error instanceof TlsError, `expected a TlsError, got ${String(error)}`);
+      assert.equal(error.kind, 'UnsafeLegacyServerRefused');
+      // Our handshake_failure alert reaches the server.
+      await server().waitForOutput(/^Error in handshake: A TLS fatal alert has been received\.$/m, WAIT_MS);
+    });
+
+    test('with allowLegacyServer the handshake completes, and renegotiation is refused locally', async (t) => {
+      const before = server().countRehandshakes();
+      const { sock, errors } = await open(t, server(), { renegotiation: { allowLegacyServer: true } });
+      assert.equal(sock.getHandshakeSummary()?.secureRenegotiation, false);
+      const result = await sock.renegotiate({ timeoutMs: RENEGOTIATION_TIMEOUT_MS });
+      assert.equal(result.outcome, 'closed');
+      assert.match(result.error ?? '', /^InsecureRenegotiationRefused: /);
+      // Nothing went to the server, and the connection itself is still good.
+      await assertEchoes(sock);
+      assert.equal(server().countRehandshakes(), before);
+      assert.deepEqual(errors, []);
+    });
+
+    test('with allowUnsafeLegacyRenegotiation two unsafe renegotiations complete', async (t) => {
+      const { sock } = await open(t, server(), {
+        renegotiation: { allowLegacyServer: true, allowUnsafeLegacyRenegotiation: true },
+      });
+      for (const n of [1, 2]) {
+        const result = await sock.renegotiate({ timeoutMs: RENEGOTIATION_TIMEOUT_MS });
+        assert.equal(result.outcome, 'completed', `renegotiation ${n}: ${JSON.stringify(result)}`);
+        assert.equal(result.summary?.secureRenegotiation, false);
+      }
+      await assertEchoes(sock);
+    });
+
+    test('a legacy client (no RFC 5746 signal) connects and renegotiates', async (t) => {
+      const { sock } = await open(t, server(), { renegotiation: LEGACY_CLIENT });
+      assert.equal(sock.getHandshakeSummary()?.secureRenegotiation, false);
+      const result = await sock.renegotiate({ timeoutMs: RENEGOTIATION_TIMEOUT_MS });
+      assert.equal(result.outcome, 'completed');
+      assert.equal(result.summary?.secureRenegotiation, false);
+    });
+  });
+
+  describe('priority NORMAL:+3DES-CBC:+VERS-TLS1.0:+VERS-TLS1.1', () => {
+    const server = sharedServer('NORMAL:+3DES-CBC:+VERS-TLS1.0:+VERS-TLS1.1');
+
+    for (const name of ['TLS_RSA_WITH_3DES_EDE_CBC_SHA', 'TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA']) {
+      for (const [versionName, version] of [
+        ['TLS 1.0', TLS10],
+        ['TLS 1.2', TLS12],
+      ] as const) {
+        test(`${name} in ${versionName}: handshake, echo and a secure renegotiation`, async (t) => {
+          const suite = suiteByName(name);
+          assert.ok(suite, `${name} is not available in this Node build`);
+          const { sock } = await open(t, server(), { cipherSuites: [suite], minVersion: version, maxVersion: version });
+          assert.equal(sock.getHandshakeSummary()?.version, version);
+          assert.equal(sock.getCipher()?.standardName, name);
+          await assertEchoes(sock);
+          const result = await sock.renegotiate({ timeoutMs: RENEGOTIATION_TIMEOUT_MS });
+          assert.equal(result.outcome, 'completed');
+          assert.equal(result.summary?.cipherSuite, suite.id);
+          await assertEchoes(sock);
+        });
+      }
+    }
+  });
+});
