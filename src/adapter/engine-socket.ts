@@ -13,7 +13,8 @@ import type { ConnectionEvent, HandshakeSummary } from '../handshake/events.ts';
 import { alertName, versionName } from '../wire/enums.ts';
 import { TlsError } from '../wire/errors.ts';
 
-export type RenegotiationOutcome = 'completed' | 'refused-alert' | 'closed' | 'timeout';
+/** 'refused-locally': our own policy refused before anything was sent; the connection goes on. */
+export type RenegotiationOutcome = 'completed' | 'refused-alert' | 'refused-locally' | 'closed' | 'timeout';
 
 export interface RenegotiationResult {
   outcome: RenegotiationOutcome;
@@ -348,7 +349,7 @@ export abstract class EngineSocket<C extends Connection> extends Duplex {
       try {
         this.handle(start());
       } catch (e) {
-        done({ outcome: 'closed', error: e instanceof Error ? e.message : String(e) });
+        done({ outcome: 'refused-locally', error: e instanceof Error ? e.message : String(e) });
       }
     });
   }

@@ -158,11 +158,12 @@ export class ClientConnection extends Connection {
   }
 
   /** A no_renegotiation warning in answer to our renegotiation ClientHello: the old session goes on (RFC 5246 §7.2.2). */
-  protected override onWarningAlert(description: number): void {
-    if (description !== AlertDescription.no_renegotiation || !this.renegotiating) return;
-    if (this.stateName !== 'ExpectServerHello') return;
+  protected override onWarningAlert(description: number): boolean {
+    if (description !== AlertDescription.no_renegotiation || !this.renegotiating) return false;
+    if (this.stateName !== 'ExpectServerHello') return false;
     this.renegotiating = false;
     this.state = new ClientTraffic();
     this.emit({ type: 'renegotiation-refused', alert: description });
+    return true;
   }
 }

@@ -230,13 +230,16 @@ export abstract class Connection {
         this.emit({ type: 'error', error: this.failure });
         return;
       }
+      // A refusal we asked for (no_renegotiation to our request) is an answer, not noise to cap.
+      if (this.onWarningAlert(description)) continue;
       if (++this.warnings > MAX_WARNING_ALERTS) throw new TlsError('UnexpectedMessage', 'too many warning alerts');
-      this.onWarningAlert(description);
     }
   }
 
-  /** Warnings other than close_notify; subclasses handle no_renegotiation. */
-  protected onWarningAlert(_description: number): void {}
+  /** Warnings other than close_notify; returns true when it answered a request of ours (no_renegotiation). */
+  protected onWarningAlert(_description: number): boolean {
+    return false;
+  }
 
   private onChangeCipherSpec(data: Uint8Array): void {
     // RFC 5246 §7.1: exactly one byte of value 1, on a handshake message boundary.

@@ -157,9 +157,10 @@ export class ServerConnection extends Connection {
   }
 
   /** The client declined our HelloRequest with a no_renegotiation warning: the session goes on. */
-  protected override onWarningAlert(description: number): void {
-    if (description !== AlertDescription.no_renegotiation || !this.helloRequestPending) return;
+  protected override onWarningAlert(description: number): boolean {
+    if (description !== AlertDescription.no_renegotiation || !this.helloRequestPending) return false;
     this.helloRequestPending = false;
     this.emit({ type: 'renegotiation-refused', alert: description });
+    return true;
   }
 }

@@ -149,7 +149,9 @@ function processClientHello(
   if (session && sessionFits(config, hs, session)) return resume(cx, config, hs, session, offeredTicket !== undefined);
 
   hs.suite = chooseSuite(config, hs, hello);
-  hs.issueTicket = config.sessionTickets && offeredTicket !== undefined && hs.sessions !== undefined && !renegotiation;
+  // Renegotiations issue a ticket too, as OpenSSL does: GnuTLS clients keep expecting one once the
+  // first handshake had one (RFC 5077 §3.2 lets the server issue one in any full handshake).
+  hs.issueTicket = config.sessionTickets && offeredTicket !== undefined && hs.sessions !== undefined;
   hs.sessionId = config.sessionCache && hs.sessions && !renegotiation ? new Uint8Array(crypto.randomBytes(32)) : new Uint8Array(0);
   sendMsg(cx, hs, serverHello(cx, hs));
   sendMsg(cx, hs, { type: HandshakeType.certificate, certificates: cert.chain });

@@ -143,7 +143,7 @@ export async function runClient(opts: ClientRunOptions): Promise<ClientReport> {
         entry.response = await exchange(sock, opts.request, opts.timeoutMs ?? 5000);
       }
       report.renegotiations.push(entry);
-      if (r.outcome === 'closed' || r.outcome === 'timeout') break;
+      if (r.outcome !== 'completed' && r.outcome !== 'refused-alert') break;
     }
   } catch (e) {
     report.ok = false;

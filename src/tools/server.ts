@@ -100,7 +100,10 @@ export async function startServer(opts: ServerRunOptions): Promise<RunningServer
   };
 
   const app = opts.www ? wwwApp(opts.protectedPath, clientCertificate, emit) : undefined;
+  const open = new Set<RenegoServerSocket>();
   const server = createServer(options, (sock) => {
+    open.add(sock);
+    sock.once('close', () => open.delete(sock));
     const peer = `${sock.remoteAddress}:${sock.remotePort}`;
     emit('handshake', { peer, ...describe(sock.getHandshakeSummary()!) });
     sock.on('renegotiated', (s: HandshakeSummary) => emit('renegotiation', { peer, ...describe(s) }));
@@ -134,7 +137,7 @@ export async function startServer(opts: ServerRunOptions): Promise<RunningServer
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
-        app?.closeAllConnections();
+        for (const s of open) s.destroy();
       }),
   };
 }
