@@ -7,8 +7,9 @@
  *   npm run bench -- --only client      one suite
  *   npm run bench -- --profile          profile every metric (default: only those short of target)
  *   npm run bench -- --no-profile       never profile
- *   npm run bench -- --rounds 7 --seconds 5
+ *   npm run bench -- --rounds 15 --seconds 3
  *   npm run bench -- --no-docs          print only
+ *   npm run bench -- --no-quiet         count every round, even while other processes load the machine
  *
  * A new suite (server, scanner, guard) is a module exporting a Suite, added to SUITES.
  * Exit code: 0 when every required target is met, 3 when one is short, 1 on failure.
@@ -19,12 +20,14 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { clientSuite } from './client/suite.ts';
+import { serverSuite } from './server.ts';
+import { guardSuite } from './guard.ts';
 import { updateSection } from './lib/docs.ts';
 import type { Suite, SuiteOptions } from './lib/suite.ts';
 
-const SUITES: readonly Suite[] = [clientSuite];
+const SUITES: readonly Suite[] = [clientSuite, serverSuite, guardSuite];
 
-const FULL = { rounds: 5, seconds: 3 };
+const FULL = { rounds: 9, seconds: 2 };
 const QUICK = { rounds: 1, seconds: 0.5 };
 const EXIT_TARGET_MISSED = 3;
 
@@ -33,7 +36,7 @@ const docsPath = join(projectDir, 'docs', 'benchmarks.md');
 
 function usage(): string {
   return [
-    'usage: npm run bench -- [--quick] [--only <suite>] [--rounds N] [--seconds S] [--profile|--no-profile] [--docs|--no-docs]',
+    'usage: npm run bench -- [--quick] [--only <suite>] [--rounds N] [--seconds S] [--profile|--no-profile] [--docs|--no-docs] [--no-quiet]',
     'suites:',
     ...SUITES.map((s) => `  ${s.name.padEnd(10)} ${s.description}`),
   ].join('\n');
@@ -57,6 +60,7 @@ async function main(): Promise<number> {
       'no-profile': { type: 'boolean' },
       docs: { type: 'boolean' },
       'no-docs': { type: 'boolean' },
+      'no-quiet': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -77,6 +81,7 @@ async function main(): Promise<number> {
   const options: SuiteOptions = {
     quick: values.quick,
     rounds: Math.round(positiveNumber(values.rounds, 'rounds', defaults.rounds)),
+    quietRounds: !values['no-quiet'],
     sampleMs: positiveNumber(values.seconds, 'seconds', defaults.seconds) * 1000,
     profile: values['no-profile'] ? 'never' : values.profile ? 'always' : 'auto',
     projectDir,

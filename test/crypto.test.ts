@@ -277,7 +277,10 @@ test('the default client list prefers ECDHE AEAD, then ECDHE CBC, then DHE, then
   const rank = (s: CipherSuiteInfo): number =>
     s.kx === 'ECDHE' ? (s.bulk.kind === 'aead' ? 0 : 1) : s.kx === 'DHE' ? 2 : 3;
   const ranks = DEFAULT_CLIENT_SUITES.map(rank);
-  assert.deepEqual(ranks, [...ranks].sort((a, b) => a - b));
+  assert.deepEqual(
+    ranks,
+    [...ranks].sort((a, b) => a - b),
+  );
   assert.equal(DEFAULT_CLIENT_SUITES[0]!.bulk.kind, 'aead');
   assert.equal(DEFAULT_CLIENT_SUITES.length, ALL_SUITES.filter((s) => s.bulk.nodeName !== 'des-ede3-cbc').length);
 });
@@ -515,7 +518,10 @@ function checkCbcRecord(
   const padding = plain[plain.length - 1]!;
   assert.ok(padding < suite.bulk.blockLen, 'minimal padding');
   const paddingBytes = plain.subarray(plain.length - padding - 1);
-  assert.ok(paddingBytes.every((b) => b === padding), 'padding bytes hold padding_length');
+  assert.ok(
+    paddingBytes.every((b) => b === padding),
+    'padding bytes hold padding_length',
+  );
   assert.deepEqual(plain.subarray(0, plaintext.length), Buffer.from(plaintext));
   const mac = hmac(suite.mac!, macKey, header(seq, APPLICATION_DATA, version, plaintext.length), plaintext);
   assert.deepEqual(plain.subarray(plaintext.length, plaintext.length + macLength), mac);

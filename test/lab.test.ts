@@ -3,9 +3,16 @@
  * 127.0.0.1 and each defence stops it (or not) where the 2009 debate said.
  */
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import { DEFENCES } from '../src/lab/defences.ts';
+import { startLabGuard } from '../src/lab/guard.ts';
 import { runLab, type CellResult } from '../src/lab/run.ts';
 import { renderHtmlReport } from '../src/lab/report-html.ts';
+import { browserSkipReason, launchBrowser } from './peers/browser.ts';
 
 describe('the renegotiation splice lab', () => {
   let cells: CellResult[] = [];
@@ -16,14 +23,17 @@ describe('the renegotiation splice lab', () => {
   };
 
   before(async () => {
-    cells = await runLab({ concurrency: 4 });
+    cells = await runLab({ concurrency: 4, scan: true, startGuard: startLabGuard });
   });
 
   for (const scenario of ['client-certificate', 'cookie-injection', 'redirect']) {
     test(`a legacy server and a legacy client fall to the ${scenario} attack`, () => {
       const c = cell(scenario, 'none');
       assert.equal(c.attackSucceeded, true, c.explanation);
-      assert.ok(c.bankLog.some((e) => e.executed?.includes('mallory') && e.user === 'victim'), 'the bank log shows the victim as the author');
+      assert.ok(
+        c.bankLog.some((e) => e.executed?.includes('mallory') && e.user === 'victim'),
+        'the bank log shows the victim as the author',
+      );
     });
 
     test(`an RFC 5746 server stops the ${scenario} attack with handshake_failure`, () => {
@@ -59,6 +69,16 @@ describe('the renegotiation splice lab', () => {
     });
   }
 
+  for (const guard of ['guard-deny', 'guard-secure-only']) {
+    test(`the legacy server behind ${guard} is safe from every scenario, and the guard says why`, () => {
+      for (const scenario of ['client-certificate', 'cookie-injection', 'redirect']) {
+        const c = cell(scenario, guard);
+        assert.equal(c.attackSucceeded, false, `${scenario}: ${c.explanation}`);
+        assert.equal(c.blockedBy, 'guard', `${scenario}: ${c.explanation}`);
+      }
+    });
+  }
+
   test('every transcript of a successful splice shows the injected prefix under the attacker keys before the victim handshake', () => {
     const c = cell('cookie-injection', 'none');
     const entries = c.transcript.entries;
@@ -66,8 +86,59 @@ describe('the renegotiation splice lab', () => {
     const spliced = entries.findIndex((e) => e.from === 'victim' && e.to === 'server');
     assert.ok(prefix >= 0 && spliced > prefix, 'prefix first, then the spliced hello');
     assert.equal(entries[prefix]!.protection, 'attacker-server keys');
-    assert.ok(entries.some((e) => e.protection === 'victim-server keys'), 'the victim ends up on keys the attacker cannot read');
+    assert.ok(
+      entries.some((e) => e.protection === 'victim-server keys'),
+      'the victim ends up on keys the attacker cannot read',
+    );
   });
+
+  test("renego scan's verdict on each server agrees with the attack's outcome", () => {
+    // A strict client protects itself from a vulnerable server: there the server's verdict and the cell differ by design.
+    for (const d of DEFENCES.filter((x) => x.victim !== 'strict')) {
+      const row = cells.filter((c) => c.defence === d.id);
+      const scan = row[0]?.scan;
+      assert.ok(scan?.ok, `${d.id} was scanned`);
+      const attacked = row.some((c) => c.attackSucceeded);
+      assert.equal(
+        scan.vulnerabilities.includes('CVE-2009-3555'),
+        attacked,
+        `${d.id}: scan says ${scan.vulnerabilities.join(',') || 'nothing'}`,
+      );
+    }
+  });
+
+  test(
+    'the HTML report renders offline in headless Chromium with a ladder per scenario',
+    { skip: browserSkipReason },
+    async (t) => {
+      const dir = await mkdtemp(join(tmpdir(), 'renego-lab-html-'));
+      const browser = await launchBrowser();
+      t.after(async () => {
+        await browser.close();
+        await rm(dir, { recursive: true, force: true });
+      });
+      const file = join(dir, 'lab.html');
+      await writeFile(file, renderHtmlReport(cells));
+      const page = await browser.newPage();
+      const requests: string[] = [];
+      page.on('request', (r) => requests.push(r.url()));
+      await page.goto(pathToFileURL(file).href, { timeout: 15_000 });
+      assert.equal(await page.title(), 'renego lab: CVE-2009-3555');
+      assert.equal(await page.$$eval('section svg', (s) => s.length), 3);
+      assert.ok((await page.$$eval('td.bad', (s) => s.length)) >= 3, 'successful attacks are marked');
+      const injected = await page.$$eval('svg text.label.injected', (s) => s.map((x) => x.textContent ?? ''));
+      assert.ok(
+        injected.some((x) => x.includes('mallory')),
+        'the injected prefix is labelled on the ladder',
+      );
+      assert.deepEqual(
+        requests.filter((u) => !u.startsWith('file:')),
+        [],
+        'the page must not reach the network',
+      );
+      await page.screenshot({ path: join(tmpdir(), 'renego-lab-report.png'), fullPage: true });
+    },
+  );
 
   test('the HTML report is self-contained and draws one ladder per scenario', () => {
     const html = renderHtmlReport(cells);

@@ -20,11 +20,11 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createTestPki, writePkiFiles } from '../../src/pki/throwaway.ts';
-import { ownCpuSeconds } from '../lib/cpu.ts';
+import { machineBusySeconds, ownCpuSeconds, waitForQuiet } from '../lib/cpu.ts';
 import { describeMachine, type Machine } from '../lib/machine.ts';
 import { saveProfile, summariseProfile, withCpuProfile, type ProfileSummary } from '../lib/profile.ts';
-import { interleavedRounds } from '../lib/rounds.ts';
-import { median, spread, type Summary } from '../lib/stats.ts';
+import { interleavedRounds, type RoundSample } from '../lib/rounds.ts';
+import { median, spread, summarise, type Summary } from '../lib/stats.ts';
 import type { Suite, SuiteOptions, SuiteResult } from '../lib/suite.ts';
 import { fixed, markdownTable, textTable, type Row } from '../lib/table.ts';
 import { startBenchServer, type BenchServer } from '../peers/openssl-server.ts';
@@ -60,15 +60,16 @@ interface MetricSpec {
   run(client: ClientName, ms: number): Promise<Measurement>;
 }
 
-/** One sample: the rate, and who was busy while it ran. */
-interface Sample {
-  readonly rate: number;
+/** One sample: the rate (`value`), and who was busy while it ran. */
+interface Sample extends RoundSample {
   /** Units per CPU-second of this process: the rate the client could reach with a core to itself. */
   readonly perCpuSecond: number;
   /** CPU seconds per wall second, all threads of this process. */
   readonly clientCpu: number;
   /** Same, for the s_server process serving the sample. */
   readonly serverCpu: number;
+  /** Same, for everything else on the machine: competition for the cores. */
+  readonly otherCpu: number;
 }
 
 interface ClientResult {
@@ -76,6 +77,7 @@ interface ClientResult {
   readonly perCpuSecond: number;
   readonly clientCpu: number;
   readonly serverCpu: number;
+  readonly otherCpu: number;
 }
 
 interface MetricResult {
@@ -84,6 +86,7 @@ interface MetricResult {
   readonly ratio: number;
   readonly cpuRatio: number;
   readonly met: boolean;
+  readonly rounds: { readonly used: number; readonly attempts: number; readonly quietOnly: boolean };
   profiles?: Partial<Record<ClientName, { summary: ProfileSummary; file: string }>>;
 }
 
@@ -94,6 +97,16 @@ const MAX_BYTES_PER_SAMPLE = 64 * 2 ** 30;
 const FULL_PROFILE_MS = 5_000;
 const QUICK_PROFILE_MS = 500;
 const WARMUP_FRACTION = 0.3;
+/**
+ * A sample is quiet when the rest of the machine used less than this many cores meanwhile.
+ * The client and the server need one core each; on a 2-core machine anything more competes.
+ */
+const QUIET_OTHER_CPU = 0.25;
+const MAX_ATTEMPTS_PER_ROUND = 2;
+/** Before each round, wait up to this long for the machine to be quiet for one window. */
+const QUIET_WAIT_MS = 10_000;
+const QUIET_WINDOW_MS = 500;
+const MIN_QUIET_ROUNDS = 3;
 
 function metricSpecs(sink: BenchServer, source: BenchServer, caPem: string, chunk: Uint8Array): MetricSpec[] {
   const make = (s: BenchServer): Record<ClientName, BenchClient> => {
@@ -151,51 +164,74 @@ async function checkNegotiation(target: Target): Promise<Record<ClientName, stri
 async function takeSample(spec: MetricSpec, client: ClientName, ms: number): Promise<Sample> {
   const cpu0 = ownCpuSeconds();
   const server0 = spec.server.cpuSeconds() ?? Number.NaN;
+  const machine0 = machineBusySeconds() ?? Number.NaN;
   const t0 = performance.now();
   const m = await spec.run(client, ms);
   const wall = (performance.now() - t0) / 1000;
   const cpu = ownCpuSeconds() - cpu0;
   const server = (spec.server.cpuSeconds() ?? Number.NaN) - server0;
-  return { rate: rate(m), perCpuSecond: m.amount / cpu, clientCpu: cpu / wall, serverCpu: server / wall };
+  const other = (machineBusySeconds() ?? Number.NaN) - machine0 - cpu - server;
+  const otherCpu = Math.max(0, other / wall);
+  return {
+    value: rate(m),
+    // NaN (no /proc) counts as quiet: nothing is known to have competed.
+    quiet: !(otherCpu > QUIET_OTHER_CPU),
+    perCpuSecond: m.amount / cpu,
+    clientCpu: cpu / wall,
+    serverCpu: server / wall,
+    otherCpu,
+  };
 }
 
 async function measure(specs: readonly MetricSpec[], options: SuiteOptions): Promise<MetricResult[]> {
+  const quiet = options.quietRounds ?? true;
   const results: MetricResult[] = [];
   for (const spec of specs) {
     options.log(`${spec.label}: warm-up`);
     for (const name of CLIENT_NAMES) await spec.run(name, Math.max(200, options.sampleMs * WARMUP_FRACTION));
-    const samples = new Map<ClientName, Sample[]>(CLIENT_NAMES.map((n) => [n, []]));
-    const rates = await interleavedRounds(
+    const outcome = await interleavedRounds<ClientName, Sample>(
       CLIENT_NAMES,
       {
         rounds: options.rounds,
-        onSample: (subject, round, value) => {
-          const s = samples.get(subject)!.at(-1)!;
-          options.log(
-            `  round ${round + 1} ${subject.padEnd(8)} ${fixed(value, 1)} ${spec.unit}` +
-              ` (client CPU ${pct(s.clientCpu)}, s_server CPU ${pct(s.serverCpu)})`,
-          );
+        maxAttempts: quiet ? options.rounds * MAX_ATTEMPTS_PER_ROUND : options.rounds,
+        minQuietRounds: quiet ? MIN_QUIET_ROUNDS : Number.POSITIVE_INFINITY,
+        beforeRound: async () => {
+          if (quiet) await waitForQuiet(QUIET_OTHER_CPU, QUIET_WINDOW_MS, QUIET_WAIT_MS);
         },
+        onSample: (subject, attempt, s) =>
+          options.log(
+            `  attempt ${attempt + 1} ${subject.padEnd(8)} ${fixed(s.value, 1)} ${spec.unit}` +
+              ` (CPU: client ${pct(s.clientCpu)}, s_server ${pct(s.serverCpu)}, others ${pct(s.otherCpu)})` +
+              (s.quiet ? '' : ' noisy'),
+          ),
       },
-      async (name) => {
-        const s = await takeSample(spec, name, options.sampleMs);
-        samples.get(name)!.push(s);
-        return s.rate;
-      },
+      (name) => takeSample(spec, name, options.sampleMs),
+    );
+    options.log(
+      `  ${outcome.quietRounds} quiet rounds of ${outcome.attempts}; ` +
+        (outcome.quietOnly ? 'using the quiet rounds' : 'too few quiet rounds: using all of them'),
     );
     const result = (name: ClientName): ClientResult => {
-      const all = samples.get(name)!;
+      const all = outcome.samples[name];
       return {
-        rate: rates[name],
+        rate: summarise(all.map((s) => s.value)),
         perCpuSecond: median(all.map((s) => s.perCpuSecond)),
         clientCpu: median(all.map((s) => s.clientCpu)),
         serverCpu: median(all.map((s) => s.serverCpu)),
+        otherCpu: median(all.map((s) => s.otherCpu)),
       };
     };
     const byClient = { renego: result('renego'), 'node:tls': result('node:tls') };
     const ratio = byClient.renego.rate.median / byClient['node:tls'].rate.median;
     const cpuRatio = byClient.renego.perCpuSecond / byClient['node:tls'].perCpuSecond;
-    results.push({ spec, results: byClient, ratio, cpuRatio, met: ratio >= spec.target });
+    results.push({
+      spec,
+      results: byClient,
+      ratio,
+      cpuRatio,
+      met: ratio >= spec.target,
+      rounds: { used: outcome.samples.renego.length, attempts: outcome.attempts, quietOnly: outcome.quietOnly },
+    });
   }
   return results;
 }
@@ -226,16 +262,27 @@ function resultRows(results: readonly MetricResult[]): Row[] {
     `>= ${r.spec.target}x${r.spec.required ? '' : ' (info)'}`,
     r.met ? 'met' : 'SHORT',
     `${pct(spread(r.results.renego.rate))} / ${pct(spread(r.results['node:tls'].rate))}`,
+    r.rounds.quietOnly ? `${r.rounds.used} quiet of ${r.rounds.attempts}` : `all ${r.rounds.attempts} (few quiet)`,
   ]);
 }
 
-const RESULT_HEADER: Row = ['metric', 'renego', 'node:tls', 'ratio', 'target', 'verdict', 'spread renego / node'];
+const RESULT_HEADER: Row = [
+  'metric',
+  'renego',
+  'node:tls',
+  'ratio',
+  'target',
+  'verdict',
+  'spread renego / node',
+  'rounds',
+];
 
 function cpuRows(results: readonly MetricResult[]): Row[] {
+  const cpu = (c: ClientResult): string => `${pct(c.clientCpu)} / ${pct(c.serverCpu)} / ${pct(c.otherCpu)}`;
   return results.map((r) => [
     r.spec.label,
-    `${pct(r.results.renego.clientCpu)} / ${pct(r.results.renego.serverCpu)}`,
-    `${pct(r.results['node:tls'].clientCpu)} / ${pct(r.results['node:tls'].serverCpu)}`,
+    cpu(r.results.renego),
+    cpu(r.results['node:tls']),
     fixed(r.results.renego.perCpuSecond, 1),
     fixed(r.results['node:tls'].perCpuSecond, 1),
     `${fixed(r.cpuRatio, 2)}x`,
@@ -244,8 +291,8 @@ function cpuRows(results: readonly MetricResult[]): Row[] {
 
 const CPU_HEADER: Row = [
   'metric',
-  'renego: client / server CPU',
-  'node:tls: client / server CPU',
+  'renego CPU: client / server / others',
+  'node:tls CPU: client / server / others',
   'renego per client CPU-s',
   'node:tls per client CPU-s',
   'ratio',
@@ -331,6 +378,12 @@ interface RunContext {
   readonly results: readonly MetricResult[];
 }
 
+/** The command line as typed, assuming `npm run bench` started bench/run.ts. */
+function benchCommand(): string {
+  const args = process.argv.slice(2);
+  return `npm run bench${args.length > 0 ? ` -- ${args.join(' ')}` : ''}`;
+}
+
 function loadText(l: readonly number[]): string {
   return l.map((x) => x.toFixed(2)).join(' / ');
 }
@@ -360,9 +413,11 @@ function render(cx: RunContext): { text: string; markdown: string } {
     `- Machine: ${machine.nproc} CPUs (\`nproc\`), ${machine.cpuModel}, ${machine.memoryGiB} GiB RAM; load average (1/5/15 min) ${loadText(cx.loadBefore)} before the run, ${loadText(cx.loadAfter)} after`,
     `- Node ${machine.node} (bundled OpenSSL ${machine.nodeOpenssl}); server: ${machine.openssl}`,
     `- Source: ${machine.source}`,
-    `- Command: \`npm run bench${options.quick ? ' -- --quick' : ''}\` (\`tsx bench/run.ts\`)`,
+    `- Command: \`${benchCommand()}\` (package.json: \`tsx bench/run.ts\`)`,
     `- Protocol: TLS 1.2, ${SUITE_OPENSSL_NAME}, X25519, RSA-2048 leaf from the throwaway CA (\`createTestPki({ keyType: 'rsa' })\`); both clients verify the chain and the name \`localhost\`, offer EMS and the session ticket extension, resume nothing.`,
-    `- Method: ${options.rounds} interleaved rounds (A B, B A, …) of ${options.sampleMs / 1000} s per client per metric, after a warm-up; medians. Ratio = renego / node:tls.`,
+    (options.quietRounds ?? true)
+      ? `- Method: interleaved rounds (A B, B A, …), one ${options.sampleMs / 1000} s sample per client per round, after a warm-up; medians of ${options.rounds} quiet rounds. Before each round the harness waits (up to ${QUIET_WAIT_MS / 1000} s) for a ${QUIET_WINDOW_MS} ms window in which other processes use under ${QUIET_OTHER_CPU * 100}% of a core; a round is quiet when they stayed under that during both samples. Noisy rounds are run again, up to ${MAX_ATTEMPTS_PER_ROUND * options.rounds} rounds in all; with fewer than ${MIN_QUIET_ROUNDS} quiet rounds every round counts (column *rounds*). Ratio = renego / node:tls.`
+      : `- Method: ${options.rounds} interleaved rounds (A B, B A, …), one ${options.sampleMs / 1000} s sample per client per round, after a warm-up; medians over all rounds, quiet or not (\`--no-quiet\`). Ratio = renego / node:tls.`,
     '- Servers, one process each, the same ones for both clients:',
     ...cx.servers.map(serverLine),
     '- Workloads: *handshakes* = sequential TCP connect + full handshake + close_notify + wait for the server to close; *write* = 1 MiB `write()` calls honouring backpressure, then close_notify, timed until the sink closes (it has read every byte); *read* = application bytes per second while the source streams 16 KiB records, clock started at the first chunk.',
@@ -372,7 +427,7 @@ function render(cx: RunContext): { text: string; markdown: string } {
     '',
     'Spread = (max − min) / median over the rounds.',
     '',
-    'Who was busy (medians over the rounds; CPU = CPU-seconds per wall-second, 100% = one core; the client figure counts every thread of the benchmark process). "Per client CPU-s" divides the work by the client\'s CPU time: the rate each client would reach with a core to itself and an infinitely fast server, so its ratio does not depend on whether s_server or a neighbour process held it back.',
+    'Who was busy, medians over the rounds. CPU = CPU-seconds per wall-second (100% = one core): *client* is every thread of the benchmark process, *server* the s_server process, *others* the rest of the machine (/proc/stat), i.e. competition for the cores. "Per client CPU-s" is the work done per CPU-second of the client, the inverse of its CPU cost: its ratio does not depend on whether s_server or other processes held a client back, so it is the steadier comparison on a busy machine; the targets are on the wall-clock rates.',
     '',
     markdownTable(CPU_HEADER, cpuRows(results)),
     '',

@@ -4,6 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 let ticksPerSecond: number | undefined;
 
@@ -34,4 +35,37 @@ export function processCpuSeconds(pid: number): number | undefined {
 export function ownCpuSeconds(): number {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;
+}
+
+/**
+ * CPU seconds all processes on the machine have used (Linux /proc/stat: user, nice, system,
+ * irq, softirq, steal), or undefined where unavailable. Minus the client's and the server's
+ * share, it shows how much other work competed for the cores during a sample.
+ */
+export function machineBusySeconds(): number | undefined {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
+    const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
+    return (user! + nice! + system! + irq! + softirq! + steal!) / clockTicks();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Waits until the rest of the machine (everything but this process) has used fewer than
+ * `limitCores` cores over one `windowMs` window, for at most `maxMs`. Resolves true when it
+ * got quiet, false when the time ran out (or nothing can be measured).
+ */
+export async function waitForQuiet(limitCores: number, windowMs: number, maxMs: number): Promise<boolean> {
+  const deadline = Date.now() + maxMs;
+  for (;;) {
+    const machine0 = machineBusySeconds();
+    if (machine0 === undefined) return false;
+    const own0 = ownCpuSeconds();
+    await sleep(windowMs);
+    const others = (machineBusySeconds()! - machine0 - (ownCpuSeconds() - own0)) / (windowMs / 1000);
+    if (others < limitCores) return true;
+    if (Date.now() >= deadline) return false;
+  }
 }

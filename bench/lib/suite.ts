@@ -4,6 +4,11 @@ export interface SuiteOptions {
   /** Short samples, one round: checks the suite works, numbers are not to be quoted. */
   readonly quick: boolean;
   readonly rounds: number;
+  /**
+   * Keep only rounds during which other processes left the cores alone (waiting, within
+   * bounds, for such moments); false: every round counts. Default true.
+   */
+  readonly quietRounds?: boolean;
   /** Length of one sample, per subject and per round. */
   readonly sampleMs: number;
   /** 'auto': profile only what misses its target. */

@@ -73,7 +73,10 @@ export abstract class EngineSocket<C extends Connection> extends Duplex {
   /** Bounds a handshake: the initial one aborts the connection, a renegotiation too. */
   protected armTimer(what: string): void {
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.abort(new TlsError('Timeout', `${what} timed out after ${this.handshakeTimeout} ms`)), this.handshakeTimeout);
+    this.timer = setTimeout(
+      () => this.abort(new TlsError('Timeout', `${what} timed out after ${this.handshakeTimeout} ms`)),
+      this.handshakeTimeout,
+    );
     this.timer.unref?.();
   }
 
@@ -319,7 +322,8 @@ export abstract class EngineSocket<C extends Connection> extends Duplex {
    */
   protected awaitRenegotiation(start: () => ConnectionEvent[], timeoutMs: number): Promise<RenegotiationResult> {
     return new Promise((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
+      const timer = setTimeout(() => done({ outcome: 'timeout' }), timeoutMs);
+      timer.unref?.();
       const done = (r: RenegotiationResult): void => {
         clearTimeout(timer);
         this.waiters = this.waiters.filter((w) => w !== waiter);
@@ -344,8 +348,6 @@ export abstract class EngineSocket<C extends Connection> extends Duplex {
         }
       };
       this.waiters.push(waiter);
-      timer = setTimeout(() => done({ outcome: 'timeout' }), timeoutMs);
-      timer.unref?.();
       try {
         this.handle(start());
       } catch (e) {

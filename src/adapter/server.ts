@@ -47,7 +47,11 @@ export class RenegoServerSocket extends EngineSocket<ServerConnection> {
     );
     if (callback) {
       void p.then((r) =>
-        callback(r.outcome === 'completed' ? null : new Error(`renegotiation ${r.outcome}${r.alert ? ` (${r.alert})` : ''}${r.error ? `: ${r.error}` : ''}`)),
+        callback(
+          r.outcome === 'completed'
+            ? null
+            : new Error(`renegotiation ${r.outcome}${r.alert ? ` (${r.alert})` : ''}${r.error ? `: ${r.error}` : ''}`),
+        ),
       );
     }
     return p;

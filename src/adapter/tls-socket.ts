@@ -39,7 +39,9 @@ export class RenegoSocket extends EngineSocket<ClientConnection> {
       queueMicrotask(() => this.begin());
       return;
     }
-    socket.setTimeout(options.connectTimeout ?? 10_000, () => this.destroy(new TlsError('Timeout', 'TCP connect timed out')));
+    socket.setTimeout(options.connectTimeout ?? 10_000, () =>
+      this.destroy(new TlsError('Timeout', 'TCP connect timed out')),
+    );
     socket.once('connect', () => {
       socket.setTimeout(0);
       this.begin();

@@ -2,7 +2,6 @@
 /** The `renego` command line: one subcommand per tool. */
 import { Command, Option } from 'commander';
 import { formatReport, runClient, runInteractive, type ClientRunOptions } from '../tools/client.ts';
-import { runDemo } from '../tools/demo.ts';
 import { SERVER_PRESETS } from '../handshake/server-presets.ts';
 import { startServer } from '../tools/server.ts';
 
@@ -25,7 +24,13 @@ program
   .option('--legacy', 'DANGER: signal no RFC 5746 at all, like a 2009 client (lab and scanning only)')
   .option('--scsv-only', 'signal RFC 5746 with TLS_EMPTY_RENEGOTIATION_INFO_SCSV instead of the extension')
   .option('--allow-legacy-server', 'complete handshakes with servers without RFC 5746 (no renegotiation with them)')
-  .addOption(new Option('--accept-renegotiation <mode>', "answer to the server's HelloRequest").choices(['never', 'once', 'freely']))
+  .addOption(
+    new Option('--accept-renegotiation <mode>', "answer to the server's HelloRequest").choices([
+      'never',
+      'once',
+      'freely',
+    ]),
+  )
   .option('--request <text>', 'send this after each handshake and print the reply (\\r\\n escapes allowed)')
   .option('--alpn <protocols>', 'ALPN protocols, comma-separated')
   .option('--timeout <ms>', 'per-handshake and per-read timeout', (v) => Number(v), 10_000)
@@ -76,10 +81,15 @@ program
   .option('--strict', 'refuse clients that do not signal RFC 5746, even for the initial handshake')
   .addOption(new Option('--refuse-with <how>', 'answer to a refused renegotiation').choices(['warning', 'fatal']))
   .option('--client-reneg-limit <n/ms>', 'client-initiated renegotiations per window, e.g. 3/600000 (0 = unlimited)')
-  .addOption(new Option('--client-cert <when>', 'ask for a client certificate').choices(['none', 'initial', 'renegotiate']))
+  .addOption(
+    new Option('--client-cert <when>', 'ask for a client certificate').choices(['none', 'initial', 'renegotiate']),
+  )
   .option('--require-client-cert', 'refuse a handshake in which the client sends no certificate when asked')
   .option('--client-ca <file>', 'CA certificates for client certificates (default: the throwaway CA)')
-  .option('--protected-path <prefix>', 'with --www: paths that need a client certificate (renegotiated for, as IIS did)')
+  .option(
+    '--protected-path <prefix>',
+    'with --www: paths that need a client certificate (renegotiated for, as IIS did)',
+  )
   .option('--www', 'answer HTTP: request line, renegotiations on the connection, client certificate')
   .option('--min-version <v>', 'tls1, tls1.1 or tls1.2', 'tls1')
   .option('--max-version <v>', 'tls1, tls1.1 or tls1.2', 'tls1.2')
@@ -138,11 +148,96 @@ program
   });
 
 program
-  .command('demo')
-  .description('run the renego client against a local node:tls server: handshake and both kinds of renegotiation')
-  .action(async () => {
-    const steps = await runDemo();
-    process.exitCode = steps.every((s) => s.ok) ? 0 : 1;
+  .command('guard')
+  .description('a TCP proxy that enforces a renegotiation policy on TLS passing through it (no keys, no termination)')
+  .option('--config <file>', 'YAML file with listeners, metrics and logging (see docs/guard.md)')
+  .option('--listen <address>', 'HOST:PORT or [IPv6]:PORT to accept connections on')
+  .option('--upstream <address>', 'HOST:PORT or [IPv6]:PORT of the TLS server behind the guard')
+  .option('--name <name>', 'listener name in logs and metrics')
+  .option(
+    '--policy <mode>',
+    'allow, deny, deny-client-initiated, deny-server-initiated, secure-only or require-rfc5746',
+  )
+  .option('--max-renegotiations <n>', 'renegotiations let through per connection (0: no limit)')
+  .option('--rate-limit <count/window>', 'renegotiations per client address per window, e.g. 10/60s')
+  .option('--allow-non-tls', 'pass non-TLS traffic through instead of closing it')
+  .option('--proxy-protocol <v>', 'send a PROXY protocol header to the upstream: v1 or v2')
+  .option('--max-connections <n>', 'open connections per listener')
+  .option('--handshake-timeout <duration>', 'close connections whose initial handshake takes longer, e.g. 10s')
+  .option('--idle-timeout <duration>', 'close connections idle this long, e.g. 5m')
+  .option('--connect-timeout <duration>', 'bound on the TCP connect to the upstream')
+  .option('--metrics <address>', 'serve Prometheus metrics on http://ADDRESS/metrics')
+  .option('--log-level <level>', 'trace, debug, info, warn, error, fatal or silent')
+  .option('--drain-timeout <duration>', 'on SIGTERM, wait this long for connections to end')
+  .action(async (o) => {
+    const { runGuard } = await import('../tools/guard.ts');
+    const { GuardConfigError } = await import('../guard/config.ts');
+    try {
+      await runGuard(o);
+    } catch (e) {
+      process.stderr.write(`renego guard: ${(e as Error).message}\n`);
+      process.exitCode = e instanceof GuardConfigError ? 2 : 1;
+    }
+  });
+
+program
+  .command('scan')
+  .description('measure renegotiation on servers: do I need to switch it off, and what will break?')
+  .argument(
+    '[targets...]',
+    'HOST[:PORT], [IPv6]:PORT, or SCHEME://HOST[:PORT] (https, smtp, imap, pop3, ftp, xmpp, ldap, postgres)',
+  )
+  .option('--targets-file <file>', 'one target per line (- for stdin; # comments)')
+  .option('--json', 'one JSON object per target (JSON Lines), schema in docs/scan.md')
+  .option('--html <file>', 'also write a self-contained HTML report')
+  .option('--concurrency <n>', 'targets scanned at once (default 32)', (v) => Number(v))
+  .option('--shard <K/N>', 'scan only the K-th of N slices of the target list')
+  .option('--starttls <protocol>', 'smtp, imap, pop3, ftp, xmpp, ldap or postgres, for every target')
+  .option('--servername <name>', 'SNI and HTTP Host (default: the target host unless it is an IP address)')
+  .option('-4, --ipv4', 'connect over IPv4 only')
+  .option('-6, --ipv6', 'connect over IPv6 only')
+  .option('--timeout <ms>', 'bound on every wait of every probe (default 5000)', (v) => Number(v))
+  .option('--max-renegotiations <n>', 'client-initiated renegotiations tried in a row (default 10)', (v) => Number(v))
+  .option('--paths <paths>', 'HTTP paths to request for server-initiated renegotiation, comma-separated (default /)')
+  .option('--no-http', 'not an HTTP service: skip the path and split-request checks')
+  .option('--retries <n>', 'retries of a connection that fails before TLS starts (default 1)', (v) => Number(v))
+  .option('--rate <n>', 'at most n new connections per second over the whole run', (v) => Number(v))
+  .option('--connections-per-target <n>', 'parallel connections to one target (default 6)', (v) => Number(v))
+  .option('--no-progress', 'no progress bar even on a terminal')
+  .action(async (targets: string[], o) => {
+    const { runScanCommand } = await import('../tools/scan.ts');
+    process.exitCode = await runScanCommand(
+      {
+        targets,
+        targetsFile: o.targetsFile,
+        json: o.json,
+        html: o.html,
+        concurrency: o.concurrency,
+        shard: o.shard,
+        starttls: o.starttls,
+        servername: o.servername,
+        ipv4: o.ipv4,
+        ipv6: o.ipv6,
+        timeout: o.timeout,
+        maxRenegotiations: o.maxRenegotiations,
+        paths: o.paths?.split(',').map((p: string) => p.trim()),
+        http: o.http,
+        retries: o.retries,
+        rate: o.rate,
+        connectionsPerTarget: o.connectionsPerTarget,
+        ...(o.progress === false ? { progress: false } : {}),
+      },
+      {
+        stdout: process.stdout,
+        stderr: process.stderr,
+        env: process.env,
+        readStdin: async () => {
+          const chunks: Buffer[] = [];
+          for await (const c of process.stdin) chunks.push(c as Buffer);
+          return Buffer.concat(chunks).toString('utf8');
+        },
+      },
+    );
   });
 
 await program.parseAsync();

@@ -8,7 +8,11 @@ import { SUPPORTED_GROUPS } from '../crypto/key-exchange.ts';
 import { MIN_DH_BITS } from '../crypto/key-exchange.ts';
 import { SUPPORTED_SCHEMES } from '../crypto/signatures.ts';
 import { ClientTraffic, startClientHandshake, type ClientHelloOptions } from '../handshake/client.ts';
-import { DEFAULT_CLIENT_RENEGOTIATION, type ClientConfig, type ClientRenegotiationPolicy } from '../handshake/client-config.ts';
+import {
+  DEFAULT_CLIENT_RENEGOTIATION,
+  type ClientConfig,
+  type ClientRenegotiationPolicy,
+} from '../handshake/client-config.ts';
 import type { HandshakeState } from '../handshake/context.ts';
 import type { ConnectionEvent } from '../handshake/events.ts';
 import { AlertDescription, AlertLevel, HandshakeType, ProtocolVersion } from '../wire/enums.ts';

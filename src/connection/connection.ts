@@ -245,7 +245,8 @@ export abstract class Connection {
     // RFC 5246 §7.1: exactly one byte of value 1, on a handshake message boundary.
     if (data.length !== 1 || data[0] !== 1) throw new TlsError('DecodeError', 'malformed ChangeCipherSpec');
     if (!this.joiner.isEmpty) throw new TlsError('UnexpectedMessage', 'ChangeCipherSpec inside a handshake message');
-    if (!this.records.hasPendingReader) throw new TlsError('UnexpectedMessage', `ChangeCipherSpec in ${this.state.name}`);
+    if (!this.records.hasPendingReader)
+      throw new TlsError('UnexpectedMessage', `ChangeCipherSpec in ${this.state.name}`);
     this.advance({ kind: 'ccs' });
     this.records.activatePendingReader();
   }
@@ -284,5 +285,4 @@ export abstract class Connection {
     if (!this.joiner.isEmpty) throw new TlsError('UnexpectedMessage', 'application data inside a handshake message');
     if (data.length > 0) this.emit({ type: 'data', data });
   }
-
 }

@@ -113,7 +113,8 @@ export class RecordLayer {
 
   flushHandshake(): void {
     if (this.handshakeBytes === 0) return;
-    const all = this.handshakeBuf.length === 1 ? this.handshakeBuf[0]! : concatAll(this.handshakeBuf, this.handshakeBytes);
+    const all =
+      this.handshakeBuf.length === 1 ? this.handshakeBuf[0]! : concatAll(this.handshakeBuf, this.handshakeBytes);
     this.handshakeBuf = [];
     this.handshakeBytes = 0;
     this.writeRecord(ContentType.handshake, all);
@@ -154,7 +155,12 @@ export class RecordLayer {
   /** Everything queued for the wire, as one buffer (empty when nothing is queued). */
   takeOutput(): Uint8Array {
     const chunks = this.takeOutputChunks();
-    return chunks.length === 1 ? chunks[0]! : concatAll(chunks, chunks.reduce((n, c) => n + c.length, 0));
+    return chunks.length === 1
+      ? chunks[0]!
+      : concatAll(
+          chunks,
+          chunks.reduce((n, c) => n + c.length, 0),
+        );
   }
 
   /** Everything queued for the wire, as the record pieces themselves: no copy, for a vectored socket write. */

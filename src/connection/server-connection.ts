@@ -9,7 +9,11 @@ import { DEFAULT_CLIENT_SUITES } from '../crypto/suites.ts';
 import type { HandshakeState } from '../handshake/context.ts';
 import type { ConnectionEvent } from '../handshake/events.ts';
 import { ExpectClientHello } from '../handshake/server.ts';
-import { SAFE_SERVER_RENEGOTIATION, type ServerConfig, type ServerRenegotiationPolicy } from '../handshake/server-config.ts';
+import {
+  SAFE_SERVER_RENEGOTIATION,
+  type ServerConfig,
+  type ServerRenegotiationPolicy,
+} from '../handshake/server-config.ts';
 import { SessionStore } from '../handshake/server-sessions.ts';
 import { AlertDescription, AlertLevel, HandshakeType, ProtocolVersion } from '../wire/enums.ts';
 import { TlsError } from '../wire/errors.ts';
@@ -47,7 +51,9 @@ export function createServerContext(input: ServerConfigInput): ServerContext {
   };
   if (config.certificates.length === 0) throw new TlsError('InternalError', 'a server needs a certificate');
   const sessions =
-    config.sessionCache || config.sessionTickets ? new SessionStore(config.sessionLifetimeMs, config.ticketKey) : undefined;
+    config.sessionCache || config.sessionTickets
+      ? new SessionStore(config.sessionLifetimeMs, config.ticketKey)
+      : undefined;
   return { config, sessions };
 }
 
@@ -118,16 +124,23 @@ export class ServerConnection extends Connection {
     if (refusal) {
       this.emit({ type: 'renegotiation-requested', accepted: false, reason: refusal });
       if (this.config.renegotiation.refuseWith === 'fatal') throw new TlsError('RenegotiationRefused', refusal);
-      if (++this.refusals > MAX_REFUSALS) throw new TlsError('TooManyRenegotiationRequests', `${this.refusals} refused renegotiations`);
+      if (++this.refusals > MAX_REFUSALS)
+        throw new TlsError('TooManyRenegotiationRequests', `${this.refusals} refused renegotiations`);
       this.sendAlert(AlertLevel.warning, AlertDescription.no_renegotiation);
       return;
     }
     if (!requested) this.countClientInitiated();
-    this.emit({ type: 'renegotiation-requested', accepted: true, reason: requested ? 'answer to our HelloRequest' : 'client-initiated' });
+    this.emit({
+      type: 'renegotiation-requested',
+      accepted: true,
+      reason: requested ? 'answer to our HelloRequest' : 'client-initiated',
+    });
     this.helloRequestPending = false;
     this.state = new ExpectClientHello(this.config, {
       requestClientCertificate:
-        (requested && this.requestCertOnRenegotiation) || this.config.clientCertificate === 'initial' || this.security.peerCertificates.length > 0,
+        (requested && this.requestCertOnRenegotiation) ||
+        this.config.clientCertificate === 'initial' ||
+        this.security.peerCertificates.length > 0,
       sessions: this.sessions,
     });
     this.advance({ kind: 'message', msg, raw });
@@ -152,7 +165,10 @@ export class ServerConnection extends Connection {
     while (this.clientInitiated.length > 0 && now - this.clientInitiated[0]! > windowMs) this.clientInitiated.shift();
     this.clientInitiated.push(now);
     if (this.clientInitiated.length > count) {
-      throw new TlsError('TooManyRenegotiationRequests', `more than ${count} client-initiated renegotiations in ${windowMs} ms`);
+      throw new TlsError(
+        'TooManyRenegotiationRequests',
+        `more than ${count} client-initiated renegotiations in ${windowMs} ms`,
+      );
     }
   }
 

@@ -26,7 +26,11 @@ export interface ServerKeyExchangeParams {
   signature: Uint8Array;
 }
 
-export function parseServerKeyExchange(body: Uint8Array, kind: 'ECDHE' | 'DHE', version: number): ServerKeyExchangeParams {
+export function parseServerKeyExchange(
+  body: Uint8Array,
+  kind: 'ECDHE' | 'DHE',
+  version: number,
+): ServerKeyExchangeParams {
   const r = new Reader(body);
   const start = r.offset;
   let group: number | undefined;
@@ -167,7 +171,10 @@ export function encodeDheClientKeyExchange(publicKey: Uint8Array): Uint8Array {
  * bytes are the version we offered (not the negotiated one), encrypted with
  * PKCS#1 v1.5 to the server's key.
  */
-export function rsaKeyTransport(serverKey: crypto.KeyObject, offeredVersion: number): { premaster: Uint8Array; body: Uint8Array } {
+export function rsaKeyTransport(
+  serverKey: crypto.KeyObject,
+  offeredVersion: number,
+): { premaster: Uint8Array; body: Uint8Array } {
   const premaster = new Uint8Array(48);
   crypto.randomFillSync(premaster);
   premaster[0] = offeredVersion >>> 8;
@@ -214,7 +221,11 @@ export function rsaDecryptPremaster(key: crypto.KeyObject, body: Uint8Array, cli
 
 /** struct { ECParameters curve_params; ECPoint public; } ServerECDHParams (RFC 8422 §5.4) */
 export function encodeEcdheParams(group: number, publicKey: Uint8Array): Uint8Array {
-  return new Writer(publicKey.length + 4).u8(ECCurveType.named_curve, 'curve_type').u16(group, 'namedcurve').vec8(publicKey, 'point').finish();
+  return new Writer(publicKey.length + 4)
+    .u8(ECCurveType.named_curve, 'curve_type')
+    .u16(group, 'namedcurve')
+    .vec8(publicKey, 'point')
+    .finish();
 }
 
 /** ServerDHParams (RFC 5246 §7.4.3) */

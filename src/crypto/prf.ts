@@ -35,7 +35,7 @@ function checkVersion(version: number): void {
 function pHash(alg: string, secret: Uint8Array, seed: Uint8Array, length: number): Uint8Array {
   const out = new Uint8Array(length);
   let a: Uint8Array = seed;
-  for (let off = 0; off < length; ) {
+  for (let off = 0; off < length;) {
     a = createHmac(alg, secret).update(a).digest();
     const block = createHmac(alg, secret).update(a).update(seed).digest();
     const n = Math.min(block.length, length - off);

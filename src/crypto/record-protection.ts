@@ -338,7 +338,9 @@ class CbcSealer extends Protector {
     const buf = Buffer.allocUnsafe(ivLength + n + macLength + padding + 1);
     if (ivLength > 0) randomFillSync(buf, 0, ivLength);
     buf.set(plaintext, ivLength);
-    const mac = createHmac(this.p.mac, this.macKey).update(this.recordHeader(seq, type, version, n)).update(plaintext);
+    const mac = createHmac(this.p.mac, this.macKey)
+      .update(this.recordHeader(seq, type, version, n))
+      .update(plaintext);
     buf.set(mac.digest(), ivLength + n);
     buf.fill(padding, ivLength + n + macLength);
     return view(this.cipher.update(buf));

@@ -50,7 +50,10 @@ export function keyTypeOf(key: crypto.KeyObject): 'rsa' | 'ec' | 'other' {
 }
 
 function md5sha1(data: Uint8Array): Buffer {
-  return Buffer.concat([crypto.createHash('md5').update(data).digest(), crypto.createHash('sha1').update(data).digest()]);
+  return Buffer.concat([
+    crypto.createHash('md5').update(data).digest(),
+    crypto.createHash('sha1').update(data).digest(),
+  ]);
 }
 
 /**
@@ -70,7 +73,10 @@ export function verifySignature(
   try {
     if (version >= TLS12) {
       if (scheme === null || !offered.includes(scheme)) {
-        throw new TlsError('IllegalParameter', `peer signed with ${signatureSchemeName(scheme ?? 0)}, which we did not offer`);
+        throw new TlsError(
+          'IllegalParameter',
+          `peer signed with ${signatureSchemeName(scheme ?? 0)}, which we did not offer`,
+        );
       }
       const info = schemeInfo(scheme);
       if (!info || info.keyType !== keyType) {
@@ -80,7 +86,11 @@ export function verifySignature(
         info.hash,
         data,
         info.pss
-          ? { key, padding: crypto.constants.RSA_PKCS1_PSS_PADDING, saltLength: crypto.constants.RSA_PSS_SALTLEN_DIGEST }
+          ? {
+              key,
+              padding: crypto.constants.RSA_PKCS1_PSS_PADDING,
+              saltLength: crypto.constants.RSA_PSS_SALTLEN_DIGEST,
+            }
           : { key, padding: crypto.constants.RSA_PKCS1_PADDING },
         signature,
       );
@@ -101,7 +111,11 @@ export function verifySignature(
 }
 
 /** Picks the scheme we sign with: the first of the peer's list our key can make (TLS 1.2), or null. */
-export function chooseScheme(version: number, key: crypto.KeyObject, peerSchemes: readonly number[] | null): number | null {
+export function chooseScheme(
+  version: number,
+  key: crypto.KeyObject,
+  peerSchemes: readonly number[] | null,
+): number | null {
   if (version < TLS12) return null;
   const keyType = keyTypeOf(key);
   const curve = key.asymmetricKeyDetails?.namedCurve;
@@ -131,7 +145,11 @@ export function sign(version: number, key: crypto.KeyObject, scheme: number | nu
         info.hash,
         data,
         info.pss
-          ? { key, padding: crypto.constants.RSA_PKCS1_PSS_PADDING, saltLength: crypto.constants.RSA_PSS_SALTLEN_DIGEST }
+          ? {
+              key,
+              padding: crypto.constants.RSA_PKCS1_PSS_PADDING,
+              saltLength: crypto.constants.RSA_PSS_SALTLEN_DIGEST,
+            }
           : { key, padding: crypto.constants.RSA_PKCS1_PADDING },
       ),
     );

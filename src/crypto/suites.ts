@@ -8,12 +8,7 @@ import { ProtocolVersion } from '../wire/enums.ts';
 import type { PrfHash } from './prf.ts';
 
 export type BulkCipherName =
-  | 'aes-128-gcm'
-  | 'aes-256-gcm'
-  | 'chacha20-poly1305'
-  | 'aes-128-cbc'
-  | 'aes-256-cbc'
-  | 'des-ede3-cbc';
+  'aes-128-gcm' | 'aes-256-gcm' | 'chacha20-poly1305' | 'aes-128-cbc' | 'aes-256-cbc' | 'des-ede3-cbc';
 
 /** RFC 5246 §6.1 SecurityParameters, bulk part; lengths in bytes. */
 export interface BulkCipher {

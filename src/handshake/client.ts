@@ -91,7 +91,11 @@ type ClientState = HandshakeState;
 const TLS12 = ProtocolVersion['TLSv1.2'];
 
 /** Builds, sends and transcribes the ClientHello; returns the state awaiting ServerHello. */
-export function startClientHandshake(cx: HandshakeContext, config: ClientConfig, opts: ClientHelloOptions = {}): ClientState {
+export function startClientHandshake(
+  cx: HandshakeContext,
+  config: ClientConfig,
+  opts: ClientHelloOptions = {},
+): ClientState {
   const renegotiation = cx.security.handshakes > 0;
   const transcript = new Transcript();
   let hello: ClientHello;
@@ -336,7 +340,10 @@ function checkServerHelloVersion(cx: HandshakeContext, config: ClientConfig, hs:
   const sv = ext.findExtension(sh.extensions, ExtensionType.supported_versions);
   if (sv || sh.version > hs.offeredVersion || sh.version < config.minVersion) {
     // RFC 8446 §4.1.3: a renegotiating client that sees TLS 1.3 aborts with protocol_version.
-    throw new TlsError('ProtocolVersion', `server chose ${versionName(sv ? ext.parseSelectedVersion(sv.data) : sh.version)}`);
+    throw new TlsError(
+      'ProtocolVersion',
+      `server chose ${versionName(sv ? ext.parseSelectedVersion(sv.data) : sh.version)}`,
+    );
   }
   if (hs.renegotiation && sh.version !== cx.security.version) {
     throw new TlsError('ProtocolVersion', 'renegotiation changed the protocol version');
@@ -368,7 +375,8 @@ function checkRenegotiationInfo(cx: HandshakeContext, config: ClientConfig, hs: 
   }
   if (!cx.security.secureRenegotiation) {
     // §4.2: an RI-less server must not start sending it; we only get here with unsafe legacy renegotiation allowed.
-    if (ri !== undefined) throw new TlsError('RenegotiationInfoMismatch', 'legacy server started sending renegotiation_info');
+    if (ri !== undefined)
+      throw new TlsError('RenegotiationInfoMismatch', 'legacy server started sending renegotiation_info');
     hs.secureRenegotiation = false;
     return;
   }
@@ -423,7 +431,12 @@ class ExpectCertificate implements ClientState {
  * do this): a renegotiation must not switch to another server certificate
  * unless both handshakes bound their master secrets to the transcript.
  */
-function checkIdentityChange(cx: HandshakeContext, config: ClientConfig, hs: Handshake, chain: readonly Uint8Array[]): void {
+function checkIdentityChange(
+  cx: HandshakeContext,
+  config: ClientConfig,
+  hs: Handshake,
+  chain: readonly Uint8Array[],
+): void {
   if (!hs.renegotiation) return;
   const before = cx.security.peerCertificates[0];
   if (!before || constantTimeEqual(before, chain[0]!)) return;
@@ -552,7 +565,13 @@ function sendFinished(
   sendMsg: (m: HandshakeMessage) => void,
 ): void {
   cx.changeWriteKeys(writer);
-  const vd = verifyData(hs.version, hs.suite.prfHash, hs.masterSecret, 'client finished', hs.transcript.hash(hs.version, hs.suite.prfHash));
+  const vd = verifyData(
+    hs.version,
+    hs.suite.prfHash,
+    hs.masterSecret,
+    'client finished',
+    hs.transcript.hash(hs.version, hs.suite.prfHash),
+  );
   cx.security.clientVerifyData = vd;
   sendMsg({ type: HandshakeType.finished, verifyData: vd });
 }
@@ -609,7 +628,13 @@ class ExpectFinished implements ClientState {
   handle(cx: HandshakeContext, input: HandshakeInput): ClientState {
     const { msg, raw } = expectMessage(input, HandshakeType.finished, this.name);
     const hs = this.hs;
-    const expected = verifyData(hs.version, hs.suite.prfHash, hs.masterSecret, 'server finished', hs.transcript.hash(hs.version, hs.suite.prfHash));
+    const expected = verifyData(
+      hs.version,
+      hs.suite.prfHash,
+      hs.masterSecret,
+      'server finished',
+      hs.transcript.hash(hs.version, hs.suite.prfHash),
+    );
     if (!constantTimeEqual(msg.verifyData, expected)) {
       throw new TlsError('DecryptError', 'server Finished verify_data does not match');
     }

@@ -39,8 +39,7 @@ export function initialSecurity(): ConnectionSecurity {
 }
 
 export type HandshakeInput =
-  | { kind: 'message'; msg: HandshakeMessage | UnknownHandshake; raw: Uint8Array }
-  | { kind: 'ccs' };
+  { kind: 'message'; msg: HandshakeMessage | UnknownHandshake; raw: Uint8Array } | { kind: 'ccs' };
 
 export interface HandshakeContext {
   readonly security: ConnectionSecurity;

@@ -42,4 +42,9 @@ export type ConnectionEvent =
       wireLength: number;
       encrypted: boolean;
     }
-  | { type: 'handshake-message'; direction: 'in' | 'out'; message: HandshakeMessage | UnknownHandshake; raw: Uint8Array };
+  | {
+      type: 'handshake-message';
+      direction: 'in' | 'out';
+      message: HandshakeMessage | UnknownHandshake;
+      raw: Uint8Array;
+    };

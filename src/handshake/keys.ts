@@ -1,7 +1,13 @@
 /** From a master secret to the two directions' record protection (RFC 5246 §6.3). */
 import { timingSafeEqual } from 'node:crypto';
 import { keyBlock } from '../crypto/prf.ts';
-import { createOpener, createSealer, deriveConnectionKeys, keyBlockLength, type RecordProtector } from '../crypto/record-protection.ts';
+import {
+  createOpener,
+  createSealer,
+  deriveConnectionKeys,
+  keyBlockLength,
+  type RecordProtector,
+} from '../crypto/record-protection.ts';
 import type { CipherSuiteInfo } from '../crypto/suites.ts';
 
 export interface ProtectorPair {
@@ -28,7 +34,10 @@ export function deriveProtectors(
   block.fill(0);
   return side === 'client'
     ? { clientWrite: createSealer(suite, version, keys.client), serverWrite: createOpener(suite, version, keys.server) }
-    : { clientWrite: createOpener(suite, version, keys.client), serverWrite: createSealer(suite, version, keys.server) };
+    : {
+        clientWrite: createOpener(suite, version, keys.client),
+        serverWrite: createSealer(suite, version, keys.server),
+      };
 }
 
 /** Constant-time equality for verify_data, MACs and renegotiated_connection; unequal lengths are simply unequal. */

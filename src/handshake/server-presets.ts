@@ -21,22 +21,26 @@ export const SERVER_PRESETS = {
     clientCertificate: 'renegotiate',
   },
   'iis-default': {
-    description: 'DANGER: IIS before MS10-049: no RFC 5746, no client-initiated renegotiation, client certificates by server-initiated renegotiation',
+    description:
+      'DANGER: IIS before MS10-049: no RFC 5746, no client-initiated renegotiation, client certificates by server-initiated renegotiation',
     renegotiation: { ...SAFE_SERVER_RENEGOTIATION, rfc5746: false, allowClientInitiated: false },
     clientCertificate: 'renegotiate',
   },
   'iis-977377': {
-    description: 'IIS with advisory 977377 (DisableRenegoOnServer=1): renegotiation off, so client certificates by renegotiation break',
+    description:
+      'IIS with advisory 977377 (DisableRenegoOnServer=1): renegotiation off, so client certificates by renegotiation break',
     renegotiation: { ...SAFE_SERVER_RENEGOTIATION, enabled: false, rfc5746: false },
     clientCertificate: 'renegotiate',
   },
   'iis-always-nego-client-cert': {
-    description: 'IIS with SSLAlwaysNegoClientCert: the client certificate is asked for in the initial handshake; no RFC 5746',
+    description:
+      'IIS with SSLAlwaysNegoClientCert: the client certificate is asked for in the initial handshake; no RFC 5746',
     renegotiation: { ...SAFE_SERVER_RENEGOTIATION, rfc5746: false, allowClientInitiated: false },
     clientCertificate: 'initial',
   },
   rfc5746: {
-    description: 'a patched server (RFC 5746): secure renegotiation both ways, rate-limited; legacy clients connect but never renegotiate',
+    description:
+      'a patched server (RFC 5746): secure renegotiation both ways, rate-limited; legacy clients connect but never renegotiate',
     renegotiation: { ...SAFE_SERVER_RENEGOTIATION, allowClientInitiated: true },
     clientCertificate: 'renegotiate',
   },

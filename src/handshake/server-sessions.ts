@@ -19,7 +19,10 @@ export interface ServerSession {
 
 function encodeSession(s: ServerSession): Uint8Array {
   const w = new Writer(256);
-  w.u16(s.version).u16(s.cipherSuite).vec8(s.masterSecret).u8(s.extendedMasterSecret ? 1 : 0);
+  w.u16(s.version)
+    .u16(s.cipherSuite)
+    .vec8(s.masterSecret)
+    .u8(s.extendedMasterSecret ? 1 : 0);
   w.prefixed(3, (l) => s.clientCertificates.forEach((c) => l.vec24(c)));
   w.u32(Math.floor(s.createdAt / 1000));
   return w.finish();

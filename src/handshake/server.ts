@@ -32,12 +32,7 @@ import {
 } from '../wire/enums.ts';
 import { TlsError } from '../wire/errors.ts';
 import * as ext from '../wire/extensions.ts';
-import {
-  encodeHandshake,
-  isUnknown,
-  type ClientHello,
-  type HandshakeMessage,
-} from '../wire/handshake.ts';
+import { encodeHandshake, isUnknown, type ClientHello, type HandshakeMessage } from '../wire/handshake.ts';
 import type { HandshakeContext, HandshakeInput, HandshakeState } from './context.ts';
 import { constantTimeEqual, deriveProtectors } from './keys.ts';
 import type { ServerCertificate, ServerConfig } from './server-config.ts';
@@ -125,7 +120,9 @@ function processClientHello(
     version,
     suite: undefined as unknown as CipherSuiteInfo,
     cert,
-    ems: config.extendedMasterSecret && ext.findExtension(hello.extensions, ExtensionType.extended_master_secret) !== undefined,
+    ems:
+      config.extendedMasterSecret &&
+      ext.findExtension(hello.extensions, ExtensionType.extended_master_secret) !== undefined,
     secureRenegotiation,
     sessionId: new Uint8Array(0),
     issueTicket: false,
@@ -152,14 +149,17 @@ function processClientHello(
   // Renegotiations issue a ticket too, as OpenSSL does: GnuTLS clients keep expecting one once the
   // first handshake had one (RFC 5077 §3.2 lets the server issue one in any full handshake).
   hs.issueTicket = config.sessionTickets && offeredTicket !== undefined && hs.sessions !== undefined;
-  hs.sessionId = config.sessionCache && hs.sessions && !renegotiation ? new Uint8Array(crypto.randomBytes(32)) : new Uint8Array(0);
+  hs.sessionId =
+    config.sessionCache && hs.sessions && !renegotiation ? new Uint8Array(crypto.randomBytes(32)) : new Uint8Array(0);
   sendMsg(cx, hs, serverHello(cx, hs));
   sendMsg(cx, hs, { type: HandshakeType.certificate, certificates: cert.chain });
   if (hs.suite.kx !== 'RSA') sendMsg(cx, hs, serverKeyExchange(config, hs));
   if (opts.requestClientCertificate) {
     hs.requestedCertificate = true;
     // RFC 5246 §7.4.4: the DER-encoded DistinguishedNames of acceptable CAs.
-    hs.certificateAuthorities = (config.clientTrust?.roots ?? []).map((c) => subjectFromCertificateDer(new Uint8Array(c.raw)));
+    hs.certificateAuthorities = (config.clientTrust?.roots ?? []).map((c) =>
+      subjectFromCertificateDer(new Uint8Array(c.raw)),
+    );
     sendMsg(cx, hs, {
       type: HandshakeType.certificate_request,
       certificateTypes: [ClientCertificateType.rsa_sign, ClientCertificateType.ecdsa_sign],
@@ -174,7 +174,8 @@ function processClientHello(
 /** RFC 5246 Appendix E.1: the highest version both support; a renegotiation keeps the one in force. */
 function chooseVersion(cx: HandshakeContext, config: ServerConfig, hello: ClientHello): number {
   if (cx.security.version !== undefined) {
-    if (hello.version < cx.security.version) throw new TlsError('ProtocolVersion', 'renegotiation offers a lower version');
+    if (hello.version < cx.security.version)
+      throw new TlsError('ProtocolVersion', 'renegotiation offers a lower version');
     return cx.security.version;
   }
   const v = Math.min(hello.version, config.maxVersion);
@@ -212,8 +213,10 @@ function checkClientRenegotiationInfo(cx: HandshakeContext, config: ServerConfig
     }
     return false;
   }
-  if (scsv) throw new TlsError('RenegotiationInfoMismatch', 'renegotiation ClientHello carries the SCSV (RFC 5746 §3.7)');
-  if (ri === undefined) throw new TlsError('RenegotiationInfoMismatch', 'renegotiation ClientHello lacks renegotiation_info');
+  if (scsv)
+    throw new TlsError('RenegotiationInfoMismatch', 'renegotiation ClientHello carries the SCSV (RFC 5746 §3.7)');
+  if (ri === undefined)
+    throw new TlsError('RenegotiationInfoMismatch', 'renegotiation ClientHello lacks renegotiation_info');
   if (!constantTimeEqual(ri, cx.security.clientVerifyData)) {
     throw new TlsError('RenegotiationInfoMismatch', 'renegotiated_connection does not match client_verify_data');
   }
@@ -286,8 +289,10 @@ function serverHello(cx: HandshakeContext, hs: Handshake): HandshakeMessage {
     );
   }
   if (hs.ems) extensions.push(ext.extendedMasterSecret());
-  if (hs.serverName && !hs.renegotiation && !hs.resumed) extensions.push({ type: ExtensionType.server_name, data: new Uint8Array(0) });
-  if (hs.suite.kx === 'ECDHE' && ext.findExtension(hello.extensions, ExtensionType.ec_point_formats)) extensions.push(ext.ecPointFormats());
+  if (hs.serverName && !hs.renegotiation && !hs.resumed)
+    extensions.push({ type: ExtensionType.server_name, data: new Uint8Array(0) });
+  if (hs.suite.kx === 'ECDHE' && ext.findExtension(hello.extensions, ExtensionType.ec_point_formats))
+    extensions.push(ext.ecPointFormats());
   if (hs.issueTicket) extensions.push(ext.sessionTicket());
   if (hs.alpn) extensions.push(ext.alpn([hs.alpn]));
   return {
@@ -378,12 +383,19 @@ function sessionFits(config: ServerConfig, hs: Handshake, s: ServerSession): boo
   if (!config.cipherSuites.some((c) => c.id === s.cipherSuite)) return false;
   // RFC 7627 §5.3: a session without EMS is not resumed by an EMS hello, nor the reverse.
   if (s.extendedMasterSecret !== hs.ems) return false;
-  if (config.clientCertificate === 'initial' && config.clientCertificateRequired && s.clientCertificates.length === 0) return false;
+  if (config.clientCertificate === 'initial' && config.clientCertificateRequired && s.clientCertificates.length === 0)
+    return false;
   hs.suite = suite;
   return true;
 }
 
-function resume(cx: HandshakeContext, config: ServerConfig, hs: Handshake, s: ServerSession, viaTicket: boolean): HandshakeState {
+function resume(
+  cx: HandshakeContext,
+  config: ServerConfig,
+  hs: Handshake,
+  s: ServerSession,
+  viaTicket: boolean,
+): HandshakeState {
   hs.resumed = true;
   hs.masterSecret = s.masterSecret;
   hs.clientCertificates = s.clientCertificates;
@@ -416,7 +428,8 @@ class ExpectCertificate implements HandshakeState {
       // RFC 5246 §7.4.6: an empty list; we decide whether that is acceptable.
       if (this.config.clientCertificateRequired) throw new TlsError('HandshakeFailure', 'client sent no certificate');
     } else {
-      if (!this.config.clientTrust) throw new TlsError('InternalError', 'client certificates requested without a CA to verify them');
+      if (!this.config.clientTrust)
+        throw new TlsError('InternalError', 'client certificates requested without a CA to verify them');
       verifyChain(chain, this.config.clientTrust, undefined);
       this.hs.clientCertificates = chain;
     }
@@ -468,7 +481,14 @@ class ExpectCertificateVerify implements HandshakeState {
     const cv = msg as { scheme: number | null; signature: Uint8Array };
     const leaf = new crypto.X509Certificate(Buffer.from(hs.clientCertificates[0]!));
     // RFC 5246 §7.4.8: the signature covers every handshake message before this one.
-    verifySignature(hs.version, leaf.publicKey, cv.scheme, hs.transcript.messages(), cv.signature, this.config.signatureSchemes);
+    verifySignature(
+      hs.version,
+      leaf.publicKey,
+      cv.scheme,
+      hs.transcript.messages(),
+      cv.signature,
+      this.config.signatureSchemes,
+    );
     hs.clientVerified = true;
     hs.transcript.append(raw);
     return new ExpectCcs(this.config, hs, this.writer);
@@ -485,7 +505,8 @@ class ExpectCcs implements HandshakeState {
   ) {}
 
   handle(_cx: HandshakeContext, input: HandshakeInput): HandshakeState {
-    if (input.kind !== 'ccs') throw new TlsError('UnexpectedMessage', `${handshakeTypeName(input.msg.type)} while in ${this.name}`);
+    if (input.kind !== 'ccs')
+      throw new TlsError('UnexpectedMessage', `${handshakeTypeName(input.msg.type)} while in ${this.name}`);
     return new ExpectFinished(this.config, this.hs, this.writer);
   }
 }
@@ -501,7 +522,13 @@ class ExpectFinished implements HandshakeState {
   handle(cx: HandshakeContext, input: HandshakeInput): HandshakeState {
     const { msg, raw } = expect(input, HandshakeType.finished, this.name);
     const hs = this.hs;
-    const expected = verifyData(hs.version, hs.suite.prfHash, hs.masterSecret, 'client finished', hs.transcript.hash(hs.version, hs.suite.prfHash));
+    const expected = verifyData(
+      hs.version,
+      hs.suite.prfHash,
+      hs.masterSecret,
+      'client finished',
+      hs.transcript.hash(hs.version, hs.suite.prfHash),
+    );
     if (!constantTimeEqual((msg as { verifyData: Uint8Array }).verifyData, expected)) {
       throw new TlsError('DecryptError', 'client Finished verify_data does not match');
     }
@@ -517,12 +544,22 @@ class ExpectFinished implements HandshakeState {
 
 function sendTicket(cx: HandshakeContext, config: ServerConfig, hs: Handshake): void {
   const ticket = hs.sessions!.seal(sessionOf(hs));
-  sendMsg(cx, hs, { type: HandshakeType.new_session_ticket, lifetimeHint: Math.floor(config.sessionLifetimeMs / 1000), ticket });
+  sendMsg(cx, hs, {
+    type: HandshakeType.new_session_ticket,
+    lifetimeHint: Math.floor(config.sessionLifetimeMs / 1000),
+    ticket,
+  });
 }
 
 function sendServerFinished(cx: HandshakeContext, hs: Handshake, writer: RecordProtector): void {
   cx.changeWriteKeys(writer);
-  const vd = verifyData(hs.version, hs.suite.prfHash, hs.masterSecret, 'server finished', hs.transcript.hash(hs.version, hs.suite.prfHash));
+  const vd = verifyData(
+    hs.version,
+    hs.suite.prfHash,
+    hs.masterSecret,
+    'server finished',
+    hs.transcript.hash(hs.version, hs.suite.prfHash),
+  );
   cx.security.serverVerifyData = vd;
   sendMsg(cx, hs, { type: HandshakeType.finished, verifyData: vd });
 }

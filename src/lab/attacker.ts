@@ -45,7 +45,9 @@ export async function startAttacker(opts: AttackerOptions): Promise<Attacker> {
   const notes: string[] = [];
   const server = net.createServer((victim) => {
     sockets.push(victim);
-    void handleVictim(victim, opts, t, sockets, notes).then(finish, (e: Error) => finish(`attacker failed: ${e.message}`));
+    void handleVictim(victim, opts, t, sockets, notes).then(finish, (e: Error) =>
+      finish(`attacker failed: ${e.message}`),
+    );
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const timer = setTimeout(() => finish('timed out'), opts.timeoutMs ?? 5000);
@@ -94,7 +96,15 @@ async function handleVictim(
     victim.on('data', onData);
     victim.once('close', () => reject(new Error('victim left before its ClientHello')));
   });
-  t.add({ from: 'victim', to: 'attacker', contentType: 'handshake', message: 'client_hello', length: hello.length, protection: 'clear', note: 'held by the attacker' });
+  t.add({
+    from: 'victim',
+    to: 'attacker',
+    contentType: 'handshake',
+    message: 'client_hello',
+    length: hello.length,
+    protection: 'clear',
+    note: 'held by the attacker',
+  });
 
   // 2. The attacker's own session, offering RFC 5746 when the server has it: the strongest attacker.
   let session: RenegoSocket;
@@ -112,13 +122,29 @@ async function handleVictim(
     return notes[0]!;
   }
   const s = session.getHandshakeSummary()!;
-  t.add({ from: 'attacker', to: 'server', contentType: 'handshake', message: 'full handshake', length: 0, protection: 'clear', note: `attacker's own session, RFC 5746 ${s.secureRenegotiation ? 'yes' : 'no'}` });
+  t.add({
+    from: 'attacker',
+    to: 'server',
+    contentType: 'handshake',
+    message: 'full handshake',
+    length: 0,
+    protection: 'clear',
+    note: `attacker's own session, RFC 5746 ${s.secureRenegotiation ? 'yes' : 'no'}`,
+  });
 
   // 3. Take the session's record layer over and send the prefix.
   const { socket: upstream, records } = session.takeOver();
   sockets.push(upstream);
   records.writeRecord(ContentType.application_data, new TextEncoder().encode(opts.prefix));
-  t.add({ from: 'attacker', to: 'server', contentType: 'application_data', length: opts.prefix.length, protection: 'attacker-server keys', text: opts.prefix, note: 'the injected prefix' });
+  t.add({
+    from: 'attacker',
+    to: 'server',
+    contentType: 'application_data',
+    length: opts.prefix.length,
+    protection: 'attacker-server keys',
+    text: opts.prefix,
+    note: 'the injected prefix',
+  });
   upstream.write(records.takeOutput());
 
   return relay(victim, upstream, records, fromVictim, helloRecords, opts, t, notes);
@@ -161,11 +187,25 @@ function relay(
     const forwardVictimRecord = (r: Record): void => {
       if (victimCcs) {
         records.writeRaw(concatRecord(r));
-        t.add({ from: 'victim', to: 'server', contentType: Transcript.describe(r.type, undefined).contentType, length: r.length, protection: 'victim-server keys', note: 'relayed unread' });
+        t.add({
+          from: 'victim',
+          to: 'server',
+          contentType: Transcript.describe(r.type, undefined).contentType,
+          length: r.length,
+          protection: 'victim-server keys',
+          note: 'relayed unread',
+        });
         return;
       }
       records.writeRecord(r.type, r.fragment);
-      t.add({ from: 'victim', to: 'server', ...Transcript.describe(r.type, r.fragment), length: r.length, protection: 'attacker-server keys', note: 'victim handshake wrapped in the attacker session' });
+      t.add({
+        from: 'victim',
+        to: 'server',
+        ...Transcript.describe(r.type, r.fragment),
+        length: r.length,
+        protection: 'attacker-server keys',
+        note: 'victim handshake wrapped in the attacker session',
+      });
       if (r.type === ContentType.change_cipher_spec) victimCcs = true;
     };
 
@@ -188,24 +228,47 @@ function relay(
             const raw = records.nextRawRecord();
             if (!raw) break;
             victim.write(concatRecord(raw));
-            t.add({ from: 'server', to: 'victim', contentType: Transcript.describe(raw.type, undefined).contentType, length: raw.length, protection: 'victim-server keys', note: 'relayed unread' });
+            t.add({
+              from: 'server',
+              to: 'victim',
+              contentType: Transcript.describe(raw.type, undefined).contentType,
+              length: raw.length,
+              protection: 'victim-server keys',
+              note: 'relayed unread',
+            });
             continue;
           }
           const rec = records.nextRecord();
           if (!rec) break;
           const desc = Transcript.describe(rec.type, rec.data);
           if (rec.type === ContentType.alert && rec.data.length >= 2) {
-            notes.push(`server sent ${alertLevelName(rec.data[0]!)} ${alertName(rec.data[1]!)} ${spliced ? 'during the spliced handshake' : 'to the attacker'}`);
+            notes.push(
+              `server sent ${alertLevelName(rec.data[0]!)} ${alertName(rec.data[1]!)} ${spliced ? 'during the spliced handshake' : 'to the attacker'}`,
+            );
           }
           if (!spliced) {
             // Before the splice the server talks to the attacker alone.
             const text = rec.type === ContentType.application_data ? TEXT.decode(rec.data) : undefined;
-            t.add({ from: 'server', to: 'attacker', ...desc, length: rec.wireLength, protection: 'attacker-server keys', ...(text ? { text } : {}) });
+            t.add({
+              from: 'server',
+              to: 'attacker',
+              ...desc,
+              length: rec.wireLength,
+              protection: 'attacker-server keys',
+              ...(text ? { text } : {}),
+            });
             if (rec.type === ContentType.handshake && rec.data[0] === HandshakeType.hello_request) splice();
             continue;
           }
           victim.write(Buffer.concat([encodeRecordHeader(rec.type, rec.version, rec.data.length), rec.data]));
-          t.add({ from: 'server', to: 'victim', ...desc, length: rec.wireLength, protection: 'attacker-server keys', note: 'decrypted by the attacker, passed on in clear' });
+          t.add({
+            from: 'server',
+            to: 'victim',
+            ...desc,
+            length: rec.wireLength,
+            protection: 'attacker-server keys',
+            note: 'decrypted by the attacker, passed on in clear',
+          });
           if (rec.type === ContentType.change_cipher_spec) serverCcs = true;
         }
       } catch (e) {

@@ -56,7 +56,14 @@ export async function startBank(options: ServerOptions): Promise<Bank> {
 async function serve(req: http.IncomingMessage, res: http.ServerResponse, log: BankEntry[]): Promise<void> {
   const sock = req.socket as unknown as RenegoServerSocket;
   const url = new URL(req.url ?? '/', 'https://bank.lab');
-  const entry: BankEntry = { method: req.method ?? '?', url: req.url ?? '/', user: null, authBy: null, status: 200, executed: null };
+  const entry: BankEntry = {
+    method: req.method ?? '?',
+    url: req.url ?? '/',
+    user: null,
+    authBy: null,
+    status: 200,
+    executed: null,
+  };
   const reply = (status: number, body: string, headers: Record<string, string> = {}): void => {
     entry.status = status;
     log.push(entry);

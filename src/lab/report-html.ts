@@ -29,7 +29,9 @@ export function ladderSvg(entries: readonly TranscriptEntry[]): string {
   const height = TOP + entries.length * ROW + 30;
   const parts: string[] = [];
   parts.push(`<svg width="840" height="${height}" viewBox="0 0 840 ${height}" role="img">`);
-  parts.push('<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#333"/></marker></defs>');
+  parts.push(
+    '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#333"/></marker></defs>',
+  );
   for (const [party, x] of Object.entries(LANE_X)) {
     parts.push(`<text x="${x}" y="24" text-anchor="middle" class="lane">${party}</text>`);
     parts.push(`<line x1="${x}" y1="34" x2="${x}" y2="${height - 10}" class="lifeline"/>`);
@@ -40,11 +42,20 @@ export function ladderSvg(entries: readonly TranscriptEntry[]): string {
     const x1 = LANE_X[e.from];
     const x2 = LANE_X[e.to];
     // A hop the attacker re-encrypts is drawn through its lane, as what really happens on the wire.
-    const cls = e.note === 'the injected prefix' ? 'injected' : e.protection === 'victim-server keys' ? 'victim' : e.protection === 'clear' ? 'clear' : 'attacker';
+    const cls =
+      e.note === 'the injected prefix'
+        ? 'injected'
+        : e.protection === 'victim-server keys'
+          ? 'victim'
+          : e.protection === 'clear'
+            ? 'clear'
+            : 'attacker';
     if (!spliceDrawn && e.from === 'victim' && e.to === 'server') {
       spliceDrawn = true;
       parts.push(`<rect x="8" y="${y - 22}" width="824" height="${ROW}" class="splice"/>`);
-      parts.push(`<text x="12" y="${y - 8}" class="splice-label">splice point: the victim's handshake becomes a renegotiation of the attacker's session</text>`);
+      parts.push(
+        `<text x="12" y="${y - 8}" class="splice-label">splice point: the victim's handshake becomes a renegotiation of the attacker's session</text>`,
+      );
     }
     parts.push(`<line x1="${x1}" y1="${y}" x2="${x2}" y2="${y}" class="msg ${cls}" marker-end="url(#arrow)"/>`);
     const mid = (x1 + x2) / 2;
@@ -76,7 +87,8 @@ export function renderHtmlReport(cells: readonly CellResult[]): string {
   ].join('\n');
   const ladders = cols
     .map((s) => {
-      const cell = cells.find((c) => c.scenario === s.id && c.attackSucceeded) ?? cells.find((c) => c.scenario === s.id)!;
+      const cell =
+        cells.find((c) => c.scenario === s.id && c.attackSucceeded) ?? cells.find((c) => c.scenario === s.id)!;
       const d = DEFENCES.find((x) => x.id === cell.defence)!;
       return `<section><h2>${esc(s.title)}</h2><p>Against: ${esc(d.title)} — ${esc(verdictOf(cell))}. Injected prefix: <code class="injected">${esc(s.prefix)}</code></p>${ladderSvg(cell.transcript.entries)}</section>`;
     })

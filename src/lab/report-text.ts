@@ -36,5 +36,21 @@ export function formatMatrix(cells: readonly CellResult[], colours: Colours = NO
       lines.push(colours.dim(`      ${c.explanation}`));
     }
   }
+  const scanned = DEFENCES.map((d) => cells.find((c) => c.defence === d.id && c.scan)).filter((c) => c !== undefined);
+  if (scanned.length > 0) {
+    lines.push('', "renego scan against each defence's server, beside the attack's outcome:");
+    for (const c of scanned) {
+      const d = DEFENCES.find((x) => x.id === c.defence)!;
+      const found = !c.scan!.ok
+        ? 'could not scan'
+        : c.scan!.vulnerabilities.length > 0
+          ? c.scan!.vulnerabilities.join(', ')
+          : 'no vulnerability found';
+      const attacks = cells.filter((x) => x.defence === d.id && x.attackSucceeded).length;
+      lines.push(
+        `  ${d.title.padEnd(56)} ${found.padEnd(30)} attack succeeded in ${attacks} of ${cells.filter((x) => x.defence === d.id).length}`,
+      );
+    }
+  }
   return lines.join('\n').trimStart();
 }

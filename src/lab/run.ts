@@ -15,6 +15,7 @@ import { Transcript } from './transcript.ts';
 import { runVictim, type VictimCredentials } from './victim.ts';
 import type { ServerCertificate } from '../handshake/server-config.ts';
 import type { TrustStore } from '../pki/verify.ts';
+import { scanServer, type ScanVerdict } from './scan-beside.ts';
 
 export interface CellResult {
   scenario: Scenario['id'];
@@ -28,6 +29,8 @@ export interface CellResult {
   legitimateFlowWorks: boolean;
   bankLog: BankEntry[];
   transcript: Transcript;
+  /** `renego scan`'s verdict on this defence's server (through the guard, if any). */
+  scan?: ScanVerdict;
 }
 
 export interface LabPki {
@@ -38,13 +41,22 @@ export interface LabPki {
 
 export async function createLabPki(): Promise<LabPki> {
   const ca = await createCA({ commonName: 'renego lab CA', keyType: 'ecdsa' });
-  const server = await issueCertificate(ca, { commonName: 'localhost', dnsNames: ['localhost'], keyType: 'ecdsa', usage: 'server' });
+  const server = await issueCertificate(ca, {
+    commonName: 'localhost',
+    dnsNames: ['localhost'],
+    keyType: 'ecdsa',
+    usage: 'server',
+  });
   const victim = await issueCertificate(ca, { commonName: 'victim', keyType: 'ecdsa', usage: 'client' });
   const trust = trustStoreFromPem(ca.certPem);
   return {
     server: loadCertificate(server.chainPem, server.keyPem),
     trust,
-    victim: { trust, certificateDer: new Uint8Array(new crypto.X509Certificate(victim.certPem).raw), keyPem: victim.keyPem },
+    victim: {
+      trust,
+      certificateDer: new Uint8Array(new crypto.X509Certificate(victim.certPem).raw),
+      keyPem: victim.keyPem,
+    },
   };
 }
 
@@ -54,8 +66,13 @@ export interface LabOptions {
   /** Cells run at once. */
   concurrency?: number;
   timeoutMs?: number;
+  /** Also run `renego scan` against each defence's server. */
+  scan?: boolean;
   /** Starts `renego guard` in front of the bank; undefined skips the guard defences. */
-  startGuard?: (policy: 'deny' | 'secure-only', upstreamPort: number) => Promise<{ port: number; close(): Promise<void> | void; events(): string[] }>;
+  startGuard?: (
+    policy: 'deny' | 'secure-only',
+    upstreamPort: number,
+  ) => Promise<{ port: number; close(): Promise<void> | void; events(): string[] }>;
 }
 
 async function runCell(pki: LabPki, scenario: Scenario, defence: Defence, opts: LabOptions): Promise<CellResult> {
@@ -82,10 +99,24 @@ async function runCell(pki: LabPki, scenario: Scenario, defence: Defence, opts: 
     const victim = await runVictim(attacker.port, defence.victim, pki.victim, scenario.victimRequest, timeoutMs);
     await Promise.race([attacker.done, new Promise((r) => setTimeout(r, 100))]);
     const attackSucceeded = scenario.succeeded(bank.log, victim.response);
-    const { blockedBy, explanation } = explain(attackSucceeded, victim, attacker.notes, bank.errors, bank.log, guard?.events() ?? [], defence);
+    const { blockedBy, explanation } = explain(
+      attackSucceeded,
+      victim,
+      attacker.notes,
+      bank.errors,
+      bank.log,
+      guard?.events() ?? [],
+      defence,
+    );
     const bankLog = bank.log.slice();
     // The "what breaks" column: the victim's own client-certificate request, straight to the server.
-    const legit = await runVictim(upstreamPort, defence.victim, pki.victim, `GET /secure/account HTTP/1.1\r\nHost: bank.lab\r\n\r\n`, timeoutMs);
+    const legit = await runVictim(
+      upstreamPort,
+      defence.victim,
+      pki.victim,
+      `GET /secure/account HTTP/1.1\r\nHost: bank.lab\r\n\r\n`,
+      timeoutMs,
+    );
     const legitimateFlowWorks = (legit.response ?? '').includes('hello victim');
     return {
       scenario: scenario.id,
@@ -116,16 +147,24 @@ function explain(
 ): { blockedBy: CellResult['blockedBy']; explanation: string } {
   if (succeeded) {
     const entry = log.find((e) => e.executed);
-    return { blockedBy: 'nobody', explanation: `bank executed "${entry?.executed}" (authenticated by ${entry?.authBy})` };
+    return {
+      blockedBy: 'nobody',
+      explanation: `bank executed "${entry?.executed}" (authenticated by ${entry?.authBy})`,
+    };
   }
   if (guardEvents.length > 0) return { blockedBy: 'guard', explanation: `guard: ${guardEvents[0]}` };
-  if (defence.where === 'client' && victim.error) return { blockedBy: 'client', explanation: `victim refused the server: ${victim.error}` };
+  if (defence.where === 'client' && victim.error)
+    return { blockedBy: 'client', explanation: `victim refused the server: ${victim.error}` };
   const serverError = bankErrors[0];
   const alert = attackerNotes.find((n) => n.startsWith('server sent'));
   if (serverError) return { blockedBy: 'server', explanation: `${alert ?? 'server closed'}: ${serverError}` };
   if (alert) return { blockedBy: 'server', explanation: alert };
   const refused = log.find((e) => e.status === 403 || e.status === 401);
-  if (refused) return { blockedBy: 'server', explanation: `bank answered ${refused.status} to ${refused.method} ${refused.url}: no credentials` };
+  if (refused)
+    return {
+      blockedBy: 'server',
+      explanation: `bank answered ${refused.status} to ${refused.method} ${refused.url}: no credentials`,
+    };
   const why = attackerNotes[0] ?? victim.error ?? 'the bank never executed the request';
   return { blockedBy: 'server', explanation: why };
 }
@@ -133,18 +172,46 @@ function explain(
 export async function runLab(opts: LabOptions = {}, onCell?: (c: CellResult) => void): Promise<CellResult[]> {
   const pki = await createLabPki();
   const scenarios = SCENARIOS.filter((s) => !opts.scenarios || opts.scenarios.includes(s.id));
-  const defences = DEFENCES.filter((d) => (!opts.defences || opts.defences.includes(d.id)) && (!d.guard || opts.startGuard));
+  const defences = DEFENCES.filter(
+    (d) => (!opts.defences || opts.defences.includes(d.id)) && (!d.guard || opts.startGuard),
+  );
   const cells = scenarios.flatMap((s) => defences.map((d) => ({ s, d })));
   const results: CellResult[] = new Array(cells.length);
+  const scans = new Map<string, ScanVerdict>();
+  const jobs: (() => Promise<void>)[] = [
+    ...(opts.scan ? defences.map((d) => async () => void scans.set(d.id, await scanDefence(pki, d, opts))) : []),
+    ...cells.map(({ s, d }, i) => async () => {
+      results[i] = await runCell(pki, s, d, opts);
+    }),
+  ];
   let next = 0;
   const worker = async (): Promise<void> => {
-    while (next < cells.length) {
-      const i = next++;
-      const { s, d } = cells[i]!;
-      results[i] = await runCell(pki, s, d, opts);
-      onCell?.(results[i]!);
-    }
+    while (next < jobs.length) await jobs[next++]!();
   };
   await Promise.all(Array.from({ length: opts.concurrency ?? 4 }, worker));
+  for (const r of results) {
+    const scan = scans.get(r.defence);
+    if (scan) r.scan = scan;
+    onCell?.(r);
+  }
   return results;
+}
+
+/** The scanner against the server as this defence configures it (behind the guard for guard defences). */
+async function scanDefence(pki: LabPki, d: Defence, opts: LabOptions): Promise<ScanVerdict> {
+  if (!d.guard || !opts.startGuard) return scanServer(pki, d.server);
+  const preset = SERVER_PRESETS[d.server];
+  const bank = await startBank({
+    certificates: [pki.server],
+    clientTrust: pki.trust,
+    renegotiation: preset.renegotiation,
+    clientCertificate: preset.clientCertificate,
+  });
+  const guard = await opts.startGuard(d.guard, bank.port);
+  try {
+    return await scanServer(pki, d.server, guard.port);
+  } finally {
+    await guard.close();
+    await bank.close();
+  }
 }

@@ -28,7 +28,8 @@ export class Transcript {
 
   static describe(type: number, plaintext: Uint8Array | undefined): { contentType: string; message?: string } {
     const contentType = contentTypeName(type);
-    if (type === 22 && plaintext && plaintext.length > 0) return { contentType, message: handshakeTypeName(plaintext[0]!) };
+    if (type === 22 && plaintext && plaintext.length > 0)
+      return { contentType, message: handshakeTypeName(plaintext[0]!) };
     return { contentType };
   }
 

@@ -17,7 +17,13 @@ export interface VictimResult {
   response?: string;
 }
 
-export async function runVictim(port: number, kind: VictimKind, creds: VictimCredentials, request: string, timeoutMs: number): Promise<VictimResult> {
+export async function runVictim(
+  port: number,
+  kind: VictimKind,
+  creds: VictimCredentials,
+  request: string,
+  timeoutMs: number,
+): Promise<VictimResult> {
   try {
     const sock = await connect({
       host: '127.0.0.1',

@@ -40,7 +40,12 @@ const MAX_CHAIN = 10;
  * leaf when given. Throws TlsError with BadCertificate, UnknownCA,
  * CertificateExpired or CertificateNameMismatch.
  */
-export function verifyChain(chain: readonly Uint8Array[], store: TrustStore, host: string | undefined, now = new Date()): crypto.X509Certificate[] {
+export function verifyChain(
+  chain: readonly Uint8Array[],
+  store: TrustStore,
+  host: string | undefined,
+  now = new Date(),
+): crypto.X509Certificate[] {
   if (chain.length === 0) throw new TlsError('BadCertificate', 'empty certificate chain');
   let parsed: crypto.X509Certificate[];
   try {

@@ -63,9 +63,9 @@ export interface ClientReport {
 export function versionFromName(name: string | undefined, fallback: number): number {
   if (!name) return fallback;
   const table: Record<string, number> = {
-    'tls1': ProtocolVersion.TLSv1,
+    tls1: ProtocolVersion.TLSv1,
     'tls1.0': ProtocolVersion.TLSv1,
-    'tlsv1': ProtocolVersion.TLSv1,
+    tlsv1: ProtocolVersion.TLSv1,
     'tls1.1': ProtocolVersion['TLSv1.1'],
     'tlsv1.1': ProtocolVersion['TLSv1.1'],
     'tls1.2': ProtocolVersion['TLSv1.2'],
@@ -147,7 +147,10 @@ export async function runClient(opts: ClientRunOptions): Promise<ClientReport> {
     }
   } catch (e) {
     report.ok = false;
-    report.error = e instanceof TlsError ? { kind: e.kind, message: e.message } : { kind: 'Error', message: String((e as Error).message ?? e) };
+    report.error =
+      e instanceof TlsError
+        ? { kind: e.kind, message: e.message }
+        : { kind: 'Error', message: String((e as Error).message ?? e) };
   } finally {
     sock?.end();
     sock?.destroy();
@@ -165,7 +168,12 @@ function describe(sock: RenegoSocket, report: ClientReport): void {
   if (s.alpn) report.alpn = s.alpn;
   const c = sock.getPeerCertificate();
   if ('subject' in c) {
-    report.peerCertificate = { subject: c.subject.split('\n').join(', '), issuer: c.issuer.split('\n').join(', '), validTo: c.valid_to, fingerprint256: c.fingerprint256 };
+    report.peerCertificate = {
+      subject: c.subject.split('\n').join(', '),
+      issuer: c.issuer.split('\n').join(', '),
+      validTo: c.valid_to,
+      fingerprint256: c.fingerprint256,
+    };
   }
 }
 
@@ -206,7 +214,10 @@ export function formatReport(r: ClientReport): string {
   lines.push(`${r.target}: ${r.version} ${r.cipher}`);
   lines.push(`  secure renegotiation (RFC 5746): ${r.secureRenegotiation ? 'supported' : 'NOT supported'}`);
   lines.push(`  extended master secret (RFC 7627): ${r.extendedMasterSecret ? 'yes' : 'no'}`);
-  if (r.peerCertificate) lines.push(`  peer: ${r.peerCertificate.subject} (issuer ${r.peerCertificate.issuer})${r.verified ? '' : ' [not verified]'}`);
+  if (r.peerCertificate)
+    lines.push(
+      `  peer: ${r.peerCertificate.subject} (issuer ${r.peerCertificate.issuer})${r.verified ? '' : ' [not verified]'}`,
+    );
   if (r.response !== undefined) lines.push(`  response: ${JSON.stringify(r.response.slice(0, 200))}`);
   r.renegotiations.forEach((n, i) => {
     const why = n.alert ? ` (${n.alert})` : n.error ? ` (${n.error})` : '';

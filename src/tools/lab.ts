@@ -5,6 +5,7 @@
 import { runLab, type CellResult, type LabOptions } from '../lab/run.ts';
 import { ANSI, NO_COLOURS, formatMatrix, verdictOf } from '../lab/report-text.ts';
 import { DEFENCES } from '../lab/defences.ts';
+import { startLabGuard } from '../lab/guard.ts';
 import { SCENARIOS, type Scenario } from '../lab/scenarios.ts';
 
 export interface LabRunOptions {
@@ -27,17 +28,20 @@ export async function runLabTool(opts: LabRunOptions): Promise<CellResult[]> {
   const colours = process.stdout.isTTY && !process.env.NO_COLOR && !opts.json ? ANSI : NO_COLOURS;
   const started = performance.now();
   const labOpts: LabOptions = {
+    scan: true,
+    startGuard: opts.startGuard ?? startLabGuard,
     ...(opts.scenario ? { scenarios: [opts.scenario as Scenario['id']] } : {}),
     ...(opts.defence ? { defences: [opts.defence] } : {}),
-    ...(opts.startGuard ? { startGuard: opts.startGuard } : {}),
   };
-  if (!opts.json) out('renego lab: CVE-2009-3555 (renegotiation splice) on 127.0.0.1, judged from the server\'s own log');
+  if (!opts.json)
+    out("renego lab: CVE-2009-3555 (renegotiation splice) on 127.0.0.1, judged from the server's own log");
   const cells = await runLab(labOpts);
   if (opts.json) {
     for (const c of cells) out(JSON.stringify({ ...c, verdict: verdictOf(c), transcript: c.transcript.entries }));
   } else {
     out(formatMatrix(cells, colours));
-    if (cells.length === 1) out('\ntranscript (ms, from -> to, record, bytes, protection):\n' + cells[0]!.transcript.format());
+    if (cells.length === 1)
+      out('\ntranscript (ms, from -> to, record, bytes, protection):\n' + cells[0]!.transcript.format());
     out(`\n${cells.length} cells in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   }
   if (opts.html) {

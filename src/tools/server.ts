@@ -57,7 +57,12 @@ export async function startServer(opts: ServerRunOptions): Promise<RunningServer
   const log = opts.log ?? ((l: string) => process.stdout.write(l + '\n'));
   const emit = (event: string, fields: Record<string, unknown>): void => {
     if (opts.json) log(JSON.stringify({ time: new Date().toISOString(), event, ...fields }));
-    else log(`${event} ${Object.entries(fields).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ')}`);
+    else
+      log(
+        `${event} ${Object.entries(fields)
+          .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+          .join(' ')}`,
+      );
   };
 
   let certPem: string | Buffer;
@@ -166,20 +171,29 @@ function wwwApp(
   mode: 'none' | 'initial' | 'renegotiate',
   emit: (event: string, fields: Record<string, unknown>) => void,
 ): http.Server {
-  return http.createServer(async (req, res) => {
+  return http.createServer((req, res) => void respond(req, res));
+
+  async function respond(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const sock = req.socket as unknown as RenegoServerSocket;
     const isProtected = protectedPath !== undefined && (req.url ?? '').startsWith(protectedPath);
     if (isProtected && !sock.getHandshakeSummary()?.clientCertificateSent && mode === 'renegotiate') {
       const r = await sock.renegotiate({ requestCert: true, timeoutMs: 10_000 });
-      if (r.outcome !== 'completed') emit('renegotiation-failed', { path: req.url, outcome: r.outcome, error: r.error ?? r.alert });
+      if (r.outcome !== 'completed')
+        emit('renegotiation-failed', { path: req.url, outcome: r.outcome, error: r.error ?? r.alert });
     }
     const s = sock.getHandshakeSummary();
     const subject = s?.peerCertificates[0] ? subjectOf(s.peerCertificates[0]) : null;
     if (isProtected && !subject) {
-      res.writeHead(403, { 'content-type': 'text/plain' }).end(`${req.method} ${req.url}\nrenegotiations: ${s?.renegotiation ?? 0}\nclient certificate: none (required for ${protectedPath})\n`);
+      res
+        .writeHead(403, { 'content-type': 'text/plain' })
+        .end(
+          `${req.method} ${req.url}\nrenegotiations: ${s?.renegotiation ?? 0}\nclient certificate: none (required for ${protectedPath})\n`,
+        );
       return;
     }
     res.writeHead(200, { 'content-type': 'text/plain' });
-    res.end(`${req.method} ${req.url} HTTP/${req.httpVersion}\nrenegotiations: ${s?.renegotiation ?? 0}\nclient certificate: ${subject ?? 'none'}\n`);
-  });
+    res.end(
+      `${req.method} ${req.url} HTTP/${req.httpVersion}\nrenegotiations: ${s?.renegotiation ?? 0}\nclient certificate: ${subject ?? 'none'}\n`,
+    );
+  }
 }

@@ -222,7 +222,8 @@ export class Writer {
     const at = this.reserve(width);
     body(this);
     const n = this.len - at - width;
-    if (n >= 2 ** (8 * width)) throw new TlsError('InternalError', `vector of ${n} bytes overflows a ${width}-byte length`);
+    if (n >= 2 ** (8 * width))
+      throw new TlsError('InternalError', `vector of ${n} bytes overflows a ${width}-byte length`);
     for (let i = width - 1, v = n; i >= 0; i--, v = Math.floor(v / 256)) this.buf[at + i] = v & 0xff;
     this.note(at, label);
     return this;

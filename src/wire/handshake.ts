@@ -203,7 +203,8 @@ function decodeBody(type: number, r: Reader, version: number): HandshakeMessage 
       const random = r.bytes(32, 'random');
       const sessionId = readSessionId(r);
       const suites = r.sub16('cipher_suites');
-      if (suites.remaining < 2 || suites.remaining % 2 !== 0) throw new TlsError('DecodeError', 'bad cipher_suites length');
+      if (suites.remaining < 2 || suites.remaining % 2 !== 0)
+        throw new TlsError('DecodeError', 'bad cipher_suites length');
       const cipherSuites: number[] = [];
       while (suites.remaining > 0) cipherSuites.push(suites.u16());
       const compressionMethods = r.vec8('compression_methods', 1);

@@ -144,7 +144,10 @@ export class HandshakeJoiner {
     if (this.buf.length < HANDSHAKE_HEADER_LEN) return;
     const len = (this.buf[1]! << 16) | (this.buf[2]! << 8) | this.buf[3]!;
     if (len > this.maxMessageSize) {
-      throw new TlsError('MessageTooLarge', `handshake message of ${len} bytes exceeds the cap of ${this.maxMessageSize}`);
+      throw new TlsError(
+        'MessageTooLarge',
+        `handshake message of ${len} bytes exceeds the cap of ${this.maxMessageSize}`,
+      );
     }
   }
 }

@@ -1,0 +1,140 @@
+/**
+ * The processes of the guard benchmark, one role each, so that each one's memory and CPU are its
+ * own and the file-descriptor limit can be raised for it alone (bench/guard-proxies.ts starts
+ * them under `ulimit -n`). Each prints `READY <port>` once it listens, and exits when its stdin
+ * closes (so none outlives the benchmark).
+ *
+ *   tsx bench/guard-process.ts script-upstream <echo|source|close>
+ *   tsx bench/guard-process.ts tls-upstream
+ *   tsx bench/guard-process.ts guard <upstreamPort> [logLevel]
+ *   tsx bench/guard-process.ts holder <port> <count>      (prints HELD <n>)
+ */
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import { createTestPki } from '../src/pki/throwaway.ts';
+import { buildGuardConfig } from '../src/guard/config.ts';
+import type { LogLevel } from '../src/guard/config.ts';
+import { startGuard } from '../src/tools/guard.ts';
+import { bulkRecords, clientScript, serverScript } from './guard-script.ts';
+
+const HOST = '127.0.0.1';
+const HOLD_CONCURRENCY = 200;
+
+function ready(server: net.Server): void {
+  process.stdout.write(`READY ${(server.address() as net.AddressInfo).port}\n`);
+}
+
+function exitOnStdinEnd(): void {
+  process.stdin.on('end', () => process.exit(0));
+  process.stdin.on('error', () => process.exit(0));
+  process.stdin.resume();
+}
+
+/**
+ * Waits for the client's scripted handshake, answers with the server's, then:
+ * echo: echoes every later byte; source: streams 16 KiB application-data records until the
+ * client goes; close: ends the connection.
+ */
+function scriptUpstream(mode: string): void {
+  const clientLength = clientScript().length;
+  const reply = serverScript();
+  const bulk = bulkRecords(64);
+  const server = net.createServer({ noDelay: true }, (s) => {
+    s.on('error', () => undefined);
+    let seen = 0;
+    let answered = false;
+    s.on('data', (d: Buffer) => {
+      if (answered) {
+        if (mode === 'echo') s.write(d);
+        return;
+      }
+      seen += d.length;
+      if (seen < clientLength) return;
+      answered = true;
+      s.write(reply);
+      if (mode === 'echo' && seen > clientLength) s.write(d.subarray(d.length - (seen - clientLength)));
+      if (mode === 'close') s.end();
+      if (mode === 'source') {
+        const pump = (): void => {
+          while (!s.destroyed) if (!s.write(bulk)) return void s.once('drain', pump);
+        };
+        pump();
+      }
+    });
+  });
+  server.listen({ host: HOST, port: 0, backlog: 4096 }, () => ready(server));
+}
+
+/** A node:tls server (TLS 1.2, ECDSA P-256) that accepts and keeps connections. */
+async function tlsUpstream(): Promise<void> {
+  const pki = await createTestPki({ keyType: 'ecdsa' });
+  const server = tls.createServer({ cert: pki.server.chainPem, key: pki.server.keyPem, maxVersion: 'TLSv1.2' }, (s) => {
+    s.on('error', () => undefined);
+  });
+  server.on('tlsClientError', () => undefined);
+  server.listen({ host: HOST, port: 0, backlog: 4096 }, () => ready(server));
+}
+
+async function guard(upstreamPort: string, logLevel: string): Promise<void> {
+  const config = buildGuardConfig({
+    listen: `${HOST}:0`,
+    upstream: `${HOST}:${upstreamPort}`,
+    policy: 'deny',
+    maxConnections: '20000',
+    logLevel: logLevel as LogLevel,
+  });
+  const running = await startGuard(config, { processMetrics: false });
+  process.stdout.write(`READY ${running.addresses[0]!.port}\n`);
+}
+
+/** Opens `count` TLS connections and keeps them open, idle. */
+async function holder(port: string, countText: string): Promise<void> {
+  const count = Number(countText);
+  process.stdout.write(`READY ${port}\n`);
+  const held: tls.TLSSocket[] = [];
+  let next = 0;
+  let failed = 0;
+  const one = (): Promise<void> =>
+    new Promise((resolve) => {
+      const s = tls.connect({ host: HOST, port: Number(port), rejectUnauthorized: false, maxVersion: 'TLSv1.2' });
+      s.once('secureConnect', () => {
+        held.push(s);
+        resolve();
+      });
+      s.once('error', () => {
+        failed++;
+        resolve();
+      });
+    });
+  await Promise.all(
+    Array.from({ length: HOLD_CONCURRENCY }, async () => {
+      while (next < count) {
+        next++;
+        await one();
+      }
+    }),
+  );
+  process.stdout.write(`HELD ${held.length} FAILED ${failed}\n`);
+}
+
+async function main(): Promise<void> {
+  exitOnStdinEnd();
+  const [role, ...args] = process.argv.slice(2);
+  switch (role) {
+    case 'script-upstream':
+      return scriptUpstream(args[0] ?? 'echo');
+    case 'tls-upstream':
+      return tlsUpstream();
+    case 'guard':
+      return guard(args[0]!, args[1] ?? 'warn');
+    case 'holder':
+      return holder(args[0]!, args[1]!);
+    default:
+      throw new Error(`unknown role ${role}`);
+  }
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,435 @@
+/**
+ * The guard benchmark: `renego guard` against socat and haproxy (`mode tcp`, Debian packages) and
+ * against no proxy at all, each in front of the same upstream in the same run, on loopback.
+ *
+ * - Bulk: one connection, scripted TLS 1.2 handshake, then 16 KiB application-data records from
+ *   the upstream as fast as they go; MB/s at the client. Target: guard >= 0.8x socat.
+ * - Connections: 32 clients connecting one after another, each a scripted handshake (ClientHello
+ *   to Finished, both ways) and a close; connections/s. Target: guard >= 0.5x haproxy.
+ * - Latency: one connection, one 100-byte application-data record echoed at a time; the p50 and
+ *   p99 each proxy adds to the direct round trip.
+ * - Memory: the guard's RSS with 10,000 idle TLS 1.2 connections (real node:tls handshakes,
+ *   ECDSA P-256) held open through it, per connection. Target: <= 16 KiB.
+ *
+ * The scripted conversations (bench/guard-script.ts) carry real hellos and records of real sizes
+ * with random bytes where ciphertext would be: the guard does all its work, the endpoints none,
+ * so the numbers are the proxies'. Every process (upstream, proxies, the holder of the idle
+ * connections) is a child of its own with the file limit raised for it alone.
+ *
+ *   tsx bench/guard.ts [--quick] [--rounds N] [--seconds S] [--no-docs]
+ *   npm run bench -- --only guard
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { waitForQuiet } from './lib/cpu.ts';
+import { updateSection } from './lib/docs.ts';
+import { describeMachine, type Machine } from './lib/machine.ts';
+import { interleavedRounds, type RoundSample } from './lib/rounds.ts';
+import { median, summarise, type Summary } from './lib/stats.ts';
+import type { Suite, SuiteOptions, SuiteResult } from './lib/suite.ts';
+import { fixed, markdownTable, textTable, type Row } from './lib/table.ts';
+import {
+  PROXY_NAMES,
+  cpuSeconds,
+  fileLimit,
+  startProxy,
+  startRole,
+  type BenchProcess,
+  type ProxyName,
+} from './guard-proxies.ts';
+import { clientScript, dataRecord, serverScript } from './guard-script.ts';
+import {
+  bulkThroughput,
+  connectionRate,
+  percentile,
+  roundTrips,
+  type Measurement,
+  type Scripts,
+} from './guard-workloads.ts';
+
+const CONCURRENCY = 32;
+const HELD_CONNECTIONS = 10_000;
+const QUICK_HELD_CONNECTIONS = 1_000;
+const LATENCY_MAX_SAMPLES = 20_000;
+const REQUEST_BYTES = 100;
+const QUIET_CORES = 0.5;
+const QUIET_WINDOW_MS = 300;
+const QUIET_WAIT_MS = 10_000;
+const SETTLE_MS = 2_000;
+/** Descriptors a guard process needs besides its connections (listener, stdio, libuv, V8). */
+const FD_RESERVE = 64;
+const TARGETS = { bulk: 0.8, connections: 0.5, memoryKiB: 16 } as const;
+/** Warm-up per subject before the rounds: long enough for V8 to optimise the guard's hot paths. */
+const WARMUP_MS = 3_000;
+const CPU_SETTLE_MS = 200;
+
+/** Per subject: the rate, and the proxy's CPU per unit (µs per connection, ms per GB); NaN without a proxy. */
+interface Rate {
+  readonly rate: Summary;
+  readonly cpuPerUnit: number;
+}
+
+type Rates = Record<ProxyName, Rate>;
+
+interface Results {
+  readonly machine: Machine;
+  readonly rounds: number;
+  readonly sampleMs: number;
+  readonly bulk: Rates;
+  readonly connections: Rates;
+  readonly latency: Record<ProxyName, { p50: number; p99: number; samples: number }>;
+  readonly memory: {
+    wanted: number;
+    fileLimit: number;
+    held: number;
+    failed: number;
+    before: number;
+    after: number;
+    perConnectionKiB: number;
+  };
+}
+
+/** The proxies in front of one upstream: where to connect, and whose CPU to read (none for direct). */
+type Subjects = Record<ProxyName, { port: number; pid: number | undefined }>;
+
+async function withProxies<T>(
+  upstream: BenchProcess,
+  projectDir: string,
+  workDir: string,
+  body: (subjects: Subjects) => Promise<T>,
+): Promise<T> {
+  const started: BenchProcess[] = [];
+  try {
+    const subjects = {} as Subjects;
+    for (const name of PROXY_NAMES) {
+      const p = await startProxy(name, upstream.port, projectDir, workDir);
+      if (p) started.push(p);
+      subjects[name] = { port: p?.port ?? upstream.port, pid: p?.pid };
+    }
+    return await body(subjects);
+  } finally {
+    await Promise.all(started.map((p) => p.stop()));
+  }
+}
+
+interface RateSample extends RoundSample {
+  /** Proxy CPU seconds per unit of the sample. */
+  readonly cpuPerUnit: number;
+}
+
+/**
+ * A warm-up sample per subject (the guard's JIT compiles its hot paths, haproxy and socat fill
+ * their caches), then interleaved rounds; the proxy's CPU time is read around each sample.
+ */
+async function rounds(
+  options: SuiteOptions,
+  label: string,
+  subjects: Subjects,
+  sample: (port: number, ms: number, warmUp: boolean) => Promise<Measurement>,
+): Promise<Rates> {
+  const warmMs = options.quick ? Math.min(options.sampleMs, 300) : Math.max(options.sampleMs, WARMUP_MS);
+  for (const name of PROXY_NAMES) await sample(subjects[name].port, warmMs, true);
+  const quiet = options.quietRounds ?? true;
+  const outcome = await interleavedRounds<ProxyName, RateSample>(
+    PROXY_NAMES,
+    {
+      rounds: options.rounds,
+      maxAttempts: options.rounds,
+      minQuietRounds: 1,
+      beforeRound: quiet
+        ? () => waitForQuiet(QUIET_CORES, QUIET_WINDOW_MS, QUIET_WAIT_MS).then(() => undefined)
+        : undefined,
+      onSample: (name, attempt, s) => options.log(`  ${label} round ${attempt + 1} ${name}: ${fixed(s.value, 1)}`),
+    },
+    async (name) => {
+      const pid = subjects[name].pid;
+      const cpu0 = pid === undefined ? Number.NaN : cpuSeconds(pid);
+      const m = await sample(subjects[name].port, options.sampleMs, false);
+      // socat's per-connection children are counted once reaped.
+      if (name === 'socat') await sleep(CPU_SETTLE_MS);
+      const cpu = pid === undefined ? Number.NaN : cpuSeconds(pid) - cpu0;
+      return { value: m.rate, quiet: true, cpuPerUnit: cpu / m.units };
+    },
+  );
+  return Object.fromEntries(
+    PROXY_NAMES.map((n) => {
+      const samples = outcome.samples[n];
+      return [
+        n,
+        { rate: summarise(samples.map((s) => s.value)), cpuPerUnit: median(samples.map((s) => s.cpuPerUnit)) },
+      ];
+    }),
+  ) as Rates;
+}
+
+async function measureMemory(options: SuiteOptions, projectDir: string, workDir: string): Promise<Results['memory']> {
+  const wanted = options.quick ? QUICK_HELD_CONNECTIONS : HELD_CONNECTIONS;
+  const upstream = await startRole(projectDir, 'tls-upstream', []);
+  const processes: BenchProcess[] = [upstream];
+  try {
+    const guard = (await startProxy('guard', upstream.port, projectDir, workDir))!;
+    processes.push(guard);
+    // Two descriptors per proxied connection; where the hard limit cannot be raised (a container
+    // without CAP_SYS_RESOURCE), hold as many as it allows and say so.
+    const limit = fileLimit(guard.pid) ?? Number.POSITIVE_INFINITY;
+    const count = Math.min(wanted, Math.floor((limit - FD_RESERVE) / 2));
+    if (count < wanted)
+      options.log(`  memory: the guard may open ${limit} files: holding ${count} connections, not ${wanted}`);
+    // Warm up: let the guard's code and buffers settle before the baseline.
+    const warm = await startRole(projectDir, 'holder', [String(guard.port), '200']);
+    await warm.waitFor(/HELD \d+/, 60_000);
+    await warm.stop();
+    await sleep(SETTLE_MS);
+    const before = guard.rssKiB();
+    options.log(`  memory: guard RSS ${before} KiB before; opening ${count} TLS connections through it`);
+    const holder = await startRole(projectDir, 'holder', [String(guard.port), String(count)]);
+    processes.push(holder);
+    const m = await holder.waitFor(/HELD (\d+) FAILED (\d+)/, 300_000);
+    await sleep(SETTLE_MS);
+    const after = guard.rssKiB();
+    const held = Number(m[1]);
+    options.log(`  memory: ${held} held, RSS ${after} KiB`);
+    return {
+      wanted,
+      fileLimit: limit,
+      held,
+      failed: Number(m[2]),
+      before,
+      after,
+      perConnectionKiB: (after - before) / held,
+    };
+  } finally {
+    await Promise.all(processes.reverse().map((p) => p.stop()));
+  }
+}
+
+async function measure(options: SuiteOptions): Promise<Results> {
+  const projectDir = options.projectDir;
+  const workDir = await mkdtemp(join(tmpdir(), 'renego-bench-guard-'));
+  const scripts: Scripts = { client: clientScript(), serverLength: serverScript().length };
+  const request = dataRecord(REQUEST_BYTES);
+  const ms = options.sampleMs;
+  const upstreams: BenchProcess[] = [];
+  try {
+    const source = await startRole(projectDir, 'script-upstream', ['source']);
+    upstreams.push(source);
+    const closing = await startRole(projectDir, 'script-upstream', ['close']);
+    upstreams.push(closing);
+    const echo = await startRole(projectDir, 'script-upstream', ['echo']);
+    upstreams.push(echo);
+
+    options.log('bulk throughput (MB/s)');
+    const bulk = await withProxies(source, projectDir, workDir, (subjects) =>
+      rounds(options, 'bulk', subjects, (port, sampleMs) => bulkThroughput(port, scripts, sampleMs)),
+    );
+
+    options.log(`new connections per second (${CONCURRENCY} concurrent clients)`);
+    const connections = await withProxies(closing, projectDir, workDir, (subjects) =>
+      rounds(options, 'connections', subjects, (port, sampleMs) =>
+        connectionRate(port, scripts, sampleMs, CONCURRENCY),
+      ),
+    );
+
+    options.log('round trips of one small record (µs)');
+    const times = Object.fromEntries(PROXY_NAMES.map((n) => [n, [] as number[]])) as Record<ProxyName, number[]>;
+    await withProxies(echo, projectDir, workDir, async (subjects) => {
+      const nameOf = new Map(PROXY_NAMES.map((n) => [subjects[n].port, n]));
+      await rounds(options, 'latency', subjects, async (port, sampleMs, warmUp) => {
+        const t = await roundTrips(port, scripts, request, sampleMs, LATENCY_MAX_SAMPLES);
+        if (!warmUp) times[nameOf.get(port)!].push(...t);
+        return { rate: percentile(t, 50), units: t.length };
+      });
+    });
+    const latency = Object.fromEntries(
+      PROXY_NAMES.map((n) => [
+        n,
+        { p50: percentile(times[n], 50), p99: percentile(times[n], 99), samples: times[n].length },
+      ]),
+    ) as Results['latency'];
+
+    options.log('memory with idle TLS connections held open');
+    const memory = await measureMemory(options, projectDir, workDir);
+    return { machine: describeMachine(), rounds: options.rounds, sampleMs: ms, bulk, connections, latency, memory };
+  } finally {
+    await Promise.all(upstreams.map((u) => u.stop()));
+    await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+function ratio(a: Rate, b: Rate): number {
+  return a.rate.median / b.rate.median;
+}
+
+function tables(r: Results): {
+  rate: { header: Row; rows: Row[] };
+  latency: { header: Row; rows: Row[] };
+  checks: { header: Row; rows: Row[] };
+  met: boolean;
+} {
+  const rate = {
+    header: [
+      'subject',
+      'bulk MB/s (median)',
+      'bulk min–max',
+      'proxy CPU ms/GB',
+      'connections/s (median)',
+      'connections min–max',
+      'proxy CPU µs/connection',
+    ],
+    rows: PROXY_NAMES.map((n): Row => [
+      n === 'direct' ? 'no proxy' : n,
+      fixed(r.bulk[n].rate.median, 0),
+      `${fixed(r.bulk[n].rate.min, 0)}–${fixed(r.bulk[n].rate.max, 0)}`,
+      n === 'direct' ? '—' : fixed(r.bulk[n].cpuPerUnit * 1e6, 0),
+      fixed(r.connections[n].rate.median, 0),
+      `${fixed(r.connections[n].rate.min, 0)}–${fixed(r.connections[n].rate.max, 0)}`,
+      n === 'direct' ? '—' : fixed(r.connections[n].cpuPerUnit * 1e6, 0),
+    ]),
+  };
+  const d = r.latency.direct;
+  const latency = {
+    header: ['subject', 'p50 µs', 'p99 µs', 'added p50 µs', 'added p99 µs', 'samples'],
+    rows: PROXY_NAMES.map((n): Row => {
+      const l = r.latency[n];
+      return [
+        n === 'direct' ? 'no proxy' : n,
+        fixed(l.p50, 0),
+        fixed(l.p99, 0),
+        n === 'direct' ? '—' : fixed(l.p50 - d.p50, 0),
+        n === 'direct' ? '—' : fixed(l.p99 - d.p99, 0),
+        String(l.samples),
+      ];
+    }),
+  };
+  const bulkRatio = ratio(r.bulk.guard, r.bulk.socat);
+  const connRatio = ratio(r.connections.guard, r.connections.haproxy);
+  const memOk = r.memory.perConnectionKiB <= TARGETS.memoryKiB && r.memory.failed === 0;
+  const checks = {
+    header: ['measure', 'value', 'target', 'met'],
+    rows: [
+      [
+        'bulk throughput, guard / socat',
+        `${fixed(bulkRatio, 2)}x`,
+        `>= ${TARGETS.bulk}x`,
+        bulkRatio >= TARGETS.bulk ? 'yes' : 'NO',
+      ],
+      [
+        'new connections, guard / haproxy',
+        `${fixed(connRatio, 2)}x`,
+        `>= ${TARGETS.connections}x`,
+        connRatio >= TARGETS.connections ? 'yes' : 'NO',
+      ],
+      [
+        `memory per idle TLS connection (${r.memory.held} held)`,
+        `${fixed(r.memory.perConnectionKiB, 1)} KiB`,
+        `<= ${TARGETS.memoryKiB} KiB`,
+        memOk ? 'yes' : 'NO',
+      ],
+      ['bulk throughput, guard / haproxy', `${fixed(ratio(r.bulk.guard, r.bulk.haproxy), 2)}x`, '(information)', ''],
+      ['bulk throughput, guard / no proxy', `${fixed(ratio(r.bulk.guard, r.bulk.direct), 2)}x`, '(information)', ''],
+      [
+        'new connections, guard / socat',
+        `${fixed(ratio(r.connections.guard, r.connections.socat), 2)}x`,
+        '(information)',
+        '',
+      ],
+      [
+        'proxy CPU per connection, guard / haproxy',
+        `${fixed(r.connections.guard.cpuPerUnit / r.connections.haproxy.cpuPerUnit, 2)}x`,
+        '(information)',
+        '',
+      ],
+      [
+        'proxy CPU per byte, guard / socat',
+        `${fixed(r.bulk.guard.cpuPerUnit / r.bulk.socat.cpuPerUnit, 2)}x`,
+        '(information)',
+        '',
+      ],
+    ] as Row[],
+  };
+  return { rate, latency, checks, met: bulkRatio >= TARGETS.bulk && connRatio >= TARGETS.connections && memOk };
+}
+
+function render(r: Results, options: SuiteOptions): SuiteResult {
+  const t = tables(r);
+  const m = r.machine;
+  const text = [
+    textTable(t.rate.header, t.rate.rows),
+    '',
+    textTable(t.latency.header, t.latency.rows),
+    '',
+    `memory: guard RSS ${r.memory.before} KiB idle, ${r.memory.after} KiB with ${r.memory.held} TLS connections held (${r.memory.failed} failed)`,
+    '',
+    textTable(t.checks.header, t.checks.rows),
+  ].join('\n');
+  const markdown = [
+    '## Guard',
+    '',
+    `\`renego guard --policy deny\` against socat and haproxy in \`mode tcp\` and against no proxy, in front of the same upstream, on loopback. ${m.date}, ${m.nproc} × ${m.cpuModel}, ${m.memoryGiB} GiB, Node ${m.node}, ${m.source}.`,
+    '',
+    '- Workloads: scripted TLS 1.2 conversations (`bench/guard-script.ts`): a real ClientHello and ServerHello, then records of real sizes with random bytes for ciphertext, so the guard inspects everything while the endpoints do no cryptography and the proxies are what is measured. Bulk: one connection, the upstream streams 16 KiB application-data records. Connections: 32 clients, each connection a full scripted handshake both ways, then the upstream closes. Latency: one 100-byte record echoed at a time on one connection.',
+    `- Method: ${r.rounds} interleaved rounds (A B C D, D C B A, …), one ${r.sampleMs / 1000} s sample per subject per round, after a ${WARMUP_MS / 1000} s warm-up sample per subject, waiting (up to ${QUIET_WAIT_MS / 1000} s) before each round for other processes to use under ${QUIET_CORES} core; medians; the min–max columns show how much the rest of the (shared) machine moved them. Latency percentiles are over all round trips of all rounds. Proxy CPU: user + system time of the proxy process (and of socat's reaped children) during each sample, per connection or per GB moved; it does not depend on how busy the rest of the machine was.`,
+    '- Subjects: the guard runs as its own Node process (`bench/guard-process.ts guard`, the code behind `renego guard`, log level `warn`: violations only); socat 1.7 with `fork` (a process per connection, default 8 KiB buffer); haproxy 2.6 with `nbthread 1`, no logging. The upstreams are Node processes of their own.',
+    `- Memory: the guard's RSS (/proc VmRSS) after 200 warm-up connections, then with ${r.memory.held} idle TLS 1.2 connections (node:tls, ECDSA P-256, real handshakes through the guard) held open by another process; per connection = difference / count. The file limit is raised (\`ulimit -n\`) for the benchmark's child processes only.`,
+    options.quick ? '- **Quick run** (`--quick`): checks the harness; numbers not to be quoted.' : '',
+    '',
+    markdownTable(t.rate.header, t.rate.rows),
+    '',
+    markdownTable(t.latency.header, t.latency.rows),
+    '',
+    `Memory: guard RSS ${r.memory.before} KiB before, ${r.memory.after} KiB with ${r.memory.held} TLS connections held (${r.memory.failed} failed to connect).` +
+      (r.memory.held < r.memory.wanted
+        ? ` The host's hard limit of ${r.memory.fileLimit} open files (not raisable here: no CAP_SYS_RESOURCE) leaves room for ${r.memory.held} proxied connections, not ${r.memory.wanted}; the per-connection figure is measured on those.`
+        : ''),
+    '',
+    markdownTable(t.checks.header, t.checks.rows),
+  ]
+    .filter((line, i, all) => !(line === '' && all[i - 1] === ''))
+    .join('\n');
+  return { text, markdown, targetsMet: t.met };
+}
+
+export const guardSuite: Suite = {
+  name: 'guard',
+  description:
+    'renego guard vs socat, haproxy (mode tcp) and no proxy: bulk, connections/s, latency, memory per idle connection',
+  run: async (options) => render(await measure(options), options),
+};
+
+// Standalone: tsx bench/guard.ts [--quick] [--rounds N] [--seconds S] [--no-docs]
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      rounds: { type: 'string' },
+      seconds: { type: 'string' },
+      'no-docs': { type: 'boolean', default: false },
+    },
+  });
+  const projectDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+  const options: SuiteOptions = {
+    quick: values.quick,
+    rounds: Number(values.rounds ?? (values.quick ? 1 : 5)),
+    sampleMs: Number(values.seconds ?? (values.quick ? 0.5 : 2)) * 1000,
+    profile: 'never',
+    projectDir,
+    profileDir: tmpdir(),
+    log: (line) => console.error(`[bench] ${line}`),
+  };
+  guardSuite.run(options).then(
+    async (result) => {
+      console.log(result.text);
+      if (!values['no-docs'] && !values.quick)
+        await updateSection(join(projectDir, 'docs', 'benchmarks.md'), 'guard', result.markdown);
+      process.exitCode = result.targetsMet ? 0 : 3;
+    },
+    (e: unknown) => {
+      console.error(e instanceof Error ? (e.stack ?? e.message) : e);
+      process.exitCode = 1;
+    },
+  );
+}

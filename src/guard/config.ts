@@ -1,0 +1,445 @@
+/**
+ * The guard's configuration: listeners (each `listen → upstream` with its own policy), metrics,
+ * logging and shutdown, from command-line flags, a YAML file, or both. Everything is validated
+ * up front and every problem is reported at once, with the path of the offending value.
+ *
+ *   log: { level: info }
+ *   metrics: { listen: "127.0.0.1:9464" }
+ *   drainTimeout: 30s
+ *   listeners:
+ *     - name: web
+ *       listen: "[::]:8443"
+ *       upstream: "127.0.0.1:443"
+ *       policy: deny
+ *       limits: { perConnection: 3, perClient: "10/60s" }
+ *       allowNonTls: false
+ *       proxyProtocol: v2
+ *       maxConnections: 10000
+ *       timeouts: { handshake: 10s, idle: 5m, connect: 5s }
+ */
+import { isIP } from 'node:net';
+import { parse as parseYaml } from 'yaml';
+import { POLICY_MODES, type GuardPolicy, type PolicyMode, type RateLimit } from './policy.ts';
+
+export interface Endpoint {
+  readonly host: string;
+  readonly port: number;
+}
+
+export const PROXY_PROTOCOLS = ['none', 'v1', 'v2'] as const;
+export type ProxyProtocol = (typeof PROXY_PROTOCOLS)[number];
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface Timeouts {
+  /** From accept until both Finished (or TLS 1.3 / allowed non-TLS): slowloris-style clients are dropped. */
+  readonly handshakeMs: number;
+  /** No byte in either direction for this long closes the connection (half-open ones included). */
+  readonly idleMs: number;
+  /** TCP connect to the upstream. */
+  readonly connectMs: number;
+}
+
+export interface ListenerConfig {
+  readonly name: string;
+  readonly listen: Endpoint;
+  readonly upstream: Endpoint;
+  readonly policy: GuardPolicy;
+  /** Send a PROXY protocol header (haproxy's proxy-protocol.txt) first, so the upstream sees the client's address. */
+  readonly proxyProtocol: ProxyProtocol;
+  readonly maxConnections: number;
+  readonly timeouts: Timeouts;
+}
+
+export interface GuardConfig {
+  readonly listeners: readonly ListenerConfig[];
+  /** Serve Prometheus metrics on GET /metrics here; undefined: no metrics endpoint. */
+  readonly metrics: Endpoint | undefined;
+  readonly logLevel: LogLevel;
+  /** On SIGTERM: stop accepting, wait this long for connections to end, then close the rest. */
+  readonly drainTimeoutMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: Timeouts = { handshakeMs: 10_000, idleMs: 300_000, connectMs: 5_000 };
+export const DEFAULT_MAX_CONNECTIONS = 10_000;
+export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
+
+/** The command-line flags, as strings the way commander hands them over. */
+export interface GuardFlags {
+  readonly config?: string;
+  readonly listen?: string;
+  readonly upstream?: string;
+  readonly name?: string;
+  readonly policy?: string;
+  readonly maxRenegotiations?: string;
+  readonly rateLimit?: string;
+  readonly allowNonTls?: boolean;
+  readonly proxyProtocol?: string;
+  readonly maxConnections?: string;
+  readonly handshakeTimeout?: string;
+  readonly idleTimeout?: string;
+  readonly connectTimeout?: string;
+  readonly metrics?: string;
+  readonly logLevel?: string;
+  readonly drainTimeout?: string;
+}
+
+export class GuardConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid guard configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'GuardConfigError';
+  }
+}
+
+/** Collects problems with the path where each was found. */
+class Problems {
+  readonly list: string[] = [];
+
+  add(path: string, message: string): undefined {
+    this.list.push(`${path}: ${message}`);
+    return undefined;
+  }
+}
+
+const DURATION_UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** `250ms`, `10s`, `5m`, `1h`, or a plain number of milliseconds. */
+export function parseDuration(value: unknown, path: string, problems: Problems): number | undefined {
+  if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return value;
+  if (typeof value === 'string') {
+    const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(value);
+    if (m) return Math.round(Number(m[1]) * DURATION_UNITS[m[2] ?? 'ms']!);
+  }
+  return problems.add(
+    path,
+    `expected a duration such as 500ms, 10s, 5m or a number of milliseconds, got ${show(value)}`,
+  );
+}
+
+/** `host:port` or `[v6]:port`. */
+export function parseEndpoint(value: unknown, path: string, problems: Problems): Endpoint | undefined {
+  if (typeof value !== 'string') return problems.add(path, `expected "host:port" or "[v6]:port", got ${show(value)}`);
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(value) ?? /^([^:[\]]+):(\d+)$/.exec(value);
+  if (!m) return problems.add(path, `expected "host:port" or "[v6]:port", got ${show(value)}`);
+  const host = m[1]!;
+  const port = Number(m[2]);
+  if (value.startsWith('[') && isIP(host) !== 6) return problems.add(path, `"${host}" is not an IPv6 address`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) return problems.add(path, `port ${m[2]} is out of range`);
+  return { host, port };
+}
+
+/** `count/window`, e.g. `10/60s`, or `{ count, window }`. */
+function parseRateLimit(value: unknown, path: string, problems: Problems): RateLimit | undefined {
+  let count: unknown;
+  let window: unknown;
+  if (typeof value === 'string' && value.includes('/')) {
+    [count, window] = value.split('/', 2);
+    count = Number(count);
+  } else if (isRecord(value)) {
+    count = value['count'];
+    window = value['window'] ?? value['windowMs'];
+  } else {
+    return problems.add(path, `expected "count/window" such as "10/60s", got ${show(value)}`);
+  }
+  const windowMs = parseDuration(window, `${path}.window`, problems);
+  if (typeof count !== 'number' || !Number.isInteger(count) || count < 1) {
+    return problems.add(`${path}.count`, `expected a whole number of at least 1, got ${show(count)}`);
+  }
+  if (windowMs === undefined) return undefined;
+  if (windowMs <= 0) return problems.add(`${path}.window`, 'must be longer than 0');
+  return { count, windowMs };
+}
+
+function parseCount(value: unknown, path: string, problems: Problems, min: number): number | undefined {
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  if (typeof n === 'number' && Number.isInteger(n) && n >= min) return n;
+  return problems.add(path, `expected a whole number of at least ${min}, got ${show(value)}`);
+}
+
+function parseChoice<T extends string>(
+  value: unknown,
+  choices: readonly T[],
+  path: string,
+  problems: Problems,
+): T | undefined {
+  if (typeof value === 'string' && (choices as readonly string[]).includes(value)) return value as T;
+  return problems.add(path, `expected one of ${choices.join(', ')}, got ${show(value)}`);
+}
+
+function parseBoolean(value: unknown, path: string, problems: Problems): boolean | undefined {
+  if (typeof value === 'boolean') return value;
+  return problems.add(path, `expected true or false, got ${show(value)}`);
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function show(v: unknown): string {
+  return v === undefined ? 'nothing' : JSON.stringify(v);
+}
+
+function rejectUnknownKeys(
+  obj: Record<string, unknown>,
+  known: readonly string[],
+  path: string,
+  problems: Problems,
+): void {
+  for (const key of Object.keys(obj)) {
+    if (!known.includes(key)) problems.add(`${path}.${key}`, `unknown setting (known: ${known.join(', ')})`);
+  }
+}
+
+/** One listener, from a YAML mapping or from flags turned into the same shape. */
+interface RawListener {
+  name?: unknown;
+  listen?: unknown;
+  upstream?: unknown;
+  policy?: unknown;
+  limits?: unknown;
+  allowNonTls?: unknown;
+  proxyProtocol?: unknown;
+  maxConnections?: unknown;
+  timeouts?: unknown;
+}
+
+const LISTENER_KEYS = [
+  'name',
+  'listen',
+  'upstream',
+  'policy',
+  'limits',
+  'allowNonTls',
+  'proxyProtocol',
+  'maxConnections',
+  'timeouts',
+];
+
+function parseListener(raw: RawListener, path: string, problems: Problems, index: number): ListenerConfig | undefined {
+  const listen =
+    raw.listen === undefined
+      ? problems.add(`${path}.listen`, 'required')
+      : parseEndpoint(raw.listen, `${path}.listen`, problems);
+  const upstream =
+    raw.upstream === undefined
+      ? problems.add(`${path}.upstream`, 'required')
+      : parseEndpoint(raw.upstream, `${path}.upstream`, problems);
+  const mode: PolicyMode | undefined =
+    raw.policy === undefined
+      ? problems.add(`${path}.policy`, `required: one of ${POLICY_MODES.join(', ')}`)
+      : parseChoice(raw.policy, POLICY_MODES, `${path}.policy`, problems);
+  let perConnection = 0;
+  let perClient: RateLimit | undefined;
+  if (raw.limits !== undefined) {
+    if (!isRecord(raw.limits)) {
+      problems.add(`${path}.limits`, 'expected a mapping with perConnection and/or perClient');
+    } else {
+      rejectUnknownKeys(raw.limits, ['perConnection', 'perClient'], `${path}.limits`, problems);
+      if (raw.limits['perConnection'] !== undefined) {
+        perConnection = parseCount(raw.limits['perConnection'], `${path}.limits.perConnection`, problems, 0) ?? 0;
+      }
+      if (raw.limits['perClient'] !== undefined)
+        perClient = parseRateLimit(raw.limits['perClient'], `${path}.limits.perClient`, problems);
+    }
+  }
+  const allowNonTls =
+    raw.allowNonTls === undefined ? false : parseBoolean(raw.allowNonTls, `${path}.allowNonTls`, problems);
+  const proxyProtocol =
+    raw.proxyProtocol === undefined
+      ? 'none'
+      : parseChoice(raw.proxyProtocol, PROXY_PROTOCOLS, `${path}.proxyProtocol`, problems);
+  const maxConnections =
+    raw.maxConnections === undefined
+      ? DEFAULT_MAX_CONNECTIONS
+      : parseCount(raw.maxConnections, `${path}.maxConnections`, problems, 1);
+  const timeouts = parseTimeouts(raw.timeouts, `${path}.timeouts`, problems);
+  const name =
+    raw.name === undefined
+      ? `listener-${index}`
+      : typeof raw.name === 'string' && raw.name !== ''
+        ? raw.name
+        : problems.add(`${path}.name`, 'expected a non-empty string');
+  if (
+    !listen ||
+    !upstream ||
+    !mode ||
+    allowNonTls === undefined ||
+    !proxyProtocol ||
+    !maxConnections ||
+    !timeouts ||
+    !name
+  ) {
+    return undefined;
+  }
+  return {
+    name,
+    listen,
+    upstream,
+    policy: { mode, maxRenegotiationsPerConnection: perConnection, perClientLimit: perClient, allowNonTls },
+    proxyProtocol,
+    maxConnections,
+    timeouts,
+  };
+}
+
+function parseTimeouts(raw: unknown, path: string, problems: Problems): Timeouts | undefined {
+  if (raw === undefined) return DEFAULT_TIMEOUTS;
+  if (!isRecord(raw)) return problems.add(path, 'expected a mapping with handshake, idle and/or connect');
+  rejectUnknownKeys(raw, ['handshake', 'idle', 'connect'], path, problems);
+  const one = (key: string, fallback: number): number | undefined => {
+    if (raw[key] === undefined) return fallback;
+    const ms = parseDuration(raw[key], `${path}.${key}`, problems);
+    if (ms === 0) return problems.add(`${path}.${key}`, 'must be longer than 0');
+    return ms;
+  };
+  const handshakeMs = one('handshake', DEFAULT_TIMEOUTS.handshakeMs);
+  const idleMs = one('idle', DEFAULT_TIMEOUTS.idleMs);
+  const connectMs = one('connect', DEFAULT_TIMEOUTS.connectMs);
+  if (handshakeMs === undefined || idleMs === undefined || connectMs === undefined) return undefined;
+  return { handshakeMs, idleMs, connectMs };
+}
+
+/** The listener the flags describe, in the YAML shape; undefined when no --listen was given. */
+function listenerFromFlags(flags: GuardFlags, problems: Problems): RawListener | undefined {
+  const given = flags.listen !== undefined || flags.upstream !== undefined;
+  if (!given) {
+    for (const key of [
+      'policy',
+      'maxRenegotiations',
+      'rateLimit',
+      'proxyProtocol',
+      'maxConnections',
+      'handshakeTimeout',
+      'idleTimeout',
+      'connectTimeout',
+    ] as const) {
+      if (flags[key] !== undefined)
+        problems.add(`--${kebab(key)}`, 'applies to the --listen listener; give --listen and --upstream too');
+    }
+    return undefined;
+  }
+  const timeouts: Record<string, unknown> = {};
+  if (flags.handshakeTimeout !== undefined) timeouts['handshake'] = flags.handshakeTimeout;
+  if (flags.idleTimeout !== undefined) timeouts['idle'] = flags.idleTimeout;
+  if (flags.connectTimeout !== undefined) timeouts['connect'] = flags.connectTimeout;
+  const limits: Record<string, unknown> = {};
+  if (flags.maxRenegotiations !== undefined) limits['perConnection'] = flags.maxRenegotiations;
+  if (flags.rateLimit !== undefined) limits['perClient'] = flags.rateLimit;
+  return {
+    name: flags.name,
+    listen: flags.listen,
+    upstream: flags.upstream,
+    policy: flags.policy,
+    limits,
+    allowNonTls: flags.allowNonTls ?? false,
+    proxyProtocol: flags.proxyProtocol,
+    maxConnections: flags.maxConnections,
+    timeouts,
+  };
+}
+
+function kebab(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+/**
+ * Builds the configuration from flags and, when `--config` was given, the YAML text of that
+ * file. Flags for one listener (`--listen`, `--upstream`, `--policy`, …) add a listener to those
+ * of the file; global flags (`--metrics`, `--log-level`, `--drain-timeout`) override the file.
+ */
+export function buildGuardConfig(flags: GuardFlags, yamlText?: string, source = flags.config ?? 'config'): GuardConfig {
+  const problems = new Problems();
+  let file: Record<string, unknown> = {};
+  if (yamlText !== undefined) {
+    let parsed: unknown;
+    try {
+      parsed = parseYaml(yamlText);
+    } catch (e) {
+      throw new GuardConfigError([`${source}: not valid YAML: ${(e as Error).message}`]);
+    }
+    if (parsed === null || parsed === undefined) parsed = {};
+    if (!isRecord(parsed)) throw new GuardConfigError([`${source}: expected a mapping at the top level`]);
+    file = parsed;
+    rejectUnknownKeys(file, ['listeners', 'metrics', 'log', 'drainTimeout'], source, problems);
+  }
+
+  const rawListeners: { raw: RawListener; path: string }[] = [];
+  const fileListeners = file['listeners'];
+  if (fileListeners !== undefined) {
+    if (!Array.isArray(fileListeners)) {
+      problems.add(`${source}.listeners`, 'expected a list');
+    } else {
+      fileListeners.forEach((raw: unknown, i) => {
+        const path = `${source}.listeners[${i}]`;
+        if (!isRecord(raw)) return problems.add(path, 'expected a mapping');
+        rejectUnknownKeys(raw, LISTENER_KEYS, path, problems);
+        rawListeners.push({ raw, path });
+        return undefined;
+      });
+    }
+  }
+  const fromFlags = listenerFromFlags(flags, problems);
+  if (fromFlags) rawListeners.push({ raw: fromFlags, path: '--listen' });
+  if (rawListeners.length === 0)
+    problems.add(
+      'listeners',
+      'none given: use --listen HOST:PORT --upstream HOST:PORT --policy MODE, or --config FILE',
+    );
+
+  const listeners = rawListeners.map(({ raw, path }, i) => parseListener(raw, path, problems, i));
+  const names = new Set<string>();
+  for (const l of listeners) {
+    if (l === undefined) continue;
+    if (names.has(l.name)) problems.add(`listeners`, `two listeners are named "${l.name}"`);
+    names.add(l.name);
+  }
+
+  const metrics = globalMetrics(flags, file, source, problems);
+  const logLevel = globalLogLevel(flags, file, source, problems);
+  const drainRaw = flags.drainTimeout ?? file['drainTimeout'];
+  const drainTimeoutMs =
+    drainRaw === undefined
+      ? DEFAULT_DRAIN_TIMEOUT_MS
+      : parseDuration(
+          drainRaw,
+          flags.drainTimeout !== undefined ? '--drain-timeout' : `${source}.drainTimeout`,
+          problems,
+        );
+
+  if (problems.list.length > 0) throw new GuardConfigError(problems.list);
+  return {
+    listeners: listeners as ListenerConfig[],
+    metrics,
+    logLevel: logLevel ?? 'info',
+    drainTimeoutMs: drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS,
+  };
+}
+
+function globalMetrics(
+  flags: GuardFlags,
+  file: Record<string, unknown>,
+  source: string,
+  problems: Problems,
+): Endpoint | undefined {
+  if (flags.metrics !== undefined) return parseEndpoint(flags.metrics, '--metrics', problems);
+  const m = file['metrics'];
+  if (m === undefined) return undefined;
+  if (!isRecord(m)) return problems.add(`${source}.metrics`, 'expected a mapping with listen');
+  rejectUnknownKeys(m, ['listen'], `${source}.metrics`, problems);
+  return parseEndpoint(m['listen'], `${source}.metrics.listen`, problems);
+}
+
+function globalLogLevel(
+  flags: GuardFlags,
+  file: Record<string, unknown>,
+  source: string,
+  problems: Problems,
+): LogLevel | undefined {
+  if (flags.logLevel !== undefined) return parseChoice(flags.logLevel, LOG_LEVELS, '--log-level', problems);
+  const log = file['log'];
+  if (log === undefined) return 'info';
+  if (!isRecord(log)) return problems.add(`${source}.log`, 'expected a mapping with level');
+  rejectUnknownKeys(log, ['level'], `${source}.log`, problems);
+  return log['level'] === undefined ? 'info' : parseChoice(log['level'], LOG_LEVELS, `${source}.log.level`, problems);
+}

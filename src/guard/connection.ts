@@ -1,0 +1,194 @@
+/**
+ * One proxied connection: the accepted client socket, a TCP connection to the upstream, and the
+ * RenegotiationWatch between them. Bytes go on as the watch releases them; backpressure pauses
+ * the reading side while the writing side's buffer is full, so nothing is buffered without bound.
+ * Every wait is bounded (connect, handshake, idle, and the linger after a block).
+ */
+import * as net from 'node:net';
+import type { ListenerConfig } from './config.ts';
+import type { Block, Judge, Side } from './events.ts';
+import type { CloseReason, ConnectionInfo, GuardObserver } from './observer.ts';
+import { proxyV1Header, proxyV2Header } from './proxy-protocol.ts';
+import { RenegotiationWatch } from './watch.ts';
+
+/**
+ * After a block both sockets get a FIN at once, and after a clean close of one side the other
+ * gets its FIN; whatever has not closed this long after is destroyed.
+ */
+export const LINGER_MS = 2_000;
+
+export class GuardedConnection {
+  readonly info: ConnectionInfo;
+  private readonly watch: RenegotiationWatch;
+  private readonly upstream: net.Socket;
+  private readonly startedAt = Date.now();
+  private readonly bytesFrom: Record<Side, number> = { client: 0, server: 0 };
+  private handshakeTimer: NodeJS.Timeout | undefined;
+  private connectTimer: NodeJS.Timeout | undefined;
+  private lingerTimer: NodeJS.Timeout | undefined;
+  private connected = false;
+  /** Set once the connection is on its way out: no byte is read or forwarded after. */
+  private ending: CloseReason | undefined;
+  private finished = false;
+  private error: string | undefined;
+  private block: Block | undefined;
+  private readonly closedSockets = new Set<net.Socket>();
+
+  constructor(
+    private readonly client: net.Socket,
+    private readonly config: ListenerConfig,
+    private readonly observer: GuardObserver,
+    judge: Judge,
+    id: number,
+    private readonly onFinished: (c: GuardedConnection) => void,
+  ) {
+    this.info = {
+      id,
+      listener: config.name,
+      clientAddress: client.remoteAddress ?? 'unknown',
+      clientPort: client.remotePort ?? 0,
+    };
+    this.watch = new RenegotiationWatch(judge);
+    this.upstream = new net.Socket({ allowHalfOpen: true });
+  }
+
+  /** Starts the upstream connect; the client socket was accepted paused and is resumed once it is up. */
+  start(): void {
+    const { client, upstream, config } = this;
+    this.observer.accepted(this.info);
+    client.setNoDelay(true);
+    this.watchSocket(client, 'client');
+    this.watchSocket(upstream, 'server');
+    client.setTimeout(config.timeouts.idleMs, () => this.shutdown('idle-timeout'));
+    this.handshakeTimer = setTimeout(() => this.shutdown('handshake-timeout'), config.timeouts.handshakeMs);
+    this.connectTimer = setTimeout(() => this.shutdown('upstream-connect-timeout'), config.timeouts.connectMs);
+    upstream.once('connect', () => this.onUpstreamConnected());
+    upstream.connect({ host: config.upstream.host, port: config.upstream.port, noDelay: true });
+  }
+
+  /** Closes the connection now (graceful shutdown gave up waiting). */
+  close(reason: CloseReason): void {
+    this.shutdown(reason);
+  }
+
+  private onUpstreamConnected(): void {
+    clearTimeout(this.connectTimer);
+    if (this.ending !== undefined) return;
+    this.connected = true;
+    const header = this.proxyHeader();
+    if (header !== undefined) this.upstream.write(header);
+    this.pipe(this.client, this.upstream, 'client');
+    this.pipe(this.upstream, this.client, 'server');
+    this.client.resume();
+  }
+
+  private proxyHeader(): Uint8Array | undefined {
+    if (this.config.proxyProtocol === 'none') return undefined;
+    const pair = {
+      sourceAddress: this.client.remoteAddress ?? '',
+      sourcePort: this.client.remotePort ?? 0,
+      destinationAddress: this.client.localAddress ?? '',
+      destinationPort: this.client.localPort ?? 0,
+    };
+    return this.config.proxyProtocol === 'v1' ? proxyV1Header(pair) : proxyV2Header(pair);
+  }
+
+  private pipe(from: net.Socket, to: net.Socket, side: Side): void {
+    const listener = this.config.name;
+    from.on('data', (chunk: Buffer) => {
+      if (this.ending !== undefined) return;
+      this.bytesFrom[side] += chunk.length;
+      this.observer.bytes(listener, side, chunk.length);
+      const verdict = this.watch.feed(side, chunk);
+      for (const e of verdict.events) this.observer.event(this.info, e);
+      let writable = true;
+      // Held-back bytes and the rest of the chunk go out in one writev, not one syscall each.
+      const cork = verdict.forward.length > 1;
+      if (cork) to.cork();
+      for (const part of verdict.forward) writable = to.write(part);
+      if (cork) to.uncork();
+      if (verdict.block !== undefined) {
+        this.enforce(verdict.block);
+        return;
+      }
+      if (this.handshakeTimer !== undefined && this.watch.handshakeDone) {
+        clearTimeout(this.handshakeTimer);
+        this.handshakeTimer = undefined;
+      }
+      if (!writable) {
+        from.pause();
+        to.once('drain', () => {
+          if (this.ending === undefined) from.resume();
+        });
+      }
+    });
+    // TCP half-close passes through: a client that shuts down its sending side still gets the reply.
+    from.on('end', () => {
+      if (this.ending === undefined) to.end();
+    });
+  }
+
+  private watchSocket(socket: net.Socket, side: Side): void {
+    socket.on('error', (e: NodeJS.ErrnoException) => {
+      this.error ??= `${side}: ${e.code ?? e.message}`;
+      if (side === 'server' && !this.connected) this.ending ??= 'upstream-unreachable';
+    });
+    socket.on('close', (hadError: boolean) => {
+      this.closedSockets.add(socket);
+      if (hadError || this.closedSockets.size === 2 || !this.connected) {
+        this.finish(this.ending ?? 'closed');
+        return;
+      }
+      // One side closed cleanly: the other has been sent its FIN (see pipe) and may still be
+      // flushing what was forwarded to it. Give it a bounded time to close by itself.
+      this.lingerTimer ??= setTimeout(() => this.finish(this.ending ?? 'closed'), LINGER_MS);
+    });
+  }
+
+  /**
+   * Holds back the offending record (the watch never released it), lets what came before it go
+   * out, and closes both sides at once.
+   */
+  private enforce(block: Block): void {
+    this.block = block;
+    this.ending = 'blocked';
+    this.clearTimers();
+    for (const s of [this.client, this.upstream]) {
+      s.pause();
+      s.end();
+    }
+    this.lingerTimer = setTimeout(() => this.finish('blocked'), LINGER_MS);
+  }
+
+  /** Closes both sides now, for a timeout or shutdown. */
+  private shutdown(reason: CloseReason): void {
+    this.ending ??= reason;
+    this.finish(this.ending);
+  }
+
+  private clearTimers(): void {
+    clearTimeout(this.handshakeTimer);
+    clearTimeout(this.connectTimer);
+    clearTimeout(this.lingerTimer);
+    this.handshakeTimer = undefined;
+    this.lingerTimer = undefined;
+  }
+
+  private finish(reason: CloseReason): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.ending ??= reason;
+    this.clearTimers();
+    this.client.destroy();
+    this.upstream.destroy();
+    this.observer.closed(this.info, {
+      reason: this.ending,
+      block: this.block,
+      bytesFrom: { ...this.bytesFrom },
+      renegotiations: this.watch.renegotiations,
+      durationMs: Date.now() - this.startedAt,
+      error: this.error,
+    });
+    this.onFinished(this);
+  }
+}

@@ -1,0 +1,198 @@
+/**
+ * Reading the initial hellos, the only handshake messages of TLS ≤ 1.2 the guard parses: it
+ * holds each back until it is whole (a hello may span records, RFC 5246 §6.2.1), decodes it with
+ * the wire codecs, and keeps only the facts the policy needs. Bytes are never re-encoded.
+ */
+import { Reader } from '../wire/codec.ts';
+import { ExtensionType, HandshakeType, ProtocolVersion, TLS_EMPTY_RENEGOTIATION_INFO_SCSV } from '../wire/enums.ts';
+import { isTlsError } from '../wire/errors.ts';
+import { findExtension, parseAlpn, parseSelectedVersion, parseServerName, type Extension } from '../wire/extensions.ts';
+import { decodeHandshake, isUnknown, type ClientHello, type ServerHello } from '../wire/handshake.ts';
+import { HANDSHAKE_HEADER_LEN } from '../wire/record.ts';
+import type { ClientHelloFacts, ClientRfc5746, ServerHelloFacts } from './events.ts';
+
+/**
+ * The largest hello the guard holds back. Real ClientHellos stay under a few KiB (post-quantum
+ * key shares included); 64 KiB bounds the memory a slow or hostile peer can pin per connection.
+ */
+export const MAX_HELLO_LEN = 65536;
+
+const TLS13 = ProtocolVersion['TLSv1.3'];
+
+export type CollectResult =
+  | { readonly status: 'more' }
+  | { readonly status: 'done'; readonly message: Uint8Array }
+  | { readonly status: 'error'; readonly reason: 'malformed-hello' | 'hello-too-large' };
+
+/**
+ * Joins the first handshake message of one direction from handshake-record payloads, checking
+ * its type and its length from the 4-byte header before the body arrives.
+ */
+export class HelloCollector {
+  private readonly header = new Uint8Array(HANDSHAKE_HEADER_LEN);
+  private headerHave = 0;
+  private body: Uint8Array | undefined;
+  private bodyHave = 0;
+
+  constructor(private readonly expectedType: number) {}
+
+  /** Takes payload bytes; bytes after the end of the hello (the next messages) are ignored. */
+  push(bytes: Uint8Array): CollectResult {
+    let at = 0;
+    if (this.body === undefined) {
+      const n = Math.min(HANDSHAKE_HEADER_LEN - this.headerHave, bytes.length);
+      this.header.set(bytes.subarray(0, n), this.headerHave);
+      this.headerHave += n;
+      at = n;
+      if (this.headerHave < HANDSHAKE_HEADER_LEN) return { status: 'more' };
+      if (this.header[0] !== this.expectedType) return { status: 'error', reason: 'malformed-hello' };
+      const length = (this.header[1]! << 16) | (this.header[2]! << 8) | this.header[3]!;
+      if (length > MAX_HELLO_LEN) return { status: 'error', reason: 'hello-too-large' };
+      this.body = new Uint8Array(HANDSHAKE_HEADER_LEN + length);
+      this.body.set(this.header);
+      this.bodyHave = HANDSHAKE_HEADER_LEN;
+    }
+    const n = Math.min(this.body.length - this.bodyHave, bytes.length - at);
+    this.body.set(bytes.subarray(at, at + n), this.bodyHave);
+    this.bodyHave += n;
+    return this.bodyHave === this.body.length ? { status: 'done', message: this.body } : { status: 'more' };
+  }
+}
+
+function decodeAs<T>(raw: Uint8Array, type: number): T | undefined {
+  try {
+    const m = decodeHandshake(raw, undefined);
+    return !isUnknown(m) && m.type === type ? (m as T) : undefined;
+  } catch (e) {
+    if (isTlsError(e)) return undefined;
+    throw e;
+  }
+}
+
+/** Parses an extension body, treating a malformed one as absent: the endpoints judge it, not us. */
+function lenient<T>(ext: Extension | undefined, parse: (data: Uint8Array) => T): T | undefined {
+  if (ext === undefined) return undefined;
+  try {
+    return parse(ext.data);
+  } catch (e) {
+    if (isTlsError(e)) return undefined;
+    throw e;
+  }
+}
+
+/** ClientHello supported_versions (RFC 8446 §4.2.1): ProtocolVersion versions<2..254>. */
+function parseOfferedVersions(data: Uint8Array): number[] {
+  const r = new Reader(data);
+  const list = r.sub8('versions');
+  r.expectEnd('supported_versions');
+  const out: number[] = [];
+  while (list.remaining >= 2) out.push(list.u16());
+  return out;
+}
+
+/** GREASE values (RFC 8701) are {0x?A, 0x?A}: offered to keep the ecosystem honest, never chosen. */
+function isGrease(v: number): boolean {
+  return (v & 0x0f0f) === 0x0a0a && v >> 8 === (v & 0xff);
+}
+
+function rfc5746Of(hasExtension: boolean, hasScsv: boolean): ClientRfc5746 {
+  if (hasExtension && hasScsv) return 'extension+scsv';
+  if (hasExtension) return 'extension';
+  return hasScsv ? 'scsv' : 'none';
+}
+
+export function clientHelloFacts(raw: Uint8Array): ClientHelloFacts | undefined {
+  const hello = decodeAs<ClientHello>(raw, HandshakeType.client_hello);
+  if (hello === undefined) return undefined;
+  const exts = hello.extensions;
+  const offered = lenient(findExtension(exts, ExtensionType.supported_versions), parseOfferedVersions)?.filter(
+    (v) => !isGrease(v),
+  );
+  return {
+    format: 'tls',
+    version: hello.version,
+    rfc5746: rfc5746Of(
+      findExtension(exts, ExtensionType.renegotiation_info) !== undefined,
+      hello.cipherSuites.includes(TLS_EMPTY_RENEGOTIATION_INFO_SCSV),
+    ),
+    // Without supported_versions, client_version is the highest version offered (RFC 5246 §7.4.1.2).
+    offersLegacyVersions: offered === undefined ? true : offered.some((v) => v < TLS13),
+    offersTls13: offered?.includes(TLS13) ?? false,
+    ems: findExtension(exts, ExtensionType.extended_master_secret) !== undefined,
+    sni: lenient(findExtension(exts, ExtensionType.server_name), parseServerName),
+    alpn: lenient(findExtension(exts, ExtensionType.application_layer_protocol_negotiation), parseAlpn),
+  };
+}
+
+export function serverHelloFacts(raw: Uint8Array): ServerHelloFacts | undefined {
+  const hello = decodeAs<ServerHello>(raw, HandshakeType.server_hello);
+  if (hello === undefined) return undefined;
+  const exts = hello.extensions;
+  const selected = lenient(findExtension(exts, ExtensionType.supported_versions), parseSelectedVersion);
+  const version = selected ?? hello.version;
+  return {
+    version,
+    tls13: version === TLS13,
+    cipherSuite: hello.cipherSuite,
+    compressionMethod: hello.compressionMethod,
+    rfc5746: findExtension(exts, ExtensionType.renegotiation_info) !== undefined,
+    ems: findExtension(exts, ExtensionType.extended_master_secret) !== undefined,
+    alpn: lenient(findExtension(exts, ExtensionType.application_layer_protocol_negotiation), parseAlpn)?.[0],
+  };
+}
+
+// --- SSL 2.0-compatible CLIENT-HELLO (RFC 5246 Appendix E.2) ------------------------------
+
+/** The record header of an SSL 2.0 message with no padding: msb set, then a 15-bit length. */
+export const SSLV2_HEADER_LEN = 2;
+const SSLV2_CLIENT_HELLO = 1;
+const V2_CIPHER_SPEC_LEN = 3;
+
+export function isSslv2HeaderByte(first: number): boolean {
+  return (first & 0x80) !== 0;
+}
+
+export function sslv2RecordLength(head: Uint8Array): number {
+  return ((head[0]! & 0x7f) << 8) | head[1]!;
+}
+
+/**
+ * struct { uint8 msg_type; Version version; uint16 cipher_spec_length; uint16 session_id_length;
+ *   uint16 challenge_length; V2CipherSpec cipher_specs[cipher_spec_length];
+ *   opaque session_id[session_id_length]; opaque challenge[challenge_length]; } V2ClientHello;
+ * RFC 5746 §3.3 lets such a hello carry the SCSV as the cipher spec {0x00, 0x00, 0xFF}; it has
+ * no room for extensions. Undefined when it does not parse.
+ */
+export function sslv2ClientHelloFacts(body: Uint8Array): ClientHelloFacts | undefined {
+  try {
+    const r = new Reader(body);
+    if (r.u8('msg_type') !== SSLV2_CLIENT_HELLO) return undefined;
+    const version = r.u16('version');
+    const specsLen = r.u16('cipher_spec_length');
+    const sessionIdLen = r.u16('session_id_length');
+    const challengeLen = r.u16('challenge_length');
+    if (specsLen === 0 || specsLen % V2_CIPHER_SPEC_LEN !== 0) return undefined;
+    const specs = r.bytes(specsLen, 'cipher_specs');
+    r.bytes(sessionIdLen, 'session_id');
+    r.bytes(challengeLen, 'challenge');
+    r.expectEnd('V2ClientHello');
+    let scsv = false;
+    for (let i = 0; i < specs.length; i += V2_CIPHER_SPEC_LEN) {
+      const spec = (specs[i]! << 16) | (specs[i + 1]! << 8) | specs[i + 2]!;
+      if (spec === TLS_EMPTY_RENEGOTIATION_INFO_SCSV) scsv = true;
+    }
+    return {
+      format: 'sslv2-compatible',
+      version,
+      rfc5746: rfc5746Of(false, scsv),
+      offersLegacyVersions: true,
+      offersTls13: false,
+      ems: false,
+      sni: undefined,
+      alpn: undefined,
+    };
+  } catch (e) {
+    if (isTlsError(e)) return undefined;
+    throw e;
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * A guard listener: accepts TCP connections on one address and proxies each to the upstream
+ * through a GuardedConnection, with a cap on open connections and a graceful close (stop
+ * accepting, let connections drain, then close what is left).
+ */
+import * as net from 'node:net';
+import type { ListenerConfig } from './config.ts';
+import { GuardedConnection } from './connection.ts';
+import type { GuardObserver } from './observer.ts';
+import { judgeFor } from './policy.ts';
+import { RenegotiationRateLimiter } from './rate-limit.ts';
+
+let nextConnectionId = 1;
+
+export class GuardListener {
+  private readonly server: net.Server;
+  private readonly connections = new Set<GuardedConnection>();
+  private readonly limiter: RenegotiationRateLimiter | undefined;
+  private draining = false;
+  private drained: (() => void) | undefined;
+
+  constructor(
+    readonly config: ListenerConfig,
+    private readonly observer: GuardObserver,
+  ) {
+    const limit = config.policy.perClientLimit;
+    this.limiter = limit === undefined ? undefined : new RenegotiationRateLimiter(limit);
+    // Paused on accept: nothing is read from the client until the upstream is connected.
+    this.server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => this.accept(socket));
+    this.server.on('error', () => undefined);
+  }
+
+  get activeConnections(): number {
+    return this.connections.size;
+  }
+
+  listen(): Promise<net.AddressInfo> {
+    const { host, port } = this.config.listen;
+    return new Promise((resolve, reject) => {
+      const onError = (e: Error): void => reject(e);
+      this.server.once('error', onError);
+      this.server.listen({ host, port, backlog: 4096 }, () => {
+        this.server.off('error', onError);
+        resolve(this.server.address() as net.AddressInfo);
+      });
+    });
+  }
+
+  private accept(socket: net.Socket): void {
+    // A reset before we look at the socket must not become an uncaught error.
+    socket.on('error', () => undefined);
+    if (this.draining || this.connections.size >= this.config.maxConnections) {
+      this.observer.refused(
+        this.config.name,
+        this.draining ? 'shutting-down' : 'max-connections',
+        socket.remoteAddress,
+      );
+      socket.destroy();
+      return;
+    }
+    const judge = judgeFor(this.config.policy, this.limiter, socket.remoteAddress ?? '');
+    const conn = new GuardedConnection(socket, this.config, this.observer, judge, nextConnectionId++, (c) =>
+      this.forget(c),
+    );
+    this.connections.add(conn);
+    conn.start();
+  }
+
+  private forget(conn: GuardedConnection): void {
+    this.connections.delete(conn);
+    if (this.draining && this.connections.size === 0) this.drained?.();
+  }
+
+  /**
+   * Stops accepting, waits up to drainMs for open connections to end by themselves, then closes
+   * the rest. Resolves once the listening socket and every connection are closed.
+   */
+  async close(drainMs: number): Promise<void> {
+    this.draining = true;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    if (this.connections.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        this.drained = resolve;
+        timer = setTimeout(resolve, drainMs);
+      });
+      clearTimeout(timer);
+      for (const conn of [...this.connections]) conn.close('shutdown');
+    }
+    await closed;
+  }
+}

@@ -1,0 +1,225 @@
+/**
+ * Prometheus metrics (prom-client), in a registry of their own so several guards (tests) can live
+ * in one process, served on GET /metrics of an optional HTTP listener.
+ */
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Endpoint } from './config.ts';
+import type { GuardEvent, Side } from './events.ts';
+import { direction } from './log.ts';
+import type { ConnectionInfo, ConnectionSummary, GuardObserver, RefusalReason } from './observer.ts';
+
+const PREFIX = 'renego_guard_';
+
+/**
+ * Counts kept as plain numbers per label set and handed to prom-client only when scraped
+ * (`collect`): the proxy counts bytes on every chunk, and prom-client hashes labels on every
+ * `inc`, even through bound children.
+ */
+class Tally<L extends string> {
+  private readonly entries = new Map<string, { labels: Record<L, string>; value: number }>();
+
+  add(labels: Record<L, string>, n = 1): void {
+    const key = Object.values(labels).join('\0');
+    const entry = this.entries.get(key);
+    if (entry === undefined) this.entries.set(key, { labels, value: n });
+    else entry.value += n;
+  }
+
+  get(labels: Record<L, string>): number {
+    return this.entries.get(Object.values(labels).join('\0'))?.value ?? 0;
+  }
+
+  /** A counter (or a gauge) whose value is this tally's at every scrape. */
+  register(registry: Registry, type: 'counter' | 'gauge', name: string, help: string, labelNames: readonly L[]): void {
+    const entries = this.entries;
+    const config = { name: PREFIX + name, help, labelNames, registers: [registry] };
+    if (type === 'counter') {
+      new Counter<L>({
+        ...config,
+        collect(this: Counter<L>) {
+          this.reset();
+          for (const e of entries.values()) if (e.value > 0) this.inc(e.labels, e.value);
+        },
+      });
+    } else {
+      new Gauge<L>({
+        ...config,
+        collect(this: Gauge<L>) {
+          this.reset();
+          for (const e of entries.values()) this.set(e.labels, e.value);
+        },
+      });
+    }
+  }
+}
+
+export class GuardMetrics implements GuardObserver {
+  readonly registry = new Registry();
+  private readonly connections = new Tally<'listener'>();
+  private readonly active = new Tally<'listener'>();
+  private readonly refusedTotal = new Tally<'listener' | 'reason'>();
+  private readonly closedTotal = new Tally<'listener' | 'reason'>();
+  private readonly bytesTotal = new Tally<'listener' | 'from'>();
+  private readonly hellos = new Tally<'listener' | 'side' | 'rfc5746'>();
+  private readonly passThrough = new Tally<'listener' | 'why'>();
+  private readonly renegotiationsSeen = new Tally<'listener' | 'direction'>();
+  private readonly renegotiationsBlocked = new Tally<'listener' | 'direction' | 'reason'>();
+  private readonly renegotiationsCompleted = new Tally<'listener' | 'direction'>();
+  private readonly renegotiationsRefused = new Tally<'listener' | 'direction'>();
+  private readonly violations = new Tally<'listener' | 'reason'>();
+
+  constructor(options: { processMetrics?: boolean } = {}) {
+    const r = this.registry;
+    this.connections.register(r, 'counter', 'connections_total', 'Connections accepted', ['listener']);
+    this.active.register(r, 'gauge', 'connections_active', 'Connections open now', ['listener']);
+    this.refusedTotal.register(r, 'counter', 'connections_refused_total', 'Connections closed on accept', [
+      'listener',
+      'reason',
+    ]);
+    this.closedTotal.register(r, 'counter', 'connections_closed_total', 'Connections closed, by why', [
+      'listener',
+      'reason',
+    ]);
+    this.bytesTotal.register(r, 'counter', 'bytes_total', 'Bytes received from each side', ['listener', 'from']);
+    this.hellos.register(r, 'counter', 'hellos_total', 'Initial hellos, by RFC 5746 signalling', [
+      'listener',
+      'side',
+      'rfc5746',
+    ]);
+    this.passThrough.register(
+      r,
+      'counter',
+      'pass_through_total',
+      'Connections no longer inspected (TLS 1.3, allowed non-TLS)',
+      ['listener', 'why'],
+    );
+    this.renegotiationsSeen.register(
+      r,
+      'counter',
+      'renegotiations_seen_total',
+      'Renegotiations started (let through or blocked)',
+      ['listener', 'direction'],
+    );
+    this.renegotiationsBlocked.register(r, 'counter', 'renegotiations_blocked_total', 'Renegotiations blocked', [
+      'listener',
+      'direction',
+      'reason',
+    ]);
+    this.renegotiationsCompleted.register(r, 'counter', 'renegotiations_completed_total', 'Renegotiations completed', [
+      'listener',
+      'direction',
+    ]);
+    this.renegotiationsRefused.register(
+      r,
+      'counter',
+      'renegotiations_refused_total',
+      'Renegotiations the other endpoint refused',
+      ['listener', 'direction'],
+    );
+    this.violations.register(r, 'counter', 'policy_violations_total', 'Connections closed by the guard, by reason', [
+      'listener',
+      'reason',
+    ]);
+    if (options.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: PREFIX });
+  }
+
+  /** Bytes received so far from one side of a listener's connections. */
+  bytesFrom(listener: string, from: Side): number {
+    return this.bytesTotal.get({ listener, from });
+  }
+
+  accepted(c: ConnectionInfo): void {
+    this.connections.add({ listener: c.listener });
+    this.active.add({ listener: c.listener });
+  }
+
+  refused(listener: string, reason: RefusalReason): void {
+    this.refusedTotal.add({ listener, reason });
+  }
+
+  bytes(listener: string, from: Side, n: number): void {
+    this.bytesTotal.add({ listener, from }, n);
+  }
+
+  event(c: ConnectionInfo, e: GuardEvent): void {
+    const listener = c.listener;
+    switch (e.type) {
+      case 'client-hello':
+        this.hellos.add({ listener, side: 'client', rfc5746: e.hello.rfc5746 });
+        return;
+      case 'server-hello':
+        this.hellos.add({
+          listener,
+          side: 'server',
+          rfc5746: e.hello.tls13 ? 'tls13' : e.hello.rfc5746 ? 'extension' : 'none',
+        });
+        return;
+      case 'pass-through':
+        this.passThrough.add({ listener, why: e.why });
+        return;
+      case 'renegotiation':
+        this.renegotiationsSeen.add({ listener, direction: direction(e.initiator) });
+        return;
+      case 'renegotiation-complete':
+        this.renegotiationsCompleted.add({ listener, direction: direction(e.initiator) });
+        return;
+      case 'renegotiation-refused':
+        this.renegotiationsRefused.add({ listener, direction: direction(e.initiator) });
+        return;
+      case 'blocked': {
+        const { reason, initiator } = e.block;
+        this.violations.add({ listener, reason });
+        if (initiator === undefined) return;
+        this.renegotiationsSeen.add({ listener, direction: direction(initiator) });
+        this.renegotiationsBlocked.add({ listener, direction: direction(initiator), reason });
+        return;
+      }
+      case 'renegotiation-answered':
+      case 'handshake-complete':
+        return;
+    }
+  }
+
+  closed(c: ConnectionInfo, s: ConnectionSummary): void {
+    this.active.add({ listener: c.listener }, -1);
+    this.closedTotal.add({ listener: c.listener, reason: s.reason });
+  }
+}
+
+export interface MetricsServer {
+  readonly address: AddressInfo;
+  close(): Promise<void>;
+}
+
+/** GET /metrics in the Prometheus text format; anything else is a 404. */
+export function serveMetrics(registry: Registry, at: Endpoint): Promise<MetricsServer> {
+  const server = http.createServer((req, res) => {
+    if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
+      res.writeHead(404).end('not found\n');
+      return;
+    }
+    registry.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+      (e: unknown) => res.writeHead(500).end(`${String(e)}\n`),
+    );
+  });
+  // Scrapes are short; a stalled one must not hold a socket forever.
+  server.requestTimeout = 10_000;
+  server.headersTimeout = 5_000;
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: at.host, port: at.port }, () => {
+      server.off('error', reject);
+      resolve({
+        address: server.address() as AddressInfo,
+        close: () =>
+          new Promise((done) => {
+            server.closeAllConnections();
+            server.close(() => done());
+          }),
+      });
+    });
+  });
+}

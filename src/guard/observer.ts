@@ -1,0 +1,64 @@
+/**
+ * What the proxy reports about its connections. Logs (log.ts) and metrics (metrics.ts) are two
+ * observers; tests add their own. The proxy calls `bytes` on every chunk, so it must stay cheap.
+ */
+import type { Block, GuardEvent, Side } from './events.ts';
+
+export interface ConnectionInfo {
+  /** Unique in the process, in accept order. */
+  readonly id: number;
+  readonly listener: string;
+  readonly clientAddress: string;
+  readonly clientPort: number;
+}
+
+export type CloseReason =
+  /** Both sides closed (or one reset) with nothing wrong seen. */
+  | 'closed'
+  | 'blocked'
+  | 'handshake-timeout'
+  | 'idle-timeout'
+  | 'upstream-unreachable'
+  | 'upstream-connect-timeout'
+  | 'shutdown';
+
+export interface ConnectionSummary {
+  readonly reason: CloseReason;
+  readonly block: Block | undefined;
+  /** Bytes received from each side (what was forwarded may be less when blocked). */
+  readonly bytesFrom: Readonly<Record<Side, number>>;
+  readonly renegotiations: number;
+  readonly durationMs: number;
+  /** The socket error that ended the connection, if one did. */
+  readonly error: string | undefined;
+}
+
+export type RefusalReason = 'max-connections' | 'shutting-down';
+
+export interface GuardObserver {
+  accepted(conn: ConnectionInfo): void;
+  /** A connection closed at once, before any byte was read. */
+  refused(listener: string, reason: RefusalReason, clientAddress: string | undefined): void;
+  event(conn: ConnectionInfo, event: GuardEvent): void;
+  bytes(listener: string, from: Side, n: number): void;
+  closed(conn: ConnectionInfo, summary: ConnectionSummary): void;
+}
+
+/** Several observers as one. */
+export function fanOut(observers: readonly GuardObserver[]): GuardObserver {
+  return {
+    accepted: (c) => observers.forEach((o) => o.accepted(c)),
+    refused: (l, r, a) => observers.forEach((o) => o.refused(l, r, a)),
+    event: (c, e) => observers.forEach((o) => o.event(c, e)),
+    bytes: (l, f, n) => observers.forEach((o) => o.bytes(l, f, n)),
+    closed: (c, s) => observers.forEach((o) => o.closed(c, s)),
+  };
+}
+
+export const SILENT_OBSERVER: GuardObserver = {
+  accepted: () => undefined,
+  refused: () => undefined,
+  event: () => undefined,
+  bytes: () => undefined,
+  closed: () => undefined,
+};

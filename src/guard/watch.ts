@@ -1,0 +1,488 @@
+/**
+ * RenegotiationWatch: the guard's sans-I/O inspector. One per connection, fed the bytes of each
+ * direction as they arrive; it answers with the bytes that may go on now, what it saw, and
+ * whether the connection must be closed. It never sees keys and never re-encodes: every byte
+ * forwarded is a byte received.
+ *
+ * What TLS ≤ 1.2 leaves in clear (reference §5, RFC 5246 §6.2): every record header (type,
+ * version, length), and the handshake up to each side's ChangeCipherSpec. From that alone:
+ * - after a side's ChangeCipherSpec, its next handshake record is its Finished;
+ * - any handshake record after that Finished starts a renegotiation: from the client, a
+ *   ClientHello (client-initiated, or the answer to a HelloRequest just seen); from the server,
+ *   a HelloRequest (server-initiated), or its ServerHello when the client has just started one;
+ * - each renegotiation ends with its own ChangeCipherSpec and Finished in both directions.
+ *
+ * Memory: per direction, at most one partial record header (4 bytes) and, at the start, the
+ * initial hello held back until it is whole (bounded by MAX_HELLO_LEN). Payloads are passed on
+ * as views of the input. docs/guard.md lists the edge cases handled here.
+ */
+import { ContentType, HandshakeType, ProtocolVersion } from '../wire/enums.ts';
+import { MAX_CIPHERTEXT, RECORD_HEADER_LEN } from '../wire/record.ts';
+import type {
+  Block,
+  BlockReason,
+  ClientHelloFacts,
+  GuardEvent,
+  Initiator,
+  Judge,
+  ServerHelloFacts,
+  Side,
+  Verdict,
+} from './events.ts';
+import { maxFinishedRecord } from './finished-size.ts';
+import {
+  HelloCollector,
+  SSLV2_HEADER_LEN,
+  clientHelloFacts,
+  isSslv2HeaderByte,
+  serverHelloFacts,
+  sslv2ClientHelloFacts,
+  sslv2RecordLength,
+  type CollectResult,
+} from './hello.ts';
+
+/**
+ * Where one direction stands, named after what it waits for:
+ * - expect-hello: its initial hello (held back until whole and judged);
+ * - expect-change-cipher-spec: a handshake in progress (clear, or encrypted in a renegotiation);
+ * - expect-finished: ChangeCipherSpec seen, the next handshake record is the Finished;
+ * - traffic: Finished seen; a handshake record now starts a renegotiation.
+ */
+type LaneState = 'expect-hello' | 'expect-change-cipher-spec' | 'expect-finished' | 'traffic';
+
+/** What to do with a record whose header was just read. */
+type Action = 'forward' | 'hold' | 'blocked' | 'pass-through';
+
+/** msg_type + version + three uint16 lengths: the fixed part of a V2ClientHello. */
+const SSLV2_MIN_BODY = 9;
+const SSL3 = ProtocolVersion.SSLv3;
+
+interface Renegotiation {
+  readonly index: number;
+  readonly initiator: Initiator;
+  /** Each side's part starts with its first handshake message (the server's is its ServerHello, not the HelloRequest). */
+  readonly started: Record<Side, boolean>;
+  readonly finished: Record<Side, boolean>;
+}
+
+type Phase =
+  | { readonly kind: 'idle' }
+  | { readonly kind: 'hello-requested'; readonly renegotiation: Renegotiation }
+  | { readonly kind: 'renegotiating'; readonly renegotiation: Renegotiation };
+
+type Mode =
+  | { readonly kind: 'inspect' }
+  | { readonly kind: 'pass-through' }
+  | { readonly kind: 'blocked'; readonly block: Block };
+
+/** A fixed number of bytes: the body of an SSL 2.0 record, whose header gives its length. */
+class FixedCollector {
+  private readonly body: Uint8Array;
+  private have = 0;
+
+  constructor(length: number) {
+    this.body = new Uint8Array(length);
+  }
+
+  push(bytes: Uint8Array): CollectResult {
+    const n = Math.min(this.body.length - this.have, bytes.length);
+    this.body.set(bytes.subarray(0, n), this.have);
+    this.have += n;
+    return this.have === this.body.length ? { status: 'done', message: this.body } : { status: 'more' };
+  }
+}
+
+interface Collecting {
+  readonly format: 'tls' | 'sslv2';
+  readonly collector: HelloCollector | FixedCollector;
+}
+
+/** One direction of the connection. */
+class Lane {
+  state: LaneState = 'expect-hello';
+  readonly head = new Uint8Array(RECORD_HEADER_LEN);
+  /** Bytes of the current record header received so far (held, not yet forwarded). */
+  headHave = 0;
+  payloadLeft = 0;
+  /** Record headers read. */
+  records = 0;
+  collecting: Collecting | undefined;
+  /** Copies of bytes held back while the hello is collected, in order. */
+  held: Uint8Array[] = [];
+  /** The initial handshake's Finished has been seen. */
+  finishedOnce = false;
+
+  constructor(readonly side: Side) {}
+
+  get heldBytes(): number {
+    return this.held.reduce((n, b) => n + b.length, 0) + this.headHave;
+  }
+}
+
+/** Collects forwarded bytes, merging adjacent views of the same buffer. */
+class Output {
+  readonly parts: Uint8Array[] = [];
+
+  push(b: Uint8Array): void {
+    if (b.length === 0) return;
+    const last = this.parts[this.parts.length - 1];
+    if (last !== undefined && last.buffer === b.buffer && last.byteOffset + last.byteLength === b.byteOffset) {
+      this.parts[this.parts.length - 1] = new Uint8Array(last.buffer, last.byteOffset, last.byteLength + b.byteLength);
+      return;
+    }
+    this.parts.push(b);
+  }
+
+  /** The parts, with a whole input chunk given back as itself (a Buffer stays a Buffer). */
+  result(chunk: Uint8Array): Uint8Array[] {
+    const only = this.parts.length === 1 ? this.parts[0]! : undefined;
+    if (only && only.buffer === chunk.buffer && only.byteOffset === chunk.byteOffset && only.length === chunk.length) {
+      return [chunk];
+    }
+    return this.parts;
+  }
+}
+
+const IDLE: Phase = { kind: 'idle' };
+
+export class RenegotiationWatch {
+  private readonly lanes: Record<Side, Lane> = { client: new Lane('client'), server: new Lane('server') };
+  private mode: Mode = { kind: 'inspect' };
+  private phase: Phase = IDLE;
+  private events: GuardEvent[] = [];
+  private renegotiationCount = 0;
+  private clientFacts: ClientHelloFacts | undefined;
+  private serverFacts: ServerHelloFacts | undefined;
+
+  constructor(private readonly judge: Judge) {}
+
+  /** Renegotiations let through so far. */
+  get renegotiations(): number {
+    return this.renegotiationCount;
+  }
+
+  get clientHello(): ClientHelloFacts | undefined {
+    return this.clientFacts;
+  }
+
+  get serverHello(): ServerHelloFacts | undefined {
+    return this.serverFacts;
+  }
+
+  /** The initial handshake is over (both Finished seen) or no longer inspected (TLS 1.3, allowed non-TLS). */
+  get handshakeDone(): boolean {
+    return this.mode.kind === 'pass-through' || (this.lanes.client.finishedOnce && this.lanes.server.finishedOnce);
+  }
+
+  get inspecting(): boolean {
+    return this.mode.kind === 'inspect';
+  }
+
+  get blocked(): Block | undefined {
+    return this.mode.kind === 'blocked' ? this.mode.block : undefined;
+  }
+
+  /** Bytes held back from one direction, for tests of the memory bound. */
+  heldBytes(side: Side): number {
+    return this.lanes[side].heldBytes;
+  }
+
+  /** Takes the next bytes `from` one side; returns what may be sent on to the other. */
+  feed(from: Side, chunk: Uint8Array): Verdict {
+    const lane = this.lanes[from];
+    const out = new Output();
+    this.events = [];
+    if (this.mode.kind === 'blocked') return { forward: [], events: [], block: this.mode.block };
+    if (this.mode.kind === 'pass-through') {
+      this.flushHeld(lane, out);
+      out.push(chunk);
+      return { forward: out.result(chunk), events: [], block: undefined };
+    }
+    let at = 0;
+    while (at < chunk.length && this.mode.kind === 'inspect') {
+      at = lane.payloadLeft > 0 ? this.payload(lane, chunk, at, out) : this.header(lane, chunk, at, out);
+    }
+    // `mode` changes inside the loop; read it again through a widening cast.
+    const mode = this.mode as Mode;
+    if (mode.kind === 'pass-through') out.push(chunk.subarray(at));
+    return { forward: out.result(chunk), events: this.events, block: this.blocked };
+  }
+
+  // --- framing ---------------------------------------------------------------------
+
+  private payload(lane: Lane, chunk: Uint8Array, at: number, out: Output): number {
+    const n = Math.min(lane.payloadLeft, chunk.length - at);
+    const part = chunk.subarray(at, at + n);
+    lane.payloadLeft -= n;
+    const collecting = lane.collecting;
+    if (collecting === undefined) {
+      out.push(part);
+      return at + n;
+    }
+    lane.held.push(part.slice());
+    const result = collecting.collector.push(part);
+    if (result.status === 'more') return at + n;
+    lane.collecting = undefined;
+    if (result.status === 'error') this.block(lane, result.reason);
+    else if (this.onHello(lane, result.message, collecting.format)) this.release(lane, out);
+    return at + n;
+  }
+
+  private header(lane: Lane, chunk: Uint8Array, at: number, out: Output): number {
+    const had = lane.headHave;
+    const n = Math.min(RECORD_HEADER_LEN - had, chunk.length - at);
+    lane.head.set(chunk.subarray(at, at + n), had);
+    lane.headHave += n;
+    const end = at + n;
+    // The first byte is enough to tell a TLS peer from anything else (an HTTP request, an SMTP banner).
+    if (lane.records === 0 && had === 0 && !firstByteIsTls(lane.side, lane.head[0]!)) {
+      lane.headHave = 0;
+      if (this.admitNonTls(lane)) out.push(chunk.subarray(at, end));
+      return end;
+    }
+    if (lane.headHave < RECORD_HEADER_LEN) return end;
+    lane.headHave = 0;
+    const headerBytes = had === 0 ? chunk.subarray(at, end) : lane.head.slice();
+    switch (this.onHeader(lane)) {
+      case 'forward':
+        out.push(headerBytes);
+        break;
+      case 'hold':
+        lane.held.push(headerBytes.slice());
+        break;
+      case 'pass-through':
+        this.release(lane, out);
+        out.push(headerBytes);
+        break;
+      case 'blocked':
+        break;
+    }
+    return end;
+  }
+
+  private onHeader(lane: Lane): Action {
+    const head = lane.head;
+    const type = head[0]!;
+    if (lane.side === 'client' && lane.records === 0 && isSslv2HeaderByte(type)) return this.startSslv2(lane);
+    const length = (head[3]! << 8) | head[4]!;
+    // RFC 5246 §6.2.1/§6.2.3: every TLS record has major version 3 and at most 2^14 + 2048 bytes.
+    if (head[1] !== 3 || length > MAX_CIPHERTEXT) {
+      if (lane.records === 0) return this.admitNonTls(lane) ? 'pass-through' : 'blocked';
+      return this.block(lane, 'malformed-record');
+    }
+    lane.records++;
+    lane.payloadLeft = length;
+    switch (lane.state) {
+      case 'expect-hello':
+        return this.helloRecord(lane, type);
+      case 'expect-change-cipher-spec':
+        if (type === ContentType.change_cipher_spec) lane.state = 'expect-finished';
+        return 'forward';
+      case 'expect-finished':
+        return type === ContentType.handshake ? this.finished(lane, length) : 'forward';
+      case 'traffic':
+        if (type === ContentType.handshake) return this.handshakeInTraffic(lane, false);
+        if (type === ContentType.alert) this.alertInTraffic(lane);
+        return 'forward';
+    }
+  }
+
+  // --- the initial hellos -------------------------------------------------------------
+
+  private helloRecord(lane: Lane, type: number): Action {
+    if (type === ContentType.handshake) {
+      const expected = lane.side === 'client' ? HandshakeType.client_hello : HandshakeType.server_hello;
+      lane.collecting ??= { format: 'tls', collector: new HelloCollector(expected) };
+      return 'hold';
+    }
+    // A server may refuse the ClientHello with a clear alert before any ServerHello.
+    if (lane.side === 'server' && lane.collecting === undefined) return 'forward';
+    return this.block(lane, 'malformed-hello');
+  }
+
+  /** RFC 5246 Appendix E.2: a 2-byte header with the top bit set; three bytes of its body are already in `head`. */
+  private startSslv2(lane: Lane): Action {
+    const length = sslv2RecordLength(lane.head);
+    if (length < SSLV2_MIN_BODY) return this.block(lane, 'malformed-hello');
+    lane.records++;
+    const collector = new FixedCollector(length);
+    collector.push(lane.head.subarray(SSLV2_HEADER_LEN));
+    lane.collecting = { format: 'sslv2', collector };
+    lane.payloadLeft = length - (RECORD_HEADER_LEN - SSLV2_HEADER_LEN);
+    return 'hold';
+  }
+
+  /** Judges a whole hello; false when the connection is now blocked. */
+  private onHello(lane: Lane, message: Uint8Array, format: 'tls' | 'sslv2'): boolean {
+    if (lane.side === 'client') {
+      const hello = format === 'sslv2' ? sslv2ClientHelloFacts(message) : clientHelloFacts(message);
+      if (hello === undefined) return this.refuse(lane, 'malformed-hello');
+      // A real SSL 2.0 hello (version 0x0002) leads to SSL 2.0, whose records the guard cannot read.
+      if (hello.version < SSL3) return this.admitNonTls(lane);
+      this.clientFacts = hello;
+      this.events.push({ type: 'client-hello', hello });
+      const decision = this.judge({ kind: 'client-hello', hello });
+      if (!decision.allow) return this.refuse(lane, decision.reason);
+      lane.state = 'expect-change-cipher-spec';
+      return true;
+    }
+    const hello = serverHelloFacts(message);
+    if (hello === undefined) return this.refuse(lane, 'malformed-hello');
+    this.serverFacts = hello;
+    this.events.push({ type: 'server-hello', hello });
+    const decision = this.judge({ kind: 'server-hello', hello, client: this.clientFacts });
+    if (!decision.allow) return this.refuse(lane, decision.reason);
+    // RFC 8446: TLS 1.3 has no renegotiation, and its handshake records are disguised as application data.
+    if (hello.tls13) this.passThrough('tls13');
+    else lane.state = 'expect-change-cipher-spec';
+    return true;
+  }
+
+  // --- Finished and renegotiations ----------------------------------------------------------
+
+  private finished(lane: Lane, length: number): Action {
+    // The initial Finished is sealed with the suite the clear ServerHello chose; a renegotiation's
+    // with one negotiated under encryption, so only the bound over all suites applies.
+    const bound = maxFinishedRecord(lane.finishedOnce ? undefined : this.serverFacts);
+    lane.state = 'traffic';
+    this.onFinished(lane);
+    if (length <= bound) return 'forward';
+    // Longer than any Finished: the record also carries the next handshake message.
+    return this.handshakeInTraffic(lane, true);
+  }
+
+  private onFinished(lane: Lane): void {
+    if (!lane.finishedOnce) {
+      lane.finishedOnce = true;
+      if (this.lanes.client.finishedOnce && this.lanes.server.finishedOnce)
+        this.events.push({ type: 'handshake-complete' });
+      return;
+    }
+    const phase = this.phase;
+    if (phase.kind !== 'renegotiating' || !phase.renegotiation.started[lane.side]) return;
+    const r = phase.renegotiation;
+    r.finished[lane.side] = true;
+    if (!r.finished.client || !r.finished.server) return;
+    this.events.push({ type: 'renegotiation-complete', initiator: r.initiator, index: r.index });
+    this.phase = IDLE;
+  }
+
+  /** A handshake record from a side in traffic. */
+  private handshakeInTraffic(lane: Lane, coalesced: boolean): Action {
+    const phase = this.phase;
+    // RFC 5246 §7.4.1.1: the client answers a HelloRequest with a ClientHello; that is the
+    // server-initiated renegotiation going on, not one the client starts.
+    if (lane.side === 'client' && phase.kind === 'hello-requested') {
+      const r = phase.renegotiation;
+      r.started.client = true;
+      this.phase = { kind: 'renegotiating', renegotiation: r };
+      lane.state = 'expect-change-cipher-spec';
+      this.events.push({ type: 'renegotiation-answered', index: r.index });
+      return 'forward';
+    }
+    // The server's ServerHello flight in a renegotiation the client (or its HelloRequest) started.
+    if (lane.side === 'server' && phase.kind === 'renegotiating' && !phase.renegotiation.started.server) {
+      phase.renegotiation.started.server = true;
+      lane.state = 'expect-change-cipher-spec';
+      return 'forward';
+    }
+    return this.startRenegotiation(lane, coalesced);
+  }
+
+  private startRenegotiation(lane: Lane, coalesced: boolean): Action {
+    const initiator = lane.side;
+    const decision = this.judge({
+      kind: 'renegotiation',
+      initiator,
+      previous: this.renegotiationCount,
+      client: this.clientFacts,
+      server: this.serverFacts,
+    });
+    if (!decision.allow) return this.block(lane, decision.reason, initiator);
+    const renegotiation: Renegotiation = {
+      index: ++this.renegotiationCount,
+      initiator,
+      started: { client: initiator === 'client', server: false },
+      finished: { client: false, server: false },
+    };
+    this.events.push({ type: 'renegotiation', initiator, index: renegotiation.index, coalesced });
+    if (initiator === 'client') {
+      this.phase = { kind: 'renegotiating', renegotiation };
+      lane.state = 'expect-change-cipher-spec';
+    } else {
+      // A HelloRequest is a message of its own: the server's handshake starts with its ServerHello.
+      this.phase = { kind: 'hello-requested', renegotiation };
+    }
+    return 'forward';
+  }
+
+  /**
+   * An alert where the other side awaited a handshake is taken as a refusal (its description is
+   * encrypted; a no_renegotiation warning in practice, RFC 5246 §7.2.2).
+   */
+  private alertInTraffic(lane: Lane): void {
+    const phase = this.phase;
+    if (phase.kind === 'idle') return;
+    const r = phase.renegotiation;
+    const clientRefused = lane.side === 'client' && phase.kind === 'hello-requested';
+    const serverRefused =
+      lane.side === 'server' && phase.kind === 'renegotiating' && r.initiator === 'client' && !r.started.server;
+    if (!clientRefused && !serverRefused) return;
+    this.events.push({ type: 'renegotiation-refused', initiator: r.initiator, index: r.index, by: lane.side });
+    this.phase = IDLE;
+    // The client sent its ClientHello and now goes on with application data.
+    if (serverRefused) this.lanes.client.state = 'traffic';
+  }
+
+  // --- outcomes -------------------------------------------------------------------------
+
+  private admitNonTls(lane: Lane): boolean {
+    const decision = this.judge({ kind: 'non-tls', side: lane.side });
+    if (!decision.allow) {
+      this.block(lane, decision.reason);
+      return false;
+    }
+    this.passThrough('non-tls');
+    return true;
+  }
+
+  private passThrough(why: 'tls13' | 'non-tls'): void {
+    this.mode = { kind: 'pass-through' };
+    this.events.push({ type: 'pass-through', why });
+  }
+
+  private block(lane: Lane, reason: BlockReason, initiator?: Initiator): 'blocked' {
+    const block: Block = initiator === undefined ? { reason, side: lane.side } : { reason, side: lane.side, initiator };
+    this.mode = { kind: 'blocked', block };
+    this.events.push({ type: 'blocked', block });
+    for (const l of Object.values(this.lanes)) {
+      l.held = [];
+      l.collecting = undefined;
+    }
+    return 'blocked';
+  }
+
+  /** block() for callers that answer whether to go on. */
+  private refuse(lane: Lane, reason: BlockReason): false {
+    this.block(lane, reason);
+    return false;
+  }
+
+  private release(lane: Lane, out: Output): void {
+    for (const b of lane.held) out.push(b);
+    lane.held = [];
+  }
+
+  /** Once inspection has stopped, everything held goes on, a partial header included. */
+  private flushHeld(lane: Lane, out: Output): void {
+    this.release(lane, out);
+    if (lane.headHave > 0) out.push(lane.head.slice(0, lane.headHave));
+    lane.headHave = 0;
+  }
+}
+
+/** A client starts with a handshake record or an SSL 2.0-compatible hello; a server with a handshake record or an alert. */
+function firstByteIsTls(side: Side, first: number): boolean {
+  if (side === 'client') return first === ContentType.handshake || isSslv2HeaderByte(first);
+  return first === ContentType.handshake || first === ContentType.alert;
+}

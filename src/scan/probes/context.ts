@@ -1,0 +1,96 @@
+/** What every probe of one target shares: where to connect, the options, and the engine settings that worked. */
+import { ALL_SUITES, suiteById, type CipherSuiteInfo } from '../../crypto/suites.ts';
+import type { ClientRenegotiationPolicy } from '../../handshake/client-config.ts';
+import { ProtocolVersion } from '../../wire/enums.ts';
+import type { ConnectionGate } from '../gate.ts';
+import { openSession, type OpenResult, type ProbeConnectOptions } from '../session.ts';
+import type { ScanOptions, ScanTarget } from '../types.ts';
+
+export interface ProbeContext {
+  readonly target: ScanTarget;
+  readonly address: string;
+  readonly opts: ScanOptions;
+  readonly gate: ConnectionGate;
+}
+
+/** The version and suites the baseline handshake settled on. */
+export interface Negotiated {
+  readonly version: number;
+  readonly suites: readonly CipherSuiteInfo[];
+}
+
+export const VERSIONS = [ProtocolVersion['TLSv1.2'], ProtocolVersion['TLSv1.1'], ProtocolVersion.TLSv1] as const;
+
+/** Every suite the engine runs, 3DES included: the scanner must reach old servers too. */
+export const SCAN_SUITES: readonly CipherSuiteInfo[] = ALL_SUITES;
+
+/**
+ * The scanner's client: verifies nothing (it audits), observes everything,
+ * completes handshakes with servers without RFC 5746 and renegotiates with them
+ * (the probes decide what that means), and lets the server certificate change
+ * across a renegotiation so the change can be reported.
+ */
+export function engineOptions(
+  n: Negotiated,
+  signal: ClientRenegotiationPolicy['signal'],
+  extra: Partial<ProbeConnectOptions> = {},
+): ProbeConnectOptions {
+  return {
+    minVersion: n.version,
+    maxVersion: n.version,
+    cipherSuites: n.suites,
+    renegotiation: {
+      accept: 'freely',
+      allowLegacyServer: true,
+      allowUnsafeLegacyRenegotiation: true,
+      signal,
+      serverCertificateChange: 'allow',
+    },
+    ...extra,
+  };
+}
+
+/** Silence this long while other connections are open suggests a server that serves one at a time. */
+const STALL_MS = 2000;
+
+/** Opens a probe connection through the target's gate; the session frees its slot when closed. */
+export async function open(
+  cx: ProbeContext,
+  n: Negotiated,
+  signal: ClientRenegotiationPolicy['signal'],
+  extra: Partial<ProbeConnectOptions> = {},
+): Promise<OpenResult> {
+  for (let attempt = 0; ; attempt++) {
+    const release = await cx.gate.acquire();
+    const stall = cx.gate.serialized
+      ? undefined
+      : {
+          ms: Math.min(STALL_MS, cx.opts.timeoutMs / 2),
+          crowded: () => cx.gate.othersProgressing(STALL_MS / 2),
+          activity: () => cx.gate.touch(),
+        };
+    const r = await openSession(cx.target, cx.address, engineOptions(n, signal, extra), cx.opts, stall);
+    if (r.ok) {
+      r.session.onClose(release);
+      return r;
+    }
+    release();
+    if (attempt > 0 || r.failure.kind !== 'Queued') return r;
+    cx.gate.serialize();
+  }
+}
+
+export function suitesWithout(suites: readonly CipherSuiteInfo[], id: number | undefined): CipherSuiteInfo[] {
+  return suites.filter((s) => s.id !== id);
+}
+
+export function suiteNames(ids: readonly number[]): string[] {
+  return ids.map((id) => suiteById(id)?.name ?? String(id));
+}
+
+/** Runs fn and returns its value with the time it took. */
+export async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number }> {
+  const t0 = performance.now();
+  const value = await fn();
+  return { value, ms: Math.round(performance.now() - t0) };
+}

@@ -1,0 +1,204 @@
+/**
+ * Check 5: server-initiated renegotiation, which is how IIS and Apache asked for
+ * client certificates on protected paths. Each path is requested over HTTP; we
+ * watch for a HelloRequest, whether the new handshake carries a
+ * CertificateRequest (and its CA names), and what the server does when we have
+ * no certificate. These are the paths that break if renegotiation is switched
+ * off. A second request as a 2009 client (no RFC 5746 signal) shows whether the
+ * server would renegotiate insecurely when a legacy client asks for such a path.
+ */
+import type { ConnectionEvent, HandshakeSummary } from '../../handshake/events.ts';
+import { HandshakeType } from '../../wire/enums.ts';
+import type { CertificateRequest } from '../../wire/handshake.ts';
+import { distinguishedName } from '../evidence.ts';
+import { answerSettled, isHttpResponse, request, statusOf } from '../http.ts';
+import type { ProbeSession } from '../session.ts';
+import type { ServerInitiatedPath, Tri } from '../types.ts';
+import { open, type Negotiated, type ProbeContext } from './context.ts';
+
+interface Observation {
+  helloRequest: boolean;
+  /** The server answered our renegotiation ClientHello: it went ahead with the new handshake. */
+  serverHello: boolean;
+  certificateRequest: CertificateRequest | undefined;
+  completed: HandshakeSummary | undefined;
+  failed: string | undefined;
+  response: string;
+  closed: boolean;
+  alert: string | undefined;
+}
+
+/** Requests `path` and watches what the server does with the connection meanwhile. */
+async function requestAndWatch(s: ProbeSession, path: string, host: string, timeoutMs: number): Promise<Observation> {
+  const o: Observation = {
+    helloRequest: false,
+    serverHello: false,
+    certificateRequest: undefined,
+    completed: undefined,
+    failed: undefined,
+    response: '',
+    closed: false,
+    alert: undefined,
+  };
+  const onEvent = (e: ConnectionEvent): void => {
+    if (e.type === 'handshake-message' && e.direction === 'in') {
+      if (e.message.type === HandshakeType.hello_request) o.helloRequest = true;
+      if (e.message.type === HandshakeType.server_hello && o.helloRequest) o.serverHello = true;
+      if (e.message.type === HandshakeType.certificate_request && o.helloRequest)
+        o.certificateRequest = e.message as CertificateRequest;
+    }
+    if (e.type === 'alert' && e.direction === 'received' && e.description !== 0)
+      o.alert = `${e.level === 2 ? 'fatal' : 'warning'} ${e.description}`;
+    if (e.type === 'error') o.failed = e.error.message;
+  };
+  const onRenegotiated = (summary: HandshakeSummary): void => {
+    o.completed = summary;
+  };
+  s.sock.on('tlsEvent', onEvent);
+  s.sock.on('renegotiated', onRenegotiated);
+  try {
+    s.write(request('GET', path, host));
+    o.response = await s.read(timeoutMs, answerSettled);
+    o.closed = s.closed;
+    if (s.transcript.alertReceived) o.alert = s.transcript.alertReceived;
+  } finally {
+    s.sock.off('tlsEvent', onEvent);
+    s.sock.off('renegotiated', onRenegotiated);
+  }
+  return o;
+}
+
+function withoutCertificate(o: Observation): string {
+  const status = statusOf(o.response);
+  if (status) return status;
+  if (o.alert) return `alert ${o.alert}`;
+  if (o.closed) return 'connection closed';
+  return 'no answer';
+}
+
+async function legacyRenegotiates(
+  cx: ProbeContext,
+  n: Negotiated,
+  path: string,
+  host: string,
+): Promise<{ value: Tri; note: string }> {
+  const r = await open(cx, n, 'none');
+  if (!r.ok)
+    return {
+      value: false,
+      note: `a 2009 client cannot connect (${r.failure.alert ?? r.failure.error}), so it cannot be renegotiated with`,
+    };
+  try {
+    const o = await requestAndWatch(r.session, path, host, cx.opts.timeoutMs);
+    if (o.completed)
+      return {
+        value: true,
+        note: `as a 2009 client (no RFC 5746 signal): the server renegotiated (insecure) and answered ${withoutCertificate(o)}`,
+      };
+    if (o.serverHello)
+      return {
+        value: true,
+        note: `as a 2009 client: the server went ahead with the renegotiation (ServerHello) without RFC 5746; then ${o.failed ?? withoutCertificate(o)}`,
+      };
+    if (o.helloRequest)
+      return {
+        value: false,
+        note: `as a 2009 client: the server sent HelloRequest but refused the renegotiation without RFC 5746 (${o.alert ?? o.failed ?? withoutCertificate(o)})`,
+      };
+    return { value: false, note: `as a 2009 client: no HelloRequest; the server answered ${withoutCertificate(o)}` };
+  } finally {
+    r.session.close();
+  }
+}
+
+export async function probeServerInitiated(
+  cx: ProbeContext,
+  n: Negotiated,
+  path: string,
+): Promise<ServerInitiatedPath & { ms: number }> {
+  const t0 = performance.now();
+  const ms = (): number => Math.round(performance.now() - t0);
+  const base: ServerInitiatedPath = {
+    path,
+    renegotiates: null,
+    requestsClientCert: null,
+    certificateAuthorities: [],
+    insecure: null,
+    evidence: [],
+  };
+  if (!cx.opts.http) return { ...base, reason: 'HTTP checks are off (--no-http)', ms: 0 };
+  if (cx.target.starttls)
+    return {
+      ...base,
+      reason: `not an HTTP service (${cx.target.starttls}): no request triggers a renegotiation`,
+      ms: 0,
+    };
+  const host = cx.target.serverName ?? cx.target.host;
+  const r = await open(cx, n, 'extension');
+  if (!r.ok) return { ...base, reason: `handshake failed: ${r.failure.error}`, ms: ms() };
+  const s = r.session;
+  let o: Observation;
+  try {
+    o = await requestAndWatch(s, path, host, cx.opts.timeoutMs);
+  } finally {
+    s.close();
+  }
+  const evidence: string[] = [`GET ${path}: ${o.helloRequest ? 'HelloRequest received' : 'no HelloRequest'}`];
+  if (!o.helloRequest && o.response.length > 0 && !isHttpResponse(o.response)) {
+    return {
+      ...base,
+      reason: 'not an HTTP server (its answer does not start with HTTP/)',
+      evidence: [...evidence, `got ${JSON.stringify(o.response.slice(0, 60))}`],
+      ms: ms(),
+    };
+  }
+  if (!o.helloRequest && o.response.length === 0) {
+    return {
+      ...base,
+      reason: o.closed ? 'the server closed the connection without answering' : 'no answer to the request',
+      evidence,
+      ms: ms(),
+    };
+  }
+  if (!o.helloRequest) {
+    return {
+      ...base,
+      renegotiates: false,
+      requestsClientCert: false,
+      insecure: false,
+      status: statusOf(o.response),
+      evidence: [...evidence, `answered ${statusOf(o.response)}`],
+      ms: ms(),
+    };
+  }
+  const cas = (o.certificateRequest?.certificateAuthorities ?? []).map(distinguishedName);
+  if (o.certificateRequest)
+    evidence.push(
+      `the renegotiation asked for a client certificate; CA names: ${cas.length > 0 ? cas.join('; ') : 'none'}`,
+    );
+  evidence.push(
+    o.completed
+      ? `renegotiation completed without a certificate (${o.completed.secureRenegotiation ? 'secure' : 'INSECURE: no RFC 5746'})`
+      : `renegotiation did not complete: ${o.failed ?? 'no answer'}`,
+  );
+  evidence.push(`without a client certificate: ${withoutCertificate(o)}`);
+  let insecure: Tri = s.summary.secureRenegotiation ? false : true;
+  if (s.summary.secureRenegotiation) {
+    const legacy = await legacyRenegotiates(cx, n, path, host);
+    insecure = legacy.value;
+    evidence.push(legacy.note);
+  } else {
+    evidence.push('the server does not support RFC 5746: this renegotiation is insecure whatever the client does');
+  }
+  return {
+    path,
+    renegotiates: true,
+    requestsClientCert: o.certificateRequest !== undefined,
+    certificateAuthorities: cas,
+    withoutCertificate: withoutCertificate(o),
+    insecure,
+    ...(statusOf(o.response) ? { status: statusOf(o.response) } : {}),
+    evidence,
+    ms: ms(),
+  };
+}

@@ -1,0 +1,129 @@
+/**
+ * `--html report.html`: one self-contained page (inline CSS, no script, no
+ * network): a summary table of every target, then per target the verdicts with
+ * their evidence, the checks, the advice and the raw JSON.
+ */
+import type { ClientInitiatedResult, ScanReport, Tri, Verdict } from '../types.ts';
+
+const CSS = `
+body{font:14px/1.45 system-ui,sans-serif;margin:2em;color:#1d1d1f;background:#fff}
+h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #ccc}
+table{border-collapse:collapse;margin:.5em 0}th,td{border:1px solid #ddd;padding:.3em .6em;text-align:left;vertical-align:top}
+th{background:#f4f4f6}.yes{background:#fde2e1;color:#8b0000;font-weight:bold}.no{background:#e3f6e5;color:#1b5e20}
+.limited,.could-not-test,.unknown{background:#fff4d6;color:#7a5200}.muted{color:#666}
+code,pre{font:12px/1.4 ui-monospace,monospace}pre{background:#f6f6f8;padding:.6em;overflow:auto;max-height:30em}
+ul.evidence{margin:.2em 0 .2em 1.2em;padding:0}.failed{background:#eee;color:#444}
+`;
+
+function esc(s: unknown): string {
+  return String(s).replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+  );
+}
+
+function tri(v: Tri, good: boolean): string {
+  if (v === null) return '<td class="unknown">could not test</td>';
+  return `<td class="${v === good ? 'no' : 'yes'}">${v ? 'yes' : 'no'}</td>`;
+}
+
+function verdictCell(v: Verdict | undefined): string {
+  if (!v) return '<td class="failed">—</td>';
+  const cls = v.id === 'no-renegotiation' ? (v.answer === 'yes' ? 'no' : v.answer === 'no' ? '' : 'unknown') : v.answer;
+  return `<td class="${esc(cls)}" title="${esc(v.reason)}">${esc(v.answer)}</td>`;
+}
+
+function outcome(r: ClientInitiatedResult): string {
+  if (r.outcome === 'not-tested') return `<td class="unknown">not tested: ${esc(r.reason)}</td>`;
+  return `<td>${esc(r.outcome)}${r.alert ? ` (${esc(r.alert)})` : ''}</td>`;
+}
+
+function summaryRow(r: ScanReport): string {
+  const by = (id: string): Verdict | undefined => r.verdicts.find((v) => v.id === id);
+  const status = !r.ok
+    ? `<td class="failed">not scanned: ${esc(r.error)}</td>`
+    : r.vulnerabilities.length > 0
+      ? `<td class="yes">${esc(r.vulnerabilities.join(', '))}</td>`
+      : '<td class="no">nothing found</td>';
+  return `<tr><td><a href="#${anchor(r)}">${esc(r.target)}</a></td>${status}${verdictCell(by('CVE-2009-3555'))}${verdictCell(by('CVE-2011-1473'))}${verdictCell(by('triple-handshake'))}${verdictCell(by('no-renegotiation'))}</tr>`;
+}
+
+function anchor(r: ScanReport): string {
+  return `t-${r.target.replace(/[^a-zA-Z0-9]+/g, '-')}`;
+}
+
+function targetSection(r: ScanReport): string {
+  const parts: string[] = [`<section id="${anchor(r)}"><h2>${esc(r.target)}</h2>`];
+  if (!r.ok) {
+    parts.push(`<p class="failed">Not scanned: ${esc(r.error)}</p></section>`);
+    return parts.join('\n');
+  }
+  parts.push(
+    '<h3>Verdicts</h3><table class="verdicts"><tr><th>check</th><th>answer</th><th>reason and evidence</th></tr>',
+  );
+  for (const v of r.verdicts) {
+    parts.push(
+      `<tr><td>${esc(v.title)}</td>${verdictCell(v)}<td>${esc(v.reason)}<ul class="evidence">${v.evidence.map((x) => `<li>${esc(x)}</li>`).join('')}</ul></td></tr>`,
+    );
+  }
+  parts.push('</table><h3>Checks</h3><table class="checks">');
+  const v = r.versions;
+  parts.push(
+    `<tr><th>protocol versions</th><td>${(['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'] as const).map((k) => `${k}: ${v[k] === null ? '?' : v[k] ? 'yes' : 'no'}`).join(', ')}</td></tr>`,
+  );
+  if (r.baseline)
+    parts.push(`<tr><th>handshake used</th><td>${esc(r.baseline.version)} ${esc(r.baseline.cipher)}</td></tr>`);
+  const sr = r.secureRenegotiation;
+  parts.push(
+    `<tr><th>RFC 5746 extension</th>${tri(sr.extension, true)}</tr><tr><th>RFC 5746 SCSV</th>${tri(sr.scsv, true)}</tr>`,
+  );
+  parts.push(
+    `<tr><th>RFC 5746 required</th>${sr.required === null ? '<td class="unknown">could not test</td>' : `<td>${sr.required ? 'yes' : 'no'}</td>`}</tr>`,
+  );
+  parts.push(`<tr><th>RFC 5746 enforced</th>${tri(sr.enforced, true)}</tr>`);
+  parts.push(
+    `<tr><th>client-initiated, secure</th>${outcome(r.clientInitiated.details.secure)}</tr><tr><th>client-initiated, insecure</th>${outcome(r.clientInitiated.details.insecure)}</tr>`,
+  );
+  const d = r.dos;
+  parts.push(
+    `<tr><th>renegotiations in a row</th><td>${d.accepted === null ? `could not test: ${esc(d.reason)}` : `${d.accepted} of ${d.max}${d.ratePerSecond !== null ? ` at ${d.ratePerSecond}/s` : ''}${d.stoppedBy ? `, then ${esc(d.stoppedBy)}` : ''}`}</td></tr>`,
+  );
+  const sp = r.clientInitiated.split;
+  parts.push(
+    `<tr><th>split request glued</th><td>${sp.glued === null ? `not tested: ${esc(sp.reason)}` : sp.glued ? 'yes' : 'no'}</td></tr>`,
+  );
+  for (const s of r.serverInitiated) {
+    const text =
+      s.renegotiates === null
+        ? `could not test: ${esc(s.reason)}`
+        : s.renegotiates
+          ? `renegotiates${s.requestsClientCert ? `, asks for a client certificate (CA: ${esc(s.certificateAuthorities.join('; ') || 'none')})` : ''}${s.withoutCertificate ? `, without one: ${esc(s.withoutCertificate)}` : ''}${s.insecure ? ', <b>insecure</b>' : ''}`
+          : 'no renegotiation';
+    parts.push(`<tr><th>server-initiated <code>${esc(s.path)}</code></th><td>${text}</td></tr>`);
+  }
+  parts.push(`<tr><th>extended master secret</th>${tri(r.extendedMasterSecret, true)}</tr>`);
+  parts.push(
+    `<tr><th>certificate change</th><td>${r.certificateChange === null ? 'no renegotiation completed' : r.certificateChange ? 'yes' : 'no'}</td></tr></table>`,
+  );
+  parts.push(`<h3>Advice</h3><ul class="advice">${r.advice.map((a) => `<li>${esc(a)}</li>`).join('')}</ul>`);
+  parts.push(`<p class="muted">Scanned ${esc(r.scannedAt)} in ${r.timings.totalMs} ms by ${esc(r.scanner)}.</p>`);
+  parts.push(`<details><summary>Raw JSON</summary><pre>${esc(JSON.stringify(r, null, 2))}</pre></details></section>`);
+  return parts.join('\n');
+}
+
+export function htmlReport(reports: readonly ScanReport[], title = 'renego scan report'): string {
+  const vulnerable = reports.filter((r) => r.vulnerabilities.length > 0).length;
+  const failed = reports.filter((r) => !r.ok).length;
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+<title>${esc(title)}</title><style>${CSS}</style></head><body>
+<h1>${esc(title)}</h1>
+<p id="totals">${reports.length} targets, ${vulnerable} vulnerable, ${failed} not scanned.</p>
+<table id="summary"><tr><th>target</th><th>result</th><th>CVE-2009-3555</th><th>CVE-2011-1473</th><th>triple handshake</th><th>no renegotiation</th></tr>
+${reports.map(summaryRow).join('\n')}
+</table>
+${reports.map(targetSection).join('\n')}
+</body></html>
+`;
+}

@@ -1,0 +1,148 @@
+/**
+ * Human output: one compact block per target, the verdict first, then a table
+ * of checks. Colours only on a TTY and never with NO_COLOR set.
+ */
+import type { ClientInitiatedResult, ScanReport, ServerInitiatedPath, Tri, Verdict } from '../types.ts';
+
+export interface Paint {
+  red(s: string): string;
+  green(s: string): string;
+  yellow(s: string): string;
+  dim(s: string): string;
+  bold(s: string): string;
+}
+
+const ESC = (code: string) => (s: string) => `\u001b[${code}m${s}\u001b[0m`;
+const PLAIN: Paint = { red: (s) => s, green: (s) => s, yellow: (s) => s, dim: (s) => s, bold: (s) => s };
+const ANSI: Paint = { red: ESC('31'), green: ESC('32'), yellow: ESC('33'), dim: ESC('2'), bold: ESC('1') };
+
+/** Colours when the stream is a terminal and NO_COLOR is unset (https://no-color.org). */
+export function paintFor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): Paint {
+  const noColor = env['NO_COLOR'] !== undefined && env['NO_COLOR'] !== '';
+  return stream.isTTY === true && !noColor ? ANSI : PLAIN;
+}
+
+function tri(p: Paint, v: Tri, goodWhen: boolean | undefined = undefined, reason?: string): string {
+  if (v === null) return p.yellow(`could not test${reason ? ` (${reason})` : ''}`);
+  const text = v ? 'yes' : 'no';
+  if (goodWhen === undefined) return text;
+  return v === goodWhen ? p.green(text) : p.red(text);
+}
+
+function answer(p: Paint, v: Verdict): string {
+  const pad = v.answer.padEnd(14);
+  if (v.id === 'no-renegotiation') return v.answer === 'yes' ? p.green(pad) : v.answer === 'no' ? pad : p.yellow(pad);
+  switch (v.answer) {
+    case 'yes':
+      return p.red(p.bold(pad));
+    case 'no':
+      return p.green(pad);
+    case 'limited':
+      return p.yellow(pad);
+    case 'could-not-test':
+      return p.yellow(pad);
+  }
+}
+
+function outcome(p: Paint, r: ClientInitiatedResult, dangerous: boolean): string {
+  if (r.outcome === 'not-tested') return p.dim(`not tested (${r.reason})`);
+  const extra = [
+    r.alert,
+    r.nudged ? 'after a nudge request' : '',
+    r.dataFlows === undefined
+      ? ''
+      : `data ${r.dataFlows === null ? 'unknown' : r.dataFlows ? 'still flows' : 'stopped'}`,
+  ]
+    .filter(Boolean)
+    .join(', ');
+  const text = `${r.outcome}${extra ? ` (${extra})` : ''}`;
+  return r.outcome === 'completed' ? (dangerous ? p.red(text) : p.yellow(text)) : text;
+}
+
+function pathLine(p: Paint, s: ServerInitiatedPath): string {
+  if (s.renegotiates === null) return p.yellow(`could not test (${s.reason ?? 'unknown'})`);
+  if (!s.renegotiates) return `no renegotiation${s.status ? ` (${s.status})` : ''}`;
+  const parts = ['renegotiates'];
+  if (s.requestsClientCert)
+    parts.push(
+      `asks for a client certificate${s.certificateAuthorities.length > 0 ? ` (CA: ${s.certificateAuthorities.join('; ')})` : ''}`,
+    );
+  if (s.withoutCertificate) parts.push(`without one: ${s.withoutCertificate}`);
+  if (s.insecure) parts.push(p.red('INSECURE (no RFC 5746)'));
+  return parts.join(', ');
+}
+
+function row(label: string, value: string): string {
+  return `  ${label.padEnd(30)} ${value}`;
+}
+
+export function formatText(r: ScanReport, p: Paint): string {
+  const lines: string[] = [];
+  const head = p.bold(r.target);
+  if (!r.ok) {
+    lines.push(`${head}  ${p.yellow('NOT SCANNED')}: ${r.error ?? 'unknown error'}`);
+    return lines.join('\n');
+  }
+  const status =
+    r.vulnerabilities.length > 0
+      ? p.red(p.bold(`VULNERABLE: ${r.vulnerabilities.join(', ')}`))
+      : r.verdicts.some((v) => v.answer === 'could-not-test' && v.id !== 'no-renegotiation')
+        ? p.yellow('nothing found, some checks could not run')
+        : p.green('nothing found');
+  lines.push(
+    `${head}  ${status}  ${p.dim(`(${r.timings.totalMs} ms${r.address && r.address !== r.host ? `, ${r.address}` : ''})`)}`,
+  );
+  for (const v of r.verdicts) lines.push(`  ${v.id.padEnd(18)} ${answer(p, v)} ${v.reason}`);
+  const v = r.versions;
+  const versions = (['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'] as const)
+    .map((k) => `${k} ${v[k] === null ? '?' : v[k] ? 'yes' : 'no'}`)
+    .join('  ');
+  lines.push(p.dim('  check'));
+  lines.push(row('protocol versions', versions));
+  if (r.baseline)
+    lines.push(
+      row(
+        'handshake used',
+        `${r.baseline.version} ${r.baseline.cipher}${r.baseline.initialCertificateRequest ? ', client certificate asked for up front' : ''}`,
+      ),
+    );
+  const sr = r.secureRenegotiation;
+  lines.push(
+    row(
+      'RFC 5746 extension / SCSV',
+      `${tri(p, sr.extension, true, sr.reasons.extension && sr.extension === null ? sr.reasons.extension : undefined)} / ${tri(p, sr.scsv, true, sr.reasons.scsv)}`,
+    ),
+  );
+  lines.push(row('RFC 5746 required', tri(p, sr.required, undefined, sr.reasons.required)));
+  lines.push(row('RFC 5746 enforced', tri(p, sr.enforced, true, sr.reasons.enforced)));
+  lines.push(row('client-initiated, secure', outcome(p, r.clientInitiated.details.secure, false)));
+  lines.push(row('client-initiated, insecure', outcome(p, r.clientInitiated.details.insecure, true)));
+  const d = r.dos;
+  const run =
+    d.accepted === null
+      ? p.yellow(`could not test (${d.reason ?? 'unknown'})`)
+      : `${d.accepted}/${d.max}${d.ratePerSecond !== null ? ` at ${d.ratePerSecond}/s` : ''}${d.stoppedBy ? `, then ${d.stoppedBy}` : d.accepted >= d.max ? p.red(', no limit met') : ''}`;
+  lines.push(row('renegotiations in a row', run));
+  const split = r.clientInitiated.split;
+  lines.push(
+    row(
+      'split request glued',
+      split.glued === null
+        ? p.dim(`not tested (${split.reason ?? 'unknown'})`)
+        : `${split.glued ? 'yes' : 'no'} (over ${split.over} renegotiation)`,
+    ),
+  );
+  for (const s of r.serverInitiated) lines.push(row(`server-initiated ${s.path}`, pathLine(p, s)));
+  lines.push(row('extended master secret', tri(p, r.extendedMasterSecret, true)));
+  lines.push(
+    row(
+      'certificate change',
+      r.certificateChange === null ? p.dim('no renegotiation completed') : r.certificateChange ? p.yellow('yes') : 'no',
+    ),
+  );
+  if (r.advice.length > 0) {
+    lines.push(p.dim('  advice'));
+    for (const a of r.advice) lines.push(`  - ${a}`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,435 @@
+/**
+ * One probe connection: TCP (address family, retries of transient failures, the
+ * shared rate limit), STARTTLS, then a handshake on the renego client engine with
+ * every record and message observed. Every wait is bounded by the probe timeout;
+ * `close()` always releases the socket.
+ */
+import * as dns from 'node:dns/promises';
+import * as net from 'node:net';
+import { RenegoSocket, type ConnectOptions, type RenegotiateOptions } from '../adapter/tls-socket.ts';
+import type { RenegotiationResult } from '../adapter/engine-socket.ts';
+import { suiteName } from '../crypto/suites.ts';
+import type { ConnectionEvent, HandshakeSummary } from '../handshake/events.ts';
+import { HandshakeType, alertLevelName, alertName, versionName } from '../wire/enums.ts';
+import { TlsError } from '../wire/errors.ts';
+import type { HandshakeMessage, UnknownHandshake } from '../wire/handshake.ts';
+import { describeHandshake } from './evidence.ts';
+import { nudgeFor, startTls } from './starttls.ts';
+import type { RenegotiationAttempt, ScanOptions, ScanTarget } from './types.ts';
+
+/** Errors worth one more try: nothing TLS-related happened yet. */
+const TRANSIENT = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'EPIPE',
+]);
+
+/** The server said nothing while we had other connections open to it. */
+class QueuedError extends Error {}
+
+export class TransientError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+/** Resolves the host once per family choice, so every probe of a target hits the same address. */
+export async function resolveAddress(target: ScanTarget): Promise<string> {
+  if (net.isIP(target.host)) return target.host;
+  const r = await dns.lookup(target.host, target.family ? { family: target.family } : {});
+  return r.address;
+}
+
+function tcpConnect(address: string, port: number, timeoutMs: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: address, port });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new TransientError('ETIMEDOUT', `TCP connect to ${address}:${port} timed out after ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.removeAllListeners('error');
+      resolve(socket);
+    });
+    socket.once('error', (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      socket.destroy();
+      const code = e.code ?? 'ERROR';
+      reject(TRANSIENT.has(code) ? new TransientError(code, `${code}: ${e.message}`) : e);
+    });
+  });
+}
+
+/** A TCP connection ready for a ClientHello (STARTTLS done), retried on transient failures. */
+export async function openTransport(target: ScanTarget, address: string, opts: ScanOptions): Promise<net.Socket> {
+  for (let attempt = 0; ; attempt++) {
+    await opts.limiter?.take();
+    try {
+      const socket = await tcpConnect(address, target.port, opts.timeoutMs);
+      if (target.starttls) {
+        try {
+          await startTls(socket, target.starttls, target.serverName ?? target.host, opts.timeoutMs);
+        } catch (e) {
+          socket.destroy();
+          throw e;
+        }
+      }
+      return socket;
+    } catch (e) {
+      if (!(e instanceof TransientError) || attempt >= opts.retries) throw e;
+      await new Promise((r) => setTimeout(r, 100 * (attempt + 1)));
+    }
+  }
+}
+
+export type ProbeConnectOptions = Omit<ConnectOptions, 'host' | 'port' | 'socket'>;
+
+/** Why a handshake did not complete, in the scanner's words. */
+export interface HandshakeFailure {
+  error: string;
+  kind: string;
+  /** The alert the server sent, e.g. `fatal handshake_failure`. */
+  alert?: string;
+  /** How far the server got: did it send a ServerHello? */
+  serverHello: boolean;
+  /** The suite the ServerHello chose, when it got that far. */
+  chosenSuite?: number;
+  /** TCP or STARTTLS failed: TLS never started. */
+  transport: boolean;
+  ms: number;
+  transcript: string[];
+}
+
+/** Records and messages as one-line notes, for evidence. */
+export class Transcript {
+  readonly lines: string[] = [];
+  serverHello: (HandshakeMessage & { type: typeof HandshakeType.server_hello }) | undefined;
+  alertReceived: string | undefined;
+  private readonly limit = 64;
+
+  note(line: string): void {
+    if (this.lines.length < this.limit) this.lines.push(line);
+  }
+
+  onEvent(e: ConnectionEvent): void {
+    switch (e.type) {
+      case 'handshake-message':
+        this.onMessage(e.direction, e.message);
+        return;
+      case 'alert': {
+        const text = `${alertLevelName(e.level)} ${alertName(e.description)}`;
+        if (e.direction === 'received') this.alertReceived = text;
+        this.note(`${e.direction === 'received' ? '←' : '→'} alert ${text}`);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private onMessage(direction: 'in' | 'out', m: HandshakeMessage | UnknownHandshake): void {
+    if (direction === 'in' && m.type === HandshakeType.server_hello) this.serverHello = m as typeof this.serverHello;
+    this.note(`${direction === 'in' ? '←' : '→'} ${describeHandshake(m)}`);
+  }
+}
+
+/** A completed handshake with the inbox of application data and helpers the probes share. */
+export class ProbeSession {
+  readonly transcript: Transcript;
+  private inbox: Buffer[] = [];
+  private inboxBytes = 0;
+  private wake: (() => void) | undefined;
+  private closedFlag = false;
+  private readonly onClosed: (() => void)[] = [];
+  closeReason: string | undefined;
+
+  constructor(
+    readonly sock: RenegoSocket,
+    readonly summary: HandshakeSummary,
+    transcript: Transcript,
+    readonly handshakeMs: number,
+    private readonly target: ScanTarget,
+  ) {
+    this.transcript = transcript;
+    sock.on('data', (d: Buffer) => {
+      this.inbox.push(d);
+      this.inboxBytes += d.length;
+      this.wake?.();
+    });
+    sock.on('close', () => {
+      this.closedFlag = true;
+      this.wake?.();
+      this.runOnClosed();
+    });
+    sock.on('error', (e: Error) => {
+      this.closeReason ??= e.message;
+    });
+  }
+
+  get closed(): boolean {
+    return this.closedFlag || this.sock.destroyed;
+  }
+
+  get version(): string {
+    return versionName(this.summary.version);
+  }
+
+  get cipher(): string {
+    return suiteName(this.summary.cipherSuite);
+  }
+
+  write(text: string): boolean {
+    if (this.closed || this.sock.engine.error) return false;
+    try {
+      this.sock.write(text);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Everything received so far, consumed. */
+  take(): string {
+    const s = Buffer.concat(this.inbox).toString('latin1');
+    this.inbox = [];
+    this.inboxBytes = 0;
+    return s;
+  }
+
+  /** Waits until `enough` holds for the data received so far, the peer closes, or timeoutMs passes. */
+  async read(timeoutMs: number, enough: (text: string) => boolean = (t) => t.length > 0): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const text = Buffer.concat(this.inbox).toString('latin1');
+      if (enough(text) || this.closed) return this.take();
+      const left = deadline - Date.now();
+      if (left <= 0) return this.take();
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      this.wake = undefined;
+    }
+  }
+
+  get pendingBytes(): number {
+    return this.inboxBytes;
+  }
+
+  /**
+   * A client-initiated renegotiation classified for the scanner. Servers that
+   * only process records when the application reads (HTTP servers between
+   * requests) get a request after `nudgeAfterMs`; silence until the timeout is
+   * 'ignored', after which we check whether application data still flows.
+   */
+  async renegotiate(
+    opts: ScanOptions,
+    ri?: RenegotiateOptions['renegotiationInfo'],
+    how: { nudge: boolean } = { nudge: true },
+  ): Promise<RenegotiationAttempt> {
+    const started = performance.now();
+    const certBefore = this.sock.getHandshakeSummary()?.peerCertificates[0];
+    let serverHello = false;
+    let answered = false;
+    let nudged = false;
+    const watch = (e: ConnectionEvent): void => {
+      if (
+        (e.type === 'handshake-message' && e.direction === 'in') ||
+        (e.type === 'alert' && e.direction === 'received')
+      )
+        answered = true;
+      if (e.type === 'handshake-message' && e.direction === 'in' && e.message.type === HandshakeType.server_hello)
+        serverHello = true;
+    };
+    this.sock.on('tlsEvent', watch);
+    const nudge = setTimeout(
+      () => {
+        // Only into silence: OpenSSL servers reject application data once they have sent their ServerHello.
+        if (!how.nudge || answered || this.target.starttls === 'ldap' || this.target.starttls === 'postgres') return;
+        nudged = this.write(nudgeFor(this.target.starttls, this.target.serverName ?? this.target.host));
+      },
+      Math.min(opts.nudgeAfterMs, opts.timeoutMs / 2),
+    );
+    let r: RenegotiationResult;
+    try {
+      r = await this.sock.renegotiate({ timeoutMs: opts.timeoutMs, ...(ri ? { renegotiationInfo: ri } : {}) });
+    } finally {
+      clearTimeout(nudge);
+      this.sock.off('tlsEvent', watch);
+    }
+    const attempt = classify(r, Math.round(performance.now() - started), this.transcript.alertReceived);
+    if (serverHello) attempt.serverHello = true;
+    if (nudged) attempt.nudged = true;
+    if (r.summary) {
+      attempt.secure = r.summary.secureRenegotiation;
+      const certAfter = r.summary.peerCertificates[0];
+      attempt.certificateChanged =
+        certBefore !== undefined && certAfter !== undefined && !sameBytes(certBefore, certAfter);
+    }
+    if (attempt.outcome === 'ignored') attempt.dataFlows = await this.dataFlows(opts);
+    return attempt;
+  }
+
+  /** After an unanswered renegotiation: does a request still get an answer? null when the service never answers. */
+  private async dataFlows(opts: ScanOptions): Promise<boolean | null> {
+    if (this.closed) return false;
+    const request = nudgeFor(this.target.starttls, this.target.serverName ?? this.target.host);
+    if (request === '' || !this.write(request)) return null;
+    const got = await this.read(Math.min(opts.timeoutMs, 2000));
+    if (got.length > 0) return true;
+    return this.closed ? false : null;
+  }
+
+  /** Runs fn once the connection is closed, by us or by the server. */
+  onClose(fn: () => void): void {
+    if (this.closed) fn();
+    else this.onClosed.push(fn);
+  }
+
+  private runOnClosed(): void {
+    for (const fn of this.onClosed.splice(0)) fn();
+  }
+
+  close(): void {
+    try {
+      this.sock.end();
+    } catch {
+      // already failed
+    }
+    this.sock.destroy();
+    this.closedFlag = true;
+    this.runOnClosed();
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+/** The adapter's outcome in the issue's vocabulary: a warning no_renegotiation is 'refused-alert', a fatal alert 'refused-fatal'. */
+function classify(r: RenegotiationResult, ms: number, lastAlert: string | undefined): RenegotiationAttempt {
+  switch (r.outcome) {
+    case 'completed':
+      return { outcome: 'completed', ms };
+    case 'refused-alert':
+      return { outcome: 'refused-alert', alert: `warning ${r.alert ?? 'no_renegotiation'}`, ms };
+    case 'timeout':
+      return { outcome: 'ignored', ms };
+    case 'refused-locally':
+      // Our engine would not start it: the connection had already failed or was mid-handshake.
+      return { outcome: 'closed', error: `not sent: ${r.error ?? 'connection not usable'}`, ms };
+    case 'closed': {
+      if (r.alert !== undefined)
+        return { outcome: 'refused-fatal', alert: `fatal ${r.alert}`, ...(r.error ? { error: r.error } : {}), ms };
+      const a: RenegotiationAttempt = { outcome: 'closed', ms };
+      if (r.error) a.error = r.error;
+      if (lastAlert && lastAlert !== 'warning close_notify') a.alert = lastAlert;
+      return a;
+    }
+  }
+}
+
+export type OpenResult = { ok: true; session: ProbeSession } | { ok: false; failure: HandshakeFailure };
+
+/** Connects and handshakes; never throws. The caller closes the session. */
+export async function openSession(
+  target: ScanTarget,
+  address: string,
+  engine: ProbeConnectOptions,
+  opts: ScanOptions,
+  stall?: { ms: number; crowded: () => boolean; activity: () => void },
+): Promise<OpenResult> {
+  const started = performance.now();
+  const transcript = new Transcript();
+  let socket: net.Socket;
+  try {
+    socket = await openTransport(target, address, opts);
+  } catch (e) {
+    return {
+      ok: false,
+      failure: {
+        error: (e as Error).message,
+        kind: 'Transport',
+        serverHello: false,
+        transport: true,
+        ms: elapsed(started),
+        transcript: [],
+      },
+    };
+  }
+  const sock = new RenegoSocket({
+    ...engine,
+    socket,
+    serverName: target.serverName,
+    insecure: true,
+    observe: true,
+    handshakeTimeout: opts.timeoutMs,
+  });
+  sock.on('tlsEvent', (e: ConnectionEvent) => transcript.onEvent(e));
+  return new Promise<OpenResult>((resolve) => {
+    let settled = false;
+    const finish = (r: OpenResult): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(guard);
+      resolve(r);
+    };
+    const fail = (e: Error): void => {
+      sock.destroy();
+      const sh = transcript.serverHello;
+      const failure: HandshakeFailure = {
+        error: e.message,
+        kind: e instanceof QueuedError ? 'Queued' : e instanceof TlsError ? e.kind : 'Error',
+        serverHello: sh !== undefined,
+        transport: false,
+        ms: elapsed(started),
+        transcript: transcript.lines,
+      };
+      if (transcript.alertReceived) failure.alert = transcript.alertReceived;
+      if (sh) failure.chosenSuite = sh.cipherSuite;
+      finish({ ok: false, failure });
+    };
+    // The adapter bounds the handshake itself; this is a second fence in case the socket never settles.
+    const guard = setTimeout(
+      () => fail(new TlsError('Timeout', `handshake not finished after ${opts.timeoutMs + 1000} ms`)),
+      opts.timeoutMs + 1000,
+    );
+    // Silence while our other connections to this server are open: probably queued behind them.
+    let heard = false;
+    socket.on('data', () => {
+      heard = true;
+      stall?.activity();
+    });
+    const stallTimer = stall
+      ? setTimeout(() => {
+          if (!heard && stall.crowded())
+            fail(new QueuedError(`no answer within ${stall.ms} ms while other connections were open`));
+        }, stall.ms)
+      : undefined;
+    sock.once('close', () => clearTimeout(stallTimer));
+    sock.once('secureConnect', () => clearTimeout(stallTimer));
+    sock.on('error', fail);
+    sock.once('close', () => fail(new TlsError('PeerClosed', 'connection closed during the handshake')));
+    sock.once('secureConnect', () => {
+      sock.off('error', fail);
+      sock.removeAllListeners('close');
+      sock.on('error', () => undefined);
+      const summary = sock.getHandshakeSummary()!;
+      finish({ ok: true, session: new ProbeSession(sock, summary, transcript, elapsed(started), target) });
+    });
+  });
+}
+
+function elapsed(since: number): number {
+  return Math.round(performance.now() - since);
+}

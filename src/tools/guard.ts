@@ -1,0 +1,106 @@
+/**
+ * `renego guard`: a TCP proxy in front of TLS servers or clients that cannot be patched, which
+ * turns renegotiation off (or limits it) on the wire, the way advisory 977377's
+ * DisableRenegoOnServer / DisableRenegoOnClient did for all of Windows. See docs/guard.md.
+ *
+ * This file wires the pieces of src/guard/: configuration, listeners, logs, metrics, signals.
+ */
+import { readFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import type { DestinationStream } from 'pino';
+import { buildGuardConfig, type GuardConfig, type GuardFlags } from '../guard/config.ts';
+import { GuardListener } from '../guard/listener.ts';
+import { createLogger, LogObserver, type Logger } from '../guard/log.ts';
+import { GuardMetrics, serveMetrics, type MetricsServer } from '../guard/metrics.ts';
+import { fanOut, type GuardObserver } from '../guard/observer.ts';
+
+export interface StartGuardOptions {
+  /** Where JSON log lines go (default stdout). */
+  readonly logDestination?: DestinationStream;
+  /** More observers (tests). */
+  readonly observers?: readonly GuardObserver[];
+  /** Add Node process metrics (CPU, memory, event loop lag) to the registry. Default: when metrics are served. */
+  readonly processMetrics?: boolean;
+}
+
+export interface RunningGuard {
+  readonly config: GuardConfig;
+  readonly logger: Logger;
+  readonly metrics: GuardMetrics;
+  /** The bound address of each listener, in configuration order (port 0 resolved). */
+  readonly addresses: readonly AddressInfo[];
+  readonly metricsAddress: AddressInfo | undefined;
+  activeConnections(): number;
+  /** Graceful: stop accepting, drain up to drainMs (default: the configured drain timeout), close the rest. */
+  close(drainMs?: number): Promise<void>;
+}
+
+export async function startGuard(config: GuardConfig, options: StartGuardOptions = {}): Promise<RunningGuard> {
+  const logger = createLogger(config.logLevel, options.logDestination);
+  const metrics = new GuardMetrics({ processMetrics: options.processMetrics ?? config.metrics !== undefined });
+  const observer = fanOut([new LogObserver(logger), metrics, ...(options.observers ?? [])]);
+  const listeners = config.listeners.map((l) => new GuardListener(l, observer));
+  const addresses: AddressInfo[] = [];
+  let metricsServer: MetricsServer | undefined;
+  try {
+    for (const l of listeners) {
+      const address = await l.listen();
+      addresses.push(address);
+      const { upstream, policy, name } = l.config;
+      logger.info(
+        {
+          listener: name,
+          listen: `${address.address}:${address.port}`,
+          upstream: `${upstream.host}:${upstream.port}`,
+          policy: policy.mode,
+        },
+        'listening',
+      );
+    }
+    if (config.metrics !== undefined) {
+      metricsServer = await serveMetrics(metrics.registry, config.metrics);
+      logger.info(
+        { metrics: `${metricsServer.address.address}:${metricsServer.address.port}` },
+        'serving metrics on /metrics',
+      );
+    }
+  } catch (e) {
+    await Promise.all(listeners.map((l) => l.close(0)));
+    await metricsServer?.close();
+    throw e;
+  }
+
+  let closing: Promise<void> | undefined;
+  const close = async (drainMs = config.drainTimeoutMs): Promise<void> => {
+    logger.info(
+      { drainMs, open: listeners.reduce((n, l) => n + l.activeConnections, 0) },
+      'shutting down: draining connections',
+    );
+    await Promise.all(listeners.map((l) => l.close(drainMs)));
+    await metricsServer?.close();
+    logger.info('stopped');
+  };
+  return {
+    config,
+    logger,
+    metrics,
+    addresses,
+    metricsAddress: metricsServer?.address,
+    activeConnections: () => listeners.reduce((n, l) => n + l.activeConnections, 0),
+    close: (drainMs) => (closing ??= close(drainMs)),
+  };
+}
+
+/** The CLI entry: flags (and the YAML file they name) to a running guard that stops on SIGTERM/SIGINT. */
+export async function runGuard(flags: GuardFlags): Promise<RunningGuard> {
+  const yamlText = flags.config === undefined ? undefined : await readFile(flags.config, 'utf8');
+  const config = buildGuardConfig(flags, yamlText);
+  const guard = await startGuard(config);
+  const stop = (signal: NodeJS.Signals): void => {
+    guard.logger.info({ signal }, 'signal received');
+    void guard.close().then(() => process.exit(0));
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  return guard;
+}

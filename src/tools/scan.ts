@@ -1,0 +1,178 @@
+/**
+ * `renego scan`: does this server need renegotiation switched off, and what
+ * would break? Parses the options, reads the targets (arguments, a file, or
+ * stdin), runs the scans with a progress bar on a terminal, streams each result
+ * as it finishes (text or JSON Lines) and optionally writes an HTML report.
+ * Exit code: 0 nothing found, 1 a vulnerability found, 2 usage or scan errors.
+ */
+import * as fs from 'node:fs';
+import { htmlReport } from '../scan/report/html.ts';
+import { jsonLine } from '../scan/report/json.ts';
+import { formatText, paintFor } from '../scan/report/text.ts';
+import { RateLimiter, runScans, type Progress } from '../scan/runner.ts';
+import { isStartTlsProtocol } from '../scan/starttls.ts';
+import { parseShard, targetLines, type TargetDefaults } from '../scan/targets.ts';
+import { DEFAULT_SCAN_OPTIONS, type ScanOptions, type ScanReport } from '../scan/types.ts';
+
+export const EXIT_CLEAN = 0;
+export const EXIT_VULNERABLE = 1;
+export const EXIT_ERROR = 2;
+export const DEFAULT_CONCURRENCY = 32;
+
+export interface ScanCommandOptions {
+  targets: string[];
+  targetsFile?: string;
+  json?: boolean;
+  html?: string;
+  concurrency?: number;
+  shard?: string;
+  starttls?: string;
+  servername?: string;
+  ipv4?: boolean;
+  ipv6?: boolean;
+  timeout?: number;
+  maxRenegotiations?: number;
+  paths?: string[];
+  http?: boolean;
+  retries?: number;
+  rate?: number;
+  connectionsPerTarget?: number;
+  progress?: boolean;
+}
+
+export interface ScanIo {
+  stdout: { write(s: string): unknown; isTTY?: boolean };
+  stderr: { write(s: string): unknown; isTTY?: boolean; columns?: number };
+  readStdin(): Promise<string>;
+  env: NodeJS.ProcessEnv;
+}
+
+export class UsageError extends Error {}
+
+function positive(name: string, v: number | undefined, dflt: number, min = 1): number {
+  if (v === undefined) return dflt;
+  if (!Number.isFinite(v) || v < min) throw new UsageError(`${name} wants a number ≥ ${min}, got ${v}`);
+  return v;
+}
+
+export function scanOptionsFrom(o: ScanCommandOptions): ScanOptions {
+  const paths = o.paths && o.paths.length > 0 ? o.paths : DEFAULT_SCAN_OPTIONS.paths;
+  for (const p of paths) if (!p.startsWith('/')) throw new UsageError(`--paths entries start with /, got ${p}`);
+  const opts: ScanOptions = {
+    ...DEFAULT_SCAN_OPTIONS,
+    timeoutMs: positive('--timeout', o.timeout, DEFAULT_SCAN_OPTIONS.timeoutMs, 100),
+    maxRenegotiations: positive('--max-renegotiations', o.maxRenegotiations, DEFAULT_SCAN_OPTIONS.maxRenegotiations),
+    paths,
+    http: o.http ?? true,
+    retries: positive('--retries', o.retries, DEFAULT_SCAN_OPTIONS.retries, 0),
+    connectionsPerTarget: positive(
+      '--connections-per-target',
+      o.connectionsPerTarget,
+      DEFAULT_SCAN_OPTIONS.connectionsPerTarget,
+    ),
+  };
+  if (o.rate !== undefined) opts.limiter = new RateLimiter(positive('--rate', o.rate, 1));
+  return opts;
+}
+
+function targetDefaults(o: ScanCommandOptions): TargetDefaults {
+  if (o.ipv4 && o.ipv6) throw new UsageError('--ipv4 and --ipv6 exclude each other');
+  if (o.starttls !== undefined && !isStartTlsProtocol(o.starttls)) {
+    throw new UsageError(`--starttls wants smtp, imap, pop3, ftp, xmpp, ldap or postgres, got ${o.starttls}`);
+  }
+  const d: TargetDefaults = {};
+  if (o.starttls !== undefined && isStartTlsProtocol(o.starttls)) d.starttls = o.starttls;
+  if (o.servername) d.serverName = o.servername;
+  if (o.ipv4) d.family = 4;
+  if (o.ipv6) d.family = 6;
+  return d;
+}
+
+async function readTargets(o: ScanCommandOptions, io: ScanIo): Promise<string[]> {
+  const lines = [...o.targets];
+  if (o.targetsFile !== undefined) {
+    const text = o.targetsFile === '-' ? await io.readStdin() : readFile(o.targetsFile);
+    lines.push(...targetLines(text));
+  }
+  if (lines.length === 0)
+    throw new UsageError('no targets: give HOST[:PORT] arguments or --targets-file FILE (- for stdin)');
+  return lines;
+}
+
+function readFile(path: string): string {
+  try {
+    return fs.readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new UsageError(`cannot read --targets-file ${path}: ${(e as Error).message}`);
+  }
+}
+
+/** A one-line bar on stderr, redrawn in place; cleared before each result is printed. */
+class ProgressBar {
+  private shown = false;
+  constructor(private readonly out: ScanIo['stderr']) {}
+
+  draw(p: Progress): void {
+    const width = Math.max(10, Math.min(40, (this.out.columns ?? 80) - 50));
+    const filled = p.total === 0 ? width : Math.round((p.done / p.total) * width);
+    const bar = `${'#'.repeat(filled)}${'-'.repeat(width - filled)}`;
+    this.out.write(
+      `\r\u001b[K[${bar}] ${p.done}/${p.total} scanned, ${p.vulnerable} vulnerable, ${p.failed} failed, ${p.running} running`,
+    );
+    this.shown = true;
+  }
+
+  clear(): void {
+    if (this.shown) this.out.write('\r\u001b[K');
+    this.shown = false;
+  }
+}
+
+export async function runScanCommand(o: ScanCommandOptions, io: ScanIo): Promise<number> {
+  let lines: string[];
+  let opts: ScanOptions;
+  let defaults: TargetDefaults;
+  let shard;
+  try {
+    opts = scanOptionsFrom(o);
+    defaults = targetDefaults(o);
+    shard = o.shard !== undefined ? parseShard(o.shard) : undefined;
+    if (o.shard !== undefined && !shard) throw new UsageError('bad --shard');
+    lines = await readTargets(o, io);
+  } catch (e) {
+    io.stderr.write(`renego scan: ${(e as Error).message}\n`);
+    return EXIT_ERROR;
+  }
+  const paint = paintFor(io.stdout, io.env);
+  const bar = (o.progress ?? io.stderr.isTTY === true) ? new ProgressBar(io.stderr) : undefined;
+  const reports: ScanReport[] = [];
+  let printed = 0;
+  const summary = await runScans(lines, {
+    scan: opts,
+    concurrency: positive('--concurrency', o.concurrency, DEFAULT_CONCURRENCY),
+    ...(shard ? { shard } : {}),
+    defaults,
+    onResult: (r) => {
+      if (o.html) reports.push(r);
+      bar?.clear();
+      io.stdout.write(o.json ? `${jsonLine(r)}\n` : `${printed++ > 0 ? '\n' : ''}${formatText(r, paint)}\n`);
+    },
+    onProgress: (p) => bar?.draw(p),
+  });
+  bar?.clear();
+  if (o.html) {
+    try {
+      fs.writeFileSync(o.html, htmlReport(reports));
+    } catch (e) {
+      io.stderr.write(`renego scan: cannot write ${o.html}: ${(e as Error).message}\n`);
+      return EXIT_ERROR;
+    }
+  }
+  if (!o.json && summary.total > 1) {
+    io.stderr.write(
+      `${summary.total} targets in ${(summary.ms / 1000).toFixed(1)} s: ${summary.vulnerable} vulnerable, ${summary.failed} not scanned\n`,
+    );
+  }
+  if (summary.vulnerable > 0) return EXIT_VULNERABLE;
+  return summary.failed > 0 ? EXIT_ERROR : EXIT_CLEAN;
+}

@@ -1,0 +1,461 @@
+/**
+ * renego scan against real servers on 127.0.0.1 in known configurations: each
+ * check's outcome is asserted against what that configuration is known to do.
+ * The renego presets run in-process; OpenSSL, GnuTLS and node:tls peers are the
+ * helpers in test/peers/ (skipped, saying why, when a binary is missing).
+ * Hostile targets must give a clear per-check error, never a hang.
+ */
+import assert from 'node:assert/strict';
+import { lookup } from 'node:dns/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
+import * as net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import * as tls from 'node:tls';
+import { createTestPki, writePkiFiles, type PkiFiles, type TestPki } from '../src/pki/throwaway.ts';
+import { scanTarget } from '../src/scan/scan.ts';
+import { parseScanTarget } from '../src/scan/targets.ts';
+import { DEFAULT_SCAN_OPTIONS, type ScanOptions, type ScanReport } from '../src/scan/types.ts';
+import { startServer, type RunningServer } from '../src/tools/server.ts';
+import { encodeRecordHeader } from '../src/wire/record.ts';
+import { skipReason } from './peers/binaries.ts';
+import { startGnutlsServer } from './peers/gnutls-server.ts';
+import { startNodeTlsServer } from './peers/node-server.ts';
+import { startOpensslServer } from './peers/openssl-server.ts';
+
+let dir: string;
+let pki: TestPki;
+let files: PkiFiles;
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'renego-scan-test-'));
+  pki = await createTestPki({ keyType: 'rsa' });
+  files = await writePkiFiles(dir, pki);
+});
+
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const FAST: ScanOptions = { ...DEFAULT_SCAN_OPTIONS, timeoutMs: 3000, paths: ['/', '/secure'] };
+
+function scan(port: number, opts: Partial<ScanOptions> = {}, prefix = ''): Promise<ScanReport> {
+  return scanTarget(parseScanTarget(`${prefix}127.0.0.1:${port}`, { serverName: 'localhost' }), { ...FAST, ...opts });
+}
+
+function verdict(r: ScanReport, id: string): string | undefined {
+  return r.verdicts.find((v) => v.id === id)?.answer;
+}
+
+function path(r: ScanReport, p: string): ScanReport['serverInitiated'][number] {
+  const found = r.serverInitiated.find((x) => x.path === p);
+  assert.ok(found, `no result for ${p}`);
+  return found;
+}
+
+async function withPreset(preset: string, fn: (port: number) => Promise<void>): Promise<void> {
+  const s: RunningServer = await startServer({
+    host: '127.0.0.1',
+    port: 0,
+    preset,
+    www: true,
+    protectedPath: '/secure',
+    log: () => undefined,
+  });
+  try {
+    await fn(s.port);
+  } finally {
+    await s.close();
+  }
+}
+
+describe('renego server presets', () => {
+  test('legacy-2009 accepts insecure renegotiation both ways, without limit: CVE-2009-3555 and CVE-2011-1473', async () => {
+    await withPreset('legacy-2009', async (port) => {
+      const r = await scan(port);
+      assert.equal(r.ok, true);
+      assert.deepEqual(r.secureRenegotiation.extension, false);
+      assert.equal(r.secureRenegotiation.scsv, false);
+      assert.equal(r.secureRenegotiation.required, false);
+      assert.equal(r.clientInitiated.secure, 'not-tested');
+      assert.equal(r.clientInitiated.insecure, 'completed');
+      assert.equal(r.maxClientRenegotiations, 10);
+      assert.equal(r.dos.limitMet, false);
+      assert.equal(r.clientInitiated.split.glued, true);
+      assert.deepEqual(r.vulnerabilities, ['CVE-2009-3555', 'CVE-2011-1473']);
+      const secure = path(r, '/secure');
+      assert.equal(secure.renegotiates, true);
+      assert.equal(secure.requestsClientCert, true);
+      assert.equal(secure.insecure, true);
+      assert.deepEqual(secure.certificateAuthorities, ['CN=renego throwaway CA (rsa)']);
+      assert.equal(secure.withoutCertificate, 'HTTP 403');
+      assert.equal(path(r, '/').renegotiates, false);
+      assert.ok(r.advice.some((a) => a.includes('switching renegotiation off would break /secure')));
+    });
+  });
+
+  test('rfc5746 is fine: RFC 5746 enforced, legacy clients refused, CVE-2011-1473 limited at 3', async () => {
+    await withPreset('rfc5746', async (port) => {
+      const r = await scan(port);
+      assert.deepEqual(
+        [
+          r.secureRenegotiation.extension,
+          r.secureRenegotiation.scsv,
+          r.secureRenegotiation.required,
+          r.secureRenegotiation.enforced,
+        ],
+        [true, true, false, true],
+      );
+      assert.equal(r.clientInitiated.secure, 'completed');
+      assert.equal(r.clientInitiated.insecure, 'refused-alert');
+      assert.equal(r.maxClientRenegotiations, 3);
+      assert.equal(r.dos.limitMet, true);
+      assert.equal(r.dos.stoppedBy, 'refused-fatal');
+      assert.equal(verdict(r, 'CVE-2011-1473'), 'limited');
+      assert.equal(verdict(r, 'CVE-2009-3555'), 'no');
+      assert.deepEqual(r.vulnerabilities, []);
+      assert.equal(path(r, '/secure').requestsClientCert, true);
+      assert.equal(path(r, '/secure').insecure, false);
+      assert.equal(r.extendedMasterSecret, true);
+      for (const e of r.secureRenegotiation.enforcement) assert.equal(e.result.outcome, 'refused-fatal', e.sent);
+    });
+  });
+
+  test('rfc5746-strict requires secure renegotiation at the initial handshake', async () => {
+    await withPreset('rfc5746-strict', async (port) => {
+      const r = await scan(port);
+      assert.equal(r.secureRenegotiation.required, true);
+      assert.equal(r.clientInitiated.insecure, 'not-tested');
+      assert.match(
+        r.clientInitiated.details.insecure.outcome === 'not-tested' ? r.clientInitiated.details.insecure.reason : '',
+        /refuses clients without RFC 5746/,
+      );
+      assert.equal(verdict(r, 'CVE-2009-3555'), 'no');
+    });
+  });
+
+  test('iis-default renegotiates insecurely for client certificates only', async () => {
+    await withPreset('iis-default', async (port) => {
+      const r = await scan(port);
+      assert.equal(r.clientInitiated.insecure, 'refused-alert');
+      assert.equal(r.maxClientRenegotiations, 0);
+      assert.equal(verdict(r, 'CVE-2011-1473'), 'no');
+      assert.equal(path(r, '/secure').insecure, true);
+      assert.deepEqual(r.vulnerabilities, ['CVE-2009-3555']);
+    });
+  });
+
+  test('iis-977377 allows no renegotiation at all', async () => {
+    await withPreset('iis-977377', async (port) => {
+      const r = await scan(port);
+      assert.equal(verdict(r, 'no-renegotiation'), 'yes');
+      assert.deepEqual(r.vulnerabilities, []);
+      assert.equal(path(r, '/secure').renegotiates, false);
+    });
+  });
+
+  test('iis-always-nego-client-cert asks for the certificate in the initial handshake', async () => {
+    await withPreset('iis-always-nego-client-cert', async (port) => {
+      const r = await scan(port);
+      assert.equal(r.baseline?.initialCertificateRequest, true);
+      assert.equal(path(r, '/secure').renegotiates, false);
+      assert.deepEqual(r.vulnerabilities, []);
+    });
+  });
+
+  test('openssl3-default refuses client-initiated renegotiation with a warning', async () => {
+    await withPreset('openssl3-default', async (port) => {
+      const r = await scan(port);
+      assert.equal(r.clientInitiated.secure, 'refused-alert');
+      assert.equal(r.clientInitiated.insecure, 'refused-alert');
+      assert.equal(r.maxClientRenegotiations, 0);
+      assert.equal(verdict(r, 'no-renegotiation'), 'yes');
+      assert.ok(r.advice.some((a) => a.startsWith('Nothing to do')));
+    });
+  });
+});
+
+test('an IPv6 target on ::1, by address and with --ipv6 by name', async (t) => {
+  let s: RunningServer;
+  try {
+    s = await startServer({ host: '::1', port: 0, preset: 'rfc5746', log: () => undefined });
+  } catch (e) {
+    t.skip(`no IPv6 loopback here: ${(e as Error).message}`);
+    return;
+  }
+  t.after(() => s.close());
+  const byAddress = await scanTarget(parseScanTarget(`[::1]:${s.port}`), { ...FAST, http: false });
+  assert.equal(byAddress.ok, true, byAddress.error);
+  assert.equal(byAddress.target, `[::1]:${s.port}`);
+  assert.equal(byAddress.clientInitiated.secure, 'completed');
+  // --ipv6 by name needs a resolver that maps the name to ::1 (Debian's /etc/hosts may not).
+  const ip6 = await lookup('localhost', { family: 6 }).catch(() => undefined);
+  if (!ip6) return;
+  const byName = await scanTarget(parseScanTarget(`localhost:${s.port}`, { family: 6 }), {
+    ...FAST,
+    http: false,
+    maxRenegotiations: 1,
+  });
+  assert.equal(byName.address, ip6.address);
+  assert.equal(byName.ok, ip6.address === '::1', byName.error);
+});
+
+describe('openssl s_server', { skip: skipReason('openssl') }, () => {
+  // Echo mode: -www sleeps a second whenever a read would block, which only slows the scan down.
+  const start = (args: string[]) =>
+    startOpensslServer({ cert: files.serverCert, key: files.serverKey, msg: false, args });
+  const noHttp = { http: false };
+
+  test('default (OpenSSL 3): client-initiated renegotiation refused, TLS 1.3 seen', async (t) => {
+    const s = await start([]);
+    t.after(() => s.stop());
+    const r = await scan(s.port, noHttp);
+    assert.equal(r.versions['TLSv1.2'], true);
+    assert.equal(r.versions['TLSv1.3'], true);
+    assert.equal(r.versions['TLSv1'], false, 'security level 1 rules out TLS 1.0');
+    assert.deepEqual(
+      [r.secureRenegotiation.extension, r.secureRenegotiation.scsv, r.secureRenegotiation.required],
+      [true, true, false],
+    );
+    assert.equal(r.clientInitiated.secure, 'refused-alert');
+    assert.equal(r.clientInitiated.insecure, 'refused-alert');
+    assert.equal(r.maxClientRenegotiations, 0);
+    assert.deepEqual(r.vulnerabilities, []);
+  });
+
+  test('-client_renegotiation: secure renegotiation without limit (CVE-2011-1473), RFC 5746 enforced', async (t) => {
+    const s = await start(['-client_renegotiation']);
+    t.after(() => s.stop());
+    const r = await scan(s.port, noHttp);
+    assert.equal(r.clientInitiated.secure, 'completed');
+    assert.equal(r.clientInitiated.insecure, 'refused-alert');
+    assert.equal(r.secureRenegotiation.enforced, true);
+    assert.equal(r.maxClientRenegotiations, 10);
+    assert.deepEqual(r.vulnerabilities, ['CVE-2011-1473']);
+  });
+
+  test('-legacy_renegotiation -client_renegotiation: insecure renegotiation accepted (CVE-2009-3555)', async (t) => {
+    const s = await start(['-legacy_renegotiation', '-client_renegotiation']);
+    t.after(() => s.stop());
+    const r = await scan(s.port, noHttp);
+    assert.equal(r.clientInitiated.insecure, 'completed');
+    // With unsafe legacy renegotiation allowed, OpenSSL also lets a secure session renegotiate without the extension.
+    assert.equal(r.secureRenegotiation.enforced, false);
+    assert.ok(r.vulnerabilities.includes('CVE-2009-3555'));
+  });
+
+  test('-no_renegotiation: every renegotiation refused', async (t) => {
+    const s = await start(['-no_renegotiation']);
+    t.after(() => s.stop());
+    const r = await scan(s.port, noHttp);
+    assert.equal(r.clientInitiated.secure, 'refused-alert');
+    assert.equal(r.clientInitiated.insecure, 'refused-alert');
+    assert.deepEqual(r.vulnerabilities, []);
+    // Without HTTP no request can make the server renegotiate: that half stays unknown, not "safe".
+    assert.equal(verdict(r, 'no-renegotiation'), 'could-not-test');
+  });
+});
+
+describe('gnutls-serv', { skip: skipReason('gnutls-serv') }, () => {
+  const start = (priority: string) =>
+    startGnutlsServer({ cert: files.serverCert, key: files.serverKey, http: true, priority });
+
+  test('default: secure client-initiated renegotiation without limit, legacy refused', async (t) => {
+    const s = await start('NORMAL');
+    t.after(() => s.stop());
+    const r = await scan(s.port);
+    assert.equal(r.clientInitiated.secure, 'completed');
+    assert.equal(r.clientInitiated.insecure, 'refused-alert');
+    assert.equal(r.secureRenegotiation.enforced, true);
+    assert.equal(r.maxClientRenegotiations, 10);
+    assert.deepEqual(r.vulnerabilities, ['CVE-2011-1473']);
+  });
+
+  test('%UNSAFE_RENEGOTIATION: a legacy client renegotiates (CVE-2009-3555) and the split request is glued', async (t) => {
+    const s = await start('NORMAL:%UNSAFE_RENEGOTIATION');
+    t.after(() => s.stop());
+    const r = await scan(s.port);
+    assert.equal(r.secureRenegotiation.extension, true);
+    assert.equal(r.clientInitiated.insecure, 'completed');
+    assert.equal(r.clientInitiated.split.over, 'insecure');
+    assert.equal(r.clientInitiated.split.glued, true);
+    assert.ok(r.vulnerabilities.includes('CVE-2009-3555'));
+  });
+
+  test('%DISABLE_SAFE_RENEGOTIATION: no renegotiation_info at all, insecure renegotiation accepted', async (t) => {
+    const s = await start('NORMAL:%DISABLE_SAFE_RENEGOTIATION');
+    t.after(() => s.stop());
+    const r = await scan(s.port);
+    assert.equal(r.secureRenegotiation.extension, false);
+    assert.equal(r.secureRenegotiation.scsv, false);
+    assert.equal(r.secureRenegotiation.enforced, null);
+    assert.equal(r.clientInitiated.secure, 'not-tested');
+    assert.equal(r.clientInitiated.insecure, 'completed');
+    assert.ok(r.vulnerabilities.includes('CVE-2009-3555'));
+  });
+});
+
+describe('node:tls servers', () => {
+  test('an HTTPS server that renegotiates for a client certificate on one path', async (t) => {
+    const s = await startNodeTlsServer({
+      cert: files.serverCert,
+      key: files.serverKey,
+      ca: files.ca,
+      renegotiatePath: '/secure',
+    });
+    t.after(() => s.stop());
+    const r = await scan(s.port);
+    const secure = path(r, '/secure');
+    assert.equal(secure.renegotiates, true);
+    assert.equal(secure.requestsClientCert, true);
+    assert.deepEqual(secure.certificateAuthorities, ['CN=renego throwaway CA (rsa)']);
+    assert.equal(secure.withoutCertificate, 'alert fatal handshake_failure');
+    assert.equal(secure.insecure, false, 'OpenSSL refuses to renegotiate with a legacy client');
+    assert.equal(path(r, '/').renegotiates, false);
+    // Node allows 3 client-initiated renegotiations per 10 minutes, then destroys the socket.
+    assert.equal(r.maxClientRenegotiations, 3);
+    assert.equal(r.dos.stoppedBy, 'closed');
+    assert.equal(verdict(r, 'CVE-2011-1473'), 'limited');
+    assert.deepEqual(r.vulnerabilities, []);
+    assert.ok(r.advice.some((a) => a.includes('Client certificates are obtained by renegotiation on /secure')));
+  });
+
+  test('a TLS 1.3-only server: no renegotiation possible, nothing reported as tested', async (t) => {
+    const s = await startNodeTlsServer({
+      cert: files.serverCert,
+      key: files.serverKey,
+      minVersion: 'TLSv1.3',
+      maxVersion: 'TLSv1.3',
+    });
+    t.after(() => s.stop());
+    const r = await scan(s.port);
+    assert.equal(r.ok, true);
+    assert.deepEqual(r.versions, { TLSv1: false, 'TLSv1.1': false, 'TLSv1.2': false, 'TLSv1.3': true });
+    assert.equal(verdict(r, 'no-renegotiation'), 'yes');
+    assert.equal(r.clientInitiated.secure, 'not-tested');
+    assert.equal(r.secureRenegotiation.extension, null);
+    assert.deepEqual(r.vulnerabilities, []);
+  });
+
+  test('STARTTLS SMTP: the dialogue runs before every probe connection', async (t) => {
+    const server = startSmtpServer(pki);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const port = (server.address() as net.AddressInfo).port;
+    const r = await scan(port, {}, 'smtp://');
+    assert.equal(r.ok, true, r.error);
+    assert.equal(r.starttls, 'smtp');
+    assert.equal(r.clientInitiated.secure, 'completed');
+    // A bare tls.TLSSocket has none of tls.Server's renegotiation limit (CLIENT_RENEG_LIMIT).
+    assert.equal(r.maxClientRenegotiations, 10);
+    assert.deepEqual(r.vulnerabilities, ['CVE-2011-1473']);
+    assert.match(path(r, '/').reason ?? '', /not an HTTP service \(smtp\)/);
+  });
+});
+
+/** A tiny SMTP server: greeting, EHLO, STARTTLS, then a node:tls server socket (NOOP answered). */
+function startSmtpServer(p: TestPki): net.Server {
+  const context = tls.createSecureContext({ cert: p.server.chainPem, key: p.server.keyPem, maxVersion: 'TLSv1.2' });
+  const server = net.createServer((raw) => {
+    raw.on('error', () => undefined);
+    raw.write('220 smtp.test ESMTP ready\r\n');
+    let buffered = '';
+    const onData = (d: Buffer): void => {
+      buffered += d.toString('latin1');
+      for (let i = buffered.indexOf('\r\n'); i >= 0; i = buffered.indexOf('\r\n')) {
+        const line = buffered.slice(0, i);
+        buffered = buffered.slice(i + 2);
+        if (/^EHLO /i.test(line)) raw.write('250-smtp.test\r\n250-PIPELINING\r\n250 STARTTLS\r\n');
+        else if (/^STARTTLS/i.test(line)) {
+          raw.off('data', onData);
+          raw.write('220 2.0.0 Ready to start TLS\r\n', () => {
+            const s = new tls.TLSSocket(raw, { isServer: true, secureContext: context });
+            s.on('error', () => s.destroy());
+            s.on('data', (x: Buffer) => s.write(/^NOOP/i.test(x.toString()) ? '250 OK\r\n' : '500 what\r\n'));
+          });
+          return;
+        } else raw.write('502 not here\r\n');
+      }
+    };
+    raw.on('data', onData);
+  });
+  return server;
+}
+
+describe('hostile targets give a clear error, never a hang', () => {
+  const bounded = { timeoutMs: 1000, retries: 0 };
+
+  async function hostile(handler: (s: net.Socket) => void, check: (r: ScanReport) => void): Promise<void> {
+    const sockets = new Set<net.Socket>();
+    const server = net.createServer((s) => {
+      sockets.add(s);
+      s.on('error', () => undefined);
+      s.on('close', () => sockets.delete(s));
+      handler(s);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const t0 = Date.now();
+      const r = await scan((server.address() as net.AddressInfo).port, bounded);
+      assert.ok(Date.now() - t0 < 15_000, `scan took ${Date.now() - t0} ms`);
+      assert.equal(r.ok, false);
+      assert.deepEqual(r.vulnerabilities, []);
+      assert.ok(r.advice[0]?.startsWith('The target could not be scanned'));
+      check(r);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  }
+
+  test('a server that closes mid-handshake', async () => {
+    await hostile(
+      (s) => s.once('data', () => s.end()),
+      (r) => assert.match(r.error ?? '', /PeerClosed|closed/),
+    );
+  });
+
+  test('a server that never answers', async () => {
+    await hostile(
+      () => undefined,
+      (r) => assert.match(r.error ?? '', /Timeout|timed out|no answer/),
+    );
+  });
+
+  test('a plaintext HTTP server', async () => {
+    await hostile(
+      (s) => s.once('data', () => s.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n')),
+      (r) => assert.match(r.error ?? '', /DecodeError|UnexpectedMessage|ProtocolVersion|record/i),
+    );
+  });
+
+  test('a server that sends random bytes', async () => {
+    await hostile(
+      (s) => s.once('data', () => s.write(Buffer.from(Array.from({ length: 512 }, (_, i) => (i * 37 + 11) & 0xff)))),
+      (r) => assert.match(r.error ?? '', /Error|record/),
+    );
+  });
+
+  test('a server whose certificate message claims 16 MiB', async () => {
+    await hostile(
+      (s) => s.once('data', () => s.write(hugeCertificateFlight())),
+      (r) => assert.match(r.error ?? '', /MessageTooLarge/),
+    );
+  });
+});
+
+/** A plausible ServerHello followed by the header of a 16 MiB Certificate message. */
+function hugeCertificateFlight(): Buffer {
+  const hello = Buffer.concat([
+    Buffer.from([0x03, 0x03]),
+    Buffer.alloc(32, 7),
+    Buffer.from([0x00]), // session_id
+    Buffer.from([0xc0, 0x2f]), // TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256
+    Buffer.from([0x00]), // compression
+  ]);
+  const sh = Buffer.concat([Buffer.from([0x02, 0x00, 0x00, hello.length]), hello]);
+  const cert = Buffer.concat([Buffer.from([0x0b, 0xff, 0xff, 0xff]), Buffer.alloc(1000, 0x30)]);
+  const body = Buffer.concat([sh, cert]);
+  return Buffer.concat([Buffer.from(encodeRecordHeader(22, 0x0303, body.length)), body]);
+}
