@@ -130,19 +130,21 @@ export class RecordLayer {
   }
 
   private sealOne(type: number, chunk: Uint8Array): void {
-    const fragment = this.writer.seal(type, this.writeVersion, chunk);
-    const header = new Uint8Array(RECORD_HEADER_LEN);
-    header[0] = type;
-    header[1] = this.writeVersion >>> 8;
-    header[2] = this.writeVersion & 0xff;
-    header[3] = fragment.length >>> 8;
-    header[4] = fragment.length & 0xff;
-    this.out.push(header, fragment);
-    this.outBytes += RECORD_HEADER_LEN + fragment.length;
+    const pieces = this.writer.seal(type, this.writeVersion, chunk, RECORD_HEADER_LEN);
+    let length = -RECORD_HEADER_LEN;
+    for (const p of pieces) length += p.length;
+    const head = pieces[0]!;
+    head[0] = type;
+    head[1] = this.writeVersion >>> 8;
+    head[2] = this.writeVersion & 0xff;
+    head[3] = length >>> 8;
+    head[4] = length & 0xff;
+    for (const p of pieces) if (p.length > 0) this.out.push(p);
+    this.outBytes += RECORD_HEADER_LEN + length;
     this.observer?.('out', {
       type,
       version: this.writeVersion,
-      wireLength: fragment.length,
+      wireLength: length,
       encrypted: this.writeEncrypted,
       data: chunk,
     });

@@ -1,7 +1,9 @@
 /**
  * Record protection (RFC 5246 §6.2.3): turns TLSPlaintext fragments into
  * TLSCiphertext fragments and back, one direction per object. Headers and
- * framing belong to the record layer; this module sees fragments only.
+ * framing belong to the record layer; this module sees fragments only. A sealed
+ * fragment comes back as pieces, not copied together, with optional headroom in
+ * the first for the record layer's header: bulk writes go out as one writev.
  */
 import {
   createCipheriv,
@@ -28,7 +30,7 @@ export interface RecordProtector {
    * Protects one record's plaintext fragment and returns TLSCiphertext.fragment.
    * Sequence numbers are internal (RFC 5246 §6.1), from 0 for each connection state.
    */
-  seal(type: number, version: number, plaintext: Uint8Array): Uint8Array;
+  seal(type: number, version: number, plaintext: Uint8Array, headroom?: number): Uint8Array[];
   /**
    * Returns the plaintext. Throws TlsError 'BadRecordMac' for any authentication,
    * padding or length failure, one error for all so there is no padding oracle
@@ -143,14 +145,14 @@ abstract class Protector implements RecordProtector {
     readonly overhead: number,
   ) {}
 
-  seal(type: number, version: number, plaintext: Uint8Array): Uint8Array {
+  seal(type: number, version: number, plaintext: Uint8Array, headroom = 0): Uint8Array[] {
     this.expect('seal');
     if (plaintext.length > MAX_PLAINTEXT) {
       throw new TlsError('InternalError', `cannot seal ${plaintext.length} bytes in one record`);
     }
-    const fragment = this.sealRecord(this.seq.current(), type, version, plaintext);
+    const pieces = this.sealRecord(this.seq.current(), type, version, plaintext, headroom);
     this.seq.advance();
-    return fragment;
+    return pieces;
   }
 
   open(type: number, version: number, fragment: Uint8Array): Uint8Array {
@@ -163,7 +165,13 @@ abstract class Protector implements RecordProtector {
     return plaintext;
   }
 
-  protected abstract sealRecord(seq: bigint, type: number, version: number, plaintext: Uint8Array): Uint8Array;
+  protected abstract sealRecord(
+    seq: bigint,
+    type: number,
+    version: number,
+    plaintext: Uint8Array,
+    headroom: number,
+  ): Uint8Array[];
   protected abstract openRecord(seq: bigint, type: number, version: number, fragment: Uint8Array): Uint8Array;
 
   /** RFC 5246 §6.2.3.1 (MAC input) and §6.2.3.3 (additional_data) share this layout. */
@@ -205,17 +213,16 @@ class AesGcmProtector extends Protector {
     this.nonce.set(salt);
   }
 
-  protected sealRecord(seq: bigint, type: number, version: number, plaintext: Uint8Array): Uint8Array {
-    const n = plaintext.length;
-    const out = Buffer.allocUnsafe(8 + n + AEAD_TAG_LENGTH);
-    out.writeBigUInt64BE(seq, 0);
+  protected sealRecord(seq: bigint, type: number, version: number, plaintext: Uint8Array, headroom: number): Uint8Array[] {
+    // The ciphertext goes out as node:crypto returned it: header, nonce and tag travel in their own small pieces.
+    const head = Buffer.allocUnsafe(headroom + 8);
+    head.writeBigUInt64BE(seq, headroom);
     this.nonce.writeBigUInt64BE(seq, 4);
     const cipher = createCipheriv(this.algorithm, this.key, this.nonce, { authTagLength: AEAD_TAG_LENGTH });
-    cipher.setAAD(this.recordHeader(seq, type, version, n));
-    out.set(cipher.update(plaintext), 8);
+    cipher.setAAD(this.recordHeader(seq, type, version, plaintext.length));
+    const body = cipher.update(plaintext);
     cipher.final();
-    out.set(cipher.getAuthTag(), 8 + n);
-    return view(out);
+    return [head, body, cipher.getAuthTag()];
   }
 
   protected openRecord(seq: bigint, type: number, version: number, fragment: Uint8Array): Uint8Array {
@@ -254,17 +261,15 @@ class ChaChaProtector extends Protector {
     return this.nonce;
   }
 
-  protected sealRecord(seq: bigint, type: number, version: number, plaintext: Uint8Array): Uint8Array {
+  protected sealRecord(seq: bigint, type: number, version: number, plaintext: Uint8Array, headroom: number): Uint8Array[] {
     const n = plaintext.length;
-    const out = Buffer.allocUnsafe(n + AEAD_TAG_LENGTH);
     const cipher = createCipheriv('chacha20-poly1305', this.key, this.nonceFor(seq), {
       authTagLength: AEAD_TAG_LENGTH,
     });
     cipher.setAAD(this.recordHeader(seq, type, version, n), { plaintextLength: n });
-    out.set(cipher.update(plaintext), 0);
+    const body = cipher.update(plaintext);
     cipher.final();
-    out.set(cipher.getAuthTag(), n);
-    return view(out);
+    return [Buffer.allocUnsafe(headroom), body, cipher.getAuthTag()];
   }
 
   protected openRecord(seq: bigint, type: number, version: number, fragment: Uint8Array): Uint8Array {
@@ -329,7 +334,7 @@ class CbcSealer extends Protector {
     this.cipher.setAutoPadding(false);
   }
 
-  protected sealRecord(seq: bigint, type: number, version: number, plaintext: Uint8Array): Uint8Array {
+  protected sealRecord(seq: bigint, type: number, version: number, plaintext: Uint8Array, headroom: number): Uint8Array[] {
     const { blockLength, macLength } = this.p;
     const ivLength = this.p.explicitIv ? blockLength : 0;
     const n = plaintext.length;
@@ -343,7 +348,7 @@ class CbcSealer extends Protector {
       .update(plaintext);
     buf.set(mac.digest(), ivLength + n);
     buf.fill(padding, ivLength + n + macLength);
-    return view(this.cipher.update(buf));
+    return [Buffer.allocUnsafe(headroom), this.cipher.update(buf)];
   }
 
   protected openRecord(): Uint8Array {
@@ -369,7 +374,7 @@ class CbcOpener extends Protector {
     this.chainIv = iv;
   }
 
-  protected sealRecord(): Uint8Array {
+  protected sealRecord(): Uint8Array[] {
     throw new TlsError('InternalError', 'unreachable');
   }
 
@@ -469,11 +474,11 @@ export function createProtectors(
 /** The initial epoch's null cipher (RFC 5246 §6.1, TLS_NULL_WITH_NULL_NULL). */
 export const NULL_PROTECTOR: RecordProtector = Object.freeze({
   overhead: 0,
-  seal(_type: number, _version: number, plaintext: Uint8Array): Uint8Array {
+  seal(_type: number, _version: number, plaintext: Uint8Array, headroom = 0): Uint8Array[] {
     if (plaintext.length > MAX_PLAINTEXT) {
       throw new TlsError('InternalError', `cannot send ${plaintext.length} bytes in one record`);
     }
-    return plaintext;
+    return [Buffer.allocUnsafe(headroom), plaintext];
   },
   open(_type: number, _version: number, fragment: Uint8Array): Uint8Array {
     checkPlaintextLength(fragment.length);

@@ -405,13 +405,14 @@ class ExpectCertificate implements ClientState {
     const hs = this.hs;
     if (msg.certificates.length === 0) throw new TlsError('BadCertificate', 'server sent no certificate');
     let leaf: crypto.X509Certificate;
-    try {
-      leaf = new crypto.X509Certificate(Buffer.from(msg.certificates[0]!));
-    } catch {
-      throw new TlsError('BadCertificate', 'server certificate does not parse');
-    }
-    if (!this.config.insecure) {
-      verifyChain(msg.certificates, this.config.trust ?? systemTrustStore(), this.config.serverName);
+    if (this.config.insecure) {
+      try {
+        leaf = new crypto.X509Certificate(Buffer.from(msg.certificates[0]!));
+      } catch {
+        throw new TlsError('BadCertificate', 'server certificate does not parse');
+      }
+    } else {
+      leaf = verifyChain(msg.certificates, this.config.trust ?? systemTrustStore(), this.config.serverName)[0]!;
       hs.peerVerified = true;
     }
     checkIdentityChange(cx, this.config, hs, msg.certificates);
