@@ -7,7 +7,8 @@ import { DEFAULT_CLIENT_SUITES } from '../crypto/suites.ts';
 import { SUPPORTED_GROUPS } from '../crypto/key-exchange.ts';
 import { MIN_DH_BITS } from '../crypto/key-exchange.ts';
 import { SUPPORTED_SCHEMES } from '../crypto/signatures.ts';
-import { ClientTraffic, startClientHandshake, type ClientHelloOptions } from '../handshake/client.ts';
+import { startClientHandshake, type ClientHelloOptions } from '../handshake/client.ts';
+import { Traffic } from '../handshake/common.ts';
 import {
   DEFAULT_CLIENT_RENEGOTIATION,
   type ClientConfig,
@@ -166,7 +167,7 @@ export class ClientConnection extends Connection {
     if (description !== AlertDescription.no_renegotiation || !this.renegotiating) return false;
     if (this.stateName !== 'ExpectServerHello') return false;
     this.renegotiating = false;
-    this.state = new ClientTraffic();
+    this.state = new Traffic();
     this.emit({ type: 'renegotiation-refused', alert: description });
     return true;
   }

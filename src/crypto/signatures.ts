@@ -42,6 +42,13 @@ function schemeInfo(scheme: number): SchemeInfo | undefined {
   return undefined;
 }
 
+/** RSA-PSS with a salt as long as the hash (RFC 8446 §4.2.3), or PKCS#1 v1.5; ECDSA ignores the padding. */
+function keyWithPadding(key: crypto.KeyObject, info: SchemeInfo): crypto.SignKeyObjectInput {
+  return info.pss
+    ? { key, padding: crypto.constants.RSA_PKCS1_PSS_PADDING, saltLength: crypto.constants.RSA_PSS_SALTLEN_DIGEST }
+    : { key, padding: crypto.constants.RSA_PKCS1_PADDING };
+}
+
 export function keyTypeOf(key: crypto.KeyObject): 'rsa' | 'ec' | 'other' {
   const t = key.asymmetricKeyType;
   if (t === 'rsa' || t === 'rsa-pss') return 'rsa';
@@ -82,18 +89,7 @@ export function verifySignature(
       if (!info || info.keyType !== keyType) {
         throw new TlsError('IllegalParameter', `${signatureSchemeName(scheme)} does not match the ${keyType} key`);
       }
-      ok = crypto.verify(
-        info.hash,
-        data,
-        info.pss
-          ? {
-              key,
-              padding: crypto.constants.RSA_PKCS1_PSS_PADDING,
-              saltLength: crypto.constants.RSA_PSS_SALTLEN_DIGEST,
-            }
-          : { key, padding: crypto.constants.RSA_PKCS1_PADDING },
-        signature,
-      );
+      ok = crypto.verify(info.hash, data, keyWithPadding(key, info), signature);
     } else if (keyType === 'rsa') {
       const recovered = crypto.publicDecrypt({ key, padding: crypto.constants.RSA_PKCS1_PADDING }, signature);
       const expected = md5sha1(data);
@@ -140,19 +136,7 @@ export function sign(version: number, key: crypto.KeyObject, scheme: number | nu
   if (version >= TLS12) {
     const info = scheme === null ? undefined : schemeInfo(scheme);
     if (!info) throw new TlsError('InternalError', 'no signature scheme chosen');
-    return new Uint8Array(
-      crypto.sign(
-        info.hash,
-        data,
-        info.pss
-          ? {
-              key,
-              padding: crypto.constants.RSA_PKCS1_PSS_PADDING,
-              saltLength: crypto.constants.RSA_PSS_SALTLEN_DIGEST,
-            }
-          : { key, padding: crypto.constants.RSA_PKCS1_PADDING },
-      ),
-    );
+    return new Uint8Array(crypto.sign(info.hash, data, keyWithPadding(key, info)));
   }
   if (keyType === 'rsa') {
     return new Uint8Array(crypto.privateEncrypt({ key, padding: crypto.constants.RSA_PKCS1_PADDING }, md5sha1(data)));

@@ -34,7 +34,6 @@ import * as ext from '../wire/extensions.ts';
 import {
   decodeHandshake,
   encodeHandshake,
-  isUnknown,
   type CertificateRequest,
   type ClientHello,
   type HandshakeMessage,
@@ -44,6 +43,7 @@ import {
 import type { RecordProtector } from '../crypto/record-protection.ts';
 import type { ClientConfig, ClientSession } from './client-config.ts';
 import type { HandshakeContext, HandshakeInput, HandshakeState } from './context.ts';
+import { expectMessage, randomWithTime, sendMessage, Traffic } from './common.ts';
 import { constantTimeEqual, deriveProtectors } from './keys.ts';
 
 /** How the next ClientHello's renegotiation_info is built; tools misbehave through the non-default values. */
@@ -224,31 +224,8 @@ function buildClientHello(
   };
 }
 
-/** RFC 5246 §7.4.1.2: gmt_unix_time then 28 random bytes. */
-function randomWithTime(): Uint8Array {
-  const r = new Uint8Array(crypto.randomBytes(32));
-  const t = Math.floor(Date.now() / 1000);
-  r[0] = t >>> 24;
-  r[1] = t >>> 16;
-  r[2] = t >>> 8;
-  r[3] = t;
-  return r;
-}
-
 function isIpLiteral(host: string): boolean {
   return isIP(host) !== 0;
-}
-
-function expectMessage<T extends HandshakeMessage['type']>(
-  input: HandshakeInput,
-  type: T,
-  state: string,
-): { msg: Extract<HandshakeMessage, { type: T }>; raw: Uint8Array } {
-  if (input.kind === 'ccs') throw new TlsError('UnexpectedMessage', `ChangeCipherSpec while in ${state}`);
-  if (isUnknown(input.msg) || input.msg.type !== type) {
-    throw new TlsError('UnexpectedMessage', `${handshakeTypeName(input.msg.type)} while in ${state}`);
-  }
-  return { msg: input.msg as Extract<HandshakeMessage, { type: T }>, raw: input.raw };
 }
 
 function received(hs: Handshake, input: HandshakeInput): void {
@@ -510,12 +487,7 @@ function sendClientFlight(
   hs: Handshake,
   kx: ServerKeyExchangeParams | undefined,
 ): ClientState {
-  const sendMsg = (m: HandshakeMessage): void => {
-    const raw = encodeHandshake(m);
-    hs.transcript.append(raw);
-    cx.send(raw);
-    cx.emit({ type: 'handshake-message', direction: 'out', message: m, raw });
-  };
+  const sendMsg = (m: HandshakeMessage): void => sendMessage(cx, hs.transcript, m);
 
   const req = hs.certificateRequest;
   const haveCert = req !== undefined && config.clientCertificates !== undefined && config.clientKey !== undefined;
@@ -555,16 +527,11 @@ function sendClientFlight(
 
   const keys = deriveProtectors(hs.suite, hs.version, hs.masterSecret, hs.clientRandom, hs.serverRandom);
   cx.setPendingReader(keys.serverWrite);
-  sendFinished(cx, hs, keys.clientWrite, sendMsg);
+  sendFinished(cx, hs, keys.clientWrite);
   return new ExpectTicketOrCcs(config, hs, undefined, false);
 }
 
-function sendFinished(
-  cx: HandshakeContext,
-  hs: Handshake,
-  writer: RecordProtector,
-  sendMsg: (m: HandshakeMessage) => void,
-): void {
+function sendFinished(cx: HandshakeContext, hs: Handshake, writer: RecordProtector): void {
   cx.changeWriteKeys(writer);
   const vd = verifyData(
     hs.version,
@@ -574,7 +541,7 @@ function sendFinished(
     hs.transcript.hash(hs.version, hs.suite.prfHash),
   );
   cx.security.clientVerifyData = vd;
-  sendMsg({ type: HandshakeType.finished, verifyData: vd });
+  sendMessage(cx, hs.transcript, { type: HandshakeType.finished, verifyData: vd });
 }
 
 // --- NewSessionTicket, ChangeCipherSpec, Finished --------------------------------
@@ -641,14 +608,7 @@ class ExpectFinished implements ClientState {
     }
     hs.transcript.append(raw);
     cx.security.serverVerifyData = expected;
-    if (this.resumed) {
-      sendFinished(cx, hs, this.ourWriter!, (m) => {
-        const r = encodeHandshake(m);
-        hs.transcript.append(r);
-        cx.send(r);
-        cx.emit({ type: 'handshake-message', direction: 'out', message: m, raw: r });
-      });
-    }
+    if (this.resumed) sendFinished(cx, hs, this.ourWriter!);
     return completeHandshake(cx, this.config, hs, this.resumed);
   }
 }
@@ -694,15 +654,5 @@ function completeHandshake(cx: HandshakeContext, config: ClientConfig, hs: Hands
       clientCertificateSent: hs.clientCertificateSent,
     },
   });
-  return new ClientTraffic();
-}
-
-/** Application data flows; a HelloRequest here is handled by the connection's policy. */
-export class ClientTraffic implements ClientState {
-  readonly name = 'Traffic';
-  readonly isTraffic = true;
-  handle(_cx: HandshakeContext, input: HandshakeInput): ClientState {
-    const t = input.kind === 'ccs' ? 'ChangeCipherSpec' : handshakeTypeName(input.msg.type);
-    throw new TlsError('UnexpectedMessage', `${t} after the handshake`);
-  }
+  return new Traffic();
 }

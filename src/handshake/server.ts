@@ -32,8 +32,9 @@ import {
 } from '../wire/enums.ts';
 import { TlsError } from '../wire/errors.ts';
 import * as ext from '../wire/extensions.ts';
-import { encodeHandshake, isUnknown, type ClientHello, type HandshakeMessage } from '../wire/handshake.ts';
+import type { ClientHello, HandshakeMessage } from '../wire/handshake.ts';
 import type { HandshakeContext, HandshakeInput, HandshakeState } from './context.ts';
+import { expectMessage, randomWithTime, sendMessage, Traffic } from './common.ts';
 import { constantTimeEqual, deriveProtectors } from './keys.ts';
 import type { ServerCertificate, ServerConfig } from './server-config.ts';
 import type { ServerSession, SessionStore } from './server-sessions.ts';
@@ -79,17 +80,9 @@ export class ExpectClientHello implements HandshakeState {
   ) {}
 
   handle(cx: HandshakeContext, input: HandshakeInput): HandshakeState {
-    const { msg, raw } = expect(input, HandshakeType.client_hello, this.name);
+    const { msg, raw } = expectMessage(input, HandshakeType.client_hello, this.name);
     return processClientHello(cx, this.config, this.opts, msg as ClientHello, raw);
   }
-}
-
-function expect(input: HandshakeInput, type: number, state: string): { msg: HandshakeMessage; raw: Uint8Array } {
-  if (input.kind === 'ccs') throw new TlsError('UnexpectedMessage', `ChangeCipherSpec while in ${state}`);
-  if (isUnknown(input.msg) || input.msg.type !== type) {
-    throw new TlsError('UnexpectedMessage', `${handshakeTypeName(input.msg.type)} while in ${state}`);
-  }
-  return { msg: input.msg, raw: input.raw };
 }
 
 function processClientHello(
@@ -348,20 +341,7 @@ function subjectFromCertificateDer(der: Uint8Array): Uint8Array {
 }
 
 function sendMsg(cx: HandshakeContext, hs: Handshake, m: HandshakeMessage): void {
-  const raw = encodeHandshake(m);
-  hs.transcript.append(raw);
-  cx.send(raw);
-  cx.emit({ type: 'handshake-message', direction: 'out', message: m, raw });
-}
-
-function randomWithTime(): Uint8Array {
-  const r = new Uint8Array(crypto.randomBytes(32));
-  const t = Math.floor(Date.now() / 1000);
-  r[0] = t >>> 24;
-  r[1] = t >>> 16;
-  r[2] = t >>> 8;
-  r[3] = t;
-  return r;
+  sendMessage(cx, hs.transcript, m);
 }
 
 // --- resumption (RFC 5246 §7.3 Figure 2, RFC 5077 §3.1) ---------------------------
@@ -421,7 +401,7 @@ class ExpectCertificate implements HandshakeState {
   ) {}
 
   handle(_cx: HandshakeContext, input: HandshakeInput): HandshakeState {
-    const { msg, raw } = expect(input, HandshakeType.certificate, this.name);
+    const { msg, raw } = expectMessage(input, HandshakeType.certificate, this.name);
     this.hs.transcript.append(raw);
     const chain = (msg as { certificates: readonly Uint8Array[] }).certificates;
     if (chain.length === 0) {
@@ -445,7 +425,7 @@ class ExpectClientKeyExchange implements HandshakeState {
   ) {}
 
   handle(cx: HandshakeContext, input: HandshakeInput): HandshakeState {
-    const { msg, raw } = expect(input, HandshakeType.client_key_exchange, this.name);
+    const { msg, raw } = expectMessage(input, HandshakeType.client_key_exchange, this.name);
     const hs = this.hs;
     hs.transcript.append(raw);
     const body = (msg as { body: Uint8Array }).body;
@@ -476,7 +456,7 @@ class ExpectCertificateVerify implements HandshakeState {
   ) {}
 
   handle(_cx: HandshakeContext, input: HandshakeInput): HandshakeState {
-    const { msg, raw } = expect(input, HandshakeType.certificate_verify, this.name);
+    const { msg, raw } = expectMessage(input, HandshakeType.certificate_verify, this.name);
     const hs = this.hs;
     const cv = msg as { scheme: number | null; signature: Uint8Array };
     const leaf = new crypto.X509Certificate(Buffer.from(hs.clientCertificates[0]!));
@@ -520,7 +500,7 @@ class ExpectFinished implements HandshakeState {
   ) {}
 
   handle(cx: HandshakeContext, input: HandshakeInput): HandshakeState {
-    const { msg, raw } = expect(input, HandshakeType.finished, this.name);
+    const { msg, raw } = expectMessage(input, HandshakeType.finished, this.name);
     const hs = this.hs;
     const expected = verifyData(
       hs.version,
@@ -603,14 +583,5 @@ function completeHandshake(cx: HandshakeContext, hs: Handshake): HandshakeState 
       serverName: hs.serverName,
     },
   });
-  return new ServerTraffic();
-}
-
-export class ServerTraffic implements HandshakeState {
-  readonly name = 'Traffic';
-  readonly isTraffic = true;
-  handle(_cx: HandshakeContext, input: HandshakeInput): HandshakeState {
-    const t = input.kind === 'ccs' ? 'ChangeCipherSpec' : handshakeTypeName(input.msg.type);
-    throw new TlsError('UnexpectedMessage', `${t} after the handshake`);
-  }
+  return new Traffic();
 }

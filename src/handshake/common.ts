@@ -1,0 +1,49 @@
+/** What the client and server state machines share: message plumbing and the traffic state. */
+import * as crypto from 'node:crypto';
+import type { Transcript } from '../crypto/prf.ts';
+import { handshakeTypeName } from '../wire/enums.ts';
+import { TlsError } from '../wire/errors.ts';
+import { encodeHandshake, isUnknown, type HandshakeMessage } from '../wire/handshake.ts';
+import type { HandshakeContext, HandshakeInput, HandshakeState } from './context.ts';
+
+/** The awaited message, or unexpected_message (RFC 5246 §7.4: messages MUST come in the order given). */
+export function expectMessage<T extends HandshakeMessage['type']>(
+  input: HandshakeInput,
+  type: T,
+  state: string,
+): { msg: Extract<HandshakeMessage, { type: T }>; raw: Uint8Array } {
+  if (input.kind === 'ccs') throw new TlsError('UnexpectedMessage', `ChangeCipherSpec while in ${state}`);
+  if (isUnknown(input.msg) || input.msg.type !== type) {
+    throw new TlsError('UnexpectedMessage', `${handshakeTypeName(input.msg.type)} while in ${state}`);
+  }
+  return { msg: input.msg as Extract<HandshakeMessage, { type: T }>, raw: input.raw };
+}
+
+/** Encodes a message, adds it to the transcript and queues it for the current flight. */
+export function sendMessage(cx: HandshakeContext, transcript: Transcript, m: HandshakeMessage): void {
+  const raw = encodeHandshake(m);
+  transcript.append(raw);
+  cx.send(raw);
+  cx.emit({ type: 'handshake-message', direction: 'out', message: m, raw });
+}
+
+/** RFC 5246 §7.4.1.2: gmt_unix_time then 28 random bytes. */
+export function randomWithTime(): Uint8Array {
+  const r = new Uint8Array(crypto.randomBytes(32));
+  const t = Math.floor(Date.now() / 1000);
+  r[0] = t >>> 24;
+  r[1] = t >>> 16;
+  r[2] = t >>> 8;
+  r[3] = t;
+  return r;
+}
+
+/** Application data flows; a handshake message here goes to the connection's renegotiation policy instead. */
+export class Traffic implements HandshakeState {
+  readonly name = 'Traffic';
+  readonly isTraffic = true;
+  handle(_cx: HandshakeContext, input: HandshakeInput): HandshakeState {
+    const t = input.kind === 'ccs' ? 'ChangeCipherSpec' : handshakeTypeName(input.msg.type);
+    throw new TlsError('UnexpectedMessage', `${t} after the handshake`);
+  }
+}
