@@ -54,7 +54,7 @@ export abstract class EngineSocket<C extends Connection> extends Duplex {
   private detached = false;
 
   constructor(engine: C, socket: net.Socket, handshakeTimeout = DEFAULT_HANDSHAKE_TIMEOUT) {
-    super({ allowHalfOpen: false });
+    super({ allowHalfOpen: false, writableHighWaterMark: 256 * 1024 });
     this.engine = engine;
     this.socket = socket;
     const rememberPeer = (): void => {
