@@ -213,7 +213,13 @@ class AesGcmProtector extends Protector {
     this.nonce.set(salt);
   }
 
-  protected sealRecord(seq: bigint, type: number, version: number, plaintext: Uint8Array, headroom: number): Uint8Array[] {
+  protected sealRecord(
+    seq: bigint,
+    type: number,
+    version: number,
+    plaintext: Uint8Array,
+    headroom: number,
+  ): Uint8Array[] {
     // The ciphertext goes out as node:crypto returned it: header, nonce and tag travel in their own small pieces.
     const head = Buffer.allocUnsafe(headroom + 8);
     head.writeBigUInt64BE(seq, headroom);
@@ -261,7 +267,13 @@ class ChaChaProtector extends Protector {
     return this.nonce;
   }
 
-  protected sealRecord(seq: bigint, type: number, version: number, plaintext: Uint8Array, headroom: number): Uint8Array[] {
+  protected sealRecord(
+    seq: bigint,
+    type: number,
+    version: number,
+    plaintext: Uint8Array,
+    headroom: number,
+  ): Uint8Array[] {
     const n = plaintext.length;
     const cipher = createCipheriv('chacha20-poly1305', this.key, this.nonceFor(seq), {
       authTagLength: AEAD_TAG_LENGTH,
@@ -334,7 +346,13 @@ class CbcSealer extends Protector {
     this.cipher.setAutoPadding(false);
   }
 
-  protected sealRecord(seq: bigint, type: number, version: number, plaintext: Uint8Array, headroom: number): Uint8Array[] {
+  protected sealRecord(
+    seq: bigint,
+    type: number,
+    version: number,
+    plaintext: Uint8Array,
+    headroom: number,
+  ): Uint8Array[] {
     const { blockLength, macLength } = this.p;
     const ivLength = this.p.explicitIv ? blockLength : 0;
     const n = plaintext.length;
