@@ -38,6 +38,8 @@ export abstract class Connection {
   private failure: TlsError | undefined;
   private warnings = 0;
   private sentCloseNotify = false;
+  /** RFC 5246 §7.4.9: Finished is the message right after ChangeCipherSpec; nothing else may come between. */
+  private awaitingFinished = false;
   private receivedCloseNotify = false;
   protected readonly observe: boolean;
   protected readonly cx: HandshakeContext;
@@ -249,6 +251,7 @@ export abstract class Connection {
       throw new TlsError('UnexpectedMessage', `ChangeCipherSpec in ${this.state.name}`);
     this.advance({ kind: 'ccs' });
     this.records.activatePendingReader();
+    this.awaitingFinished = true;
   }
 
   private onHandshakeRecord(data: Uint8Array): void {
@@ -257,6 +260,7 @@ export abstract class Connection {
     for (let raw = this.joiner.next(); raw && !this.failure; raw = this.joiner.next()) {
       const msg = decodeHandshake(raw, this.security.version ?? this.negotiatingVersion());
       this.emit({ type: 'handshake-message', direction: 'in', message: msg, raw });
+      this.awaitingFinished = false;
       if (this.state.isTraffic) this.onHandshakeInTraffic(msg, raw);
       else this.onHandshakeMessage(msg, raw);
     }
@@ -283,6 +287,8 @@ export abstract class Connection {
       throw new TlsError('UnexpectedMessage', 'application data before the handshake completed');
     }
     if (!this.joiner.isEmpty) throw new TlsError('UnexpectedMessage', 'application data inside a handshake message');
+    if (this.awaitingFinished)
+      throw new TlsError('UnexpectedMessage', 'application data between ChangeCipherSpec and Finished');
     if (data.length > 0) this.emit({ type: 'data', data });
   }
 }
