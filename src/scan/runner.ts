@@ -4,7 +4,7 @@
  * machines can split one list. A line that is not a target becomes a failed
  * result naming the problem; the run goes on.
  */
-import { scanTarget, SCANNER } from './scan.ts';
+import { emptyReport, scanTarget } from './scan.ts';
 import { inShard, parseScanTarget, type Shard, type TargetDefaults } from './targets.ts';
 import type { ScanOptions, ScanReport } from './types.ts';
 
@@ -46,41 +46,10 @@ export class RateLimiter {
   }
 }
 
+/** The report for a target line that could not even be parsed: every check could-not-test, with the reason. */
 function unparsable(line: string, error: string): ScanReport {
-  return {
-    target: line,
-    host: line,
-    port: 0,
-    ok: false,
-    error,
-    versions: { TLSv1: null, 'TLSv1.1': null, 'TLSv1.2': null, 'TLSv1.3': null },
-    secureRenegotiation: {
-      extension: null,
-      scsv: null,
-      required: null,
-      enforced: null,
-      reasons: {},
-      enforcement: [],
-      evidence: [],
-    },
-    clientInitiated: {
-      secure: 'not-tested',
-      insecure: 'not-tested',
-      details: { secure: { outcome: 'not-tested', reason: error }, insecure: { outcome: 'not-tested', reason: error } },
-      split: { glued: null, over: undefined, reason: error, evidence: [] },
-    },
-    maxClientRenegotiations: null,
-    dos: { accepted: null, max: 0, limitMet: null, ratePerSecond: null, over: undefined, reason: error, attempts: [] },
-    serverInitiated: [],
-    extendedMasterSecret: null,
-    certificateChange: null,
-    verdicts: [],
-    vulnerabilities: [],
-    advice: [],
-    timings: { totalMs: 0, probes: {} },
-    scannedAt: new Date().toISOString(),
-    scanner: SCANNER,
-  };
+  const target = { label: line, host: line, port: 0, serverName: undefined, starttls: undefined, family: undefined };
+  return { ...emptyReport(target, 0, error), error, verdicts: [], vulnerabilities: [], advice: [] };
 }
 
 /** Scans every target line in this shard; never throws for a target's sake. */

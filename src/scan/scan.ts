@@ -36,7 +36,8 @@ function emptyDos(max: number, reason: string): DosResult {
   return { accepted: null, max, limitMet: null, ratePerSecond: null, over: undefined, reason, attempts: [] };
 }
 
-function emptyReport(target: ScanTarget, opts: ScanOptions): Evidence {
+/** A report with every check at could-not-test, `reason` saying why; probes fill it in. */
+export function emptyReport(target: ScanTarget, maxRenegotiations: number, reason = 'not reached'): Evidence {
   return {
     target: target.label,
     host: target.host,
@@ -57,11 +58,11 @@ function emptyReport(target: ScanTarget, opts: ScanOptions): Evidence {
     clientInitiated: {
       secure: 'not-tested',
       insecure: 'not-tested',
-      details: { secure: notTested('not reached'), insecure: notTested('not reached') },
-      split: { glued: null, over: undefined, reason: 'not reached', evidence: [] },
+      details: { secure: notTested(reason), insecure: notTested(reason) },
+      split: { glued: null, over: undefined, reason, evidence: [] },
     },
     maxClientRenegotiations: null,
-    dos: emptyDos(opts.maxRenegotiations, 'not reached'),
+    dos: emptyDos(maxRenegotiations, reason),
     serverInitiated: [],
     extendedMasterSecret: null,
     certificateChange: null,
@@ -78,7 +79,7 @@ function finish(e: Evidence, t0: number): ScanReport {
 
 export async function scanTarget(target: ScanTarget, opts: ScanOptions): Promise<ScanReport> {
   const t0 = performance.now();
-  const e = emptyReport(target, opts);
+  const e = emptyReport(target, opts.maxRenegotiations);
   try {
     return await scanInto(e, target, opts, t0);
   } catch (err) {
