@@ -5,38 +5,23 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:https';
 import * as net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import * as tls from 'node:tls';
-import { createTestPki, writePkiFiles, type PkiFiles, type TestPki } from '../src/pki/throwaway.ts';
 import type { PolicyMode } from '../src/guard/policy.ts';
 import { skipReason } from './peers/binaries.ts';
 import { startGnutlsServer, type GnutlsServer } from './peers/gnutls-server.ts';
 import { startNodeTlsServer } from './peers/node-server.ts';
 import { countRenegotiationAttempts, runOpensslClient } from './peers/openssl-client.ts';
 import { startOpensslServer, type OpensslServer } from './peers/openssl-server.ts';
+import { useTempPki } from './peers/temp-pki.ts';
 import { listenerConfig, startTestGuard, type TestGuard } from './guard-support.ts';
 
 const WAIT_MS = 10_000;
 
-let dir: string;
-let pki: TestPki;
-let files: PkiFiles;
-
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'renego-guard-test-'));
-  pki = await createTestPki({ keyType: 'ecdsa' });
-  files = await writePkiFiles(dir, pki);
-});
-
-after(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const env = useTempPki('renego-guard-test-', 'ecdsa');
 
 async function waitUntil(what: string, check: () => boolean, timeoutMs = WAIT_MS): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -71,7 +56,13 @@ function renegotiationEvents(g: TestGuard): string[] {
 /** A node:tls client through the guard; resolves once the handshake is done. */
 function tlsConnect(port: number, options: tls.ConnectionOptions = {}): Promise<tls.TLSSocket> {
   return new Promise((resolve, reject) => {
-    const socket = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca: pki.ca.certPem, ...options });
+    const socket = tls.connect({
+      host: '127.0.0.1',
+      port,
+      servername: 'localhost',
+      ca: env.pki.ca.certPem,
+      ...options,
+    });
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new Error('TLS handshake through the guard timed out'));
@@ -95,15 +86,15 @@ describe(
       mode: PolicyMode,
     ): Promise<{ server: OpensslServer; g: TestGuard; output: string }> {
       const server = await startOpensslServer({
-        cert: files.serverCert,
-        key: files.serverKey,
+        cert: env.files.serverCert,
+        key: env.files.serverKey,
         args: ['-client_renegotiation', '-tls1_2'],
       });
       try {
         return await withGuard(server.port, mode, async (g) => {
           const client = await runOpensslClient({
             port: g.port,
-            args: ['-tls1_2', '-CAfile', files.ca, '-servername', 'localhost'],
+            args: ['-tls1_2', '-CAfile', env.files.ca, '-servername', 'localhost'],
             stdin: 'hello\nR\nafter\n',
             timeoutMs: 15_000,
           });
@@ -142,9 +133,9 @@ describe(
 describe('a node:tls server that renegotiates for a client certificate (server-initiated)', () => {
   async function getProtected(mode: PolicyMode): Promise<{ body: string | Error; handshakes: number; g: TestGuard }> {
     const server = await startNodeTlsServer({
-      cert: files.serverCert,
-      key: files.serverKey,
-      ca: files.ca,
+      cert: env.files.serverCert,
+      key: env.files.serverKey,
+      ca: env.files.ca,
       renegotiatePath: '/secure',
     });
     try {
@@ -156,9 +147,9 @@ describe('a node:tls server that renegotiates for a client certificate (server-i
               port: g.port,
               path: '/secure',
               servername: 'localhost',
-              ca: pki.ca.certPem,
-              cert: pki.client.certPem,
-              key: pki.client.keyPem,
+              ca: env.pki.ca.certPem,
+              cert: env.pki.client.certPem,
+              key: env.pki.client.keyPem,
               maxVersion: 'TLSv1.2',
               agent: false,
               timeout: WAIT_MS,
@@ -201,7 +192,7 @@ describe('a node:tls server that renegotiates for a client certificate (server-i
 
 describe('gnutls-serv behind the RFC 5746 policies', { skip: skipReason('gnutls-serv', 'openssl') }, () => {
   async function withGnutls<T>(priority: string, body: (s: GnutlsServer) => Promise<T>): Promise<T> {
-    const server = await startGnutlsServer({ cert: files.serverCert, key: files.serverKey, priority });
+    const server = await startGnutlsServer({ cert: env.files.serverCert, key: env.files.serverKey, priority });
     try {
       return await body(server);
     } finally {
@@ -211,7 +202,7 @@ describe('gnutls-serv behind the RFC 5746 policies', { skip: skipReason('gnutls-
 
   /** s_client to a legacy server needs both legacy switches of OpenSSL 3 to even try. */
   function clientArgs(legacy: boolean): string[] {
-    const base = ['-tls1_2', '-CAfile', files.ca, '-servername', 'localhost'];
+    const base = ['-tls1_2', '-CAfile', env.files.ca, '-servername', 'localhost'];
     return legacy ? [...base, '-legacy_server_connect', '-legacy_renegotiation'] : base;
   }
 
@@ -270,7 +261,7 @@ describe('gnutls-serv behind the RFC 5746 policies', { skip: skipReason('gnutls-
 /** A TLS echo server (node:tls), any version, for the pass-through tests. */
 async function echoServer(options: tls.TlsOptions = {}): Promise<{ port: number; stop(): Promise<void> }> {
   const sockets = new Set<net.Socket>();
-  const server = tls.createServer({ cert: pki.server.chainPem, key: pki.server.keyPem, ...options }, (s) => {
+  const server = tls.createServer({ cert: env.pki.server.chainPem, key: env.pki.server.keyPem, ...options }, (s) => {
     s.on('error', () => undefined);
     s.pipe(s);
   });
@@ -420,7 +411,7 @@ describe('what must pass untouched', () => {
     const sockets = new Set<net.Socket>();
     let uploaded = 0;
     const server = tls.createServer(
-      { cert: pki.server.chainPem, key: pki.server.keyPem, maxVersion: 'TLSv1.2' },
+      { cert: env.pki.server.chainPem, key: env.pki.server.keyPem, maxVersion: 'TLSv1.2' },
       (s) => {
         s.on('error', () => undefined);
         s.on('data', (d: Buffer) => (uploaded += d.length));

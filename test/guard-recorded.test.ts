@@ -5,35 +5,20 @@
  * renegotiations in both directions, and the exact byte where a block starts.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
 import * as net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as tls from 'node:tls';
 import { concat } from '../src/wire/codec.ts';
 import { RECORD_HEADER_LEN } from '../src/wire/record.ts';
-import { createTestPki, writePkiFiles, type PkiFiles, type TestPki } from '../src/pki/throwaway.ts';
 import { skipReason } from './peers/binaries.ts';
 import { runOpensslClient } from './peers/openssl-client.ts';
 import { startOpensslServer } from './peers/openssl-server.ts';
+import { useTempPki } from './peers/temp-pki.ts';
 import { concatSteps, eventTypes, judgeOf, policy, replay, type Step } from './guard-support.ts';
 
 const WAIT_MS = 10_000;
-let dir: string;
-let pki: TestPki;
-let files: PkiFiles;
-
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'renego-guard-recorded-'));
-  pki = await createTestPki({ keyType: 'ecdsa' });
-  files = await writePkiFiles(dir, pki);
-});
-
-after(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const env = useTempPki('renego-guard-recorded-', 'ecdsa');
 
 /** A relay to targetPort that records every chunk with its direction, in arrival order. */
 async function recordingRelay(targetPort: number): Promise<{ port: number; steps: Step[]; stop(): Promise<void> }> {
@@ -66,7 +51,7 @@ async function recordingRelay(targetPort: number): Promise<{ port: number; steps
 /** Records one node:tls conversation: a handshake, an echo, a close. */
 async function recordNodeTls(cipher: string, extra: tls.ConnectionOptions = {}): Promise<Step[]> {
   const server = tls.createServer(
-    { cert: pki.server.chainPem, key: pki.server.keyPem, ciphers: cipher, maxVersion: 'TLSv1.2' },
+    { cert: env.pki.server.chainPem, key: env.pki.server.keyPem, ciphers: cipher, maxVersion: 'TLSv1.2' },
     (s) => {
       s.on('error', () => undefined);
       s.pipe(s);
@@ -83,7 +68,7 @@ async function recordNodeTls(cipher: string, extra: tls.ConnectionOptions = {}):
           host: '127.0.0.1',
           port: relay.port,
           servername: 'localhost',
-          ca: pki.ca.certPem,
+          ca: env.pki.ca.certPem,
           ciphers: cipher,
           maxVersion: 'TLSv1.2',
           ...extra,
@@ -135,7 +120,7 @@ describe('real handshakes replayed through the inspector', () => {
   test('a real resumption (server CCS and Finished first) is not mistaken for a renegotiation', async () => {
     const cipher = 'ECDHE-ECDSA-AES128-GCM-SHA256';
     const server = tls.createServer(
-      { cert: pki.server.chainPem, key: pki.server.keyPem, ciphers: cipher, maxVersion: 'TLSv1.2' },
+      { cert: env.pki.server.chainPem, key: env.pki.server.keyPem, ciphers: cipher, maxVersion: 'TLSv1.2' },
       (s) => {
         s.on('error', () => undefined);
         s.pipe(s);
@@ -150,7 +135,7 @@ describe('real handshakes replayed through the inspector', () => {
             host: '127.0.0.1',
             port: relay.port,
             servername: 'localhost',
-            ca: pki.ca.certPem,
+            ca: env.pki.ca.certPem,
             maxVersion: 'TLSv1.2',
             session,
           });
@@ -184,15 +169,15 @@ describe('real handshakes replayed through the inspector', () => {
     { skip: skipReason('openssl') },
     async () => {
       const server = await startOpensslServer({
-        cert: files.serverCert,
-        key: files.serverKey,
+        cert: env.files.serverCert,
+        key: env.files.serverKey,
         args: ['-client_renegotiation', '-tls1_2'],
       });
       const relay = await recordingRelay(server.port);
       try {
         const clientRun = runOpensslClient({
           port: relay.port,
-          args: ['-tls1_2', '-CAfile', files.ca, '-servername', 'localhost'],
+          args: ['-tls1_2', '-CAfile', env.files.ca, '-servername', 'localhost'],
           stdin: 'one\nR\ntwo\n',
           lineDelayMs: 700,
           settleMs: 2500,

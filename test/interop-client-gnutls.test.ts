@@ -7,18 +7,15 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, test, type TestContext } from 'node:test';
-import { connect, type ConnectOptions, type RenegoSocket } from '../src/adapter/tls-socket.ts';
+import { describe, test, type TestContext } from 'node:test';
+import type { ConnectOptions, RenegoSocket } from '../src/adapter/tls-socket.ts';
 import { suiteByName } from '../src/crypto/suites.ts';
-import { createTestPki, writePkiFiles, type PkiFiles } from '../src/pki/throwaway.ts';
-import { trustStoreFromPem, type TrustStore } from '../src/pki/verify.ts';
 import { AlertDescription, ProtocolVersion } from '../src/wire/enums.ts';
 import { TlsError } from '../src/wire/errors.ts';
 import { skipReason } from './peers/binaries.ts';
 import { startGnutlsServer, type GnutlsServer } from './peers/gnutls-server.ts';
+import { connectTo, openConnection, sharedPeer, waitForClose, type Opened } from './peers/interop-client-support.ts';
+import { useTempPki } from './peers/temp-pki.ts';
 
 const WAIT_MS = 10_000;
 const RENEGOTIATION_TIMEOUT_MS = 5_000;
@@ -26,59 +23,22 @@ const LEGACY_CLIENT = { signal: 'none', allowUnsafeLegacyRenegotiation: true } a
 const TLS10 = ProtocolVersion.TLSv1;
 const TLS12 = ProtocolVersion['TLSv1.2'];
 
-let dir: string;
-let files: PkiFiles;
-let trust: TrustStore;
-
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'renego-interop-gnutls-'));
-  const pki = await createTestPki({ keyType: 'rsa' });
-  files = await writePkiFiles(dir, pki);
-  trust = trustStoreFromPem(pki.ca.certPem);
-});
-
-after(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const env = useTempPki('renego-interop-gnutls-', 'rsa');
 
 /** Starts one gnutls-serv with this priority for the enclosing describe block. */
 function sharedServer(priority: string): () => GnutlsServer {
-  let server: GnutlsServer | undefined;
-  before(async () => {
-    server = await startGnutlsServer({ cert: files.serverCert, key: files.serverKey, priority });
-  });
-  after(async () => {
-    await server?.stop();
-  });
-  return () => {
-    assert.ok(server, 'gnutls-serv did not start');
-    return server;
-  };
+  return sharedPeer(
+    () => startGnutlsServer({ cert: env.files.serverCert, key: env.files.serverKey, priority }),
+    'gnutls-serv did not start',
+  );
 }
 
-interface Opened {
-  readonly sock: RenegoSocket;
-  /** Errors the socket emitted after the handshake. */
-  readonly errors: Error[];
+function connect(server: GnutlsServer, options: Partial<ConnectOptions> = {}): Promise<RenegoSocket> {
+  return connectTo(server, env.trust, options);
 }
 
-function connectTo(server: GnutlsServer, options: Partial<ConnectOptions> = {}): Promise<RenegoSocket> {
-  return connect({
-    host: server.host,
-    port: server.port,
-    serverName: 'localhost',
-    trust,
-    handshakeTimeout: WAIT_MS,
-    ...options,
-  });
-}
-
-async function open(t: TestContext, server: GnutlsServer, options: Partial<ConnectOptions> = {}): Promise<Opened> {
-  const sock = await connectTo(server, options);
-  t.after(() => sock.destroy());
-  const errors: Error[] = [];
-  sock.on('error', (error: Error) => errors.push(error));
-  return { sock, errors };
+function open(t: TestContext, server: GnutlsServer, options: Partial<ConnectOptions> = {}): Promise<Opened> {
+  return openConnection(t, server, env.trust, options);
 }
 
 /** Sends a fresh line and waits (bounded) until gnutls-serv echoes it back. */
@@ -103,17 +63,6 @@ async function assertEchoes(sock: RenegoSocket): Promise<void> {
   });
   sock.write(line);
   assert.ok(await echoed, `no echo of ${JSON.stringify(line)}; received ${JSON.stringify(received)}`);
-}
-
-function waitForClose(sock: RenegoSocket): Promise<boolean> {
-  if (sock.destroyed) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), WAIT_MS);
-    sock.once('close', () => {
-      clearTimeout(timer);
-      resolve(true);
-    });
-  });
 }
 
 describe('GnuTLS gnutls-serv', { skip: skipReason('gnutls-serv') }, () => {
@@ -148,13 +97,13 @@ describe('GnuTLS gnutls-serv', { skip: skipReason('gnutls-serv') }, () => {
       const result = await sock.renegotiate({ timeoutMs: RENEGOTIATION_TIMEOUT_MS });
       assert.deepEqual(result, { outcome: 'refused-alert', alert: 'no_renegotiation' });
       await server().waitForOutput(/^Error in rehandshake: Unsafe renegotiation denied\.$/m, WAIT_MS);
-      assert.equal(await waitForClose(sock), true, 'gnutls-serv kept the connection open');
+      assert.equal(await waitForClose(sock, WAIT_MS), true, 'gnutls-serv kept the connection open');
     });
 
     test('does not offer 3DES without +3DES-CBC: a 3DES-only client gets handshake_failure', async () => {
       const suite = suiteByName('TLS_RSA_WITH_3DES_EDE_CBC_SHA');
       assert.ok(suite);
-      const error = await connectTo(server(), { cipherSuites: [suite] }).then(
+      const error = await connect(server(), { cipherSuites: [suite] }).then(
         (sock) => {
           sock.destroy();
           return undefined;
@@ -217,7 +166,7 @@ describe('GnuTLS gnutls-serv', { skip: skipReason('gnutls-serv') }, () => {
     const server = sharedServer('NORMAL:%DISABLE_SAFE_RENEGOTIATION');
 
     test('a client with defaults refuses the handshake with UnsafeLegacyServerRefused', async () => {
-      const error = await connectTo(server()).then(
+      const error = await connect(server()).then(
         (sock) => {
           sock.destroy();
           return undefined;

@@ -8,74 +8,40 @@
  * up as `RECEIVED conn=C line=…`, which tells each test which connection is its own.
  */
 import assert from 'node:assert/strict';
-import { createPrivateKey, randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, test, type TestContext } from 'node:test';
-import { connect, type ConnectOptions, type RenegoSocket } from '../src/adapter/tls-socket.ts';
+import { randomUUID } from 'node:crypto';
+import { describe, test, type TestContext } from 'node:test';
+import type { ConnectOptions, RenegoSocket } from '../src/adapter/tls-socket.ts';
 import type { HandshakeSummary } from '../src/handshake/events.ts';
-import { createTestPki, writePkiFiles, type PkiFiles, type TestPki } from '../src/pki/throwaway.ts';
-import { parsePemCertificates, trustStoreFromPem, type TrustStore } from '../src/pki/verify.ts';
 import { ProtocolVersion } from '../src/wire/enums.ts';
 import { TlsError } from '../src/wire/errors.ts';
 import { skipReason } from './peers/binaries.ts';
+import {
+  clientCredentials,
+  nextEvent,
+  openConnection,
+  sharedPeer,
+  waitForClose,
+  type Opened,
+} from './peers/interop-client-support.ts';
 import { startJavaServer, type JavaServer, type JavaServerOptions } from './peers/java-server.ts';
+import { useTempPki } from './peers/temp-pki.ts';
 
 const WAIT_MS = 10_000;
 const RENEGOTIATION_TIMEOUT_MS = 5_000;
 const LARGE_LINE_BYTES = 100 * 1024;
 
-let dir: string;
-let pki: TestPki;
-let files: PkiFiles;
-let trust: TrustStore;
-
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'renego-interop-java-'));
-  pki = await createTestPki({ keyType: 'rsa' });
-  files = await writePkiFiles(dir, pki);
-  trust = trustStoreFromPem(pki.ca.certPem);
-});
-
-after(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const env = useTempPki('renego-interop-java-', 'rsa');
 
 /** Starts one JSSE server for the enclosing describe block; options are read once the PKI exists. */
 function sharedServer(options: () => Omit<JavaServerOptions, 'cert' | 'key'> = () => ({})): () => JavaServer {
-  let server: JavaServer | undefined;
-  before(async () => {
-    server = await startJavaServer({ cert: files.serverCert, key: files.serverKey, ...options() });
-  });
-  after(async () => {
-    await server?.stop();
-  });
-  return () => {
-    assert.ok(server, 'the JSSE server did not start');
-    return server;
-  };
+  return sharedPeer(
+    () => startJavaServer({ cert: env.files.serverCert, key: env.files.serverKey, ...options() }),
+    'the JSSE server did not start',
+  );
 }
 
-interface Opened {
-  readonly sock: RenegoSocket;
-  /** Errors the socket emitted after the handshake. */
-  readonly errors: Error[];
-}
-
-async function open(t: TestContext, server: JavaServer, options: Partial<ConnectOptions> = {}): Promise<Opened> {
-  const sock = await connect({
-    host: server.host,
-    port: server.port,
-    serverName: 'localhost',
-    trust,
-    handshakeTimeout: WAIT_MS,
-    ...options,
-  });
-  t.after(() => sock.destroy());
-  const errors: Error[] = [];
-  sock.on('error', (error: Error) => errors.push(error));
-  return { sock, errors };
+function open(t: TestContext, server: JavaServer, options: Partial<ConnectOptions> = {}): Promise<Opened> {
+  return openConnection(t, server, env.trust, options);
 }
 
 /** Sends one line and resolves with what came back up to and including the first newline (bounded). */
@@ -114,27 +80,6 @@ async function connectionId(sock: RenegoSocket, server: JavaServer): Promise<num
   return Number(match[1]);
 }
 
-function nextEvent<T>(sock: RenegoSocket, name: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ${name} event within ${WAIT_MS} ms`)), WAIT_MS);
-    sock.once(name, (value: T) => {
-      clearTimeout(timer);
-      resolve(value);
-    });
-  });
-}
-
-function waitForClose(sock: RenegoSocket): Promise<boolean> {
-  if (sock.destroyed) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), WAIT_MS);
-    sock.once('close', () => {
-      clearTimeout(timer);
-      resolve(true);
-    });
-  });
-}
-
 /** A line of printable ASCII longer than several records, different on every call. */
 function largeLine(): string {
   const alphabet = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
@@ -146,7 +91,7 @@ function largeLine(): string {
 
 describe('JSSE server', { skip: skipReason('java', 'javac') }, () => {
   describe('with its defaults (TLS 1.2 offered by our client) and a CA for client certificates', () => {
-    const server = sharedServer(() => ({ ca: files.ca }));
+    const server = sharedServer(() => ({ ca: env.files.ca }));
 
     test('completes a TLS 1.2 handshake and echoes a 100 KiB line byte for byte', async (t) => {
       const { sock, errors } = await open(t, server());
@@ -178,12 +123,11 @@ describe('JSSE server', { skip: skipReason('java', 'javac') }, () => {
 
     test('renegotiates when the server asks for a client certificate, which our client sends', async (t) => {
       const { sock, errors } = await open(t, server(), {
-        clientCertificates: parsePemCertificates(pki.client.certPem).map((c) => new Uint8Array(c.raw)),
-        clientKey: createPrivateKey(pki.client.keyPem),
+        ...clientCredentials(env.pki),
       });
       assert.equal(await exchangeLine(sock, 'whoami'), 'PEER none');
-      const requested = nextEvent<{ accepted: boolean }>(sock, 'renegotiationRequested');
-      const renegotiated = nextEvent<HandshakeSummary>(sock, 'renegotiated');
+      const requested = nextEvent<{ accepted: boolean }>(sock, 'renegotiationRequested', WAIT_MS);
+      const renegotiated = nextEvent<HandshakeSummary>(sock, 'renegotiated', WAIT_MS);
       assert.equal(await exchangeLine(sock, 'renegotiate'), 'RENEGOTIATE started');
       assert.equal((await requested).accepted, true);
       const summary = await renegotiated;
@@ -205,7 +149,7 @@ describe('JSSE server', { skip: skipReason('java', 'javac') }, () => {
       assert.equal(result.outcome, 'closed');
       assert.equal(result.alert, 'handshake_failure');
       assert.match(result.error ?? '', /^PeerSentFatalAlert: /);
-      assert.equal(await waitForClose(sock), true, 'the connection stayed open after a fatal alert');
+      assert.equal(await waitForClose(sock, WAIT_MS), true, 'the connection stayed open after a fatal alert');
       const error = errors[0];
       assert.ok(error instanceof TlsError, `expected a TlsError, got ${String(error)}`);
       assert.equal(error.kind, 'PeerSentFatalAlert');

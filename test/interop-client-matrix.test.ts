@@ -15,7 +15,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
-import { connect, type RenegoSocket } from '../src/adapter/tls-socket.ts';
+import type { RenegoSocket } from '../src/adapter/tls-socket.ts';
 import { ALL_SUITES, suiteAllowsVersion, suiteByName, type CipherSuiteInfo } from '../src/crypto/suites.ts';
 import { createTestPki, writePkiFiles, type PkiFiles } from '../src/pki/throwaway.ts';
 import { trustStoreFromPem, type TrustStore } from '../src/pki/verify.ts';
@@ -23,6 +23,7 @@ import { ProtocolVersion } from '../src/wire/enums.ts';
 import { skipReason } from './peers/binaries.ts';
 import { startGnutlsServer, type GnutlsServer } from './peers/gnutls-server.ts';
 import { startJavaServer, type JavaServer } from './peers/java-server.ts';
+import { openConnection, sharedPeer } from './peers/interop-client-support.ts';
 import type { TlsPeer } from './peers/peer-process.ts';
 
 const WAIT_MS = 10_000;
@@ -67,35 +68,13 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** Starts one peer for the enclosing describe block and stops it afterwards. */
-function sharedPeer<P extends TlsPeer>(start: () => Promise<P>): () => P {
-  let peer: P | undefined;
-  before(async () => {
-    peer = await start();
-  });
-  after(async () => {
-    await peer?.stop();
-  });
-  return () => {
-    assert.ok(peer, 'the peer did not start');
-    return peer;
-  };
-}
-
 /** Connects offering only this suite at exactly this version; the socket is destroyed when the test ends. */
 async function open(t: TestContext, peer: TlsPeer, suite: CipherSuiteInfo, version: number): Promise<RenegoSocket> {
-  const sock = await connect({
-    host: peer.host,
-    port: peer.port,
-    serverName: 'localhost',
-    trust,
+  const { sock } = await openConnection(t, peer, trust, {
     cipherSuites: [suite],
     minVersion: version,
     maxVersion: version,
-    handshakeTimeout: WAIT_MS,
   });
-  t.after(() => sock.destroy());
-  sock.on('error', () => undefined);
   return sock;
 }
 
@@ -156,13 +135,15 @@ function assertSameBytes(actual: Buffer, expected: Buffer): void {
 }
 
 describe('version × cipher suite matrix with GnuTLS', { skip: skipReason('gnutls-serv') }, () => {
-  const server = sharedPeer((): Promise<GnutlsServer> =>
-    startGnutlsServer({
-      cert: rsaFiles.serverCert,
-      key: rsaFiles.serverKey,
-      priority: GNUTLS_ALL_SUITES,
-      args: ['--x509certfile', ecdsaFiles.serverCert, '--x509keyfile', ecdsaFiles.serverKey, '--crlf'],
-    }),
+  const server = sharedPeer(
+    (): Promise<GnutlsServer> =>
+      startGnutlsServer({
+        cert: rsaFiles.serverCert,
+        key: rsaFiles.serverKey,
+        priority: GNUTLS_ALL_SUITES,
+        args: ['--x509certfile', ecdsaFiles.serverCert, '--x509keyfile', ecdsaFiles.serverKey, '--crlf'],
+      }),
+    'the peer did not start',
   );
 
   for (const [versionName, version] of VERSIONS) {
@@ -178,8 +159,10 @@ describe('version × cipher suite matrix with GnuTLS', { skip: skipReason('gnutl
 });
 
 describe('version × cipher suite cross-check with JSSE', { skip: skipReason('java', 'javac') }, () => {
-  const server = sharedPeer((): Promise<JavaServer> =>
-    startJavaServer({ cert: rsaFiles.serverCert, key: rsaFiles.serverKey, legacyVersions: true }),
+  const server = sharedPeer(
+    (): Promise<JavaServer> =>
+      startJavaServer({ cert: rsaFiles.serverCert, key: rsaFiles.serverKey, legacyVersions: true }),
+    'the peer did not start',
   );
 
   for (const [versionName, version] of VERSIONS) {

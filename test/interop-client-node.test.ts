@@ -5,82 +5,40 @@
  * requests go over our socket by hand; the server describes the connection in its reply.
  */
 import assert from 'node:assert/strict';
-import { constants, createPrivateKey } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, test, type TestContext } from 'node:test';
+import { constants } from 'node:crypto';
+import { describe, test, type TestContext } from 'node:test';
 import { CLIENT_RENEG_LIMIT } from 'node:tls';
-import { connect, type ConnectOptions, type RenegoSocket } from '../src/adapter/tls-socket.ts';
+import type { ConnectOptions, RenegoSocket } from '../src/adapter/tls-socket.ts';
 import type { HandshakeSummary } from '../src/handshake/events.ts';
-import { createTestPki, writePkiFiles, type PkiFiles, type TestPki } from '../src/pki/throwaway.ts';
-import { parsePemCertificates, trustStoreFromPem, type TrustStore } from '../src/pki/verify.ts';
 import { AlertDescription } from '../src/wire/enums.ts';
 import { TlsError } from '../src/wire/errors.ts';
+import {
+  clientCredentials,
+  nextEvent,
+  openConnection,
+  sharedPeer,
+  type Opened,
+} from './peers/interop-client-support.ts';
 import { startNodeTlsServer, type NodeTlsServer, type NodeTlsServerOptions } from './peers/node-server.ts';
+import { useTempPki } from './peers/temp-pki.ts';
 
 const WAIT_MS = 10_000;
 const RENEGOTIATION_TIMEOUT_MS = 5_000;
 /** The end of a chunked HTTP/1.1 body. */
 const LAST_CHUNK = '\r\n0\r\n\r\n';
 
-let dir: string;
-let pki: TestPki;
-let files: PkiFiles;
-let trust: TrustStore;
-
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'renego-interop-node-'));
-  pki = await createTestPki({ keyType: 'rsa' });
-  files = await writePkiFiles(dir, pki);
-  trust = trustStoreFromPem(pki.ca.certPem);
-});
-
-after(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const env = useTempPki('renego-interop-node-', 'rsa');
 
 /** Starts one server for the enclosing describe block; options are read once the PKI exists. */
 function sharedServer(options: () => Omit<NodeTlsServerOptions, 'cert' | 'key'> = () => ({})): () => NodeTlsServer {
-  let server: NodeTlsServer | undefined;
-  before(async () => {
-    server = await startNodeTlsServer({ cert: files.serverCert, key: files.serverKey, ...options() });
-  });
-  after(async () => {
-    await server?.stop();
-  });
-  return () => {
-    assert.ok(server, 'node https server did not start');
-    return server;
-  };
+  return sharedPeer(
+    () => startNodeTlsServer({ cert: env.files.serverCert, key: env.files.serverKey, ...options() }),
+    'node https server did not start',
+  );
 }
 
-interface Opened {
-  readonly sock: RenegoSocket;
-  /** Errors the socket emitted after the handshake. */
-  readonly errors: Error[];
-}
-
-async function open(t: TestContext, server: NodeTlsServer, options: Partial<ConnectOptions> = {}): Promise<Opened> {
-  const sock = await connect({
-    host: server.host,
-    port: server.port,
-    serverName: 'localhost',
-    trust,
-    handshakeTimeout: WAIT_MS,
-    ...options,
-  });
-  t.after(() => sock.destroy());
-  const errors: Error[] = [];
-  sock.on('error', (error: Error) => errors.push(error));
-  return { sock, errors };
-}
-
-function clientCredentials(): Pick<ConnectOptions, 'clientCertificates' | 'clientKey'> {
-  return {
-    clientCertificates: parsePemCertificates(pki.client.certPem).map((c) => new Uint8Array(c.raw)),
-    clientKey: createPrivateKey(pki.client.keyPem),
-  };
+function open(t: TestContext, server: NodeTlsServer, options: Partial<ConnectOptions> = {}): Promise<Opened> {
+  return openConnection(t, server, env.trust, options);
 }
 
 interface HttpOutcome {
@@ -118,31 +76,20 @@ async function getOk(sock: RenegoSocket, path: string): Promise<string> {
   return response.text;
 }
 
-/** The next event of that name, or a failure after WAIT_MS. */
-function nextEvent<T>(sock: RenegoSocket, name: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ${name} event within ${WAIT_MS} ms`)), WAIT_MS);
-    sock.once(name, (value: T) => {
-      clearTimeout(timer);
-      resolve(value);
-    });
-  });
-}
-
 interface RenegotiationRequest {
   readonly accepted: boolean;
   readonly reason: string;
 }
 
 describe('node:tls server renegotiating for a client certificate', () => {
-  const server = sharedServer(() => ({ ca: files.ca, renegotiatePath: '/renegotiate' }));
+  const server = sharedServer(() => ({ ca: env.files.ca, renegotiatePath: '/renegotiate' }));
 
   test('our client answers the HelloRequest with its certificate, and the reply names the client CN', async (t) => {
-    const { sock, errors } = await open(t, server(), clientCredentials());
+    const { sock, errors } = await open(t, server(), clientCredentials(env.pki));
     assert.match(await getOk(sock, '/'), /^client: none$/m);
 
-    const requested = nextEvent<RenegotiationRequest>(sock, 'renegotiationRequested');
-    const renegotiated = nextEvent<HandshakeSummary>(sock, 'renegotiated');
+    const requested = nextEvent<RenegotiationRequest>(sock, 'renegotiationRequested', WAIT_MS);
+    const renegotiated = nextEvent<HandshakeSummary>(sock, 'renegotiated', WAIT_MS);
     const body = await getOk(sock, '/renegotiate');
     assert.match(body, /^client: renego test client$/m);
     assert.match(body, /^authorized: true$/m);
@@ -160,8 +107,11 @@ describe('node:tls server renegotiating for a client certificate', () => {
   });
 
   test('with accept: never our client refuses, and node answers the refusal with a fatal alert', async (t) => {
-    const { sock, errors } = await open(t, server(), { ...clientCredentials(), renegotiation: { accept: 'never' } });
-    const requested = nextEvent<RenegotiationRequest>(sock, 'renegotiationRequested');
+    const { sock, errors } = await open(t, server(), {
+      ...clientCredentials(env.pki),
+      renegotiation: { accept: 'never' },
+    });
+    const requested = nextEvent<RenegotiationRequest>(sock, 'renegotiationRequested', WAIT_MS);
     const response = await get(sock, '/renegotiate');
 
     const request = await requested;

@@ -11,19 +11,18 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { after, before, describe, test, type TestContext } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { connect, type ConnectOptions, type RenegoSocket } from '../src/adapter/tls-socket.ts';
+import type { ConnectOptions, RenegoSocket } from '../src/adapter/tls-socket.ts';
 import type { ClientSession } from '../src/handshake/client-config.ts';
-import { createTestPki, writePkiFiles, type PkiFiles } from '../src/pki/throwaway.ts';
-import { trustStoreFromPem, type TrustStore } from '../src/pki/verify.ts';
+import { createTestPki, writePkiFiles } from '../src/pki/throwaway.ts';
 import type { ClientReport } from '../src/tools/client.ts';
 import { ProtocolVersion } from '../src/wire/enums.ts';
 import { skipReason } from './peers/binaries.ts';
+import { openConnection, sharedPeer, type Opened } from './peers/interop-client-support.ts';
 import { startOpensslServer, type OpensslServer, type OpensslServerOptions } from './peers/openssl-server.ts';
+import { useTempPki } from './peers/temp-pki.ts';
 
 const WAIT_MS = 10_000;
 const RENEGOTIATION_TIMEOUT_MS = 5_000;
@@ -31,58 +30,22 @@ const CLI_TIMEOUT_MS = 30_000;
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const LEGACY_CLIENT = { signal: 'none', allowUnsafeLegacyRenegotiation: true } as const;
 
-let dir: string;
-let files: PkiFiles;
-let trust: TrustStore;
 let otherCa: string;
-
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'renego-interop-openssl-'));
-  const pki = await createTestPki({ keyType: 'rsa' });
-  files = await writePkiFiles(join(dir, 'rsa'), pki);
-  trust = trustStoreFromPem(pki.ca.certPem);
+const env = useTempPki('renego-interop-openssl-', 'rsa', async ({ dir }) => {
   otherCa = (await writePkiFiles(join(dir, 'other'), await createTestPki({ keyType: 'ecdsa' }))).ca;
-});
-
-after(async () => {
-  await rm(dir, { recursive: true, force: true });
 });
 
 /** Starts one s_server for the tests of the enclosing describe block and stops it afterwards. */
 function sharedServer(options: Omit<OpensslServerOptions, 'cert' | 'key'> = {}): () => OpensslServer {
-  let server: OpensslServer | undefined;
-  before(async () => {
-    server = await startOpensslServer({ cert: files.serverCert, key: files.serverKey, ...options });
-  });
-  after(async () => {
-    await server?.stop();
-  });
-  return () => {
-    assert.ok(server, 's_server did not start');
-    return server;
-  };
-}
-
-interface Opened {
-  readonly sock: RenegoSocket;
-  /** Errors the socket emitted after the handshake. */
-  readonly errors: Error[];
+  return sharedPeer(
+    () => startOpensslServer({ cert: env.files.serverCert, key: env.files.serverKey, ...options }),
+    's_server did not start',
+  );
 }
 
 /** Connects our client to the server and destroys the socket when the test ends. */
-async function open(t: TestContext, server: OpensslServer, options: Partial<ConnectOptions> = {}): Promise<Opened> {
-  const sock = await connect({
-    host: server.host,
-    port: server.port,
-    serverName: 'localhost',
-    trust,
-    handshakeTimeout: WAIT_MS,
-    ...options,
-  });
-  t.after(() => sock.destroy());
-  const errors: Error[] = [];
-  sock.on('error', (error: Error) => errors.push(error));
-  return { sock, errors };
+function open(t: TestContext, server: OpensslServer, options: Partial<ConnectOptions> = {}): Promise<Opened> {
+  return openConnection(t, server, env.trust, options);
 }
 
 /** Sends a line nobody else sends and waits until s_server prints it: the connection still carries data. */
@@ -197,7 +160,7 @@ describe('OpenSSL 3 s_server', { skip: skipReason('openssl') }, () => {
     });
 
     test('renego client --json reports a refused renegotiation', async () => {
-      const { code, report } = await runCli(server(), ['--ca', files.ca, '--renegotiate', '1']);
+      const { code, report } = await runCli(server(), ['--ca', env.files.ca, '--renegotiate', '1']);
       assert.equal(code, 0);
       assert.equal(report.ok, true);
       assert.equal(report.secureRenegotiation, true);
@@ -248,7 +211,7 @@ describe('OpenSSL 3 s_server', { skip: skipReason('openssl') }, () => {
     test('renego client --json reports the handshake and two completed renegotiations', async () => {
       const { code, report } = await runCli(server(), [
         '--ca',
-        files.ca,
+        env.files.ca,
         '--ciphers',
         'ECDHE-RSA-AES256-GCM-SHA384',
         '--renegotiate',

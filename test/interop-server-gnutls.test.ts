@@ -11,41 +11,16 @@
  * - TLS 1.0 and 1.1 must be named in the priority (`-VERS-ALL:+VERS-TLS1.1`).
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { createTestPki, writePkiFiles, type PkiFiles } from '../src/pki/throwaway.ts';
+import { describe, test } from 'node:test';
 import { skipReason, which } from './peers/binaries.ts';
 import { startProcess } from './peers/peer-process.ts';
-import { startRenegoServer, type RenegoServerPeer } from './peers/renego-server.ts';
+import { withRenegoServer } from './peers/interop-server-support.ts';
+import { useTempPki } from './peers/temp-pki.ts';
 
 const WAIT_MS = 10_000;
 const CLIENT_TIMEOUT_MS = 15_000;
 
-let dir: string;
-let files: PkiFiles;
-
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'renego-interop-gnutls-'));
-  files = await writePkiFiles(dir, await createTestPki({ keyType: 'rsa' }));
-});
-
-after(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function withServer<T>(
-  options: Parameters<typeof startRenegoServer>[1],
-  fn: (server: RenegoServerPeer) => Promise<T>,
-): Promise<T> {
-  const server = await startRenegoServer(files, options);
-  try {
-    return await fn(server);
-  } finally {
-    await server.stop();
-  }
-}
+const env = useTempPki('renego-interop-gnutls-', 'rsa');
 
 interface GnutlsRun {
   output: string;
@@ -66,7 +41,7 @@ async function runGnutlsCli(port: number, args: readonly string[]): Promise<Gnut
   const client = await startProcess({
     name: 'gnutls-cli',
     command: which('gnutls-cli') ?? 'gnutls-cli',
-    args: ['-p', String(port), '--x509cafile', files.ca, '--verify-hostname', 'localhost', ...args, '127.0.0.1'],
+    args: ['-p', String(port), '--x509cafile', env.files.ca, '--verify-hostname', 'localhost', ...args, '127.0.0.1'],
     host: '127.0.0.1',
     port,
   });
@@ -103,7 +78,7 @@ async function runGnutlsCli(port: number, args: readonly string[]): Promise<Gnut
 
 describe('gnutls-cli', { skip: skipReason('gnutls-cli') }, () => {
   test('--rehandshake against rfc5746 completes a secure renegotiation, and data flows after it', async () => {
-    await withServer({ preset: 'rfc5746' }, async (server) => {
+    await withRenegoServer(env.files, { preset: 'rfc5746' }, async (server) => {
       const r = await runGnutlsCli(server.port, ['--rehandshake']);
       assert.ok(r.handshake, r.output);
       assert.match(r.output, /safe renegotiation/);
@@ -114,7 +89,7 @@ describe('gnutls-cli', { skip: skipReason('gnutls-cli') }, () => {
   });
 
   test('--rehandshake against openssl3-default is refused (no_renegotiation warnings, then the server gives up on it)', async () => {
-    await withServer({ preset: 'openssl3-default' }, async (server) => {
+    await withRenegoServer(env.files, { preset: 'openssl3-default' }, async (server) => {
       const r = await runGnutlsCli(server.port, ['--rehandshake']);
       assert.ok(r.handshake, r.output);
       assert.equal(r.rehandshake, 'failed', r.output);
@@ -126,7 +101,7 @@ describe('gnutls-cli', { skip: skipReason('gnutls-cli') }, () => {
   });
 
   test('--rehandshake against rfc5746-strict completes', async () => {
-    await withServer({ preset: 'rfc5746-strict' }, async (server) => {
+    await withRenegoServer(env.files, { preset: 'rfc5746-strict' }, async (server) => {
       const r = await runGnutlsCli(server.port, ['--rehandshake']);
       assert.equal(r.rehandshake, 'completed', r.output);
       await server.waitForOutput(/^renegotiation .*handshake=1/m, WAIT_MS);
@@ -134,7 +109,7 @@ describe('gnutls-cli', { skip: skipReason('gnutls-cli') }, () => {
   });
 
   test('default priority (%PARTIAL_RENEGOTIATION) connects to legacy-2009 but refuses to renegotiate with it', async () => {
-    await withServer({ preset: 'legacy-2009' }, async (server) => {
+    await withRenegoServer(env.files, { preset: 'legacy-2009' }, async (server) => {
       const r = await runGnutlsCli(server.port, ['--rehandshake']);
       assert.ok(r.handshake, r.output);
       assert.equal(r.rehandshake, 'failed');
@@ -145,7 +120,7 @@ describe('gnutls-cli', { skip: skipReason('gnutls-cli') }, () => {
   });
 
   test('%UNSAFE_RENEGOTIATION renegotiates with legacy-2009 (CVE-2009-3555 both ends)', async () => {
-    await withServer({ preset: 'legacy-2009' }, async (server) => {
+    await withRenegoServer(env.files, { preset: 'legacy-2009' }, async (server) => {
       const r = await runGnutlsCli(server.port, ['--rehandshake', '--priority', 'NORMAL:%UNSAFE_RENEGOTIATION']);
       assert.equal(r.rehandshake, 'completed', r.output);
       assert.ok(r.echoed, r.output);
@@ -154,7 +129,7 @@ describe('gnutls-cli', { skip: skipReason('gnutls-cli') }, () => {
   });
 
   test('%UNSAFE_RENEGOTIATION against iis-default: the server refuses client-initiated renegotiation', async () => {
-    await withServer({ preset: 'iis-default' }, async (server) => {
+    await withRenegoServer(env.files, { preset: 'iis-default' }, async (server) => {
       const r = await runGnutlsCli(server.port, ['--rehandshake', '--priority', 'NORMAL:%UNSAFE_RENEGOTIATION']);
       assert.ok(r.handshake, r.output);
       assert.equal(r.rehandshake, 'failed', r.output);
@@ -164,7 +139,7 @@ describe('gnutls-cli', { skip: skipReason('gnutls-cli') }, () => {
   });
 
   test('%SAFE_RENEGOTIATION refuses a legacy-2009 server at the first handshake', async () => {
-    await withServer({ preset: 'legacy-2009' }, async (server) => {
+    await withRenegoServer(env.files, { preset: 'legacy-2009' }, async (server) => {
       const r = await runGnutlsCli(server.port, ['--priority', 'NORMAL:%SAFE_RENEGOTIATION']);
       assert.equal(r.handshake, false, r.output);
       assert.match(r.output, /Safe renegotiation failed/);
@@ -173,7 +148,7 @@ describe('gnutls-cli', { skip: skipReason('gnutls-cli') }, () => {
   });
 
   test('%DISABLE_SAFE_RENEGOTIATION (a 2009 client) is refused by rfc5746-strict at the first handshake with handshake_failure', async () => {
-    await withServer({ preset: 'rfc5746-strict' }, async (server) => {
+    await withRenegoServer(env.files, { preset: 'rfc5746-strict' }, async (server) => {
       const r = await runGnutlsCli(server.port, ['--priority', 'NORMAL:%DISABLE_SAFE_RENEGOTIATION']);
       assert.equal(r.handshake, false, r.output);
       assert.match(r.output, /Received alert \[40\]/);
@@ -182,7 +157,7 @@ describe('gnutls-cli', { skip: skipReason('gnutls-cli') }, () => {
   });
 
   test('%DISABLE_SAFE_RENEGOTIATION connects to rfc5746, whose server refuses that client any renegotiation', async () => {
-    await withServer({ preset: 'rfc5746' }, async (server) => {
+    await withRenegoServer(env.files, { preset: 'rfc5746' }, async (server) => {
       const r = await runGnutlsCli(server.port, ['--rehandshake', '--priority', 'NORMAL:%DISABLE_SAFE_RENEGOTIATION']);
       assert.ok(r.handshake, r.output);
       assert.equal(r.rehandshake, 'failed', r.output);
@@ -192,7 +167,7 @@ describe('gnutls-cli', { skip: skipReason('gnutls-cli') }, () => {
   });
 
   test('%DISABLE_SAFE_RENEGOTIATION with %UNSAFE_RENEGOTIATION renegotiates with legacy-2009', async () => {
-    await withServer({ preset: 'legacy-2009' }, async (server) => {
+    await withRenegoServer(env.files, { preset: 'legacy-2009' }, async (server) => {
       const r = await runGnutlsCli(server.port, [
         '--rehandshake',
         '--priority',
@@ -204,7 +179,7 @@ describe('gnutls-cli', { skip: skipReason('gnutls-cli') }, () => {
   });
 
   test('TLS 1.1 and TLS 1.0, named in the priority, handshake and renegotiate', async () => {
-    await withServer({ preset: 'rfc5746' }, async (server) => {
+    await withRenegoServer(env.files, { preset: 'rfc5746' }, async (server) => {
       for (const [vers, name] of [
         ['VERS-TLS1.1', 'TLSv1.1'],
         ['VERS-TLS1.0', 'TLSv1'],
@@ -217,8 +192,13 @@ describe('gnutls-cli', { skip: skipReason('gnutls-cli') }, () => {
   });
 
   test('a client certificate at the initial handshake (rfc5746, clientCertificate initial) reaches the server', async () => {
-    await withServer({ preset: 'rfc5746', clientCert: 'initial' }, async (server) => {
-      const r = await runGnutlsCli(server.port, ['--x509certfile', files.clientCert, '--x509keyfile', files.clientKey]);
+    await withRenegoServer(env.files, { preset: 'rfc5746', clientCert: 'initial' }, async (server) => {
+      const r = await runGnutlsCli(server.port, [
+        '--x509certfile',
+        env.files.clientCert,
+        '--x509keyfile',
+        env.files.clientKey,
+      ]);
       assert.ok(r.handshake, r.output);
       assert.ok(r.echoed, r.output);
       await server.waitForOutput(/^handshake .*clientCertificate=CN=renego test client/m, WAIT_MS);

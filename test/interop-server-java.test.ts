@@ -6,11 +6,7 @@
  * completed: JSSE reports handshakes on a listener thread that may not have printed by exit.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { createTestPki, writePkiFiles, type PkiFiles } from '../src/pki/throwaway.ts';
+import { describe, test } from 'node:test';
 import { skipReason } from './peers/binaries.ts';
 import {
   compileJavaClient,
@@ -18,36 +14,17 @@ import {
   type JavaClientOptions,
   type JavaClientResult,
 } from './peers/java-client.ts';
-import { startRenegoServer, type RenegoServerPeer } from './peers/renego-server.ts';
+import { withRenegoServer } from './peers/interop-server-support.ts';
+import type { RenegoServerPeer } from './peers/renego-server.ts';
+import { useTempPki } from './peers/temp-pki.ts';
 
 const WAIT_MS = 10_000;
 const CLIENT_TIMEOUT_MS = 30_000;
 const skip = skipReason('java', 'javac');
 
-let dir: string;
-let files: PkiFiles;
-
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'renego-interop-java-'));
-  files = await writePkiFiles(dir, await createTestPki({ keyType: 'rsa' }));
+const env = useTempPki('renego-interop-java-', 'rsa', async () => {
   if (!skip) await compileJavaClient();
 });
-
-after(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function withServer<T>(
-  options: Parameters<typeof startRenegoServer>[1],
-  fn: (server: RenegoServerPeer) => Promise<T>,
-): Promise<T> {
-  const server = await startRenegoServer(files, options);
-  try {
-    return await fn(server);
-  } finally {
-    await server.stop();
-  }
-}
 
 function java(
   server: RenegoServerPeer,
@@ -55,7 +32,7 @@ function java(
 ): Promise<JavaClientResult> {
   return runJavaClient({
     port: server.port,
-    ca: files.ca,
+    ca: env.files.ca,
     protocols: ['TLSv1.2'],
     timeoutMs: CLIENT_TIMEOUT_MS,
     ...options,
@@ -66,7 +43,7 @@ const RENEGOTIATE_AND_TALK = [{ line: 'hello' }, { renegotiate: true }, { line: 
 
 describe('JSSE client', { skip }, () => {
   test('completes a handshake and exchanges data', async () => {
-    await withServer({ preset: 'openssl3-default' }, async (server) => {
+    await withRenegoServer(env.files, { preset: 'openssl3-default' }, async (server) => {
       const r = await java(server, { steps: [{ line: 'hello jsse' }, { line: 'twice' }] });
       assert.ok(r.ok, r.output);
       assert.deepStrictEqual(r.replies, ['hello jsse', 'twice']);
@@ -79,7 +56,7 @@ describe('JSSE client', { skip }, () => {
   });
 
   test('renegotiates from the client side with startHandshake() when the server allows it (rfc5746)', async () => {
-    await withServer({ preset: 'rfc5746' }, async (server) => {
+    await withRenegoServer(env.files, { preset: 'rfc5746' }, async (server) => {
       const r = await java(server, { steps: RENEGOTIATE_AND_TALK });
       assert.ok(r.ok, r.output);
       assert.deepStrictEqual(r.replies, ['hello', 'after']);
@@ -89,7 +66,7 @@ describe('JSSE client', { skip }, () => {
   });
 
   test("a refused client-initiated renegotiation (openssl3-default) ends JSSE's connection: it takes no_renegotiation as fatal", async () => {
-    await withServer({ preset: 'openssl3-default' }, async (server) => {
+    await withRenegoServer(env.files, { preset: 'openssl3-default' }, async (server) => {
       const r = await java(server, { steps: RENEGOTIATE_AND_TALK });
       assert.equal(r.ok, false, r.output);
       assert.deepStrictEqual(r.replies, ['hello']);
@@ -100,8 +77,12 @@ describe('JSSE client', { skip }, () => {
   });
 
   test('answers a server-initiated renegotiation for its certificate on a protected path (rfc5746 --www)', async () => {
-    await withServer({ preset: 'rfc5746', www: true, protectedPath: '/secure' }, async (server) => {
-      const r = await java(server, { cert: files.clientCert, key: files.clientKey, steps: [{ http: '/secure/page' }] });
+    await withRenegoServer(env.files, { preset: 'rfc5746', www: true, protectedPath: '/secure' }, async (server) => {
+      const r = await java(server, {
+        cert: env.files.clientCert,
+        key: env.files.clientKey,
+        steps: [{ http: '/secure/page' }],
+      });
       assert.ok(r.ok, r.output);
       assert.equal(r.http[0], 'HTTP/1.1 200 OK');
       assert.ok(r.http.includes('renegotiations: 1'), r.output);
@@ -111,8 +92,8 @@ describe('JSSE client', { skip }, () => {
   });
 
   test('sends its certificate at the initial handshake when asked (rfc5746, clientCertificate initial)', async () => {
-    await withServer({ preset: 'rfc5746', clientCert: 'initial', www: true }, async (server) => {
-      const r = await java(server, { cert: files.clientCert, key: files.clientKey, steps: [{ http: '/' }] });
+    await withRenegoServer(env.files, { preset: 'rfc5746', clientCert: 'initial', www: true }, async (server) => {
+      const r = await java(server, { cert: env.files.clientCert, key: env.files.clientKey, steps: [{ http: '/' }] });
       assert.ok(r.ok, r.output);
       assert.ok(r.http.includes('renegotiations: 0'), r.output);
       assert.ok(r.http.includes('client certificate: CN=renego test client'), r.output);
@@ -120,7 +101,7 @@ describe('JSSE client', { skip }, () => {
   });
 
   test('connects to legacy-2009 but will not renegotiate with it by default', async () => {
-    await withServer({ preset: 'legacy-2009' }, async (server) => {
+    await withRenegoServer(env.files, { preset: 'legacy-2009' }, async (server) => {
       const r = await java(server, { steps: RENEGOTIATE_AND_TALK });
       assert.equal(r.ok, false, r.output);
       assert.deepStrictEqual(r.replies, ['hello']);
@@ -131,7 +112,7 @@ describe('JSSE client', { skip }, () => {
   });
 
   test('with sun.security.ssl.allowUnsafeRenegotiation=true it renegotiates with legacy-2009', async () => {
-    await withServer({ preset: 'legacy-2009' }, async (server) => {
+    await withRenegoServer(env.files, { preset: 'legacy-2009' }, async (server) => {
       const r = await java(server, {
         steps: RENEGOTIATE_AND_TALK,
         systemProperties: { 'sun.security.ssl.allowUnsafeRenegotiation': 'true' },
@@ -143,7 +124,7 @@ describe('JSSE client', { skip }, () => {
   });
 
   test('is let in by rfc5746-strict (JSSE signals RFC 5746) and renegotiates', async () => {
-    await withServer({ preset: 'rfc5746-strict' }, async (server) => {
+    await withRenegoServer(env.files, { preset: 'rfc5746-strict' }, async (server) => {
       const r = await java(server, { steps: RENEGOTIATE_AND_TALK });
       assert.ok(r.ok, r.output);
       await server.waitForOutput(/^renegotiation .*handshake=1 .*secureRenegotiation=true/m, WAIT_MS);

@@ -4,47 +4,25 @@
  * certificate obtained by the server's renegotiation on a protected path.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { request, type RequestOptions } from 'node:https';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import * as tls from 'node:tls';
-import { createTestPki, writePkiFiles, type PkiFiles } from '../src/pki/throwaway.ts';
 import { OutputLog } from './peers/peer-process.ts';
-import { startRenegoServer, type RenegoServerPeer } from './peers/renego-server.ts';
+import { withRenegoServer } from './peers/interop-server-support.ts';
+import type { RenegoServerPeer } from './peers/renego-server.ts';
+import { useTempPki } from './peers/temp-pki.ts';
 
 const WAIT_MS = 10_000;
 
-let dir: string;
-let files: PkiFiles;
 let ca: string;
 let clientCert: string;
 let clientKey: string;
-
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'renego-interop-node-'));
-  files = await writePkiFiles(dir, await createTestPki({ keyType: 'rsa' }));
+const env = useTempPki('renego-interop-node-', 'rsa', async ({ files }) => {
   ca = await readFile(files.ca, 'utf8');
   clientCert = await readFile(files.clientCert, 'utf8');
   clientKey = await readFile(files.clientKey, 'utf8');
 });
-
-after(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function withServer<T>(
-  options: Parameters<typeof startRenegoServer>[1],
-  fn: (server: RenegoServerPeer) => Promise<T>,
-): Promise<T> {
-  const server = await startRenegoServer(files, options);
-  try {
-    return await fn(server);
-  } finally {
-    await server.stop();
-  }
-}
 
 interface Client {
   socket: tls.TLSSocket;
@@ -124,7 +102,7 @@ function get(
 
 describe('node:tls', () => {
   test('connects with TLS 1.2, RFC 5746 and the chain verified, and data is echoed', async () => {
-    await withServer({ preset: 'openssl3-default' }, async (server) => {
+    await withRenegoServer(env.files, { preset: 'openssl3-default' }, async (server) => {
       const c = await tlsConnect(server);
       try {
         assert.equal(c.socket.getProtocol(), 'TLSv1.2');
@@ -139,7 +117,7 @@ describe('node:tls', () => {
   });
 
   test("node's client-side renegotiate() completes against rfc5746", async () => {
-    await withServer({ preset: 'rfc5746' }, async (server) => {
+    await withRenegoServer(env.files, { preset: 'rfc5746' }, async (server) => {
       const c = await tlsConnect(server);
       try {
         assert.equal(await renegotiate(c.socket), null);
@@ -153,7 +131,7 @@ describe('node:tls', () => {
   });
 
   test("node's client-side renegotiate() is refused by openssl3-default", async () => {
-    await withServer({ preset: 'openssl3-default' }, async (server) => {
+    await withRenegoServer(env.files, { preset: 'openssl3-default' }, async (server) => {
       const c = await tlsConnect(server);
       try {
         const err = await renegotiate(c.socket);
@@ -167,7 +145,7 @@ describe('node:tls', () => {
   });
 
   test('is refused at the handshake by a server without RFC 5746 (Node clients are OpenSSL 3 clients)', async () => {
-    await withServer({ preset: 'iis-default' }, async (server) => {
+    await withRenegoServer(env.files, { preset: 'iis-default' }, async (server) => {
       await assert.rejects(tlsConnect(server), /unsafe legacy renegotiation disabled/i);
       await server.waitForOutput(/^error .*fatal alert 40/m, WAIT_MS);
     });
@@ -176,7 +154,7 @@ describe('node:tls', () => {
 
 describe('https.get against --www', () => {
   test('names the request, no renegotiation and no client certificate', async () => {
-    await withServer({ preset: 'rfc5746', www: true }, async (server) => {
+    await withRenegoServer(env.files, { preset: 'rfc5746', www: true }, async (server) => {
       const r = await get(server, '/index.html?x=1');
       assert.equal(r.status, 200);
       assert.match(r.body, /^GET \/index\.html\?x=1 HTTP\/1\.1$/m);
@@ -186,7 +164,7 @@ describe('https.get against --www', () => {
   });
 
   test('gets the protected path after the server renegotiates for its client certificate', async () => {
-    await withServer({ preset: 'rfc5746', www: true, protectedPath: '/secure' }, async (server) => {
+    await withRenegoServer(env.files, { preset: 'rfc5746', www: true, protectedPath: '/secure' }, async (server) => {
       const r = await get(server, '/secure/report', { cert: clientCert, key: clientKey });
       assert.equal(r.status, 200, r.body);
       assert.match(r.body, /^renegotiations: 1$/m);
@@ -196,7 +174,7 @@ describe('https.get against --www', () => {
   });
 
   test('gets 403 on the protected path without a certificate', async () => {
-    await withServer({ preset: 'rfc5746', www: true, protectedPath: '/secure' }, async (server) => {
+    await withRenegoServer(env.files, { preset: 'rfc5746', www: true, protectedPath: '/secure' }, async (server) => {
       const r = await get(server, '/secure/report');
       assert.equal(r.status, 403);
       assert.match(r.body, /client certificate: none \(required for \/secure\)/);
@@ -204,7 +182,8 @@ describe('https.get against --www', () => {
   });
 
   test('sends its certificate at the initial handshake when the server asks then (clientCertificate initial)', async () => {
-    await withServer(
+    await withRenegoServer(
+      env.files,
       { preset: 'rfc5746', clientCert: 'initial', www: true, protectedPath: '/secure' },
       async (server) => {
         const r = await get(server, '/secure/x', { cert: clientCert, key: clientKey });
@@ -216,7 +195,7 @@ describe('https.get against --www', () => {
   });
 
   test('keep-alive: several requests on one connection, the protected one renegotiating once', async () => {
-    await withServer({ preset: 'rfc5746', www: true, protectedPath: '/secure' }, async (server) => {
+    await withRenegoServer(env.files, { preset: 'rfc5746', www: true, protectedPath: '/secure' }, async (server) => {
       const { Agent } = await import('node:https');
       const agent = new Agent({ keepAlive: true, maxSockets: 1, ca, cert: clientCert, key: clientKey });
       try {

@@ -10,48 +10,24 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { createTestPki, writePkiFiles, type PkiFiles } from '../src/pki/throwaway.ts';
+import { describe, test } from 'node:test';
 import { skipReason, which } from './peers/binaries.ts';
 import { countRenegotiationAttempts, runOpensslClient } from './peers/openssl-client.ts';
-import { startRenegoServer, type RenegoServerPeer } from './peers/renego-server.ts';
+import { withRenegoServer } from './peers/interop-server-support.ts';
+import type { RenegoServerPeer } from './peers/renego-server.ts';
+import { useTempPki } from './peers/temp-pki.ts';
 
 const WAIT_MS = 10_000;
 const CLIENT_TIMEOUT_MS = 15_000;
 
-let dir: string;
-let files: PkiFiles;
-
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'renego-interop-openssl-'));
-  files = await writePkiFiles(dir, await createTestPki({ keyType: 'rsa' }));
-});
-
-after(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function withServer<T>(
-  options: Parameters<typeof startRenegoServer>[1],
-  fn: (server: RenegoServerPeer) => Promise<T>,
-): Promise<T> {
-  const server = await startRenegoServer(files, options);
-  try {
-    return await fn(server);
-  } finally {
-    await server.stop();
-  }
-}
+const env = useTempPki('renego-interop-openssl-', 'rsa');
 
 const TLS12 = ['-tls1_2'];
-const verify = (): string[] => ['-CAfile', files.ca, '-verify_return_error', '-verify_hostname', 'localhost'];
+const verify = (): string[] => ['-CAfile', env.files.ca, '-verify_return_error', '-verify_hostname', 'localhost'];
 
 describe('openssl s_client', { skip: skipReason('openssl') }, () => {
   test('completes a handshake with RFC 5746 and EMS, and data is echoed', async () => {
-    await withServer({ preset: 'openssl3-default' }, async (server) => {
+    await withRenegoServer(env.files, { preset: 'openssl3-default' }, async (server) => {
       const r = await runOpensslClient({
         port: server.port,
         args: [...TLS12, ...verify()],
@@ -69,7 +45,7 @@ describe('openssl s_client', { skip: skipReason('openssl') }, () => {
   });
 
   test('completes TLS 1.0 and TLS 1.1 handshakes when the client asks for them', async () => {
-    await withServer({ preset: 'rfc5746' }, async (server) => {
+    await withRenegoServer(env.files, { preset: 'rfc5746' }, async (server) => {
       for (const [flag, name] of [
         ['-tls1', 'TLSv1'],
         ['-tls1_1', 'TLSv1.1'],
@@ -90,7 +66,7 @@ describe('openssl s_client', { skip: skipReason('openssl') }, () => {
   });
 
   test('`R` renegotiates when client-initiated renegotiation is allowed (preset rfc5746)', async () => {
-    await withServer({ preset: 'rfc5746' }, async (server) => {
+    await withRenegoServer(env.files, { preset: 'rfc5746' }, async (server) => {
       const r = await runOpensslClient({
         port: server.port,
         args: [...TLS12, ...verify()],
@@ -107,7 +83,7 @@ describe('openssl s_client', { skip: skipReason('openssl') }, () => {
   });
 
   test('`R` is refused by default (client-initiated renegotiation off): a no_renegotiation warning, which s_client treats as fatal', async () => {
-    await withServer({}, async (server) => {
+    await withRenegoServer(env.files, {}, async (server) => {
       const r = await runOpensslClient({
         port: server.port,
         args: [...TLS12, ...verify()],
@@ -124,7 +100,7 @@ describe('openssl s_client', { skip: skipReason('openssl') }, () => {
   });
 
   test('`R` with -legacy_renegotiation renegotiates (unsafely) with a legacy-2009 server', async () => {
-    await withServer({ preset: 'legacy-2009' }, async (server) => {
+    await withRenegoServer(env.files, { preset: 'legacy-2009' }, async (server) => {
       const r = await runOpensslClient({
         port: server.port,
         args: [...TLS12, ...verify(), '-legacy_server_connect', '-legacy_renegotiation'],
@@ -140,7 +116,7 @@ describe('openssl s_client', { skip: skipReason('openssl') }, () => {
   });
 
   test('`R` with -legacy_server_connect alone also renegotiates with legacy-2009 (OpenSSL: either switch allows it)', async () => {
-    await withServer({ preset: 'legacy-2009' }, async (server) => {
+    await withRenegoServer(env.files, { preset: 'legacy-2009' }, async (server) => {
       const r = await runOpensslClient({
         port: server.port,
         args: [...TLS12, ...verify(), '-legacy_server_connect'],
@@ -156,7 +132,7 @@ describe('openssl s_client', { skip: skipReason('openssl') }, () => {
 
   for (const preset of ['legacy-2009', 'iis-default', 'iis-977377', 'iis-always-nego-client-cert'] as const) {
     test(`-no_legacy_server_connect refuses a ${preset} server (no RFC 5746) at the initial handshake`, async () => {
-      await withServer({ preset }, async (server) => {
+      await withRenegoServer(env.files, { preset }, async (server) => {
         const r = await runOpensslClient({
           port: server.port,
           args: [...TLS12, ...verify(), '-no_legacy_server_connect'],
@@ -174,7 +150,7 @@ describe('openssl s_client', { skip: skipReason('openssl') }, () => {
   }
 
   test('-legacy_server_connect connects to iis-default, and `R` is refused there', async () => {
-    await withServer({ preset: 'iis-default' }, async (server) => {
+    await withRenegoServer(env.files, { preset: 'iis-default' }, async (server) => {
       const r = await runOpensslClient({
         port: server.port,
         args: [...TLS12, ...verify(), '-legacy_server_connect', '-legacy_renegotiation'],
@@ -189,7 +165,7 @@ describe('openssl s_client', { skip: skipReason('openssl') }, () => {
   });
 
   test('strict mode lets s_client in (it signals RFC 5746) and renegotiates', async () => {
-    await withServer({ preset: 'rfc5746-strict' }, async (server) => {
+    await withRenegoServer(env.files, { preset: 'rfc5746-strict' }, async (server) => {
       const r = await runOpensslClient({
         port: server.port,
         args: [...TLS12, ...verify()],
@@ -203,10 +179,10 @@ describe('openssl s_client', { skip: skipReason('openssl') }, () => {
   });
 
   test('a client certificate at the initial handshake (clientCertificate initial on rfc5746) reaches the server', async () => {
-    await withServer({ preset: 'rfc5746', clientCert: 'initial' }, async (server) => {
+    await withRenegoServer(env.files, { preset: 'rfc5746', clientCert: 'initial' }, async (server) => {
       const r = await runOpensslClient({
         port: server.port,
-        args: [...TLS12, ...verify(), '-cert', files.clientCert, '-key', files.clientKey],
+        args: [...TLS12, ...verify(), '-cert', env.files.clientCert, '-key', env.files.clientKey],
         stdin: 'hello\n',
         until: /^hello$/m,
         timeoutMs: CLIENT_TIMEOUT_MS,
@@ -218,10 +194,10 @@ describe('openssl s_client', { skip: skipReason('openssl') }, () => {
   });
 
   test('a server-initiated renegotiation for a certificate on a protected path (--www) gets it from s_client', async () => {
-    await withServer({ preset: 'rfc5746', www: true, protectedPath: '/secure' }, async (server) => {
+    await withRenegoServer(env.files, { preset: 'rfc5746', www: true, protectedPath: '/secure' }, async (server) => {
       const r = await runOpensslClient({
         port: server.port,
-        args: [...TLS12, ...verify(), '-crlf', '-cert', files.clientCert, '-key', files.clientKey],
+        args: [...TLS12, ...verify(), '-crlf', '-cert', env.files.clientCert, '-key', env.files.clientKey],
         stdin: 'GET /secure/page HTTP/1.1\nHost: localhost\n\n',
         lineDelayMs: 50,
         until: /client certificate: /,
@@ -255,10 +231,10 @@ describe(
     for (const [preset, view] of Object.entries(PRESET_VIEW)) {
       const legacy = view.rfc5746 ? [] : ['-legacy_server_connect'];
       test(`${preset}: \`R\` is ${view.clientR}; a client certificate is ${view.cert === 'initial' ? '' : 'not '}asked for at the initial handshake`, async () => {
-        await withServer({ preset }, async (server) => {
+        await withRenegoServer(env.files, { preset }, async (server) => {
           const r = await runOpensslClient({
             port: server.port,
-            args: [...TLS12, ...verify(), ...legacy, '-cert', files.clientCert, '-key', files.clientKey],
+            args: [...TLS12, ...verify(), ...legacy, '-cert', env.files.clientCert, '-key', env.files.clientKey],
             stdin: 'before\nR\nafter\n',
             until: /^after$|no renegotiation/m,
             timeoutMs: CLIENT_TIMEOUT_MS,
@@ -291,10 +267,19 @@ describe(
               ? 'cannot renegotiate for the certificate and answers 403'
               : 'never asks for a certificate and answers 403';
       test(`${preset} --www --protected-path /secure ${expected}`, async () => {
-        await withServer({ preset, www: true, protectedPath: '/secure' }, async (server) => {
+        await withRenegoServer(env.files, { preset, www: true, protectedPath: '/secure' }, async (server) => {
           const r = await runOpensslClient({
             port: server.port,
-            args: [...TLS12, ...verify(), ...legacy, '-crlf', '-cert', files.clientCert, '-key', files.clientKey],
+            args: [
+              ...TLS12,
+              ...verify(),
+              ...legacy,
+              '-crlf',
+              '-cert',
+              env.files.clientCert,
+              '-key',
+              env.files.clientKey,
+            ],
             stdin: 'GET /secure/page HTTP/1.1\nHost: localhost\n\n',
             lineDelayMs: 50,
             until: /client certificate: .*\n/,
@@ -344,8 +329,8 @@ describe('curl', { skip: skipReason('curl') }, () => {
   const resolveLocalhost = (server: RenegoServerPeer): string[] => ['--resolve', `localhost:${server.port}:127.0.0.1`];
 
   test('GET against --www names the request and no client certificate', async () => {
-    await withServer({ preset: 'openssl3-default', www: true }, async (server) => {
-      const r = await curl(['--cacert', files.ca, ...resolveLocalhost(server), url(server, '/hello')]);
+    await withRenegoServer(env.files, { preset: 'openssl3-default', www: true }, async (server) => {
+      const r = await curl(['--cacert', env.files.ca, ...resolveLocalhost(server), url(server, '/hello')]);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /^GET \/hello HTTP\/1\.1$/m);
       assert.match(r.stdout, /^renegotiations: 0$/m);
@@ -354,14 +339,14 @@ describe('curl', { skip: skipReason('curl') }, () => {
   });
 
   test('a client certificate at the initial handshake (rfc5746 with clientCertificate initial): the response names its subject', async () => {
-    await withServer({ preset: 'rfc5746', clientCert: 'initial', www: true }, async (server) => {
+    await withRenegoServer(env.files, { preset: 'rfc5746', clientCert: 'initial', www: true }, async (server) => {
       const r = await curl([
         '--cacert',
-        files.ca,
+        env.files.ca,
         '--cert',
-        files.clientCert,
+        env.files.clientCert,
         '--key',
-        files.clientKey,
+        env.files.clientKey,
         ...resolveLocalhost(server),
         url(server, '/'),
       ]);
@@ -372,14 +357,14 @@ describe('curl', { skip: skipReason('curl') }, () => {
   });
 
   test('a client certificate obtained by renegotiation on the protected path (rfc5746, --www, --protected-path)', async () => {
-    await withServer({ preset: 'rfc5746', www: true, protectedPath: '/secure' }, async (server) => {
+    await withRenegoServer(env.files, { preset: 'rfc5746', www: true, protectedPath: '/secure' }, async (server) => {
       const args = [
         '--cacert',
-        files.ca,
+        env.files.ca,
         '--cert',
-        files.clientCert,
+        env.files.clientCert,
         '--key',
-        files.clientKey,
+        env.files.clientKey,
         ...resolveLocalhost(server),
       ];
       const open = await curl([...args, url(server, '/open')]);
@@ -400,10 +385,10 @@ describe('curl', { skip: skipReason('curl') }, () => {
   });
 
   test('the protected path without a client certificate is answered 403 after the renegotiation', async () => {
-    await withServer({ preset: 'rfc5746', www: true, protectedPath: '/secure' }, async (server) => {
+    await withRenegoServer(env.files, { preset: 'rfc5746', www: true, protectedPath: '/secure' }, async (server) => {
       const r = await curl([
         '--cacert',
-        files.ca,
+        env.files.ca,
         ...resolveLocalhost(server),
         '--write-out',
         '%{http_code}',
@@ -417,8 +402,8 @@ describe('curl', { skip: skipReason('curl') }, () => {
 
   for (const preset of ['iis-default', 'legacy-2009'] as const) {
     test(`against ${preset} (no RFC 5746) the handshake fails: curl's OpenSSL 3 refuses the server (handshake_failure)`, async () => {
-      await withServer({ preset, www: true, protectedPath: '/secure' }, async (server) => {
-        const r = await curl(['--cacert', files.ca, ...resolveLocalhost(server), url(server, '/secure/')]);
+      await withRenegoServer(env.files, { preset, www: true, protectedPath: '/secure' }, async (server) => {
+        const r = await curl(['--cacert', env.files.ca, ...resolveLocalhost(server), url(server, '/secure/')]);
         assert.equal(r.code, 35, `curl exit code 35 (SSL connect error)\n${r.stderr}`);
         assert.match(r.stderr, /unsafe legacy renegotiation disabled/i);
         await server.waitForOutput(/^error .*fatal alert 40/m, WAIT_MS);

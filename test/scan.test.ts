@@ -7,13 +7,10 @@
  */
 import assert from 'node:assert/strict';
 import { lookup } from 'node:dns/promises';
-import { mkdtemp, rm } from 'node:fs/promises';
 import * as net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import * as tls from 'node:tls';
-import { createTestPki, writePkiFiles, type PkiFiles, type TestPki } from '../src/pki/throwaway.ts';
+import type { TestPki } from '../src/pki/throwaway.ts';
 import { scanTarget } from '../src/scan/scan.ts';
 import { parseScanTarget } from '../src/scan/targets.ts';
 import { DEFAULT_SCAN_OPTIONS, type ScanOptions, type ScanReport } from '../src/scan/types.ts';
@@ -23,20 +20,9 @@ import { skipReason } from './peers/binaries.ts';
 import { startGnutlsServer } from './peers/gnutls-server.ts';
 import { startNodeTlsServer } from './peers/node-server.ts';
 import { startOpensslServer } from './peers/openssl-server.ts';
+import { useTempPki } from './peers/temp-pki.ts';
 
-let dir: string;
-let pki: TestPki;
-let files: PkiFiles;
-
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'renego-scan-test-'));
-  pki = await createTestPki({ keyType: 'rsa' });
-  files = await writePkiFiles(dir, pki);
-});
-
-after(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const env = useTempPki('renego-scan-test-', 'rsa');
 
 const FAST: ScanOptions = { ...DEFAULT_SCAN_OPTIONS, timeoutMs: 3000, paths: ['/', '/secure'] };
 
@@ -204,7 +190,7 @@ test('an IPv6 target on ::1, by address and with --ipv6 by name', async (t) => {
 describe('openssl s_server', { skip: skipReason('openssl') }, () => {
   // Echo mode: -www sleeps a second whenever a read would block, which only slows the scan down.
   const start = (args: string[]) =>
-    startOpensslServer({ cert: files.serverCert, key: files.serverKey, msg: false, args });
+    startOpensslServer({ cert: env.files.serverCert, key: env.files.serverKey, msg: false, args });
   const noHttp = { http: false };
 
   test('default (OpenSSL 3): client-initiated renegotiation refused, TLS 1.3 seen', async (t) => {
@@ -259,7 +245,7 @@ describe('openssl s_server', { skip: skipReason('openssl') }, () => {
 
 describe('gnutls-serv', { skip: skipReason('gnutls-serv') }, () => {
   const start = (priority: string) =>
-    startGnutlsServer({ cert: files.serverCert, key: files.serverKey, http: true, priority });
+    startGnutlsServer({ cert: env.files.serverCert, key: env.files.serverKey, http: true, priority });
 
   test('default: secure client-initiated renegotiation without limit, legacy refused', async (t) => {
     const s = await start('NORMAL');
@@ -299,9 +285,9 @@ describe('gnutls-serv', { skip: skipReason('gnutls-serv') }, () => {
 describe('node:tls servers', () => {
   test('an HTTPS server that renegotiates for a client certificate on one path', async (t) => {
     const s = await startNodeTlsServer({
-      cert: files.serverCert,
-      key: files.serverKey,
-      ca: files.ca,
+      cert: env.files.serverCert,
+      key: env.files.serverKey,
+      ca: env.files.ca,
       renegotiatePath: '/secure',
     });
     t.after(() => s.stop());
@@ -323,8 +309,8 @@ describe('node:tls servers', () => {
 
   test('a TLS 1.3-only server: no renegotiation possible, nothing reported as tested', async (t) => {
     const s = await startNodeTlsServer({
-      cert: files.serverCert,
-      key: files.serverKey,
+      cert: env.files.serverCert,
+      key: env.files.serverKey,
       minVersion: 'TLSv1.3',
       maxVersion: 'TLSv1.3',
     });
@@ -339,7 +325,7 @@ describe('node:tls servers', () => {
   });
 
   test('STARTTLS SMTP: the dialogue runs before every probe connection', async (t) => {
-    const server = startSmtpServer(pki);
+    const server = startSmtpServer(env.pki);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
     const port = (server.address() as net.AddressInfo).port;
