@@ -1,9 +1,12 @@
 #!/usr/bin/env node
-/** The `renego` command line: one subcommand per tool. */
+/**
+ * The `renego` command line: one subcommand per tool. Each tool is imported when
+ * its command runs, so start-up pays only for the command used (the scanner runs
+ * in many short processes; the throwaway PKI's X.509 library is heavy).
+ */
 import { Command, Option } from 'commander';
-import { formatReport, runClient, runInteractive, type ClientRunOptions } from '../tools/client.ts';
 import { SERVER_PRESETS } from '../handshake/server-presets.ts';
-import { startServer } from '../tools/server.ts';
+import type { ClientRunOptions } from '../tools/client.ts';
 
 const program = new Command();
 program.name('renego').description('TLS renegotiation made safe to run and easy to audit').version('0.1.0');
@@ -55,6 +58,7 @@ program
       alpn: o.alpn?.split(','),
       timeoutMs: o.timeout,
     };
+    const { formatReport, runClient, runInteractive } = await import('../tools/client.ts');
     if (!o.json && o.request === undefined && o.renegotiate === 0) {
       process.exitCode = await runInteractive(opts, (l) => process.stderr.write(l + '\n'));
       return;
@@ -109,6 +113,7 @@ program
       const [count, windowMs] = String(o.clientRenegLimit).split('/').map(Number);
       renegotiation.clientLimit = { count: count ?? 0, windowMs: windowMs ?? 600_000 };
     }
+    const { startServer } = await import('../tools/server.ts');
     const running = await startServer({
       host: o.host,
       port: o.port,
