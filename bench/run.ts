@@ -22,10 +22,11 @@ import { parseArgs } from 'node:util';
 import { clientSuite } from './client/suite.ts';
 import { serverSuite } from './server.ts';
 import { guardSuite } from './guard.ts';
+import { scanSuite } from './scan.ts';
 import { updateSection } from './lib/docs.ts';
 import type { Suite, SuiteOptions } from './lib/suite.ts';
 
-const SUITES: readonly Suite[] = [clientSuite, serverSuite, guardSuite];
+const SUITES: readonly Suite[] = [clientSuite, serverSuite, scanSuite, guardSuite];
 
 const FULL = { rounds: 9, seconds: 2 };
 const QUICK = { rounds: 1, seconds: 0.5 };
