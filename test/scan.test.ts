@@ -160,6 +160,23 @@ describe('renego server presets', () => {
       assert.ok(r.advice.some((a) => a.startsWith('Nothing to do')));
     });
   });
+
+  test('a server that silently drops renegotiation ClientHellos is reported as ignoring them, data still flowing', async (t) => {
+    const s = await startServer({
+      host: '127.0.0.1',
+      port: 0,
+      renegotiation: { refuseWith: 'ignore' },
+      log: () => undefined,
+    });
+    t.after(() => s.close());
+    const r = await scan(s.port, { http: false, timeoutMs: 1500, nudgeAfterMs: 500 });
+    const secure = r.clientInitiated.details.secure;
+    assert.equal(r.clientInitiated.secure, 'ignored', JSON.stringify(secure));
+    // The echo server still answers: the scanner checked that data flows after the silence.
+    assert.equal(secure.outcome !== 'not-tested' && secure.dataFlows, true, JSON.stringify(secure));
+    assert.equal(r.maxClientRenegotiations, 0);
+    assert.notEqual(verdict(r, 'CVE-2011-1473'), 'yes');
+  });
 });
 
 test('an IPv6 target on ::1, by address and with --ipv6 by name', async (t) => {

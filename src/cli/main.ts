@@ -83,7 +83,9 @@ program
   .option('--legacy-renegotiation', 'DANGER: renegotiate with clients without RFC 5746 (AllowInsecureRenegoClients)')
   .option('--no-rfc5746', 'DANGER: ignore RFC 5746 entirely, like an unpatched 2009 server')
   .option('--strict', 'refuse clients that do not signal RFC 5746, even for the initial handshake')
-  .addOption(new Option('--refuse-with <how>', 'answer to a refused renegotiation').choices(['warning', 'fatal']))
+  .addOption(
+    new Option('--refuse-with <how>', 'answer to a refused renegotiation').choices(['warning', 'fatal', 'ignore']),
+  )
   .option('--client-reneg-limit <n/ms>', 'client-initiated renegotiations per window, e.g. 3/600000 (0 = unlimited)')
   .addOption(
     new Option('--client-cert <when>', 'ask for a client certificate').choices(['none', 'initial', 'renegotiate']),

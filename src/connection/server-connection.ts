@@ -126,7 +126,10 @@ export class ServerConnection extends Connection {
       if (this.config.renegotiation.refuseWith === 'fatal') throw new TlsError('RenegotiationRefused', refusal);
       if (++this.refusals > MAX_REFUSALS)
         throw new TlsError('TooManyRenegotiationRequests', `${this.refusals} refused renegotiations`);
-      this.sendAlert(AlertLevel.warning, AlertDescription.no_renegotiation);
+      // 'ignore': drop the ClientHello without a word, as some servers do; the client is left waiting.
+      if (this.config.renegotiation.refuseWith === 'warning') {
+        this.sendAlert(AlertLevel.warning, AlertDescription.no_renegotiation);
+      }
       return;
     }
     if (!requested) this.countClientInitiated();

@@ -15,8 +15,12 @@ export interface ServerRenegotiationPolicy {
    * OpenSSL -no_renegotiation / SSL_OP_NO_RENEGOTIATION).
    */
   enabled: boolean;
-  /** How a refused renegotiation ClientHello is answered: a no_renegotiation warning (the session goes on) or a fatal alert. */
-  refuseWith: 'warning' | 'fatal';
+  /**
+   * How a refused renegotiation ClientHello is answered: a no_renegotiation
+   * warning (the session goes on), a fatal alert, or nothing at all ('ignore':
+   * the ClientHello is dropped and the client left waiting, as some servers do).
+   */
+  refuseWith: 'warning' | 'fatal' | 'ignore';
   /** Accept renegotiations the client starts (OpenSSL 3 refuses them unless -client_renegotiation). */
   allowClientInitiated: boolean;
   /**
