@@ -24,9 +24,9 @@ import { TlsError, alertFor, type TlsErrorKind } from '../src/wire/errors.ts';
 import { renegotiationInfo, type Extension } from '../src/wire/extensions.ts';
 import { decodeHandshake, encodeHandshake, type ClientHello, type ServerHello } from '../src/wire/handshake.ts';
 import { MAX_CIPHERTEXT, MAX_PLAINTEXT, RECORD_HEADER_LEN, encodeRecordHeader } from '../src/wire/record.ts';
+import { ONE_RECORD, split } from './bytes-support.ts';
 
 const TLS12 = ProtocolVersion['TLSv1.2'];
-const ONE_RECORD = RECORD_HEADER_LEN + MAX_CIPHERTEXT;
 
 /** A client that also shows how many received bytes its record layer holds. */
 class ProbedClient extends ClientConnection {
@@ -612,19 +612,6 @@ function feed(conn: ProbedClient, chunks: readonly Uint8Array[]): { events: Conn
     outputs.push(conn.takeOutput());
   }
   return { events, output: concat(...outputs) };
-}
-
-/** Splits b at the given cut points (taken modulo its length). */
-function split(b: Uint8Array, cuts: readonly number[]): Uint8Array[] {
-  const points = [...new Set(cuts.map((c) => c % (b.length + 1)))].sort((x, y) => x - y);
-  const out: Uint8Array[] = [];
-  let at = 0;
-  for (const p of points) {
-    out.push(b.subarray(at, p));
-    at = p;
-  }
-  out.push(b.subarray(at));
-  return out;
 }
 
 describe('arbitrary input', () => {

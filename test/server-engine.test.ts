@@ -30,9 +30,9 @@ import { AlertDescription, AlertLevel, ContentType, HandshakeType, ProtocolVersi
 import { TlsError, alertFor, type TlsErrorKind } from '../src/wire/errors.ts';
 import { encodeHandshake } from '../src/wire/handshake.ts';
 import { MAX_CIPHERTEXT, RECORD_HEADER_LEN, encodeRecordHeader } from '../src/wire/record.ts';
+import { ONE_RECORD, split } from './bytes-support.ts';
 
 const TLS12 = ProtocolVersion['TLSv1.2'];
-const ONE_RECORD = RECORD_HEADER_LEN + MAX_CIPHERTEXT;
 const text = (s: string): Uint8Array => new TextEncoder().encode(s);
 
 // --- fixtures: one throwaway PKI for the server and the good client, another CA for a stranger ----
@@ -1044,18 +1044,6 @@ function feed(server: ProbedServer, chunks: readonly Uint8Array[]): { events: Co
     outputs.push(server.takeOutput());
   }
   return { events, output: concat(...outputs) };
-}
-
-function split(b: Uint8Array, cuts: readonly number[]): Uint8Array[] {
-  const points = [...new Set(cuts.map((c) => c % (b.length + 1)))].sort((x, y) => x - y);
-  const out: Uint8Array[] = [];
-  let at = 0;
-  for (const p of points) {
-    out.push(b.subarray(at, p));
-    at = p;
-  }
-  out.push(b.subarray(at));
-  return out;
 }
 
 describe('arbitrary input to a fresh ServerConnection', () => {

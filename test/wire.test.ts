@@ -37,6 +37,7 @@ import {
   RECORD_HEADER_LEN,
   encodeRecordHeader,
 } from '../src/wire/record.ts';
+import { split } from './bytes-support.ts';
 
 const TLS10 = ProtocolVersion.TLSv1;
 const TLS11 = ProtocolVersion['TLSv1.1'];
@@ -346,19 +347,6 @@ describe('random bytes only ever raise TlsError', () => {
 });
 
 // --- framing by property --------------------------------------------------------------
-
-/** Splits b at the given cut points (taken modulo its length). */
-function split(b: Uint8Array, cuts: readonly number[]): Uint8Array[] {
-  const points = [...new Set(cuts.map((c) => (b.length === 0 ? 0 : c % (b.length + 1))))].sort((x, y) => x - y);
-  const out: Uint8Array[] = [];
-  let at = 0;
-  for (const p of points) {
-    out.push(b.subarray(at, p));
-    at = p;
-  }
-  out.push(b.subarray(at));
-  return out;
-}
 
 test('the Deframer returns the records it was given, however the stream is split', () => {
   const wireRecord = plainRecord({

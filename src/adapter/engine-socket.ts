@@ -100,7 +100,8 @@ export abstract class EngineSocket<C extends Connection> extends Duplex {
   protected handle(events: ConnectionEvent[]): void {
     this.flush();
     for (const e of events) {
-      for (const w of this.waiters.slice()) w(e);
+      // Copied only when someone waits: this runs once per record on the read path.
+      if (this.waiters.length > 0) for (const w of this.waiters.slice()) w(e);
       this.onEvent(e);
       this.emit('tlsEvent', e);
     }

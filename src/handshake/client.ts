@@ -15,7 +15,7 @@ import {
   rsaKeyTransport,
   type ServerKeyExchangeParams,
 } from '../crypto/key-exchange.ts';
-import { extendedMasterSecret, masterSecret, Transcript, verifyData } from '../crypto/prf.ts';
+import { extendedMasterSecret, masterSecret, Transcript } from '../crypto/prf.ts';
 import { chooseScheme, keyTypeOf, sign, verifySignature } from '../crypto/signatures.ts';
 import { suiteAllowsVersion, suiteById, suiteName, type CipherSuiteInfo } from '../crypto/suites.ts';
 import { systemTrustStore, verifyChain } from '../pki/verify.ts';
@@ -43,7 +43,7 @@ import {
 import type { RecordProtector } from '../crypto/record-protection.ts';
 import type { ClientConfig, ClientSession } from './client-config.ts';
 import type { HandshakeContext, HandshakeInput, HandshakeState } from './context.ts';
-import { expectMessage, randomWithTime, sendMessage, Traffic } from './common.ts';
+import { checkFinished, expectMessage, randomWithTime, sendFinished, sendMessage, Traffic } from './common.ts';
 import { constantTimeEqual, deriveProtectors } from './keys.ts';
 
 /** How the next ClientHello's renegotiation_info is built; tools misbehave through the non-default values. */
@@ -527,21 +527,8 @@ function sendClientFlight(
 
   const keys = deriveProtectors(hs.suite, hs.version, hs.masterSecret, hs.clientRandom, hs.serverRandom);
   cx.setPendingReader(keys.serverWrite);
-  sendFinished(cx, hs, keys.clientWrite);
+  cx.security.clientVerifyData = sendFinished(cx, hs, keys.clientWrite, 'client finished');
   return new ExpectTicketOrCcs(config, hs, undefined, false);
-}
-
-function sendFinished(cx: HandshakeContext, hs: Handshake, writer: RecordProtector): void {
-  cx.changeWriteKeys(writer);
-  const vd = verifyData(
-    hs.version,
-    hs.suite.prfHash,
-    hs.masterSecret,
-    'client finished',
-    hs.transcript.hash(hs.version, hs.suite.prfHash),
-  );
-  cx.security.clientVerifyData = vd;
-  sendMessage(cx, hs.transcript, { type: HandshakeType.finished, verifyData: vd });
 }
 
 // --- NewSessionTicket, ChangeCipherSpec, Finished --------------------------------
@@ -596,19 +583,8 @@ class ExpectFinished implements ClientState {
   handle(cx: HandshakeContext, input: HandshakeInput): ClientState {
     const { msg, raw } = expectMessage(input, HandshakeType.finished, this.name);
     const hs = this.hs;
-    const expected = verifyData(
-      hs.version,
-      hs.suite.prfHash,
-      hs.masterSecret,
-      'server finished',
-      hs.transcript.hash(hs.version, hs.suite.prfHash),
-    );
-    if (!constantTimeEqual(msg.verifyData, expected)) {
-      throw new TlsError('DecryptError', 'server Finished verify_data does not match');
-    }
-    hs.transcript.append(raw);
-    cx.security.serverVerifyData = expected;
-    if (this.resumed) sendFinished(cx, hs, this.ourWriter!);
+    cx.security.serverVerifyData = checkFinished(hs, 'server finished', msg.verifyData, raw);
+    if (this.resumed) cx.security.clientVerifyData = sendFinished(cx, hs, this.ourWriter!, 'client finished');
     return completeHandshake(cx, this.config, hs, this.resumed);
   }
 }

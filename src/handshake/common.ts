@@ -1,10 +1,13 @@
 /** What the client and server state machines share: message plumbing and the traffic state. */
 import * as crypto from 'node:crypto';
-import type { Transcript } from '../crypto/prf.ts';
-import { handshakeTypeName } from '../wire/enums.ts';
+import { verifyData, type FinishedLabel, type Transcript } from '../crypto/prf.ts';
+import type { RecordProtector } from '../crypto/record-protection.ts';
+import type { CipherSuiteInfo } from '../crypto/suites.ts';
+import { HandshakeType, handshakeTypeName } from '../wire/enums.ts';
 import { TlsError } from '../wire/errors.ts';
 import { encodeHandshake, isUnknown, type HandshakeMessage } from '../wire/handshake.ts';
 import type { HandshakeContext, HandshakeInput, HandshakeState } from './context.ts';
+import { constantTimeEqual } from './keys.ts';
 
 /** The awaited message, or unexpected_message (RFC 5246 §7.4: messages MUST come in the order given). */
 export function expectMessage<T extends HandshakeMessage['type']>(
@@ -25,6 +28,54 @@ export function sendMessage(cx: HandshakeContext, transcript: Transcript, m: Han
   transcript.append(raw);
   cx.send(raw);
   cx.emit({ type: 'handshake-message', direction: 'out', message: m, raw });
+}
+
+/** What both sides' Finished messages are computed from. */
+export interface FinishedInputs {
+  readonly version: number;
+  readonly suite: CipherSuiteInfo;
+  readonly masterSecret: Uint8Array;
+  readonly transcript: Transcript;
+}
+
+/** RFC 5246 §7.4.9: PRF(master_secret, finished_label, Hash(handshake_messages)) over the transcript so far. */
+function finishedVerifyData(hs: FinishedInputs, label: FinishedLabel): Uint8Array {
+  return verifyData(
+    hs.version,
+    hs.suite.prfHash,
+    hs.masterSecret,
+    label,
+    hs.transcript.hash(hs.version, hs.suite.prfHash),
+  );
+}
+
+/**
+ * Checks the peer's Finished in constant time, then adds it to the transcript.
+ * Returns its verify_data, which RFC 5746 §3.1 keeps for the next renegotiation.
+ */
+export function checkFinished(
+  hs: FinishedInputs,
+  label: FinishedLabel,
+  received: Uint8Array,
+  raw: Uint8Array,
+): Uint8Array {
+  const expected = finishedVerifyData(hs, label);
+  if (!constantTimeEqual(received, expected)) throw new TlsError('DecryptError', `${label} verify_data does not match`);
+  hs.transcript.append(raw);
+  return expected;
+}
+
+/** ChangeCipherSpec, then our Finished under the new write keys; returns its verify_data (RFC 5746 §3.1). */
+export function sendFinished(
+  cx: HandshakeContext,
+  hs: FinishedInputs,
+  writer: RecordProtector,
+  label: FinishedLabel,
+): Uint8Array {
+  cx.changeWriteKeys(writer);
+  const vd = finishedVerifyData(hs, label);
+  sendMessage(cx, hs.transcript, { type: HandshakeType.finished, verifyData: vd });
+  return vd;
 }
 
 /** RFC 5246 §7.4.1.2: gmt_unix_time then 28 random bytes. */

@@ -15,7 +15,7 @@ import {
   rsaDecryptPremaster,
   type KeyShare,
 } from '../crypto/key-exchange.ts';
-import { extendedMasterSecret, masterSecret, Transcript, verifyData } from '../crypto/prf.ts';
+import { extendedMasterSecret, masterSecret, Transcript } from '../crypto/prf.ts';
 import type { RecordProtector } from '../crypto/record-protection.ts';
 import { chooseScheme, sign, verifySignature } from '../crypto/signatures.ts';
 import { suiteAllowsVersion, suiteById, type CipherSuiteInfo } from '../crypto/suites.ts';
@@ -34,7 +34,7 @@ import { TlsError } from '../wire/errors.ts';
 import * as ext from '../wire/extensions.ts';
 import type { ClientHello, HandshakeMessage } from '../wire/handshake.ts';
 import type { HandshakeContext, HandshakeInput, HandshakeState } from './context.ts';
-import { expectMessage, randomWithTime, sendMessage, Traffic } from './common.ts';
+import { checkFinished, expectMessage, randomWithTime, sendFinished, sendMessage, Traffic } from './common.ts';
 import { constantTimeEqual, deriveProtectors } from './keys.ts';
 import type { ServerCertificate, ServerConfig } from './server-config.ts';
 import type { ServerSession, SessionStore } from './server-sessions.ts';
@@ -66,6 +66,8 @@ interface Handshake {
   requestedCertificate: boolean;
   certificateAuthorities: readonly Uint8Array[];
   clientCertificates: readonly Uint8Array[];
+  /** The public key of the client's verified leaf, for its CertificateVerify. */
+  clientKey: crypto.KeyObject | undefined;
   clientVerified: boolean;
   masterSecret: Uint8Array;
   resumed: boolean;
@@ -81,7 +83,7 @@ export class ExpectClientHello implements HandshakeState {
 
   handle(cx: HandshakeContext, input: HandshakeInput): HandshakeState {
     const { msg, raw } = expectMessage(input, HandshakeType.client_hello, this.name);
-    return processClientHello(cx, this.config, this.opts, msg as ClientHello, raw);
+    return processClientHello(cx, this.config, this.opts, msg, raw);
   }
 }
 
@@ -125,6 +127,7 @@ function processClientHello(
     requestedCertificate: false,
     certificateAuthorities: [],
     clientCertificates: [],
+    clientKey: undefined,
     clientVerified: false,
     masterSecret: new Uint8Array(0),
     resumed: false,
@@ -387,7 +390,7 @@ function resume(
   if (hs.issueTicket) sendTicket(cx, config, hs);
   const keys = deriveProtectors(hs.suite, hs.version, hs.masterSecret, hs.hello.random, hs.serverRandom, 'server');
   cx.setPendingReader(keys.clientWrite);
-  sendServerFinished(cx, hs, keys.serverWrite);
+  cx.security.serverVerifyData = sendFinished(cx, hs, keys.serverWrite, 'server finished');
   return new ExpectCcs(config, hs, undefined);
 }
 
@@ -403,14 +406,14 @@ class ExpectCertificate implements HandshakeState {
   handle(_cx: HandshakeContext, input: HandshakeInput): HandshakeState {
     const { msg, raw } = expectMessage(input, HandshakeType.certificate, this.name);
     this.hs.transcript.append(raw);
-    const chain = (msg as { certificates: readonly Uint8Array[] }).certificates;
+    const chain = msg.certificates;
     if (chain.length === 0) {
       // RFC 5246 §7.4.6: an empty list; we decide whether that is acceptable.
       if (this.config.clientCertificateRequired) throw new TlsError('HandshakeFailure', 'client sent no certificate');
     } else {
       if (!this.config.clientTrust)
         throw new TlsError('InternalError', 'client certificates requested without a CA to verify them');
-      verifyChain(chain, this.config.clientTrust, undefined);
+      this.hs.clientKey = verifyChain(chain, this.config.clientTrust, undefined)[0]!.publicKey;
       this.hs.clientCertificates = chain;
     }
     return new ExpectClientKeyExchange(this.config, this.hs);
@@ -428,7 +431,7 @@ class ExpectClientKeyExchange implements HandshakeState {
     const { msg, raw } = expectMessage(input, HandshakeType.client_key_exchange, this.name);
     const hs = this.hs;
     hs.transcript.append(raw);
-    const body = (msg as { body: Uint8Array }).body;
+    const body = msg.body;
     let premaster: Uint8Array;
     if (hs.suite.kx === 'RSA') {
       premaster = rsaDecryptPremaster(hs.cert.key, body, hs.hello.version);
@@ -458,15 +461,13 @@ class ExpectCertificateVerify implements HandshakeState {
   handle(_cx: HandshakeContext, input: HandshakeInput): HandshakeState {
     const { msg, raw } = expectMessage(input, HandshakeType.certificate_verify, this.name);
     const hs = this.hs;
-    const cv = msg as { scheme: number | null; signature: Uint8Array };
-    const leaf = new crypto.X509Certificate(Buffer.from(hs.clientCertificates[0]!));
     // RFC 5246 §7.4.8: the signature covers every handshake message before this one.
     verifySignature(
       hs.version,
-      leaf.publicKey,
-      cv.scheme,
+      hs.clientKey!,
+      msg.scheme,
       hs.transcript.messages(),
-      cv.signature,
+      msg.signature,
       this.config.signatureSchemes,
     );
     hs.clientVerified = true;
@@ -502,21 +503,10 @@ class ExpectFinished implements HandshakeState {
   handle(cx: HandshakeContext, input: HandshakeInput): HandshakeState {
     const { msg, raw } = expectMessage(input, HandshakeType.finished, this.name);
     const hs = this.hs;
-    const expected = verifyData(
-      hs.version,
-      hs.suite.prfHash,
-      hs.masterSecret,
-      'client finished',
-      hs.transcript.hash(hs.version, hs.suite.prfHash),
-    );
-    if (!constantTimeEqual((msg as { verifyData: Uint8Array }).verifyData, expected)) {
-      throw new TlsError('DecryptError', 'client Finished verify_data does not match');
-    }
-    hs.transcript.append(raw);
-    cx.security.clientVerifyData = expected;
+    cx.security.clientVerifyData = checkFinished(hs, 'client finished', msg.verifyData, raw);
     if (this.writer) {
       if (hs.issueTicket) sendTicket(cx, this.config, hs);
-      sendServerFinished(cx, hs, this.writer);
+      cx.security.serverVerifyData = sendFinished(cx, hs, this.writer, 'server finished');
     }
     return completeHandshake(cx, hs);
   }
@@ -529,19 +519,6 @@ function sendTicket(cx: HandshakeContext, config: ServerConfig, hs: Handshake): 
     lifetimeHint: Math.floor(config.sessionLifetimeMs / 1000),
     ticket,
   });
-}
-
-function sendServerFinished(cx: HandshakeContext, hs: Handshake, writer: RecordProtector): void {
-  cx.changeWriteKeys(writer);
-  const vd = verifyData(
-    hs.version,
-    hs.suite.prfHash,
-    hs.masterSecret,
-    'server finished',
-    hs.transcript.hash(hs.version, hs.suite.prfHash),
-  );
-  cx.security.serverVerifyData = vd;
-  sendMsg(cx, hs, { type: HandshakeType.finished, verifyData: vd });
 }
 
 function sessionOf(hs: Handshake): ServerSession {

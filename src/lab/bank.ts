@@ -12,7 +12,10 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createServer, type RenegoServer, type RenegoServerSocket, type ServerOptions } from '../adapter/server.ts';
+import type { ServerCertificate } from '../handshake/server-config.ts';
+import { SERVER_PRESETS, type ServerPresetName } from '../handshake/server-presets.ts';
 import { certificateSubject } from '../pki/credentials.ts';
+import type { TrustStore } from '../pki/verify.ts';
 
 export const VICTIM_COOKIE = 'session=victim-7f3a';
 
@@ -34,7 +37,23 @@ export interface Bank {
   close(): Promise<void>;
 }
 
-export async function startBank(options: ServerOptions): Promise<Bank> {
+/** The bank on one of the server presets, with the lab's certificate and CA. */
+export function startPresetBank(
+  credentials: { server: ServerCertificate; trust: TrustStore },
+  preset: ServerPresetName,
+  handshakeTimeout?: number,
+): Promise<Bank> {
+  const p = SERVER_PRESETS[preset];
+  return startBank({
+    certificates: [credentials.server],
+    clientTrust: credentials.trust,
+    renegotiation: p.renegotiation,
+    clientCertificate: p.clientCertificate,
+    ...(handshakeTimeout !== undefined ? { handshakeTimeout } : {}),
+  });
+}
+
+async function startBank(options: ServerOptions): Promise<Bank> {
   const log: BankEntry[] = [];
   const errors: string[] = [];
   const app = http.createServer((req, res) => void serve(req, res, log));

@@ -6,16 +6,15 @@ import * as crypto from 'node:crypto';
 import { loadCertificate } from '../pki/credentials.ts';
 import { createCA, issueCertificate } from '../pki/throwaway.ts';
 import { trustStoreFromPem } from '../pki/verify.ts';
-import { SERVER_PRESETS } from '../handshake/server-presets.ts';
 import { startAttacker } from './attacker.ts';
-import { startBank, type BankEntry } from './bank.ts';
+import { startPresetBank, type BankEntry } from './bank.ts';
 import { DEFENCES, type Defence } from './defences.ts';
 import { SCENARIOS, type Scenario } from './scenarios.ts';
 import { Transcript } from './transcript.ts';
 import { runVictim, type VictimCredentials } from './victim.ts';
 import type { ServerCertificate } from '../handshake/server-config.ts';
 import type { TrustStore } from '../pki/verify.ts';
-import { scanServer, type ScanVerdict } from './scan-beside.ts';
+import { scanBank, type ScanVerdict } from './scan-beside.ts';
 
 export interface CellResult {
   scenario: Scenario['id'];
@@ -77,14 +76,7 @@ export interface LabOptions {
 
 async function runCell(pki: LabPki, scenario: Scenario, defence: Defence, opts: LabOptions): Promise<CellResult> {
   const timeoutMs = opts.timeoutMs ?? 1500;
-  const preset = SERVER_PRESETS[defence.server];
-  const bank = await startBank({
-    certificates: [pki.server],
-    clientTrust: pki.trust,
-    renegotiation: preset.renegotiation,
-    clientCertificate: preset.clientCertificate,
-    handshakeTimeout: timeoutMs * 2,
-  });
+  const bank = await startPresetBank(pki, defence.server, timeoutMs * 2);
   const guard = defence.guard && opts.startGuard ? await opts.startGuard(defence.guard, bank.port) : undefined;
   const upstreamPort = guard?.port ?? bank.port;
   const transcript = new Transcript();
@@ -199,19 +191,12 @@ export async function runLab(opts: LabOptions = {}, onCell?: (c: CellResult) => 
 
 /** The scanner against the server as this defence configures it (behind the guard for guard defences). */
 async function scanDefence(pki: LabPki, d: Defence, opts: LabOptions): Promise<ScanVerdict> {
-  if (!d.guard || !opts.startGuard) return scanServer(pki, d.server);
-  const preset = SERVER_PRESETS[d.server];
-  const bank = await startBank({
-    certificates: [pki.server],
-    clientTrust: pki.trust,
-    renegotiation: preset.renegotiation,
-    clientCertificate: preset.clientCertificate,
-  });
-  const guard = await opts.startGuard(d.guard, bank.port);
+  const bank = await startPresetBank(pki, d.server);
+  const guard = d.guard && opts.startGuard ? await opts.startGuard(d.guard, bank.port) : undefined;
   try {
-    return await scanServer(pki, d.server, guard.port);
+    return await scanBank(guard?.port ?? bank.port);
   } finally {
-    await guard.close();
+    await guard?.close();
     await bank.close();
   }
 }
