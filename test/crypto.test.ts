@@ -590,11 +590,24 @@ test('CBC open rejects a correctly MACed record whose padding bytes are wrong', 
 
 test('the sequence number refuses to wrap past 2^64-1', () => {
   const seq = new SequenceNumber((1n << 64n) - 2n);
-  assert.equal(seq.current(), (1n << 64n) - 2n);
+  assert.equal(seq.value, (1n << 64n) - 2n);
   seq.advance();
-  assert.equal(seq.current(), (1n << 64n) - 1n);
+  assert.equal(seq.value, (1n << 64n) - 1n);
+  const b = new Uint8Array(8);
+  seq.writeTo(b, 0);
+  assert.deepEqual([...b], [255, 255, 255, 255, 255, 255, 255, 255]);
   seq.advance();
-  throwsKind(() => seq.current(), 'InternalError');
+  throwsKind(() => seq.value, 'InternalError');
+  throwsKind(() => seq.writeTo(b, 0), 'InternalError');
+});
+
+test('the sequence number carries from the low 32 bits into the high ones', () => {
+  const seq = new SequenceNumber(0xffffffffn);
+  seq.advance();
+  assert.equal(seq.value, 0x100000000n);
+  const b = new Uint8Array(8);
+  seq.writeTo(b, 0);
+  assert.deepEqual([...b], [0, 0, 0, 1, 0, 0, 0, 0]);
 });
 
 test('a protector works in the one direction it was built for', () => {

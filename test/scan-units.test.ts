@@ -75,6 +75,8 @@ function evidence(over: Partial<Evidence> = {}): Evidence {
         requestsClientCert: false,
         certificateAuthorities: [],
         insecure: false,
+        enforced: null,
+        enforcement: [],
         evidence: [],
       },
     ],
@@ -98,6 +100,8 @@ const certPath: ServerInitiatedPath = {
   certificateAuthorities: ['CN=CA'],
   withoutCertificate: 'HTTP 403',
   insecure: false,
+  enforced: true,
+  enforcement: [],
   evidence: [],
 };
 

@@ -6,6 +6,7 @@
  * Hostile targets must give a clear per-check error, never a hang.
  */
 import assert from 'node:assert/strict';
+import { constants } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import * as net from 'node:net';
 import { describe, test } from 'node:test';
@@ -40,13 +41,18 @@ function path(r: ScanReport, p: string): ScanReport['serverInitiated'][number] {
   return found;
 }
 
-async function withPreset(preset: string, fn: (port: number) => Promise<void>): Promise<void> {
+async function withPreset(
+  preset: string,
+  fn: (port: number) => Promise<void>,
+  clientCert?: 'renegotiate',
+): Promise<void> {
   const s: RunningServer = await startServer({
     host: '127.0.0.1',
     port: 0,
     preset,
     www: true,
     protectedPath: '/secure',
+    ...(clientCert ? { clientCert } : {}),
     log: () => undefined,
   });
   try {
@@ -159,6 +165,31 @@ describe('renego server presets', () => {
       assert.equal(verdict(r, 'no-renegotiation'), 'yes');
       assert.ok(r.advice.some((a) => a.startsWith('Nothing to do')));
     });
+  });
+
+  test('openssl3-default renegotiating for a client certificate: RFC 5746 enforcement shown on its own renegotiations', async () => {
+    await withPreset(
+      'openssl3-default',
+      async (port) => {
+        const r = await scan(port);
+        // Client-initiated renegotiation is refused alike whatever renegotiation_info says: that half cannot tell.
+        assert.equal(r.clientInitiated.secure, 'refused-alert');
+        assert.ok(
+          r.secureRenegotiation.enforcement
+            .filter((e) => !e.sent.includes('HelloRequest'))
+            .every((e) => e.result.outcome === 'refused-alert'),
+        );
+        const secure = path(r, '/secure');
+        assert.equal(secure.renegotiates, true);
+        assert.equal(secure.enforcement.length, 4);
+        for (const e of secure.enforcement) assert.equal(e.result.outcome, 'refused-fatal', e.sent);
+        assert.equal(secure.enforced, true);
+        assert.equal(r.secureRenegotiation.enforced, true);
+        assert.match(r.secureRenegotiation.reasons.enforced ?? '', /server-initiated renegotiation of GET \/secure/);
+        assert.deepEqual(r.vulnerabilities, []);
+      },
+      'renegotiate',
+    );
   });
 
   test('a server that silently drops renegotiation ClientHellos is reported as ignoring them, data still flowing', async (t) => {
@@ -315,6 +346,8 @@ describe('node:tls servers', () => {
     assert.deepEqual(secure.certificateAuthorities, ['CN=renego throwaway CA (rsa)']);
     assert.equal(secure.withoutCertificate, 'alert fatal handshake_failure');
     assert.equal(secure.insecure, false, 'OpenSSL refuses to renegotiate with a legacy client');
+    assert.equal(secure.enforced, true);
+    for (const e of secure.enforcement) assert.equal(e.result.outcome, 'refused-fatal', e.sent);
     assert.equal(path(r, '/').renegotiates, false);
     // Node allows 3 client-initiated renegotiations per 10 minutes, then destroys the socket.
     assert.equal(r.maxClientRenegotiations, 3);
@@ -322,6 +355,30 @@ describe('node:tls servers', () => {
     assert.equal(verdict(r, 'CVE-2011-1473'), 'limited');
     assert.deepEqual(r.vulnerabilities, []);
     assert.ok(r.advice.some((a) => a.includes('Client certificates are obtained by renegotiation on /secure')));
+  });
+
+  test('SSL_OP_ALLOW_UNSAFE_LEGACY_RENEGOTIATION: its own renegotiation goes ahead without renegotiation_info', async (t) => {
+    const s = await startNodeTlsServer({
+      cert: env.files.serverCert,
+      key: env.files.serverKey,
+      ca: env.files.ca,
+      renegotiatePath: '/secure',
+      secureOptions: constants.SSL_OP_ALLOW_UNSAFE_LEGACY_RENEGOTIATION,
+    });
+    t.after(() => s.stop());
+    const r = await scan(s.port);
+    const secure = path(r, '/secure');
+    assert.equal(secure.enforced, false);
+    // OpenSSL's final_renegotiate lets a missing extension through under this option; wrong values still fail.
+    const omitted = secure.enforcement.find((e) => e.sent.startsWith('no renegotiation_info'));
+    assert.ok(
+      omitted && omitted.result.outcome !== 'not-tested' && omitted.result.serverHello,
+      JSON.stringify(secure.enforcement),
+    );
+    const wrong = secure.enforcement.find((e) => e.sent.includes('random bytes'));
+    assert.equal(wrong?.result.outcome, 'refused-fatal');
+    assert.equal(r.secureRenegotiation.enforced, false);
+    assert.ok(r.vulnerabilities.includes('CVE-2009-3555'));
   });
 
   test('a TLS 1.3-only server: no renegotiation possible, nothing reported as tested', async (t) => {

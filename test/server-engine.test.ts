@@ -515,6 +515,17 @@ describe('RFC 5746 rules on a renegotiation ClientHello (§3.7)', () => {
     });
   }
 
+  for (const c of cases) {
+    test(`${c.name} in the answer to our own HelloRequest is refused with a fatal handshake_failure`, () => {
+      const pair = connectPair(presetContext('openssl3-default'), newClient());
+      pair.client.helloRequestAnswer = c.ri ?? {};
+      pair.server.requestRenegotiation({ requestCert: true });
+      step(pair);
+      assertServerFatal(pair, 'RenegotiationInfoMismatch', AlertDescription.handshake_failure);
+      assert.equal(pair.server.security.handshakes, 1);
+    });
+  }
+
   test("the client's own verify_data from the previous handshake is accepted", () => {
     const pair = connectPair(presetContext('rfc5746'), newClient());
     const value = pair.client.security.clientVerifyData.slice();

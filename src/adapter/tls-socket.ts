@@ -69,6 +69,14 @@ export class RenegoSocket extends EngineSocket<ClientConnection> {
     return this.session;
   }
 
+  /**
+   * Low-level: answer the server's HelloRequests with this renegotiation_info
+   * instead of the correct one (the scanner's RFC 5746 enforcement check).
+   */
+  answerHelloRequestsWith(renegotiationInfo: RenegotiationInfoChoice): void {
+    this.engine.helloRequestAnswer = { renegotiationInfo };
+  }
+
   /** Starts a client-initiated renegotiation and resolves with how it ended; never rejects. */
   renegotiate(options: RenegotiateOptions = {}): Promise<RenegotiationResult> {
     const opts: ClientHelloOptions = {};

@@ -60,6 +60,12 @@ export class ClientConnection extends Connection {
   private acceptedRequests = 0;
   private refusedRequests = 0;
   private renegotiating = false;
+  /**
+   * Low-level: the ClientHello options that answer the server's HelloRequests.
+   * The scanner sets a wrong renegotiation_info here to see whether a server
+   * enforces RFC 5746 in the renegotiations it starts itself.
+   */
+  helloRequestAnswer: ClientHelloOptions = {};
 
   constructor(input: ClientConfigInput = {}) {
     const config = resolveClientConfig(input);
@@ -141,7 +147,7 @@ export class ClientConnection extends Connection {
     if (refusal === undefined) {
       this.acceptedRequests++;
       this.emit({ type: 'renegotiation-requested', accepted: true, reason: 'policy allows it' });
-      this.beginRenegotiation({});
+      this.beginRenegotiation(this.helloRequestAnswer);
       return;
     }
     this.emit({ type: 'renegotiation-requested', accepted: false, reason: refusal });

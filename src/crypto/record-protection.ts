@@ -57,7 +57,6 @@ export interface ConnectionKeys {
 
 const TLS10 = ProtocolVersion.TLSv1;
 const MAC_LENGTH: Readonly<Record<MacHash, number>> = { sha1: 20, sha256: 32, sha384: 48 };
-const MAX_SEQUENCE = (1n << 64n) - 1n;
 
 function macLength(suite: CipherSuiteInfo): number {
   return suite.mac === null ? 0 : MAC_LENGTH[suite.mac];
@@ -106,17 +105,49 @@ export function deriveConnectionKeys(suite: CipherSuiteInfo, version: number, ke
   };
 }
 
-/** RFC 5246 §6.1: a 64-bit counter that must never wrap; renegotiate (or close) first. */
+/**
+ * RFC 5246 §6.1: a 64-bit counter that must never wrap; renegotiate (or close)
+ * first. Kept as two 32-bit halves: it is written into every record's nonce and
+ * MAC input, and BigInt arithmetic there cost more than the header it builds.
+ */
 export class SequenceNumber {
-  constructor(private value: bigint = 0n) {}
+  private hi: number;
+  private lo: number;
 
-  current(): bigint {
-    if (this.value > MAX_SEQUENCE) throw new TlsError('InternalError', 'sequence number exhausted');
-    return this.value;
+  constructor(start = 0n) {
+    this.hi = Number(start >> 32n);
+    this.lo = Number(start & 0xffffffffn);
+  }
+
+  /** The current value (tests and diagnostics; the record path uses writeTo). */
+  get value(): bigint {
+    this.check();
+    return (BigInt(this.hi) << 32n) | BigInt(this.lo);
+  }
+
+  /** Writes the current value as a big-endian uint64 at `offset`. */
+  writeTo(b: Uint8Array, offset: number): void {
+    this.check();
+    const { hi, lo } = this;
+    b[offset] = hi >>> 24;
+    b[offset + 1] = hi >>> 16;
+    b[offset + 2] = hi >>> 8;
+    b[offset + 3] = hi;
+    b[offset + 4] = lo >>> 24;
+    b[offset + 5] = lo >>> 16;
+    b[offset + 6] = lo >>> 8;
+    b[offset + 7] = lo;
   }
 
   advance(): void {
-    this.value++;
+    if (++this.lo === 0x100000000) {
+      this.lo = 0;
+      this.hi++;
+    }
+  }
+
+  private check(): void {
+    if (this.hi > 0xffffffff) throw new TlsError('InternalError', 'sequence number exhausted');
   }
 }
 
@@ -150,7 +181,7 @@ abstract class Protector implements RecordProtector {
     if (plaintext.length > MAX_PLAINTEXT) {
       throw new TlsError('InternalError', `cannot seal ${plaintext.length} bytes in one record`);
     }
-    const pieces = this.sealRecord(this.seq.current(), type, version, plaintext, headroom);
+    const pieces = this.sealRecord(this.seq, type, version, plaintext, headroom);
     this.seq.advance();
     return pieces;
   }
@@ -160,24 +191,24 @@ abstract class Protector implements RecordProtector {
     if (fragment.length > MAX_CIPHERTEXT) {
       throw new TlsError('RecordOverflow', `ciphertext of ${fragment.length} bytes`);
     }
-    const plaintext = this.openRecord(this.seq.current(), type, version, fragment);
+    const plaintext = this.openRecord(this.seq, type, version, fragment);
     this.seq.advance();
     return plaintext;
   }
 
   protected abstract sealRecord(
-    seq: bigint,
+    seq: SequenceNumber,
     type: number,
     version: number,
     plaintext: Uint8Array,
     headroom: number,
   ): Uint8Array[];
-  protected abstract openRecord(seq: bigint, type: number, version: number, fragment: Uint8Array): Uint8Array;
+  protected abstract openRecord(seq: SequenceNumber, type: number, version: number, fragment: Uint8Array): Uint8Array;
 
   /** RFC 5246 §6.2.3.1 (MAC input) and §6.2.3.3 (additional_data) share this layout. */
-  protected recordHeader(seq: bigint, type: number, version: number, length: number): Buffer {
+  protected recordHeader(seq: SequenceNumber, type: number, version: number, length: number): Buffer {
     const h = this.header;
-    h.writeBigUInt64BE(seq, 0);
+    seq.writeTo(h, 0);
     h[8] = type;
     h[9] = version >> 8;
     h[10] = version;
@@ -214,7 +245,7 @@ class AesGcmProtector extends Protector {
   }
 
   protected sealRecord(
-    seq: bigint,
+    seq: SequenceNumber,
     type: number,
     version: number,
     plaintext: Uint8Array,
@@ -222,8 +253,8 @@ class AesGcmProtector extends Protector {
   ): Uint8Array[] {
     // The ciphertext goes out as node:crypto returned it: header, nonce and tag travel in their own small pieces.
     const head = Buffer.allocUnsafe(headroom + 8);
-    head.writeBigUInt64BE(seq, headroom);
-    this.nonce.writeBigUInt64BE(seq, 4);
+    seq.writeTo(head, headroom);
+    seq.writeTo(this.nonce, 4);
     const cipher = createCipheriv(this.algorithm, this.key, this.nonce, { authTagLength: AEAD_TAG_LENGTH });
     cipher.setAAD(this.recordHeader(seq, type, version, plaintext.length));
     const body = cipher.update(plaintext);
@@ -231,7 +262,7 @@ class AesGcmProtector extends Protector {
     return [head, body, cipher.getAuthTag()];
   }
 
-  protected openRecord(seq: bigint, type: number, version: number, fragment: Uint8Array): Uint8Array {
+  protected openRecord(seq: SequenceNumber, type: number, version: number, fragment: Uint8Array): Uint8Array {
     const n = fragment.length - 8 - AEAD_TAG_LENGTH;
     if (n < 0) throw badRecordMac();
     this.nonce.set(fragment.subarray(0, 8), 4);
@@ -261,14 +292,16 @@ class ChaChaProtector extends Protector {
     super(direction, AEAD_TAG_LENGTH);
   }
 
-  private nonceFor(seq: bigint): Buffer {
-    this.nonce.set(this.iv);
-    this.nonce.writeBigUInt64BE(this.nonce.readBigUInt64BE(4) ^ seq, 4);
-    return this.nonce;
+  private nonceFor(seq: SequenceNumber): Buffer {
+    const n = this.nonce;
+    n.fill(0, 0, 4);
+    seq.writeTo(n, 4);
+    for (let i = 0; i < 12; i++) n[i]! ^= this.iv[i]!;
+    return n;
   }
 
   protected sealRecord(
-    seq: bigint,
+    seq: SequenceNumber,
     type: number,
     version: number,
     plaintext: Uint8Array,
@@ -284,7 +317,7 @@ class ChaChaProtector extends Protector {
     return [Buffer.allocUnsafe(headroom), body, cipher.getAuthTag()];
   }
 
-  protected openRecord(seq: bigint, type: number, version: number, fragment: Uint8Array): Uint8Array {
+  protected openRecord(seq: SequenceNumber, type: number, version: number, fragment: Uint8Array): Uint8Array {
     const n = fragment.length - AEAD_TAG_LENGTH;
     if (n < 0) throw badRecordMac();
     const decipher = createDecipheriv('chacha20-poly1305', this.key, this.nonceFor(seq), {
@@ -347,7 +380,7 @@ class CbcSealer extends Protector {
   }
 
   protected sealRecord(
-    seq: bigint,
+    seq: SequenceNumber,
     type: number,
     version: number,
     plaintext: Uint8Array,
@@ -396,7 +429,7 @@ class CbcOpener extends Protector {
     throw new TlsError('InternalError', 'unreachable');
   }
 
-  protected openRecord(seq: bigint, type: number, version: number, fragment: Uint8Array): Uint8Array {
+  protected openRecord(seq: SequenceNumber, type: number, version: number, fragment: Uint8Array): Uint8Array {
     const { blockLength, macLength, explicitIv } = this.p;
     const ivLength = explicitIv ? blockLength : 0;
     const bodyLength = fragment.length - ivLength;
@@ -423,7 +456,7 @@ class CbcOpener extends Protector {
    * as Go's crypto/tls does). JavaScript gives no constant-time guarantee; this
    * removes the gross timing signal, not every one.
    */
-  private verify(seq: bigint, type: number, version: number, plain: Uint8Array): number {
+  private verify(seq: SequenceNumber, type: number, version: number, plain: Uint8Array): number {
     const { macLength } = this.p;
     const n = plain.length;
     const padding = plain[n - 1]!;

@@ -27,6 +27,7 @@ import type {
   ScanReport,
   ScanTarget,
   SecureRenegotiationResult,
+  ServerInitiatedPath,
   Tri,
 } from './types.ts';
 
@@ -202,6 +203,7 @@ async function scanInto(e: Evidence, target: ScanTarget, opts: ScanOptions, t0: 
 
   probes['server-initiated'] = Math.max(0, ...server.map((p) => p.ms));
   e.serverInitiated = server.map(({ ms: _ms, ...p }) => p);
+  addServerInitiatedEnforcement(sr, e.serverInitiated);
   const { ms: splitMs, ...splitResult } = split;
   probes['split-request'] = splitMs;
   e.clientInitiated.split = splitResult;
@@ -224,6 +226,29 @@ async function scanInto(e: Evidence, target: ScanTarget, opts: ScanOptions, t0: 
   }
   e.certificateChange = certificateChange([secure.result, insecure.result, ...e.dos.attempts]);
   return finish(e, t0);
+}
+
+/**
+ * Where the server renegotiated on its own, its renegotiations show enforcement
+ * too: one that carried on after a bad renegotiation_info is not enforcing RFC
+ * 5746, whatever client-initiated renegotiation showed; one that aborted every
+ * time answers what a server refusing client renegotiation left open.
+ */
+function addServerInitiatedEnforcement(sr: SecureRenegotiationResult, paths: ServerInitiatedPath[]): void {
+  for (const p of paths) {
+    sr.enforcement.push(
+      ...p.enforcement.map((x) => ({ ...x, sent: `${x.sent}, answering the HelloRequest of GET ${p.path}` })),
+    );
+  }
+  const failed = paths.find((p) => p.enforced === false);
+  const held = paths.find((p) => p.enforced === true);
+  if (failed) {
+    sr.enforced = false;
+    delete sr.reasons.enforced;
+  } else if (sr.enforced === null && held) {
+    sr.enforced = true;
+    sr.reasons.enforced = `shown on the server-initiated renegotiation of GET ${held.path}: each misbehaving answer to its HelloRequest was refused`;
+  }
 }
 
 function renegotiating(

@@ -133,6 +133,9 @@ export interface ServerInitiatedPath {
   withoutCertificate?: string;
   /** The server renegotiated a session without RFC 5746 (its own lack, or a legacy client's). */
   insecure: Tri;
+  /** Answering the HelloRequest with a wrong, empty or missing renegotiation_info (or the SCSV) made the server abort (secure sessions only). */
+  enforced: Tri;
+  enforcement: { sent: string; result: ClientInitiatedResult }[];
   status?: string;
   reason?: string;
   evidence: string[];

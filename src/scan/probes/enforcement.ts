@@ -15,7 +15,8 @@ import { open, type Negotiated, type ProbeContext } from './context.ts';
 
 type RiChoice = NonNullable<RenegotiateOptions['renegotiationInfo']>;
 
-function misbehaviours(): { sent: string; ri: RiChoice }[] {
+/** The renegotiation_info values RFC 5746 §3.7 says a server MUST abort on, each with how the evidence names it. */
+export function misbehaviours(): { sent: string; ri: RiChoice }[] {
   const wrong = new Uint8Array(crypto.randomBytes(12));
   return [
     {

@@ -6,6 +6,9 @@
  * no certificate. These are the paths that break if renegotiation is switched
  * off. A second request as a 2009 client (no RFC 5746 signal) shows whether the
  * server would renegotiate insecurely when a legacy client asks for such a path.
+ * Where the server renegotiated a secure session, its HelloRequest is answered
+ * with each renegotiation_info RFC 5746 §3.7 says it MUST abort on: a server
+ * that refuses client-initiated renegotiation can only show enforcement here.
  */
 import type { ConnectionEvent, HandshakeSummary } from '../../handshake/events.ts';
 import { HandshakeType } from '../../wire/enums.ts';
@@ -13,8 +16,10 @@ import type { CertificateRequest } from '../../wire/handshake.ts';
 import { distinguishedName } from '../evidence.ts';
 import { answerSettled, isHttpResponse, request, statusOf } from '../http.ts';
 import type { ProbeSession } from '../session.ts';
-import type { ServerInitiatedPath, Tri } from '../types.ts';
+import type { ClientInitiatedResult, ServerInitiatedPath, Tri } from '../types.ts';
+import { describeAttempt } from './client-initiated.ts';
 import { open, type Negotiated, type ProbeContext } from './context.ts';
+import { misbehaviours } from './enforcement.ts';
 
 interface Observation {
   helloRequest: boolean;
@@ -111,6 +116,52 @@ async function legacyRenegotiates(
   }
 }
 
+/** How the server answered our reply to its HelloRequest, in the terms of a renegotiation attempt. */
+function answerOf(o: Observation, ms: number): ClientInitiatedResult {
+  if (!o.helloRequest) return { outcome: 'not-tested', reason: 'no HelloRequest on this connection' };
+  const seen = { serverHello: o.serverHello || o.completed !== undefined, ms };
+  if (o.completed) return { outcome: 'completed', ...seen };
+  if (o.alert)
+    return { outcome: o.alert.startsWith('fatal') ? 'refused-fatal' : 'refused-alert', alert: o.alert, ...seen };
+  if (o.closed || o.failed) return { outcome: 'closed', ...(o.failed ? { error: o.failed } : {}), ...seen };
+  return { outcome: 'ignored', ...seen };
+}
+
+/**
+ * Answers the HelloRequest of `path` with each misbehaving renegotiation_info,
+ * one connection each. Only meaningful where a correct answer went ahead.
+ */
+async function enforcement(
+  cx: ProbeContext,
+  n: Negotiated,
+  path: string,
+  host: string,
+): Promise<Pick<ServerInitiatedPath, 'enforced' | 'enforcement'> & { reason?: string }> {
+  const enforcement = await Promise.all(
+    misbehaviours().map(async ({ sent, ri }) => {
+      const r = await open(cx, n, 'extension');
+      if (!r.ok) {
+        const result: ClientInitiatedResult = { outcome: 'not-tested', reason: `handshake failed: ${r.failure.error}` };
+        return { sent, result };
+      }
+      const t0 = performance.now();
+      try {
+        r.session.sock.answerHelloRequestsWith(ri);
+        const o = await requestAndWatch(r.session, path, host, cx.opts.timeoutMs);
+        return { sent, result: answerOf(o, Math.round(performance.now() - t0)) };
+      } finally {
+        r.session.close();
+      }
+    }),
+  );
+  const results = enforcement.map((e) => e.result);
+  if (results.some((r) => r.outcome !== 'not-tested' && r.serverHello === true))
+    return { enforced: false, enforcement };
+  if (results.every((r) => r.outcome === 'refused-fatal' || r.outcome === 'refused-alert' || r.outcome === 'closed'))
+    return { enforced: true, enforcement };
+  return { enforced: null, enforcement, reason: 'some misbehaving answers got no HelloRequest or no answer' };
+}
+
 export async function probeServerInitiated(
   cx: ProbeContext,
   n: Negotiated,
@@ -124,6 +175,8 @@ export async function probeServerInitiated(
     requestsClientCert: null,
     certificateAuthorities: [],
     insecure: null,
+    enforced: null,
+    enforcement: [],
     evidence: [],
   };
   if (!cx.opts.http) return { ...base, reason: 'HTTP checks are off (--no-http)', ms: 0 };
@@ -182,11 +235,22 @@ export async function probeServerInitiated(
       : `renegotiation did not complete: ${o.failed ?? 'no answer'}`,
   );
   evidence.push(`without a client certificate: ${withoutCertificate(o)}`);
-  let insecure: Tri = s.summary.secureRenegotiation ? false : true;
+  let insecure: Tri = true;
+  let enforced: Awaited<ReturnType<typeof enforcement>> = { enforced: null, enforcement: [] };
   if (s.summary.secureRenegotiation) {
-    const legacy = await legacyRenegotiates(cx, n, path, host);
+    const wentAhead = o.serverHello || o.completed !== undefined;
+    const [legacy, checked] = await Promise.all([
+      legacyRenegotiates(cx, n, path, host),
+      wentAhead
+        ? enforcement(cx, n, path, host)
+        : { ...enforced, reason: 'the correct answer to the HelloRequest did not go ahead either' },
+    ]);
     insecure = legacy.value;
+    enforced = checked;
     evidence.push(legacy.note);
+    for (const e of checked.enforcement)
+      evidence.push(`answered the HelloRequest with ${e.sent}: ${describeAttempt(e.result)}`);
+    if (checked.reason) evidence.push(`RFC 5746 enforcement unknown here: ${checked.reason}`);
   } else {
     evidence.push('the server does not support RFC 5746: this renegotiation is insecure whatever the client does');
   }
@@ -197,6 +261,8 @@ export async function probeServerInitiated(
     certificateAuthorities: cas,
     withoutCertificate: withoutCertificate(o),
     insecure,
+    enforced: enforced.enforced,
+    enforcement: enforced.enforcement,
     ...(statusOf(o.response) ? { status: statusOf(o.response) } : {}),
     evidence,
     ms: ms(),

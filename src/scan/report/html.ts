@@ -97,7 +97,7 @@ function targetSection(r: ScanReport): string {
       s.renegotiates === null
         ? `could not test: ${esc(s.reason)}`
         : s.renegotiates
-          ? `renegotiates${s.requestsClientCert ? `, asks for a client certificate (CA: ${esc(s.certificateAuthorities.join('; ') || 'none')})` : ''}${s.withoutCertificate ? `, without one: ${esc(s.withoutCertificate)}` : ''}${s.insecure ? ', <b>insecure</b>' : ''}`
+          ? `renegotiates${s.requestsClientCert ? `, asks for a client certificate (CA: ${esc(s.certificateAuthorities.join('; ') || 'none')})` : ''}${s.withoutCertificate ? `, without one: ${esc(s.withoutCertificate)}` : ''}${s.insecure ? ', <b>insecure</b>' : ''}${s.enforced === false ? ', <b>goes ahead with a bad renegotiation_info</b>' : ''}`
           : 'no renegotiation';
     parts.push(`<tr><th>server-initiated <code>${esc(s.path)}</code></th><td>${text}</td></tr>`);
   }

@@ -69,6 +69,7 @@ function pathLine(p: Paint, s: ServerInitiatedPath): string {
     );
   if (s.withoutCertificate) parts.push(`without one: ${s.withoutCertificate}`);
   if (s.insecure) parts.push(p.red('INSECURE (no RFC 5746)'));
+  if (s.enforced === false) parts.push(p.red('goes ahead with a bad renegotiation_info'));
   return parts.join(', ');
 }
 
