@@ -33,7 +33,8 @@ import { suiteByName } from '../src/crypto/suites.ts';
 import { loadCertificate } from '../src/pki/credentials.ts';
 import { createTestPki, writePkiFiles } from '../src/pki/throwaway.ts';
 import { NamedGroup, ProtocolVersion } from '../src/wire/enums.ts';
-import { ownCpuSeconds, processCpuSeconds } from './lib/cpu.ts';
+import { ownCpuSplit, processCpuSeconds } from './lib/cpu.ts';
+import { measureCryptoFloor, type CryptoFloor } from './server-crypto-floor.ts';
 import { updateSection } from './lib/docs.ts';
 import { describeMachine } from './lib/machine.ts';
 import { saveProfile, summariseProfile, withCpuProfile, type ProfileSummary } from './lib/profile.ts';
@@ -202,8 +203,9 @@ interface STimeResult {
   readonly bytes: number;
   /** Wall time of the s_time process: it runs for -time seconds and finishes its last connection. */
   readonly wallSeconds: number;
-  /** CPU seconds of this process (the server) and of s_time (the client) during the run. */
-  readonly serverCpu: number;
+  /** CPU seconds of this process (the server: user, kernel) and of s_time (the client) during the run. */
+  readonly serverUser: number;
+  readonly serverSystem: number;
   readonly clientCpu: number;
 }
 
@@ -222,7 +224,7 @@ function sTime(port: number, seconds: number, extra: readonly string[]): Promise
     ...extra,
   ];
   return new Promise((resolvePromise, reject) => {
-    const cpu0 = ownCpuSeconds();
+    const cpu0 = ownCpuSplit();
     const t0 = performance.now();
     let clientCpu = Number.NaN;
     const child = execFile(
@@ -231,7 +233,7 @@ function sTime(port: number, seconds: number, extra: readonly string[]): Promise
       { timeout: seconds * 1000 + S_TIME_GRACE_MS, maxBuffer: 16 * 1024 * 1024 },
       (error, stdout, stderr) => {
         const wallSeconds = (performance.now() - t0) / 1000;
-        const serverCpu = ownCpuSeconds() - cpu0;
+        const cpu1 = ownCpuSplit();
         if (error) {
           reject(new Error(`openssl ${args.join(' ')} failed: ${error.message}\n${stderr}`));
           return;
@@ -242,7 +244,14 @@ function sTime(port: number, seconds: number, extra: readonly string[]): Promise
           reject(new Error(`unexpected s_time output:\n${stdout}\n${stderr}`));
           return;
         }
-        resolvePromise({ connections: Number(m[1]), bytes: Number(m[2]), wallSeconds, serverCpu, clientCpu });
+        resolvePromise({
+          connections: Number(m[1]),
+          bytes: Number(m[2]),
+          wallSeconds,
+          serverUser: cpu1.user - cpu0.user,
+          serverSystem: cpu1.system - cpu0.system,
+          clientCpu,
+        });
       },
     );
     // s_time's own CPU, read just before it exits (its zombie keeps the counters until reaped).
@@ -265,6 +274,9 @@ interface Sample {
   readonly clientCpu: number;
   /** Work per server CPU-second: the rate with a core to itself and an infinitely fast client. */
   readonly perServerCpuSecond: number;
+  /** Server CPU µs per unit of work (a handshake, a MB), in user space and in the kernel. */
+  readonly userPerUnit: number;
+  readonly systemPerUnit: number;
 }
 
 interface ServerResult {
@@ -272,6 +284,8 @@ interface ServerResult {
   readonly serverCpu: number;
   readonly clientCpu: number;
   readonly perServerCpuSecond: number;
+  readonly userPerUnit: number;
+  readonly systemPerUnit: number;
 }
 
 interface MetricResult {
@@ -287,11 +301,14 @@ async function takeSample(spec: MetricSpec, server: RunningServer, seconds: numb
   const r = await sTime(server.port, seconds, spec.sTimeArgs);
   const rate = spec.rate(r);
   const amount = rate * r.wallSeconds;
+  const serverCpu = r.serverUser + r.serverSystem;
   return {
     rate,
-    serverCpu: r.serverCpu / r.wallSeconds,
+    serverCpu: serverCpu / r.wallSeconds,
     clientCpu: r.clientCpu / r.wallSeconds,
-    perServerCpuSecond: amount / r.serverCpu,
+    perServerCpuSecond: amount / serverCpu,
+    userPerUnit: (r.serverUser * 1e6) / amount,
+    systemPerUnit: (r.serverSystem * 1e6) / amount,
   };
 }
 
@@ -318,6 +335,8 @@ async function measure(servers: Record<ServerName, RunningServer>, options: Suit
       serverCpu: median(samples[name].map((s) => s.serverCpu)),
       clientCpu: median(samples[name].map((s) => s.clientCpu)),
       perServerCpuSecond: median(samples[name].map((s) => s.perServerCpuSecond)),
+      userPerUnit: median(samples[name].map((s) => s.userPerUnit)),
+      systemPerUnit: median(samples[name].map((s) => s.systemPerUnit)),
     });
     const byServer = { renego: result('renego'), 'node:tls': result('node:tls') };
     const ratio = byServer.renego.rate.median / byServer['node:tls'].rate.median;
@@ -379,6 +398,29 @@ function cpuRows(results: readonly MetricResult[]): Row[] {
   ]);
 }
 
+const SPLIT_HEADER: Row = [
+  'metric',
+  'renego: user / kernel µs',
+  'node:tls: user / kernel µs',
+  'user ratio',
+  'kernel ratio',
+];
+
+/** Where each server's CPU goes per unit of work: our code and node:crypto (user) or the socket calls (kernel). */
+function splitRows(results: readonly MetricResult[]): Row[] {
+  return results.map((r) => {
+    const a = r.results.renego;
+    const b = r.results['node:tls'];
+    return [
+      `${r.spec.label.split(' (')[0]} per ${r.spec.name === 'bulk' ? 'MB' : 'handshake'}`,
+      `${fixed(a.userPerUnit, 0)} / ${fixed(a.systemPerUnit, 0)}`,
+      `${fixed(b.userPerUnit, 0)} / ${fixed(b.systemPerUnit, 0)}`,
+      `${fixed(a.userPerUnit / b.userPerUnit, 2)}x`,
+      `${fixed(a.systemPerUnit / b.systemPerUnit, 2)}x`,
+    ];
+  });
+}
+
 function profileRows(s: ProfileSummary): { self: Row[]; project: Row[] } {
   return {
     self: s.topSelf.slice(0, 12).map((f) => [pct(f.share, 1), f.name, f.location]),
@@ -386,8 +428,22 @@ function profileRows(s: ProfileSummary): { self: Row[]; project: Row[] } {
   };
 }
 
+const FLOOR_HEADER: Row = ['one 16 KiB AES-128-GCM record', 'µs'];
+
+function floorRows(f: CryptoFloor): Row[] {
+  return [
+    ['renego sealer (`createSealer(...).seal`)', fixed(f.renegoSealer, 1)],
+    ['node:crypto minimum (createCipheriv, setAAD, update, final, getAuthTag)', fixed(f.nodeCryptoMinimum, 1)],
+    [
+      'OpenSSL (`openssl speed -evp aes-128-gcm -bytes 16384`)',
+      f.opensslSpeed === undefined ? 'n/a' : fixed(f.opensslSpeed, 1),
+    ],
+  ];
+}
+
 function render(
   results: readonly MetricResult[],
+  floor: CryptoFloor,
   options: SuiteOptions,
   loadBefore: number[],
 ): { text: string; markdown: string } {
@@ -398,6 +454,8 @@ function render(
   const text = [
     textTable(RESULT_HEADER, resultRows(results)),
     textTable(CPU_HEADER, cpuRows(results)),
+    textTable(SPLIT_HEADER, splitRows(results)),
+    textTable(FLOOR_HEADER, floorRows(floor)),
     `load average (1/5/15 min) before ${load(loadBefore)}, after ${load(loadAfter)}`,
     ...profiled.flatMap((r) => {
       const rows = profileRows(r.profile!.summary);
@@ -429,6 +487,14 @@ function render(
     'Who was busy (medians; CPU-seconds per wall-second, 100% = one core). "Per server CPU-s" divides the work by the server\'s CPU time: the rate each server would reach with a core to itself and an infinitely fast client.',
     '',
     markdownTable(CPU_HEADER, cpuRows(results)),
+    '',
+    'Server CPU per unit of work (medians, µs), split into user time (our code, V8, node:crypto) and kernel time (socket calls, loopback TCP). Equal kernel time per MB means the gap is in user space.',
+    '',
+    markdownTable(SPLIT_HEADER, splitRows(results)),
+    '',
+    'The floor under the bulk rate, in-process and without sockets (bench/server-crypto-floor.ts, the fastest of 5 batches of 100 ms, caches warm): a record layer on node:crypto needs a new Cipheriv per record (a GCM Cipheriv cannot take a new IV) and gets a freshly allocated output from `update`; node:tls runs the whole record in OpenSSL.',
+    '',
+    markdownTable(FLOOR_HEADER, floorRows(floor)),
     ...(profiled.length > 0
       ? [
           '',
@@ -478,7 +544,9 @@ export async function runServerBench(options: SuiteOptions): Promise<SuiteResult
     options.log(`renego server on port ${renego.port}, node:tls server on port ${node.port}`);
     const results = await measure({ renego, 'node:tls': node }, options);
     await profileRenego(results, renego, options);
-    const { text, markdown } = render(results, options, loadBefore);
+    options.log('crypto floor: one 16 KiB AES-128-GCM record');
+    const floor = await measureCryptoFloor();
+    const { text, markdown } = render(results, floor, options, loadBefore);
     return { text, markdown, targetsMet: results.every((r) => r.met) };
   } finally {
     await Promise.all(running.map((s) => s.close()));

@@ -31,10 +31,16 @@ export function processCpuSeconds(pid: number): number | undefined {
   }
 }
 
-/** This process's CPU seconds, all threads (JavaScript, GC helpers, libuv). */
-export function ownCpuSeconds(): number {
+/** This process's CPU seconds, all threads (JavaScript, GC helpers, libuv), split into user and kernel time. */
+export function ownCpuSplit(): { user: number; system: number } {
   const u = process.cpuUsage();
-  return (u.user + u.system) / 1e6;
+  return { user: u.user / 1e6, system: u.system / 1e6 };
+}
+
+/** This process's CPU seconds, all threads. */
+export function ownCpuSeconds(): number {
+  const u = ownCpuSplit();
+  return u.user + u.system;
 }
 
 /**
