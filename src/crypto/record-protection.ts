@@ -108,7 +108,7 @@ export function deriveConnectionKeys(suite: CipherSuiteInfo, version: number, ke
 /**
  * RFC 5246 §6.1: a 64-bit counter that must never wrap; renegotiate (or close)
  * first. Kept as two 32-bit halves: it is written into every record's nonce and
- * MAC input, and BigInt arithmetic there cost more than the header it builds.
+ * MAC input, where BigInt writes took 1.4-1.9% of the bulk profile (docs/benchmarks.md).
  */
 export class SequenceNumber {
   private hi: number;
