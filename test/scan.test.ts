@@ -6,13 +6,13 @@
  * Hostile targets must give a clear per-check error, never a hang.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { constants } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import * as net from 'node:net';
 import { describe, test } from 'node:test';
-import * as tls from 'node:tls';
-import type { TestPki } from '../src/pki/throwaway.ts';
 import { scanTarget } from '../src/scan/scan.ts';
+import { STARTTLS_PROTOCOLS } from '../src/scan/starttls.ts';
 import { parseScanTarget } from '../src/scan/targets.ts';
 import { DEFAULT_SCAN_OPTIONS, type ScanOptions, type ScanReport } from '../src/scan/types.ts';
 import { startServer, type RunningServer } from '../src/tools/server.ts';
@@ -21,6 +21,7 @@ import { skipReason } from './peers/binaries.ts';
 import { startGnutlsServer } from './peers/gnutls-server.ts';
 import { startNodeTlsServer } from './peers/node-server.ts';
 import { startOpensslServer } from './peers/openssl-server.ts';
+import { startStartTlsServer } from './peers/starttls-server.ts';
 import { useTempPki } from './peers/temp-pki.ts';
 
 const env = useTempPki('renego-scan-test-', 'rsa');
@@ -397,50 +398,67 @@ describe('node:tls servers', () => {
     assert.equal(r.secureRenegotiation.extension, null);
     assert.deepEqual(r.vulnerabilities, []);
   });
+});
 
-  test('STARTTLS SMTP: the dialogue runs before every probe connection', async (t) => {
-    const server = startSmtpServer(env.pki);
+describe('STARTTLS: each dialogue runs before every probe connection', () => {
+  for (const protocol of STARTTLS_PROTOCOLS) {
+    test(
+      `${protocol}: the test server is right (openssl s_client -starttls ${protocol} gets through it)`,
+      {
+        skip: skipReason('openssl'),
+      },
+      async (t) => {
+        const s = await startStartTlsServer(protocol, env.pki);
+        t.after(() => s.close());
+        const out = await opensslStartTls(protocol, s.port);
+        assert.match(out, /Protocol version: TLSv1\.2/, out);
+      },
+    );
+
+    test(`${protocol}: renego scan gets through it on every probe`, async (t) => {
+      const s = await startStartTlsServer(protocol, env.pki);
+      t.after(() => s.close());
+      const r = await scan(s.port, {}, `${protocol}://`);
+      assert.equal(r.ok, true, r.error);
+      assert.equal(r.starttls, protocol);
+      assert.equal(r.baseline?.version, 'TLSv1.2');
+      assert.equal(r.clientInitiated.secure, 'completed');
+      // A bare tls.TLSSocket has none of tls.Server's renegotiation limit (CLIENT_RENEG_LIMIT).
+      assert.equal(r.maxClientRenegotiations, 10);
+      assert.deepEqual(r.vulnerabilities, ['CVE-2011-1473']);
+      assert.match(path(r, '/').reason ?? '', new RegExp(`not an HTTP service \\(${protocol}\\)`));
+    });
+  }
+
+  test('a server that never finishes its greeting is cut off at 64 KiB with a clear error', async (t) => {
+    const server = net.createServer((raw) => {
+      raw.on('error', () => undefined);
+      const junk = Buffer.alloc(16 * 1024, 0x41);
+      const pump = (): void => {
+        while (!raw.destroyed && raw.write(junk));
+        if (!raw.destroyed) raw.once('drain', pump);
+      };
+      pump();
+    });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
-    const port = (server.address() as net.AddressInfo).port;
-    const r = await scan(port, {}, 'smtp://');
-    assert.equal(r.ok, true, r.error);
-    assert.equal(r.starttls, 'smtp');
-    assert.equal(r.clientInitiated.secure, 'completed');
-    // A bare tls.TLSSocket has none of tls.Server's renegotiation limit (CLIENT_RENEG_LIMIT).
-    assert.equal(r.maxClientRenegotiations, 10);
-    assert.deepEqual(r.vulnerabilities, ['CVE-2011-1473']);
-    assert.match(path(r, '/').reason ?? '', /not an HTTP service \(smtp\)/);
+    const r = await scan((server.address() as net.AddressInfo).port, { timeoutMs: 5000, retries: 0 }, 'pop3://');
+    assert.equal(r.ok, false);
+    assert.match(r.error ?? '', /pop3 STARTTLS: over 65536 bytes/);
   });
 });
 
-/** A tiny SMTP server: greeting, EHLO, STARTTLS, then a node:tls server socket (NOOP answered). */
-function startSmtpServer(p: TestPki): net.Server {
-  const context = tls.createSecureContext({ cert: p.server.chainPem, key: p.server.keyPem, maxVersion: 'TLSv1.2' });
-  const server = net.createServer((raw) => {
-    raw.on('error', () => undefined);
-    raw.write('220 smtp.test ESMTP ready\r\n');
-    let buffered = '';
-    const onData = (d: Buffer): void => {
-      buffered += d.toString('latin1');
-      for (let i = buffered.indexOf('\r\n'); i >= 0; i = buffered.indexOf('\r\n')) {
-        const line = buffered.slice(0, i);
-        buffered = buffered.slice(i + 2);
-        if (/^EHLO /i.test(line)) raw.write('250-smtp.test\r\n250-PIPELINING\r\n250 STARTTLS\r\n');
-        else if (/^STARTTLS/i.test(line)) {
-          raw.off('data', onData);
-          raw.write('220 2.0.0 Ready to start TLS\r\n', () => {
-            const s = new tls.TLSSocket(raw, { isServer: true, secureContext: context });
-            s.on('error', () => s.destroy());
-            s.on('data', (x: Buffer) => s.write(/^NOOP/i.test(x.toString()) ? '250 OK\r\n' : '500 what\r\n'));
-          });
-          return;
-        } else raw.write('502 not here\r\n');
-      }
-    };
-    raw.on('data', onData);
+/** `openssl s_client -starttls PROTO` through the test server, stdin closed: its -brief summary. */
+function opensslStartTls(protocol: string, port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      'openssl',
+      ['s_client', '-connect', `127.0.0.1:${port}`, '-starttls', protocol, '-brief', '-servername', 'localhost'],
+      { timeout: 10_000 },
+      (_error, stdout, stderr) => resolve(`${stdout}${stderr}`),
+    );
+    child.stdin?.end();
   });
-  return server;
 }
 
 describe('hostile targets give a clear error, never a hang', () => {

@@ -50,6 +50,9 @@ export function nudgeFor(protocol: StartTlsProtocol | undefined, host: string): 
   }
 }
 
+/** More than any greeting, capability list or XMPP feature set: past it the server is not speaking the protocol. */
+const MAX_DIALOGUE_BYTES = 64 * 1024;
+
 /** Reads the socket as text until `done` says so, or the deadline passes. */
 class Dialogue {
   private text = '';
@@ -57,6 +60,13 @@ class Dialogue {
   private wake: (() => void) | undefined;
   private failure: Error | undefined;
   private readonly onData = (d: Buffer): void => {
+    if (this.bytes.length + d.length > MAX_DIALOGUE_BYTES) {
+      this.failure ??= new Error(
+        `${this.protocol} STARTTLS: over ${MAX_DIALOGUE_BYTES} bytes without the expected answer`,
+      );
+      this.wake?.();
+      return;
+    }
     this.bytes = Buffer.concat([this.bytes, d]);
     this.text += d.toString('latin1');
     this.wake?.();
