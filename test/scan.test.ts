@@ -11,6 +11,7 @@ import { constants } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import * as net from 'node:net';
 import { describe, test } from 'node:test';
+import * as tls from 'node:tls';
 import { scanTarget } from '../src/scan/scan.ts';
 import { STARTTLS_PROTOCOLS } from '../src/scan/starttls.ts';
 import { parseScanTarget } from '../src/scan/targets.ts';
@@ -460,6 +461,40 @@ function opensslStartTls(protocol: string, port: number): Promise<string> {
     child.stdin?.end();
   });
 }
+
+test('an HTTPS server with an endless answer: the path probe keeps the first MiB and moves on', async (t) => {
+  const sockets = new Set<tls.TLSSocket>();
+  const server = tls.createServer(
+    { cert: env.pki.server.chainPem, key: env.pki.server.keyPem, maxVersion: 'TLSv1.2' },
+    (s) => {
+      sockets.add(s);
+      s.on('error', () => undefined);
+      s.on('close', () => sockets.delete(s));
+      s.once('data', () => {
+        s.write('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n');
+        const junk = Buffer.alloc(64 * 1024, 0x78);
+        const pump = (): void => {
+          while (!s.destroyed && s.write(junk));
+          if (!s.destroyed) s.once('drain', pump);
+        };
+        pump();
+      });
+    },
+  );
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => {
+    for (const s of sockets) s.destroy();
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  const timeoutMs = 5000;
+  const r = await scan((server.address() as net.AddressInfo).port, { paths: ['/'], timeoutMs });
+  assert.equal(r.ok, true, r.error);
+  assert.equal(path(r, '/').renegotiates, false);
+  assert.equal(path(r, '/').status, 'HTTP 200');
+  // Without the cap the probe would wait for the end of the body until its timeout.
+  const ms = r.timings.probes['server-initiated'] ?? Infinity;
+  assert.ok(ms < timeoutMs, `the path probe took ${ms} ms`);
+});
 
 describe('hostile targets give a clear error, never a hang', () => {
   const bounded = { timeoutMs: 1000, retries: 0 };

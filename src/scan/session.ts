@@ -140,6 +140,9 @@ export class Transcript {
   }
 }
 
+/** What a probe keeps of the server's application data: status lines and short bodies fit, the rest is dropped. */
+export const MAX_INBOX_BYTES = 1 << 20;
+
 /** A completed handshake with the inbox of application data and helpers the probes share. */
 export class ProbeSession {
   readonly transcript: Transcript;
@@ -159,8 +162,11 @@ export class ProbeSession {
   ) {
     this.transcript = transcript;
     sock.on('data', (d: Buffer) => {
-      this.inbox.push(d);
-      this.inboxBytes += d.length;
+      const keep = d.subarray(0, Math.max(0, MAX_INBOX_BYTES - this.inboxBytes));
+      if (keep.length > 0) {
+        this.inbox.push(keep);
+        this.inboxBytes += keep.length;
+      }
       this.wake?.();
     });
     sock.on('close', () => {
@@ -203,12 +209,12 @@ export class ProbeSession {
     return s;
   }
 
-  /** Waits until `enough` holds for the data received so far, the peer closes, or timeoutMs passes. */
+  /** Waits until `enough` holds for the data received so far, the inbox is full, the peer closes, or timeoutMs passes. */
   async read(timeoutMs: number, enough: (text: string) => boolean = (t) => t.length > 0): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const text = Buffer.concat(this.inbox).toString('latin1');
-      if (enough(text) || this.closed) return this.take();
+      if (enough(text) || this.closed || this.inboxBytes >= MAX_INBOX_BYTES) return this.take();
       const left = deadline - Date.now();
       if (left <= 0) return this.take();
       await new Promise<void>((resolve) => {
@@ -220,10 +226,6 @@ export class ProbeSession {
       });
       this.wake = undefined;
     }
-  }
-
-  get pendingBytes(): number {
-    return this.inboxBytes;
   }
 
   /**
