@@ -7,9 +7,11 @@
 import assert from 'node:assert/strict';
 import { constants } from 'node:crypto';
 import { describe, test, type TestContext } from 'node:test';
-import { CLIENT_RENEG_LIMIT } from 'node:tls';
+import type { AddressInfo } from 'node:net';
+import { CLIENT_RENEG_LIMIT, createServer as createTlsServer } from 'node:tls';
 import type { ConnectOptions, RenegoSocket } from '../src/adapter/tls-socket.ts';
 import type { HandshakeSummary } from '../src/handshake/events.ts';
+import { MAX_REPLY_BYTES, runClient } from '../src/tools/client.ts';
 import { AlertDescription } from '../src/wire/enums.ts';
 import { TlsError } from '../src/wire/errors.ts';
 import {
@@ -169,4 +171,35 @@ describe('node:tls server with SSL_OP_NO_RENEGOTIATION', () => {
     assert.match(await getOk(sock, '/'), /^handshakes: 1$/m);
     assert.deepEqual(errors, []);
   });
+});
+
+test('renego client --request against a node:tls server with an endless answer keeps 1 MiB and returns', async (t) => {
+  const server = createTlsServer(
+    { cert: env.pki.server.chainPem, key: env.pki.server.keyPem, maxVersion: 'TLSv1.2' },
+    (s) => {
+      s.on('error', () => undefined);
+      s.once('data', () => {
+        const junk = Buffer.alloc(64 * 1024, 0x78);
+        const pump = (): void => {
+          while (!s.destroyed && s.write(junk));
+          if (!s.destroyed) s.once('drain', pump);
+        };
+        pump();
+      });
+    },
+  );
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const timeoutMs = 5_000;
+  const t0 = performance.now();
+  const report = await runClient({
+    target: `127.0.0.1:${(server.address() as AddressInfo).port}`,
+    insecure: true,
+    request: 'GET / HTTP/1.0\r\n\r\n',
+    timeoutMs,
+  });
+  assert.equal(report.ok, true, report.error?.message);
+  assert.equal(report.response?.length, MAX_REPLY_BYTES);
+  // Without the cap it would read until its timeout (the server never pauses for 150 ms).
+  assert.ok(performance.now() - t0 < timeoutMs, `took ${Math.round(performance.now() - t0)} ms`);
 });
