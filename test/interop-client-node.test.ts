@@ -7,8 +7,7 @@
 import assert from 'node:assert/strict';
 import { constants } from 'node:crypto';
 import { describe, test, type TestContext } from 'node:test';
-import type { AddressInfo } from 'node:net';
-import { CLIENT_RENEG_LIMIT, createServer as createTlsServer } from 'node:tls';
+import { CLIENT_RENEG_LIMIT } from 'node:tls';
 import type { ConnectOptions, RenegoSocket } from '../src/adapter/tls-socket.ts';
 import type { HandshakeSummary } from '../src/handshake/events.ts';
 import { MAX_REPLY_BYTES, runClient } from '../src/tools/client.ts';
@@ -21,6 +20,7 @@ import {
   sharedPeer,
   type Opened,
 } from './peers/interop-client-support.ts';
+import { startFloodServer } from './peers/flood-server.ts';
 import { startNodeTlsServer, type NodeTlsServer, type NodeTlsServerOptions } from './peers/node-server.ts';
 import { useTempPki } from './peers/temp-pki.ts';
 
@@ -174,26 +174,15 @@ describe('node:tls server with SSL_OP_NO_RENEGOTIATION', () => {
 });
 
 test('renego client --request against a node:tls server with an endless answer keeps 1 MiB and returns', async (t) => {
-  const server = createTlsServer(
-    { cert: env.pki.server.chainPem, key: env.pki.server.keyPem, maxVersion: 'TLSv1.2' },
-    (s) => {
-      s.on('error', () => undefined);
-      s.once('data', () => {
-        const junk = Buffer.alloc(64 * 1024, 0x78);
-        const pump = (): void => {
-          while (!s.destroyed && s.write(junk));
-          if (!s.destroyed) s.once('drain', pump);
-        };
-        pump();
-      });
-    },
-  );
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const server = await startFloodServer({
+    tls: { cert: env.pki.server.chainPem, key: env.pki.server.keyPem, maxVersion: 'TLSv1.2' },
+    afterRequest: true,
+  });
+  t.after(() => server.close());
   const timeoutMs = 5_000;
   const t0 = performance.now();
   const report = await runClient({
-    target: `127.0.0.1:${(server.address() as AddressInfo).port}`,
+    target: `127.0.0.1:${server.port}`,
     insecure: true,
     request: 'GET / HTTP/1.0\r\n\r\n',
     timeoutMs,

@@ -11,7 +11,6 @@ import { constants } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import * as net from 'node:net';
 import { describe, test } from 'node:test';
-import * as tls from 'node:tls';
 import { scanTarget } from '../src/scan/scan.ts';
 import { STARTTLS_PROTOCOLS } from '../src/scan/starttls.ts';
 import { parseScanTarget } from '../src/scan/targets.ts';
@@ -22,6 +21,7 @@ import { skipReason } from './peers/binaries.ts';
 import { startGnutlsServer } from './peers/gnutls-server.ts';
 import { startNodeTlsServer } from './peers/node-server.ts';
 import { startOpensslServer } from './peers/openssl-server.ts';
+import { startFloodServer } from './peers/flood-server.ts';
 import { startStartTlsServer } from './peers/starttls-server.ts';
 import { useTempPki } from './peers/temp-pki.ts';
 
@@ -432,18 +432,9 @@ describe('STARTTLS: each dialogue runs before every probe connection', () => {
   }
 
   test('a server that never finishes its greeting is cut off at 64 KiB with a clear error', async (t) => {
-    const server = net.createServer((raw) => {
-      raw.on('error', () => undefined);
-      const junk = Buffer.alloc(16 * 1024, 0x41);
-      const pump = (): void => {
-        while (!raw.destroyed && raw.write(junk));
-        if (!raw.destroyed) raw.once('drain', pump);
-      };
-      pump();
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
-    const r = await scan((server.address() as net.AddressInfo).port, { timeoutMs: 5000, retries: 0 }, 'pop3://');
+    const server = await startFloodServer({ afterRequest: false });
+    t.after(() => server.close());
+    const r = await scan(server.port, { timeoutMs: 5000, retries: 0 }, 'pop3://');
     assert.equal(r.ok, false);
     assert.match(r.error ?? '', /pop3 STARTTLS: over 65536 bytes/);
   });
@@ -463,31 +454,14 @@ function opensslStartTls(protocol: string, port: number): Promise<string> {
 }
 
 test('an HTTPS server with an endless answer: the path probe keeps the first MiB and moves on', async (t) => {
-  const sockets = new Set<tls.TLSSocket>();
-  const server = tls.createServer(
-    { cert: env.pki.server.chainPem, key: env.pki.server.keyPem, maxVersion: 'TLSv1.2' },
-    (s) => {
-      sockets.add(s);
-      s.on('error', () => undefined);
-      s.on('close', () => sockets.delete(s));
-      s.once('data', () => {
-        s.write('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n');
-        const junk = Buffer.alloc(64 * 1024, 0x78);
-        const pump = (): void => {
-          while (!s.destroyed && s.write(junk));
-          if (!s.destroyed) s.once('drain', pump);
-        };
-        pump();
-      });
-    },
-  );
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => {
-    for (const s of sockets) s.destroy();
-    return new Promise<void>((resolve) => server.close(() => resolve()));
+  const server = await startFloodServer({
+    tls: { cert: env.pki.server.chainPem, key: env.pki.server.keyPem, maxVersion: 'TLSv1.2' },
+    afterRequest: true,
+    preamble: 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n',
   });
+  t.after(() => server.close());
   const timeoutMs = 5000;
-  const r = await scan((server.address() as net.AddressInfo).port, { paths: ['/'], timeoutMs });
+  const r = await scan(server.port, { paths: ['/'], timeoutMs });
   assert.equal(r.ok, true, r.error);
   assert.equal(path(r, '/').renegotiates, false);
   assert.equal(path(r, '/').status, 'HTTP 200');

@@ -26,7 +26,6 @@ import {
   ProtocolVersion,
   TLS_EMPTY_RENEGOTIATION_INFO_SCSV,
   extensionName,
-  handshakeTypeName,
   versionName,
 } from '../wire/enums.ts';
 import { TlsError } from '../wire/errors.ts';
@@ -43,7 +42,15 @@ import {
 import type { RecordProtector } from '../crypto/record-protection.ts';
 import type { ClientConfig, ClientSession } from './client-config.ts';
 import type { HandshakeContext, HandshakeInput, HandshakeState } from './context.ts';
-import { checkFinished, expectMessage, randomWithTime, sendFinished, sendMessage, Traffic } from './common.ts';
+import {
+  checkFinished,
+  expectCcs,
+  expectMessage,
+  randomWithTime,
+  sendFinished,
+  sendMessage,
+  Traffic,
+} from './common.ts';
 import { constantTimeEqual, deriveProtectors } from './keys.ts';
 
 /** How the next ClientHello's renegotiation_info is built; tools misbehave through the non-default values. */
@@ -564,9 +571,7 @@ class ExpectCcs implements ClientState {
   ) {}
 
   handle(_cx: HandshakeContext, input: HandshakeInput): ClientState {
-    if (input.kind !== 'ccs') {
-      throw new TlsError('UnexpectedMessage', `${handshakeTypeName(input.msg.type)} while in ${this.name}`);
-    }
+    expectCcs(input, this.name);
     return new ExpectFinished(this.config, this.hs, this.ourWriter, this.resumed);
   }
 }

@@ -22,6 +22,13 @@ export function expectMessage<T extends HandshakeMessage['type']>(
   return { msg: input.msg as Extract<HandshakeMessage, { type: T }>, raw: input.raw };
 }
 
+/** A ChangeCipherSpec, or unexpected_message for any handshake message in its place (RFC 5246 §7.4.9). */
+export function expectCcs(input: HandshakeInput, state: string): void {
+  if (input.kind !== 'ccs') {
+    throw new TlsError('UnexpectedMessage', `${handshakeTypeName(input.msg.type)} while in ${state}`);
+  }
+}
+
 /** Encodes a message, adds it to the transcript and queues it for the current flight. */
 export function sendMessage(cx: HandshakeContext, transcript: Transcript, m: HandshakeMessage): void {
   const raw = encodeHandshake(m);

@@ -28,13 +28,20 @@ import {
   NamedGroup,
   ProtocolVersion,
   TLS_EMPTY_RENEGOTIATION_INFO_SCSV,
-  handshakeTypeName,
 } from '../wire/enums.ts';
 import { TlsError } from '../wire/errors.ts';
 import * as ext from '../wire/extensions.ts';
 import type { ClientHello, HandshakeMessage } from '../wire/handshake.ts';
 import type { HandshakeContext, HandshakeInput, HandshakeState } from './context.ts';
-import { checkFinished, expectMessage, randomWithTime, sendFinished, sendMessage, Traffic } from './common.ts';
+import {
+  checkFinished,
+  expectCcs,
+  expectMessage,
+  randomWithTime,
+  sendFinished,
+  sendMessage,
+  Traffic,
+} from './common.ts';
 import { constantTimeEqual, deriveProtectors } from './keys.ts';
 import type { ServerCertificate, ServerConfig } from './server-config.ts';
 import type { ServerSession, SessionStore } from './server-sessions.ts';
@@ -486,8 +493,7 @@ class ExpectCcs implements HandshakeState {
   ) {}
 
   handle(_cx: HandshakeContext, input: HandshakeInput): HandshakeState {
-    if (input.kind !== 'ccs')
-      throw new TlsError('UnexpectedMessage', `${handshakeTypeName(input.msg.type)} while in ${this.name}`);
+    expectCcs(input, this.name);
     return new ExpectFinished(this.config, this.hs, this.writer);
   }
 }

@@ -55,7 +55,6 @@ const MAX_DIALOGUE_BYTES = 64 * 1024;
 
 /** Reads the socket as text until `done` says so, or the deadline passes. */
 class Dialogue {
-  private text = '';
   private bytes: Buffer = Buffer.alloc(0);
   private wake: (() => void) | undefined;
   private failure: Error | undefined;
@@ -68,7 +67,6 @@ class Dialogue {
       return;
     }
     this.bytes = Buffer.concat([this.bytes, d]);
-    this.text += d.toString('latin1');
     this.wake?.();
   };
   private readonly onEnd = (): void => {
@@ -101,9 +99,10 @@ class Dialogue {
     match: (text: string, bytes: Buffer) => { value: T; used: number } | undefined,
   ): Promise<T> {
     for (;;) {
-      const m = match(this.text, this.bytes);
+      // latin1 maps each byte to one character, so `used` counts both.
+      const text = this.bytes.toString('latin1');
+      const m = match(text, this.bytes);
       if (m) {
-        this.text = this.text.slice(m.used);
         this.bytes = this.bytes.subarray(m.used);
         return m.value;
       }
@@ -111,7 +110,7 @@ class Dialogue {
       const left = this.deadline - Date.now();
       if (left <= 0)
         throw new Error(
-          `${this.protocol} STARTTLS: timed out waiting for ${what} (got ${JSON.stringify(this.text.slice(0, 120))})`,
+          `${this.protocol} STARTTLS: timed out waiting for ${what} (got ${JSON.stringify(text.slice(0, 120))})`,
         );
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, left);
