@@ -48,6 +48,8 @@ export interface HelloOptions {
   /** supported_versions: a list in a ClientHello; one version in a ServerHello. */
   readonly versions?: readonly number[];
   readonly suite?: number;
+  /** The ServerHello's compression_method (RFC 5246 §7.4.1.3); 0 (null) by default. */
+  readonly compression?: number;
   readonly extraExtensions?: readonly Extension[];
 }
 
@@ -90,7 +92,7 @@ export function serverHelloMessage(o: HelloOptions = {}): Uint8Array {
     random: randomBytes(32),
     sessionId: randomBytes(32),
     cipherSuite: o.suite ?? GCM_SUITE,
-    compressionMethod: 0,
+    compressionMethod: o.compression ?? 0,
     extensions,
   });
 }

@@ -11,12 +11,13 @@ import { concat } from '../src/wire/codec.ts';
 import { ContentType, TLS_EMPTY_RENEGOTIATION_INFO_SCSV } from '../src/wire/enums.ts';
 import { MAX_CIPHERTEXT } from '../src/wire/record.ts';
 import type { Question } from '../src/guard/events.ts';
-import { MAX_FINISHED_RECORD, maxFinishedRecord } from '../src/guard/finished-size.ts';
+import { initialShape, plaintextRange } from '../src/guard/record-room.ts';
 import { MAX_HELLO_LEN } from '../src/guard/hello.ts';
 import { RenegotiationWatch } from '../src/guard/watch.ts';
 import {
   CBC_SUITE,
   CCS,
+  GCM_SUITE,
   FINISHED,
   TLS13,
   appData,
@@ -196,7 +197,7 @@ describe('RenegotiationWatch: renegotiations', () => {
     assertByteExact(r, steps);
     const renegs = r.events.filter((e) => e.type.startsWith('renegotiation'));
     assert.deepEqual(renegs, [
-      { type: 'renegotiation', initiator: 'client', index: 1, coalesced: false },
+      { type: 'renegotiation', initiator: 'client', index: 1, evidence: 'record' },
       { type: 'renegotiation-complete', initiator: 'client', index: 1 },
     ]);
   });
@@ -208,7 +209,7 @@ describe('RenegotiationWatch: renegotiations', () => {
     assert.deepEqual(
       r.events.filter((e) => e.type.startsWith('renegotiation')),
       [
-        { type: 'renegotiation', initiator: 'server', index: 1, coalesced: false },
+        { type: 'renegotiation', initiator: 'server', index: 1, evidence: 'record' },
         { type: 'renegotiation-answered', index: 1 },
         { type: 'renegotiation-complete', initiator: 'server', index: 1 },
       ],
@@ -240,6 +241,7 @@ describe('RenegotiationWatch: renegotiations', () => {
           reason: 'client-initiated-renegotiation-denied',
           side: 'client',
           initiator: 'client',
+          evidence: 'record',
         });
         assert.deepEqual(r.forwarded.client, concat(concatSteps(before, 'client'), lastData), `chunk ${chunk}`);
       }
@@ -254,6 +256,7 @@ describe('RenegotiationWatch: renegotiations', () => {
       reason: 'server-initiated-renegotiation-denied',
       side: 'server',
       initiator: 'server',
+      evidence: 'record',
     });
     assert.deepEqual(blocked.forwarded.server, concatSteps(before, 'server'));
     assert.deepEqual(
@@ -295,40 +298,186 @@ describe('RenegotiationWatch: renegotiations', () => {
     assert.equal(r.block?.reason, 'connection-renegotiation-limit');
   });
 
-  test('a Finished record longer than any Finished carries a coalesced renegotiation', () => {
+  test('an AEAD Finished is exact: 45 bytes more (a whole ClientHello) is a coalesced renegotiation, 44 is not', () => {
+    const flight = (finishedRecord: number): Step[] => [
+      ['client', clientHello()],
+      ['server', serverFlight()],
+      ['client', concat(sealed(ContentType.handshake, 70), CCS, sealed(ContentType.handshake, finishedRecord))],
+    ];
+    // A GCM Finished is 40 bytes; the smallest ClientHello is 45 (RFC 5246 §7.4.1.2).
+    const r = replay(flight(40 + 45), deny);
+    assert.deepEqual(r.block, {
+      reason: 'client-initiated-renegotiation-denied',
+      side: 'client',
+      initiator: 'client',
+      evidence: 'coalesced',
+    });
+    assert.equal(replay(flight(40 + 44), deny).block, undefined);
+    const allowed = replay(flight(40 + 45), allow);
+    assert.ok(allowed.events.some((e) => e.type === 'renegotiation' && e.evidence === 'coalesced'));
+  });
+});
+
+describe('RenegotiationWatch: messages hidden behind a Finished (fail closed)', () => {
+  /** The initial handshake with `suite`, the client's Finished record `clientFinished` bytes long. */
+  function initial(clientFinished: number, suite = GCM_SUITE, serverFinished = 40): Step[] {
+    return [
+      ['client', clientHello()],
+      ['server', serverFlight({ suite })],
+      ['client', concat(sealed(ContentType.handshake, 70), CCS, sealed(ContentType.handshake, clientFinished))],
+      ['server', concat(CCS, sealed(ContentType.handshake, serverFinished))],
+    ];
+  }
+
+  test('CBC: a ClientHello coalesced into the initial Finished is blocked and blamed on the client', () => {
+    // AES-128-CBC-SHA in TLS 1.2: 16-byte IV, 20-byte MAC, 1-256 bytes of padding. The issue's
+    // attack record: 160 bytes, 100 of them a ClientHello.
+    for (const mode of ['deny', 'deny-client-initiated'] as const) {
+      const steps = initial(160, CBC_SUITE, 64);
+      const r = replay(steps, judgeOf(policy(mode)));
+      assert.deepEqual(r.block, {
+        reason: 'client-initiated-renegotiation-denied',
+        side: 'client',
+        initiator: 'client',
+        evidence: 'finished-room',
+      });
+      // Nothing of the record reached the server.
+      const sent = concatSteps(steps, 'client');
+      assert.deepEqual(r.forwarded.client, sent.subarray(0, sent.length - (5 + 160)));
+    }
+    // Minimal padding (64), and every padding that leaves less than a ClientHello of room, passes.
+    for (const len of [64, 80, 96]) assert.equal(replay(initial(len, CBC_SUITE, 64), deny).block, undefined, `${len}`);
+    assert.equal(replay(initial(112, CBC_SUITE, 64), deny).block?.evidence, 'finished-room');
+  });
+
+  test('AEAD: a ClientHello hidden in a renegotiation Finished (suite unknown) is blocked under deny-client-initiated', () => {
+    // A legitimate server-initiated renegotiation, then the client's renegotiation Finished record
+    // of 136 bytes with a 96-byte ClientHello inside (the issue's bypass).
+    const hiding: Step[] = [
+      ...initial(40),
+      ['server', sealed(ContentType.handshake, 28)],
+      ['client', sealed(ContentType.handshake, 250)],
+      [
+        'server',
+        concat(
+          sealed(ContentType.handshake, 120),
+          sealed(ContentType.handshake, 900),
+          sealed(ContentType.handshake, 40),
+        ),
+      ],
+      [
+        'client',
+        concat(
+          sealed(ContentType.handshake, 90),
+          sealed(ContentType.change_cipher_spec, 25),
+          sealed(ContentType.handshake, 136),
+        ),
+      ],
+    ];
+    const r = replay(hiding, judgeOf(policy('deny-client-initiated')));
+    assert.deepEqual(r.block, {
+      reason: 'client-initiated-renegotiation-denied',
+      side: 'client',
+      initiator: 'client',
+      evidence: 'finished-room',
+    });
+    assert.equal(r.watch.renegotiations, 1);
+    // The same renegotiation with a 40-byte Finished completes.
+    const honest = replay(
+      [
+        ...hiding.slice(0, -1),
+        ['client', concat(sealed(ContentType.handshake, 90), sealed(ContentType.change_cipher_spec, 25), FINISHED)],
+        ['server', concat(sealed(ContentType.change_cipher_spec, 25), FINISHED)],
+      ],
+      judgeOf(policy('deny-client-initiated')),
+    );
+    assert.equal(honest.block, undefined);
+    assert.equal(honest.events.filter((e) => e.type === 'renegotiation-complete').length, 1);
+  });
+
+  test('a server Finished with a HelloRequest behind it: exact for AEAD, the answer judged for CBC', () => {
+    const denyServer = judgeOf(policy('deny-server-initiated'));
+    // GCM: 44 bytes is a Finished and a HelloRequest, certainly.
+    const gcm = replay(initial(40, GCM_SUITE, 44), denyServer);
+    assert.deepEqual(gcm.block, {
+      reason: 'server-initiated-renegotiation-denied',
+      side: 'server',
+      initiator: 'server',
+      evidence: 'coalesced',
+    });
+    // CBC: a HelloRequest fits in the padding of a minimal 64-byte Finished; the client's answer
+    // is held back, since it may be one.
+    const cbc = [...initial(64, CBC_SUITE, 64), ...traffic(), ['client', sealed(ContentType.handshake, 250)] as Step];
+    const r = replay(cbc, denyServer);
+    assert.deepEqual(r.block, {
+      reason: 'ambiguous-renegotiation-denied',
+      side: 'client',
+      initiator: 'client',
+      evidence: 'after-finished-room',
+    });
+    // Without the ambiguity (an AEAD suite) the same client-initiated renegotiation is allowed.
+    const aead = [...initial(40), ...traffic(), ['client', sealed(ContentType.handshake, 250)] as Step];
+    assert.equal(replay(aead, denyServer).block, undefined);
+    // Under allow it passes, counted once, as the client's.
+    const allowed = replay(cbc, allow);
+    assert.equal(allowed.block, undefined);
+    assert.deepEqual(
+      allowed.events.filter((e) => e.type === 'renegotiation'),
+      [{ type: 'renegotiation', initiator: 'client', index: 1, evidence: 'after-finished-room' }],
+    );
+  });
+
+  test('a server flight after a client Finished with room is the answer to a hidden ClientHello', () => {
+    // allow lets the possible ClientHello through; the server's next record is ambiguous, and a
+    // record certainly longer than a HelloRequest is counted as the client's renegotiation, once.
+    const steps: Step[] = [...initial(160, CBC_SUITE, 64), ['server', sealed(ContentType.handshake, 900)]];
+    const r = replay(steps, allow);
+    assert.deepEqual(
+      r.events.filter((e) => e.type === 'renegotiation'),
+      [{ type: 'renegotiation', initiator: 'client', index: 1, evidence: 'after-finished-room' }],
+    );
+    // deny-server-initiated allows the client's renegotiation but not a HelloRequest: fail closed.
+    const strict = replay(steps, judgeOf(policy('deny-server-initiated')));
+    assert.equal(strict.block?.reason, 'ambiguous-renegotiation-denied');
+    assert.equal(strict.block?.side, 'server');
+  });
+
+  test('a Finished split over 1-byte records passes; a ClientHello after it is still seen', () => {
+    // GCM: 25 bytes per record carries one byte of plaintext.
+    const split = Array.from({ length: 16 }, () => sealed(ContentType.handshake, 25));
     const steps: Step[] = [
       ['client', clientHello()],
       ['server', serverFlight()],
-      // CKE, CCS, then Finished + ClientHello sealed together: 40 bytes would be a GCM Finished.
-      ['client', concat(sealed(ContentType.handshake, 70), CCS, sealed(ContentType.handshake, 41))],
+      ['client', concat(sealed(ContentType.handshake, 70), CCS, ...split)],
+      ['server', serverFinishFlight()],
+      ...traffic(),
     ];
-    const r = replay(steps, deny);
-    assert.equal(r.block?.reason, 'client-initiated-renegotiation-denied');
-    const allowed = replay(steps, allow);
-    assert.ok(allowed.events.some((e) => e.type === 'renegotiation' && e.coalesced));
+    const r = replay(steps, deny, 7);
+    assert.equal(r.block, undefined);
+    assertByteExact(r, steps);
+    const last = replay(
+      [
+        ...steps.slice(0, 2),
+        ['client', concat(sealed(ContentType.handshake, 70), CCS, ...split, sealed(ContentType.handshake, 25 + 44))],
+      ],
+      deny,
+    );
+    assert.equal(last.block?.reason, 'client-initiated-renegotiation-denied');
   });
 
-  test('with a CBC suite, a Finished record up to the bound over all suites passes', () => {
+  test('compression: a Finished can hide anything, so a policy that forbids renegotiation closes at it', () => {
     const steps: Step[] = [
       ['client', clientHello()],
-      ['server', serverFlight({ suite: CBC_SUITE })],
-      ['client', concat(sealed(ContentType.handshake, 70), CCS, sealed(ContentType.handshake, MAX_FINISHED_RECORD))],
-      ['server', concat(CCS, sealed(ContentType.handshake, 64))],
+      ['server', serverFlight({ compression: 1 })],
+      ['client', clientFinishFlight()],
     ];
-    assert.equal(replay(steps, deny).block, undefined);
-    const longer: Step[] = [
-      ...steps.slice(0, 2),
-      [
-        'client',
-        concat(sealed(ContentType.handshake, 70), CCS, sealed(ContentType.handshake, MAX_FINISHED_RECORD + 1)),
-      ],
-    ];
-    assert.equal(replay(longer, deny).block?.reason, 'client-initiated-renegotiation-denied');
+    assert.equal(replay(steps, deny).block?.evidence, 'finished-room');
+    assert.equal(replay(steps, allow).block, undefined);
   });
 
-  test('Finished bounds: exact for AEAD suites, the all-suites bound otherwise', () => {
-    const facts = (cipherSuite: number, compressionMethod = 0) => ({
-      version: 0x0303,
+  test('record room per suite family', () => {
+    const facts = (cipherSuite: number, version = 0x0303, compressionMethod = 0) => ({
+      version,
       tls13: false,
       cipherSuite,
       compressionMethod,
@@ -336,12 +485,17 @@ describe('RenegotiationWatch: renegotiations', () => {
       ems: false,
       alpn: undefined,
     });
-    assert.equal(maxFinishedRecord(facts(0xc02f)), 40); // AES-128-GCM
-    assert.equal(maxFinishedRecord(facts(0xcca8)), 32); // ChaCha20-Poly1305
-    assert.equal(maxFinishedRecord(facts(0xc0ae)), 32); // AES-128-CCM-8
-    assert.equal(maxFinishedRecord(facts(CBC_SUITE)), MAX_FINISHED_RECORD);
-    assert.ok(maxFinishedRecord(facts(0xc02f, 1)) > MAX_FINISHED_RECORD);
-    assert.equal(maxFinishedRecord(undefined), MAX_FINISHED_RECORD);
+    const range = (suite: number, len: number, version?: number) =>
+      plaintextRange(initialShape(facts(suite, version)), len);
+    assert.deepEqual(range(0xc02f, 40), { min: 16, max: 16 }); // AES-128-GCM
+    assert.deepEqual(range(0xcca8, 32), { min: 16, max: 16 }); // ChaCha20-Poly1305
+    assert.deepEqual(range(0xc0ae, 32), { min: 16, max: 16 }); // AES-128-CCM-8
+    assert.deepEqual(range(0x0005, 36), { min: 16, max: 16 }); // RC4-SHA
+    assert.deepEqual(range(0x002f, 64), { min: 0, max: 27 }); // AES-128-CBC-SHA, TLS 1.2
+    assert.deepEqual(range(0x002f, 48, 0x0301), { min: 0, max: 27 }); // the same in TLS 1.0: no explicit IV
+    assert.deepEqual(range(0xc028, 96), { min: 0, max: 31 }); // AES-256-CBC-SHA384
+    assert.deepEqual(plaintextRange(initialShape(undefined), 40), { min: 0, max: 24 });
+    assert.equal(plaintextRange(initialShape(facts(0xc02f, 0x0303, 1)), 40).max, Infinity);
   });
 });
 
@@ -402,13 +556,19 @@ describe('policy', () => {
     ];
     const r = replay(steps, judgeOf(policy('allow', { maxRenegotiationsPerConnection: 2 })));
     assert.equal(r.watch.renegotiations, 2);
-    assert.deepEqual(r.block, { reason: 'connection-renegotiation-limit', side: 'client', initiator: 'client' });
+    assert.deepEqual(r.block, {
+      reason: 'connection-renegotiation-limit',
+      side: 'client',
+      initiator: 'client',
+      evidence: 'after-finished-room',
+    });
   });
 
   test('every question has an answer for every mode', () => {
     const q: Question = {
       kind: 'renegotiation',
       initiator: 'client',
+      evidence: 'record',
       previous: 0,
       client: undefined,
       server: undefined,

@@ -55,6 +55,12 @@ export type BlockReason =
   | 'client-initiated-renegotiation-denied'
   /** deny, deny-server-initiated: the server sent a HelloRequest (or a handshake record after its Finished). */
   | 'server-initiated-renegotiation-denied'
+  /**
+   * A renegotiation whose initiator a keyless observer cannot know, where the policy forbids one of
+   * the two: a ClientHello (or server flight) right after the other side's Finished record had room
+   * for a hidden HelloRequest (or ClientHello), so it may be the answer to it.
+   */
+  | 'ambiguous-renegotiation-denied'
   /** secure-only: a renegotiation on a connection whose initial hellos did not both signal RFC 5746. */
   | 'insecure-renegotiation-denied'
   /** Any policy: ALPN selected h2, and HTTP/2 forbids renegotiation (RFC 7540 §9.2.1, RFC 9113 §9.2.1). */
@@ -78,11 +84,25 @@ export type RenegotiationBlockReason = Extract<
   BlockReason,
   | 'client-initiated-renegotiation-denied'
   | 'server-initiated-renegotiation-denied'
+  | 'ambiguous-renegotiation-denied'
   | 'insecure-renegotiation-denied'
   | 'h2-renegotiation'
   | 'connection-renegotiation-limit'
   | 'rate-limit'
 >;
+
+/**
+ * What shows that a renegotiation starts (src/guard/record-room.ts has the arithmetic):
+ * - record: a handshake record where only application data belongs;
+ * - coalesced: a Finished record certainly longer than a Finished (exact for AEAD suites);
+ * - finished-room: a Finished record with room for the initiator's first message, which a
+ *   keyless observer cannot rule out (CBC padding, a suite negotiated under encryption);
+ * - after-finished-room: a visible record right after the other side's Finished had such room,
+ *   so it may answer a hidden message: the initiator could be either side;
+ * - unexplained-flight: a server handshake record certainly longer than a HelloRequest with no
+ *   visible ClientHello to answer: the answer to a hidden one.
+ */
+export type Evidence = 'record' | 'coalesced' | 'finished-room' | 'after-finished-room' | 'unexplained-flight';
 
 /** What the inspector asks the policy. */
 export type Question =
@@ -91,7 +111,9 @@ export type Question =
   | { readonly kind: 'server-hello'; readonly hello: ServerHelloFacts; readonly client: ClientHelloFacts | undefined }
   | {
       readonly kind: 'renegotiation';
+      /** The side whose record shows the renegotiation, or that the evidence names. */
       readonly initiator: Initiator;
+      readonly evidence: Evidence;
       /** Renegotiations already let through on this connection. */
       readonly previous: number;
       readonly client: ClientHelloFacts | undefined;
@@ -109,6 +131,8 @@ export interface Block {
   readonly side: Side;
   /** Set when the record started a renegotiation. */
   readonly initiator?: Initiator;
+  /** Set with `initiator`: what showed the renegotiation. */
+  readonly evidence?: Evidence;
 }
 
 /** What happened on a connection, in wire order, for logs and metrics. */
@@ -119,15 +143,12 @@ export type GuardEvent =
   | { readonly type: 'pass-through'; readonly why: 'tls13' | 'non-tls' }
   /** Both sides sent their Finished: the initial handshake is over. */
   | { readonly type: 'handshake-complete' }
-  /**
-   * A renegotiation started and was let through. `coalesced`: its first message shared one
-   * record with the initiator's Finished (the record was longer than any Finished).
-   */
+  /** A renegotiation started and was let through; `evidence` says how the guard saw it. */
   | {
       readonly type: 'renegotiation';
       readonly initiator: Initiator;
       readonly index: number;
-      readonly coalesced: boolean;
+      readonly evidence: Evidence;
     }
   /** The client answered a HelloRequest: the server-initiated renegotiation goes on. */
   | { readonly type: 'renegotiation-answered'; readonly index: number }

@@ -91,7 +91,7 @@ export class LogObserver implements GuardObserver {
         return;
       case 'renegotiation':
         this.log.info(
-          { ...base, direction: direction(e.initiator), index: e.index, coalesced: e.coalesced },
+          { ...base, direction: direction(e.initiator), index: e.index, evidence: e.evidence },
           'renegotiation seen',
         );
         return;
@@ -111,7 +111,7 @@ export class LogObserver implements GuardObserver {
         const b = e.block;
         if (b.initiator !== undefined) {
           this.log.warn(
-            { ...base, direction: direction(b.initiator), reason: b.reason, from: b.side },
+            { ...base, direction: direction(b.initiator), reason: b.reason, from: b.side, evidence: b.evidence },
             'renegotiation blocked',
           );
         } else {

@@ -3,7 +3,7 @@
  * (STYLE.md §10). docs/guard.md maps each mode to the Windows switches of advisory 977377 and
  * KB980436 and to the other stacks' knobs.
  */
-import type { BlockReason, Decision, Judge, Question, RenegotiationBlockReason } from './events.ts';
+import type { BlockReason, Decision, Initiator, Judge, Question, RenegotiationBlockReason } from './events.ts';
 import type { RenegotiationRateLimiter } from './rate-limit.ts';
 
 export const POLICY_MODES = [
@@ -58,36 +58,50 @@ function deny(reason: BlockReason): Decision {
 /** RFC 7540 §9.2.1 / RFC 9113 §9.2.1: "A deployment of HTTP/2 over TLS 1.2 MUST disable renegotiation". */
 const HTTP2 = 'h2';
 
+/** The rule for one initiator; the per-connection limit and h2 are checked by the caller. */
+function initiatorRule(mode: PolicyMode, initiator: Initiator): RenegotiationBlockReason | undefined {
+  switch (mode) {
+    case 'allow':
+    case 'require-rfc5746':
+    case 'secure-only':
+      return undefined;
+    case 'deny':
+      return initiator === 'client' ? 'client-initiated-renegotiation-denied' : 'server-initiated-renegotiation-denied';
+    case 'deny-client-initiated':
+      return initiator === 'client' ? 'client-initiated-renegotiation-denied' : undefined;
+    case 'deny-server-initiated':
+      return initiator === 'server' ? 'server-initiated-renegotiation-denied' : undefined;
+  }
+}
+
 function renegotiationRule(
   policy: GuardPolicy,
   q: Question & { kind: 'renegotiation' },
 ): RenegotiationBlockReason | undefined {
   // Whatever the mode: HTTP/2 treats a renegotiation as a connection error, so it is never useful.
   if (q.server?.alpn === HTTP2) return 'h2-renegotiation';
-  const byClient = q.initiator === 'client';
-  switch (policy.mode) {
-    case 'allow':
-    case 'require-rfc5746':
-      break;
-    case 'deny':
-      return byClient ? 'client-initiated-renegotiation-denied' : 'server-initiated-renegotiation-denied';
-    case 'deny-client-initiated':
-      if (byClient) return 'client-initiated-renegotiation-denied';
-      break;
-    case 'deny-server-initiated':
-      if (!byClient) return 'server-initiated-renegotiation-denied';
-      break;
-    case 'secure-only':
-      // RFC 5746 §4.4: with a legacy peer on either side nothing binds the renegotiation to the
-      // handshake before it, which is CVE-2009-3555's prefix injection.
-      if (q.client === undefined || q.client.rfc5746 === 'none' || q.server?.rfc5746 !== true) {
-        return 'insecure-renegotiation-denied';
-      }
-      break;
+  // RFC 5746 §4.4: with a legacy peer on either side nothing binds the renegotiation to the
+  // handshake before it, which is CVE-2009-3555's prefix injection.
+  if (
+    policy.mode === 'secure-only' &&
+    (q.client === undefined || q.client.rfc5746 === 'none' || q.server?.rfc5746 !== true)
+  ) {
+    return 'insecure-renegotiation-denied';
+  }
+  const own = initiatorRule(policy.mode, q.initiator);
+  if (own !== undefined) return own;
+  // The record may answer a message hidden in the other side's Finished: fail closed when the
+  // policy forbids renegotiations started by that side.
+  if (q.evidence === 'after-finished-room' && initiatorRule(policy.mode, other(q.initiator)) !== undefined) {
+    return 'ambiguous-renegotiation-denied';
   }
   const max = policy.maxRenegotiationsPerConnection;
   if (max > 0 && q.previous >= max) return 'connection-renegotiation-limit';
   return undefined;
+}
+
+function other(side: Initiator): Initiator {
+  return side === 'client' ? 'server' : 'client';
 }
 
 /** The static rules: everything but the per-client rate limit, which needs shared state. */
@@ -116,7 +130,8 @@ export function decide(policy: GuardPolicy, q: Question): Decision {
 
 /**
  * The judge of one connection: the static rules, then the per-client rate limit, which counts
- * only renegotiations the rules let through.
+ * only renegotiations the rules let through and the guard counts (a Finished that merely has
+ * room for a hidden message is not counted: the other side's answer will be).
  */
 export function judgeFor(
   policy: GuardPolicy,
@@ -125,7 +140,9 @@ export function judgeFor(
 ): Judge {
   return (q) => {
     const decision = decide(policy, q);
-    if (!decision.allow || q.kind !== 'renegotiation' || limiter === undefined) return decision;
+    if (!decision.allow || q.kind !== 'renegotiation' || q.evidence === 'finished-room' || limiter === undefined) {
+      return decision;
+    }
     return limiter.take(clientAddress) ? decision : deny('rate-limit');
   };
 }

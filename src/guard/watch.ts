@@ -10,7 +10,11 @@
  * - any handshake record after that Finished starts a renegotiation: from the client, a
  *   ClientHello (client-initiated, or the answer to a HelloRequest just seen); from the server,
  *   a HelloRequest (server-initiated), or its ServerHello when the client has just started one;
- * - each renegotiation ends with its own ChangeCipherSpec and Finished in both directions.
+ * - each renegotiation ends with its own ChangeCipherSpec and Finished in both directions;
+ * - a Finished record may hide the next handshake message: its length, against the suite in force,
+ *   says whether there is room (record-room.ts). A renegotiation that might be hidden there is
+ *   judged before the record goes on, and where the guard cannot tell which side started a
+ *   renegotiation, the policy must allow both (fail closed).
  *
  * Memory: per direction, at most one partial record header (4 bytes) and, at the start, the
  * initial hello held back until it is whole (bounded by MAX_HELLO_LEN). Payloads are passed on
@@ -22,14 +26,15 @@ import type {
   Block,
   BlockReason,
   ClientHelloFacts,
+  Evidence,
   GuardEvent,
   Initiator,
   Judge,
+  Question,
   ServerHelloFacts,
   Side,
   Verdict,
 } from './events.ts';
-import { maxFinishedRecord } from './finished-size.ts';
 import {
   HelloCollector,
   SSLV2_HEADER_LEN,
@@ -40,6 +45,14 @@ import {
   sslv2RecordLength,
   type CollectResult,
 } from './hello.ts';
+import {
+  HELLO_REQUEST_LEN,
+  MIN_CLIENT_HELLO_LEN,
+  finishedLength,
+  initialShape,
+  plaintextRange,
+  type RecordShape,
+} from './record-room.ts';
 
 /**
  * Where one direction stands, named after what it waits for:
@@ -111,6 +124,16 @@ class Lane {
   held: Uint8Array[] = [];
   /** The initial handshake's Finished has been seen. */
   finishedOnce = false;
+  /** How record lengths relate to plaintext since this side's last ChangeCipherSpec. */
+  shape: RecordShape = { kind: 'unknown' };
+  /** The least number of Finished bytes still to come (a Finished may span records, RFC 5246 §6.2.1). */
+  finishedLeft = 0;
+  /**
+   * This side's last Finished record had room for a hidden message that the guard let through
+   * (a HelloRequest in CBC padding, a ClientHello the policy allows): the other side's next
+   * renegotiation record may be the answer to it.
+   */
+  roomAfterFinished = false;
 
   constructor(readonly side: Side) {}
 
@@ -276,12 +299,12 @@ export class RenegotiationWatch {
       case 'expect-hello':
         return this.helloRecord(lane, type);
       case 'expect-change-cipher-spec':
-        if (type === ContentType.change_cipher_spec) lane.state = 'expect-finished';
+        if (type === ContentType.change_cipher_spec) this.changeCipherSpec(lane);
         return 'forward';
       case 'expect-finished':
         return type === ContentType.handshake ? this.finished(lane, length) : 'forward';
       case 'traffic':
-        if (type === ContentType.handshake) return this.handshakeInTraffic(lane, false);
+        if (type === ContentType.handshake) return this.handshakeInTraffic(lane, length, 'record');
         if (type === ContentType.alert) this.alertInTraffic(lane);
         return 'forward';
     }
@@ -340,15 +363,46 @@ export class RenegotiationWatch {
 
   // --- Finished and renegotiations ----------------------------------------------------------
 
+  private changeCipherSpec(lane: Lane): void {
+    lane.state = 'expect-finished';
+    // The initial handshake's suite is in the clear ServerHello; a renegotiation's was negotiated
+    // under encryption, so only the bound over all suites applies (and the shortest Finished).
+    const initial = !lane.finishedOnce;
+    lane.shape = initial ? initialShape(this.serverFacts) : { kind: 'unknown' };
+    lane.finishedLeft = finishedLength(initial ? this.serverFacts?.version : undefined);
+  }
+
+  /** A handshake record after this side's ChangeCipherSpec: its Finished, and maybe more. */
   private finished(lane: Lane, length: number): Action {
-    // The initial Finished is sealed with the suite the clear ServerHello chose; a renegotiation's
-    // with one negotiated under encryption, so only the bound over all suites applies.
-    const bound = maxFinishedRecord(lane.finishedOnce ? undefined : this.serverFacts);
+    const range = plaintextRange(lane.shape, length);
+    const left = lane.finishedLeft;
+    if (range.max < left) {
+      // Too short for the rest of the Finished: it goes on in the next record.
+      lane.finishedLeft = left - range.max;
+      return 'forward';
+    }
     lane.state = 'traffic';
     this.onFinished(lane);
-    if (length <= bound) return 'forward';
-    // Longer than any Finished: the record also carries the next handshake message.
-    return this.handshakeInTraffic(lane, true);
+    // What a renegotiation would start with after this Finished (RFC 5246 §7.4.1.1, §7.4.1.2).
+    const hidden = lane.side === 'client' ? MIN_CLIENT_HELLO_LEN : HELLO_REQUEST_LEN;
+    if (range.min - left >= hidden) return this.handshakeInTraffic(lane, length, 'coalesced');
+    if (range.max - left >= hidden) return this.roomAfterFinished(lane);
+    return 'forward';
+  }
+
+  /**
+   * A Finished record with room for a hidden message the guard cannot rule out. A ClientHello
+   * must not reach the server unjudged, so the client's is judged now as the renegotiation it
+   * would start. A HelloRequest fits in the padding of nearly every CBC Finished, so blocking
+   * there would close every CBC connection: the client's answer is judged instead.
+   */
+  private roomAfterFinished(lane: Lane): Action {
+    if (lane.side === 'client') {
+      const decision = this.judge(this.question('client', 'finished-room'));
+      if (!decision.allow) return this.block(lane, decision.reason, 'client', 'finished-room');
+    }
+    lane.roomAfterFinished = true;
+    return 'forward';
   }
 
   private onFinished(lane: Lane): void {
@@ -367,9 +421,13 @@ export class RenegotiationWatch {
     this.phase = IDLE;
   }
 
-  /** A handshake record from a side in traffic. */
-  private handshakeInTraffic(lane: Lane, coalesced: boolean): Action {
+  /** A handshake record from a side in traffic (or its Finished record, certainly with more in it). */
+  private handshakeInTraffic(lane: Lane, length: number, evidence: 'record' | 'coalesced'): Action {
     const phase = this.phase;
+    const otherLane = this.lanes[lane.side === 'client' ? 'server' : 'client'];
+    const ambiguous = otherLane.roomAfterFinished;
+    lane.roomAfterFinished = false;
+    otherLane.roomAfterFinished = false;
     // RFC 5246 §7.4.1.1: the client answers a HelloRequest with a ClientHello; that is the
     // server-initiated renegotiation going on, not one the client starts.
     if (lane.side === 'client' && phase.kind === 'hello-requested') {
@@ -386,29 +444,41 @@ export class RenegotiationWatch {
       lane.state = 'expect-change-cipher-spec';
       return 'forward';
     }
-    return this.startRenegotiation(lane, coalesced);
+    if (!ambiguous) return this.startRenegotiation(lane, lane.side, evidence);
+    // The record may answer a message hidden in the other side's Finished. A server record
+    // certainly longer than a HelloRequest can only be the answer to a hidden ClientHello.
+    const initiator =
+      lane.side === 'server' && plaintextRange(lane.shape, length).min > HELLO_REQUEST_LEN ? 'client' : lane.side;
+    return this.startRenegotiation(lane, initiator, 'after-finished-room');
   }
 
-  private startRenegotiation(lane: Lane, coalesced: boolean): Action {
-    const initiator = lane.side;
-    const decision = this.judge({
+  private question(initiator: Initiator, evidence: Evidence): Question {
+    return {
       kind: 'renegotiation',
       initiator,
+      evidence,
       previous: this.renegotiationCount,
       client: this.clientFacts,
       server: this.serverFacts,
-    });
-    if (!decision.allow) return this.block(lane, decision.reason, initiator);
+    };
+  }
+
+  /** `lane` sent the record that shows the renegotiation; `initiator` started it. */
+  private startRenegotiation(lane: Lane, initiator: Initiator, evidence: Evidence): Action {
+    const decision = this.judge(this.question(initiator, evidence));
+    if (!decision.allow) return this.block(lane, decision.reason, initiator, evidence);
     const renegotiation: Renegotiation = {
       index: ++this.renegotiationCount,
       initiator,
-      started: { client: initiator === 'client', server: false },
+      started: { client: initiator === 'client', server: lane.side === 'server' && initiator === 'client' },
       finished: { client: false, server: false },
     };
-    this.events.push({ type: 'renegotiation', initiator, index: renegotiation.index, coalesced });
+    this.events.push({ type: 'renegotiation', initiator, index: renegotiation.index, evidence });
     if (initiator === 'client') {
+      // The server's record answers a hidden ClientHello: both sides are inside the handshake.
       this.phase = { kind: 'renegotiating', renegotiation };
-      lane.state = 'expect-change-cipher-spec';
+      this.lanes.client.state = 'expect-change-cipher-spec';
+      if (renegotiation.started.server) lane.state = 'expect-change-cipher-spec';
     } else {
       // A HelloRequest is a message of its own: the server's handshake starts with its ServerHello.
       this.phase = { kind: 'hello-requested', renegotiation };
@@ -422,6 +492,8 @@ export class RenegotiationWatch {
    */
   private alertInTraffic(lane: Lane): void {
     const phase = this.phase;
+    // An alert answers whatever the other side's Finished may have hidden.
+    this.lanes[lane.side === 'client' ? 'server' : 'client'].roomAfterFinished = false;
     if (phase.kind === 'idle') return;
     const r = phase.renegotiation;
     const clientRefused = lane.side === 'client' && phase.kind === 'hello-requested';
@@ -451,8 +523,9 @@ export class RenegotiationWatch {
     this.events.push({ type: 'pass-through', why });
   }
 
-  private block(lane: Lane, reason: BlockReason, initiator?: Initiator): 'blocked' {
-    const block: Block = initiator === undefined ? { reason, side: lane.side } : { reason, side: lane.side, initiator };
+  private block(lane: Lane, reason: BlockReason, initiator?: Initiator, evidence?: Evidence): 'blocked' {
+    const block: Block =
+      initiator === undefined ? { reason, side: lane.side } : { reason, side: lane.side, initiator, evidence };
     this.mode = { kind: 'blocked', block };
     this.events.push({ type: 'blocked', block });
     for (const l of Object.values(this.lanes)) {
