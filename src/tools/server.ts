@@ -70,13 +70,16 @@ export async function startServer(opts: ServerRunOptions): Promise<RunningServer
   let caFile: string | undefined;
   let clientCertFile: string | undefined;
   let clientKeyFile: string | undefined;
+  /** The throwaway PKI's folder (private keys): removed when the server closes or the process exits. */
+  let tempDir: string | undefined;
   let clientCaPem: string | Buffer | undefined = opts.clientCaFile ? fs.readFileSync(opts.clientCaFile) : undefined;
   if (opts.certFile) {
     certPem = fs.readFileSync(opts.certFile);
     keyPem = fs.readFileSync(opts.keyFile ?? opts.certFile);
   } else {
     const pki = await createTestPki({ keyType: opts.keyType ?? 'rsa' });
-    const files = await writePkiFiles(fs.mkdtempSync(path.join(os.tmpdir(), 'renego-server-')), pki);
+    tempDir = throwawayDir();
+    const files = await writePkiFiles(tempDir, pki);
     certPem = pki.server.chainPem;
     keyPem = pki.server.keyPem;
     caFile = files.ca;
@@ -143,8 +146,26 @@ export async function startServer(opts: ServerRunOptions): Promise<RunningServer
       new Promise<void>((resolve) => {
         server.close(() => resolve());
         for (const s of open) s.destroy();
+        if (tempDir !== undefined) removeThrowawayDir(tempDir);
       }),
   };
+}
+
+/** Throwaway PKI folders still on disk; one exit hook removes what close() did not. */
+const throwawayDirs = new Set<string>();
+let exitHookInstalled = false;
+
+function throwawayDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'renego-server-'));
+  if (!exitHookInstalled) process.once('exit', () => throwawayDirs.forEach(removeThrowawayDir));
+  exitHookInstalled = true;
+  throwawayDirs.add(dir);
+  return dir;
+}
+
+function removeThrowawayDir(dir: string): void {
+  fs.rmSync(dir, { recursive: true, force: true });
+  throwawayDirs.delete(dir);
 }
 
 function presetName(name: string): keyof typeof SERVER_PRESETS {
