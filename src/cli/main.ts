@@ -4,12 +4,28 @@
  * its command runs, so start-up pays only for the command used (the scanner runs
  * in many short processes; the throwaway PKI's X.509 library is heavy).
  */
-import { Command, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { SERVER_PRESETS } from '../handshake/server-presets.ts';
+import { DEFENCES } from '../lab/defences.ts';
 import type { ClientRunOptions } from '../tools/client.ts';
+import { EXIT, UsageError, describeSystemError } from '../tools/usage.ts';
+import { countPerWindow, helpFooter, integer } from './options.ts';
+
+/** The subcommand running, for the one-line error prefix. */
+let running = 'renego';
 
 const program = new Command();
-program.name('renego').description('TLS renegotiation made safe to run and easy to audit').version('0.1.0');
+program
+  .name('renego')
+  .description('TLS renegotiation made safe to run and easy to audit')
+  .version('0.1.0')
+  .option('--debug', 'print the stack of an error')
+  // Every subcommand inherits these: usage errors exit with EXIT.usage, on one line.
+  .exitOverride()
+  .configureOutput({ outputError: (text, write) => write(`${running}: ${text.replace(/^error: /, '')}`) })
+  .hook('preSubcommand', (_root, command) => {
+    running = `renego ${command.name()}`;
+  });
 
 program
   .command('client')
@@ -23,7 +39,7 @@ program
   .option('-k, --insecure', 'do not verify the server certificate (auditing self-signed servers)')
   .option('--cert <file>', 'client certificate chain (PEM)')
   .option('--key <file>', 'client private key (PEM)')
-  .option('--renegotiate <n>', 'client-initiated renegotiations after the handshake', (v) => Number(v), 0)
+  .option('--renegotiate <n>', 'client-initiated renegotiations after the handshake', integer(0), 0)
   .option('--legacy', 'DANGER: signal no RFC 5746 at all, like a 2009 client (lab and scanning only)')
   .option('--scsv-only', 'signal RFC 5746 with TLS_EMPTY_RENEGOTIATION_INFO_SCSV instead of the extension')
   .option('--allow-legacy-server', 'complete handshakes with servers without RFC 5746 (no renegotiation with them)')
@@ -36,9 +52,26 @@ program
   )
   .option('--request <text>', 'send this after each handshake and print the reply (\\r\\n escapes allowed)')
   .option('--alpn <protocols>', 'ALPN protocols, comma-separated')
-  .option('--timeout <ms>', 'per-handshake and per-read timeout', (v) => Number(v), 10_000)
+  .option('--timeout <ms>', 'per-handshake and per-read timeout', integer(1), 10_000)
   .option('--json', 'print one JSON object')
+  .addHelpText(
+    'after',
+    helpFooter(
+      {
+        ok: 'the handshake (and every renegotiation asked for) completed',
+        failed: 'the handshake failed, or a renegotiation did not complete',
+        usage: 'bad option or argument',
+      },
+      [
+        'renego client 127.0.0.1:4433 -k --renegotiate 2 --json',
+        "renego client example.test:443 --request 'GET / HTTP/1.0\\r\\n\\r\\n'",
+        'renego client 127.0.0.1:4433 --ca ca.pem --legacy --allow-legacy-server',
+      ],
+    ),
+  )
   .action(async (target: string, o) => {
+    const { clientTarget } = await import('../tools/target.ts');
+    target = clientTarget(target);
     const opts: ClientRunOptions = {
       target,
       serverName: o.servername,
@@ -58,7 +91,8 @@ program
       alpn: o.alpn?.split(','),
       timeoutMs: o.timeout,
     };
-    const { formatReport, runClient, runInteractive } = await import('../tools/client.ts');
+    const { formatReport, runClient, runInteractive, versionFromName } = await import('../tools/client.ts');
+    for (const v of [o.minVersion, o.maxVersion]) versionFromName(v, 0); // a usage error, not a failed handshake
     if (!o.json && o.request === undefined && o.renegotiate === 0) {
       process.exitCode = await runInteractive(opts, (l) => process.stderr.write(l + '\n'));
       return;
@@ -72,7 +106,7 @@ program
   .command('server')
   .description('a TLS server on the renego engine (like openssl s_server), with every renegotiation switch')
   .option('--host <address>', 'address to listen on', '127.0.0.1')
-  .option('--port <n>', 'port (0: any free port)', (v) => Number(v), 4433)
+  .option('--port <n>', 'port (0: any free port)', integer(0, 65535), 4433)
   .option('--cert <file>', 'certificate chain (PEM); without it a throwaway CA and certificate are generated')
   .option('--key <file>', 'private key (PEM)')
   .addOption(new Option('--key-type <type>', 'throwaway key type').choices(['rsa', 'ecdsa']).default('rsa'))
@@ -86,7 +120,11 @@ program
   .addOption(
     new Option('--refuse-with <how>', 'answer to a refused renegotiation').choices(['warning', 'fatal', 'ignore']),
   )
-  .option('--client-reneg-limit <n/ms>', 'client-initiated renegotiations per window, e.g. 3/600000 (0 = unlimited)')
+  .option(
+    '--client-reneg-limit <n/ms>',
+    'client-initiated renegotiations per window, e.g. 3/600000 (0 = unlimited)',
+    countPerWindow,
+  )
   .addOption(
     new Option('--client-cert <when>', 'ask for a client certificate').choices(['none', 'initial', 'renegotiate']),
   )
@@ -101,8 +139,19 @@ program
   .option('--max-version <v>', 'tls1, tls1.1 or tls1.2', 'tls1.2')
   .option('--ciphers <list>', 'cipher suites in preference order, IANA or OpenSSL names')
   .option('--alpn <protocols>', 'ALPN protocols in preference order, comma-separated')
-  .option('--handshake-timeout <ms>', 'drop clients whose handshake takes longer', (v) => Number(v), 10_000)
+  .option('--handshake-timeout <ms>', 'drop clients whose handshake takes longer', integer(1), 10_000)
   .option('--json', 'log JSON lines')
+  .addHelpText(
+    'after',
+    helpFooter(
+      { ok: 'stopped by SIGINT or SIGTERM', usage: 'bad option, unreadable certificate or key, port in use' },
+      [
+        'renego server --preset rfc5746 --www --client-cert renegotiate --protected-path /secure',
+        'renego server --port 0 --no-renegotiation',
+        'renego server --cert chain.pem --key key.pem --legacy-renegotiation --client-renegotiation',
+      ],
+    ),
+  )
   .action(async (o) => {
     const renegotiation: Record<string, unknown> = {};
     if (o.renegotiation === false) renegotiation.enabled = false;
@@ -111,10 +160,7 @@ program
     if (o.rfc5746 === false) renegotiation.rfc5746 = false;
     if (o.strict) renegotiation.requireSecureClients = true;
     if (o.refuseWith) renegotiation.refuseWith = o.refuseWith;
-    if (o.clientRenegLimit) {
-      const [count, windowMs] = String(o.clientRenegLimit).split('/').map(Number);
-      renegotiation.clientLimit = { count: count ?? 0, windowMs: windowMs ?? 600_000 };
-    }
+    if (o.clientRenegLimit) renegotiation.clientLimit = o.clientRenegLimit;
     const { startServer } = await import('../tools/server.ts');
     const running = await startServer({
       host: o.host,
@@ -145,9 +191,19 @@ program
   .command('lab')
   .description('reproduce CVE-2009-3555 against each defence on 127.0.0.1 and print the matrix (npm start)')
   .option('--scenario <id>', 'one scenario: client-certificate, cookie-injection, redirect')
-  .option('--defence <id>', 'one defence (with --scenario: a record-by-record transcript)')
+  .option(
+    '--defence <id>',
+    `one defence (with --scenario: a record-by-record transcript): ${DEFENCES.map((d) => d.id).join(', ')}`,
+  )
   .option('--json', 'one JSON object per cell')
   .option('--html <file>', 'write a self-contained report with a ladder diagram per scenario')
+  .addHelpText(
+    'after',
+    helpFooter(
+      { ok: 'the matrix ran', failed: 'no cell ran', usage: 'unknown scenario or defence, unwritable --html' },
+      ['renego lab', 'renego lab --scenario client-certificate --defence server-rfc5746', 'renego lab --html lab.html'],
+    ),
+  )
   .action(async (o) => {
     const { runLabTool } = await import('../tools/lab.ts');
     const cells = await runLabTool({ scenario: o.scenario, defence: o.defence, json: o.json, html: o.html });
@@ -176,15 +232,17 @@ program
   .option('--metrics <address>', 'serve Prometheus metrics on http://ADDRESS/metrics')
   .option('--log-level <level>', 'trace, debug, info, warn, error, fatal or silent')
   .option('--drain-timeout <duration>', 'on SIGTERM, wait this long for connections to end')
+  .addHelpText(
+    'after',
+    helpFooter({ ok: 'stopped by SIGINT or SIGTERM (after draining)', usage: 'invalid configuration or flags' }, [
+      'renego guard --listen 127.0.0.1:8443 --upstream 127.0.0.1:443 --policy deny',
+      'renego guard --listen [::]:8443 --upstream 192.0.2.10:443 --policy deny-client-initiated --rate-limit 10/60s',
+      'renego guard --config guard.yaml --metrics 127.0.0.1:9464',
+    ]),
+  )
   .action(async (o) => {
     const { runGuard } = await import('../tools/guard.ts');
-    const { GuardConfigError } = await import('../guard/config.ts');
-    try {
-      await runGuard(o);
-    } catch (e) {
-      process.stderr.write(`renego guard: ${(e as Error).message}\n`);
-      process.exitCode = e instanceof GuardConfigError ? 2 : 1;
-    }
+    await runGuard(o);
   });
 
 program
@@ -197,20 +255,35 @@ program
   .option('--targets-file <file>', 'one target per line (- for stdin; # comments)')
   .option('--json', 'one JSON object per target (JSON Lines), schema in docs/scan.md')
   .option('--html <file>', 'also write a self-contained HTML report')
-  .option('--concurrency <n>', 'targets scanned at once (default 32)', (v) => Number(v))
+  .option('--concurrency <n>', 'targets scanned at once (default 32)', integer(1))
   .option('--shard <K/N>', 'scan only the K-th of N slices of the target list')
   .option('--starttls <protocol>', 'smtp, imap, pop3, ftp, xmpp, ldap or postgres, for every target')
   .option('--servername <name>', 'SNI and HTTP Host (default: the target host unless it is an IP address)')
   .option('-4, --ipv4', 'connect over IPv4 only')
   .option('-6, --ipv6', 'connect over IPv6 only')
-  .option('--timeout <ms>', 'bound on every wait of every probe (default 5000)', (v) => Number(v))
-  .option('--max-renegotiations <n>', 'client-initiated renegotiations tried in a row (default 10)', (v) => Number(v))
+  .option('--timeout <ms>', 'bound on every wait of every probe (default 5000)', integer(1))
+  .option('--max-renegotiations <n>', 'client-initiated renegotiations tried in a row (default 10)', integer(1))
   .option('--paths <paths>', 'HTTP paths to request for server-initiated renegotiation, comma-separated (default /)')
   .option('--no-http', 'not an HTTP service: skip the path and split-request checks')
-  .option('--retries <n>', 'retries of a connection that fails before TLS starts (default 1)', (v) => Number(v))
-  .option('--rate <n>', 'at most n new connections per second over the whole run', (v) => Number(v))
-  .option('--connections-per-target <n>', 'parallel connections to one target (default 6)', (v) => Number(v))
+  .option('--retries <n>', 'retries of a connection that fails before TLS starts (default 1)', integer(0))
+  .option('--rate <n>', 'at most n new connections per second over the whole run', integer(1))
+  .option('--connections-per-target <n>', 'parallel connections to one target (default 6)', integer(1))
   .option('--no-progress', 'no progress bar even on a terminal')
+  .addHelpText(
+    'after',
+    helpFooter(
+      {
+        ok: 'every target scanned, nothing vulnerable',
+        failed: 'at least one target vulnerable',
+        usage: 'bad option or argument, or a target could not be scanned',
+      },
+      [
+        'renego scan example.test:443',
+        'renego scan --targets-file hosts.txt --json > report.jsonl',
+        'renego scan smtp://mail.example.test --html report.html',
+      ],
+    ),
+  )
   .action(async (targets: string[], o) => {
     const { runScanCommand } = await import('../tools/scan.ts');
     process.exitCode = await runScanCommand(
@@ -247,4 +320,22 @@ program
     );
   });
 
-await program.parseAsync();
+/** One line on stderr, the stack only with --debug; returns the exit code. */
+function report(e: unknown): number {
+  if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.ok : EXIT.usage; // commander printed it
+  const debug = program.opts<{ debug?: boolean }>().debug === true || process.argv.includes('--debug');
+  const error = e instanceof Error ? e : new Error(String(e));
+  const usage = error instanceof UsageError || error.name === 'GuardConfigError';
+  const system = (error as NodeJS.ErrnoException).code !== undefined;
+  const text = usage ? error.message : system ? describeSystemError(error) : `internal error: ${error.message}`;
+  process.stderr.write(`${running}: ${text}\n`);
+  if (debug) process.stderr.write(`${error.stack ?? ''}\n`);
+  else if (!usage && !system) process.stderr.write(`${running}: run again with --debug for the stack, and report it\n`);
+  return usage || system ? EXIT.usage : EXIT.internal;
+}
+
+try {
+  await program.parseAsync();
+} catch (e) {
+  process.exitCode = report(e);
+}

@@ -3,6 +3,7 @@
  * times and sends a request after each handshake, and reports what it saw as one
  * JSON-friendly object (or pipes stdin/stdout in interactive mode).
  */
+import { UsageError } from './usage.ts';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import { suiteByName } from '../crypto/suites.ts';
@@ -72,7 +73,8 @@ export function versionFromName(name: string | undefined, fallback: number): num
     'tlsv1.2': ProtocolVersion['TLSv1.2'],
   };
   const v = table[name.toLowerCase()];
-  if (v === undefined) throw new Error(`unknown version ${name} (use tls1, tls1.1 or tls1.2)`);
+  if (v === undefined)
+    throw new UsageError(`unknown version ${name}: use tls1, tls1.1 or tls1.2 (renego speaks TLS ≤ 1.2)`);
   return v;
 }
 

@@ -2,6 +2,7 @@
  * `renego lab` (and `npm start`): runs the CVE-2009-3555 attack against every
  * defence on 127.0.0.1 and prints the matrix, or one cell with its transcript.
  */
+import { UsageError, describeSystemError } from './usage.ts';
 import { runLab, type CellResult, type LabOptions } from '../lab/run.ts';
 import { ANSI, NO_COLOURS, formatMatrix, verdictOf } from '../lab/report-text.ts';
 import { DEFENCES } from '../lab/defences.ts';
@@ -20,10 +21,19 @@ export interface LabRunOptions {
 export async function runLabTool(opts: LabRunOptions): Promise<CellResult[]> {
   const out = opts.out ?? ((s: string) => process.stdout.write(s + '\n'));
   if (opts.scenario && !SCENARIOS.some((s) => s.id === opts.scenario)) {
-    throw new Error(`unknown scenario ${opts.scenario}; known: ${SCENARIOS.map((s) => s.id).join(', ')}`);
+    throw new UsageError(`unknown scenario ${opts.scenario}; known: ${SCENARIOS.map((s) => s.id).join(', ')}`);
   }
   if (opts.defence && !DEFENCES.some((d) => d.id === opts.defence)) {
-    throw new Error(`unknown defence ${opts.defence}; known: ${DEFENCES.map((d) => d.id).join(', ')}`);
+    throw new UsageError(`unknown defence ${opts.defence}; known: ${DEFENCES.map((d) => d.id).join(', ')}`);
+  }
+  // Fail before the matrix runs, not after: the report file must be writable.
+  if (opts.html) {
+    const { writeFileSync } = await import('node:fs');
+    try {
+      writeFileSync(opts.html, '');
+    } catch (e) {
+      throw new UsageError(`cannot write --html ${opts.html}: ${describeSystemError(e)}`);
+    }
   }
   const colours = process.stdout.isTTY && !process.env.NO_COLOR && !opts.json ? ANSI : NO_COLOURS;
   const started = performance.now();

@@ -5,6 +5,7 @@
  * as it finishes (text or JSON Lines) and optionally writes an HTML report.
  * Exit code: 0 nothing found, 1 a vulnerability found, 2 usage or scan errors.
  */
+import { UsageError } from './usage.ts';
 import * as fs from 'node:fs';
 import { htmlReport } from '../scan/report/html.ts';
 import { jsonLine } from '../scan/report/json.ts';
@@ -46,8 +47,6 @@ export interface ScanIo {
   readStdin(): Promise<string>;
   env: NodeJS.ProcessEnv;
 }
-
-export class UsageError extends Error {}
 
 function positive(name: string, v: number | undefined, dflt: number, min = 1): number {
   if (v === undefined) return dflt;
@@ -133,8 +132,10 @@ export async function runScanCommand(o: ScanCommandOptions, io: ScanIo): Promise
   let opts: ScanOptions;
   let defaults: TargetDefaults;
   let shard;
+  let concurrency: number;
   try {
     opts = scanOptionsFrom(o);
+    concurrency = positive('--concurrency', o.concurrency, DEFAULT_CONCURRENCY);
     defaults = targetDefaults(o);
     shard = o.shard !== undefined ? parseShard(o.shard) : undefined;
     if (o.shard !== undefined && !shard) throw new UsageError('bad --shard');
@@ -149,7 +150,7 @@ export async function runScanCommand(o: ScanCommandOptions, io: ScanIo): Promise
   let printed = 0;
   const summary = await runScans(lines, {
     scan: opts,
-    concurrency: positive('--concurrency', o.concurrency, DEFAULT_CONCURRENCY),
+    concurrency,
     ...(shard ? { shard } : {}),
     defaults,
     onResult: (r) => {

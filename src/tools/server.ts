@@ -19,6 +19,7 @@ import { createTestPki, writePkiFiles, type KeyType } from '../pki/throwaway.ts'
 import { trustStoreFromPem } from '../pki/verify.ts';
 import { ProtocolVersion, versionName } from '../wire/enums.ts';
 import { versionFromName } from './client.ts';
+import { UsageError, describeSystemError, readUserFile } from './usage.ts';
 
 export interface ServerRunOptions {
   host: string;
@@ -72,10 +73,12 @@ export async function startServer(opts: ServerRunOptions): Promise<RunningServer
   let clientKeyFile: string | undefined;
   /** The throwaway PKI's folder (private keys): removed when the server closes or the process exits. */
   let tempDir: string | undefined;
-  let clientCaPem: string | Buffer | undefined = opts.clientCaFile ? fs.readFileSync(opts.clientCaFile) : undefined;
+  let clientCaPem: string | Buffer | undefined = opts.clientCaFile
+    ? await readUserFile('--client-ca', opts.clientCaFile)
+    : undefined;
   if (opts.certFile) {
-    certPem = fs.readFileSync(opts.certFile);
-    keyPem = fs.readFileSync(opts.keyFile ?? opts.certFile);
+    certPem = await readUserFile('--cert', opts.certFile);
+    keyPem = opts.keyFile === undefined ? certPem : await readUserFile('--key', opts.keyFile);
   } else {
     const pki = await createTestPki({ keyType: opts.keyType ?? 'rsa' });
     tempDir = throwawayDir();
@@ -91,12 +94,15 @@ export async function startServer(opts: ServerRunOptions): Promise<RunningServer
   const preset = opts.preset ? SERVER_PRESETS[presetName(opts.preset)] : undefined;
   const clientCertificate = opts.clientCert ?? preset?.clientCertificate ?? 'none';
   const options: ServerOptions = {
-    certificates: [loadCertificate(certPem, keyPem)],
+    certificates: [userCertificate(certPem, keyPem)],
     minVersion: versionFromName(opts.minVersion, ProtocolVersion.TLSv1),
     maxVersion: versionFromName(opts.maxVersion, ProtocolVersion['TLSv1.2']),
     cipherSuites: opts.ciphers?.split(/[:,]/).map((n) => {
       const s = suiteByName(n.trim());
-      if (!s) throw new Error(`unknown or unavailable cipher suite ${n}`);
+      if (!s)
+        throw new UsageError(
+          `unknown or unavailable cipher suite ${n} (IANA or OpenSSL names, e.g. ECDHE-RSA-AES128-GCM-SHA256)`,
+        );
       return s;
     }),
     alpn: opts.alpn,
@@ -125,7 +131,12 @@ export async function startServer(opts: ServerRunOptions): Promise<RunningServer
     emit('error', { peer: `${sock.remoteAddress}:${sock.remotePort}`, error: e.message }),
   );
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (e) => {
+      if (tempDir !== undefined) removeThrowawayDir(tempDir);
+      const hint =
+        (e as NodeJS.ErrnoException).code === 'EADDRINUSE' ? ' (choose another --port, or 0 for any free port)' : '';
+      reject(new UsageError(`cannot listen on ${opts.host}:${opts.port}: ${describeSystemError(e)}${hint}`));
+    });
     server.listen(opts.port, opts.host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
@@ -149,6 +160,15 @@ export async function startServer(opts: ServerRunOptions): Promise<RunningServer
         if (tempDir !== undefined) removeThrowawayDir(tempDir);
       }),
   };
+}
+
+/** The certificate and key the user gave, or a UsageError saying why they cannot be used. */
+function userCertificate(certPem: string | Buffer, keyPem: string | Buffer): ReturnType<typeof loadCertificate> {
+  try {
+    return loadCertificate(certPem, keyPem);
+  } catch (e) {
+    throw new UsageError(`--cert/--key: ${(e as Error).message} (PEM certificate chain and its private key)`);
+  }
 }
 
 /** Throwaway PKI folders still on disk; one exit hook removes what close() did not. */

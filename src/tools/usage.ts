@@ -1,0 +1,45 @@
+/**
+ * The tools' one kind of user error: a flag, argument or file the command cannot run with. The
+ * CLI prints its message on one line, without a stack, and exits with EXIT.usage; the message says
+ * what is wrong and how to go on.
+ */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** Exit codes shared by every subcommand (each --help lists the ones it uses). */
+export const EXIT = {
+  /** The job ran and found nothing wrong. */
+  ok: 0,
+  /** The job ran and the answer is bad: a handshake failed, a server is vulnerable. */
+  failed: 1,
+  /** The command could not run as asked: a bad flag or argument, an unreadable file, a port in use. */
+  usage: 2,
+  /** A bug in renego: the message and `--debug` for the stack belong in a bug report. */
+  internal: 3,
+} as const;
+
+/** Reads a file the user named, saying which flag named it when that fails. */
+export async function readUserFile(flag: string, file: string): Promise<Buffer> {
+  const { readFile } = await import('node:fs/promises');
+  try {
+    return await readFile(file);
+  } catch (e) {
+    throw new UsageError(`cannot read ${flag} ${file}: ${describeSystemError(e)}`);
+  }
+}
+
+/** A system error as a short phrase ("no such file", "permission denied"), else its message. */
+export function describeSystemError(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  const phrases: Record<string, string> = {
+    ENOENT: 'no such file or folder',
+    EACCES: 'permission denied',
+    EISDIR: 'it is a folder',
+    EADDRINUSE: 'address already in use',
+    EADDRNOTAVAIL: 'address not available on this machine',
+    ENOTFOUND: 'host name not found',
+    EAI_AGAIN: 'host name lookup failed (temporary)',
+  };
+  return (code !== undefined ? phrases[code] : undefined) ?? (e as Error).message;
+}

@@ -1,0 +1,137 @@
+/**
+ * The command line's one error path: every subcommand reports a usage or start-up error on one
+ * line of stderr that names the problem (and how to go on), never a stack trace, and exits with
+ * EXIT.usage (2); `--debug` adds the stack. Each --help ends with its exit codes and examples.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import { createServer } from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { describe, test } from 'node:test';
+import { DEFENCES } from '../src/lab/defences.ts';
+import { SCENARIOS } from '../src/lab/scenarios.ts';
+import { EXIT } from '../src/tools/usage.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const RUN_TIMEOUT_MS = 30_000;
+
+interface Run {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function renego(args: readonly string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/main.ts', ...args],
+      { cwd: ROOT, timeout: RUN_TIMEOUT_MS, env: { ...process.env, NO_COLOR: '1' } },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** One line on stderr, prefixed with the subcommand, and no stack frame. */
+function assertOneLine(r: Run, prefix: string, message: RegExp): void {
+  const lines = r.stderr.trimEnd().split('\n');
+  assert.equal(lines.length, 1, `expected one line, got:\n${r.stderr}`);
+  assert.ok(lines[0]!.startsWith(`${prefix}: `), lines[0]);
+  assert.match(lines[0]!, message);
+  assert.doesNotMatch(r.stderr, /^\s+at /m);
+}
+
+const USAGE_CASES: readonly (readonly [readonly string[], string, RegExp])[] = [
+  [['server', '--port', 'abc'], 'renego server', /--port .*whole number from 0 to 65535/],
+  [['server', '--port', '70000'], 'renego server', /--port/],
+  [
+    ['server', '--cert', '/nonexistent/cert.pem'],
+    'renego server',
+    /cannot read --cert \/nonexistent\/cert.pem: no such file/,
+  ],
+  [['server', '--min-version', 'tls1.3'], 'renego server', /unknown version tls1\.3: use tls1, tls1\.1 or tls1\.2/],
+  [['server', '--client-reneg-limit', 'abc'], 'renego server', /COUNT\/MILLISECONDS/],
+  [['server', '--ciphers', 'NOPE'], 'renego server', /unknown or unavailable cipher suite NOPE/],
+  [['lab', '--scenario', 'nope'], 'renego lab', /known: client-certificate, cookie-injection, redirect/],
+  [['lab', '--html', '/nonexistent/lab.html'], 'renego lab', /cannot write --html \/nonexistent\/lab.html/],
+  [['scan', '--bogus', '127.0.0.1:1'], 'renego scan', /unknown option '--bogus'/],
+  [['scan', '--concurrency', 'abc', '127.0.0.1:1'], 'renego scan', /--concurrency .*whole number 1 or more/],
+  [['client', '127.0.0.1:abc'], 'renego client', /bad port in 127\.0\.0\.1:abc/],
+  [['client', '127.0.0.1:'], 'renego client', /bad port in 127\.0\.0\.1:/],
+  [['client', 'smtp://127.0.0.1:25'], 'renego client', /needs STARTTLS.*renego scan smtp:/],
+  [['client', '127.0.0.1:1', '--renegotiate', '-3'], 'renego client', /--renegotiate .*0 or more/],
+  [['client', '127.0.0.1:1', '--renegotiate', 'abc'], 'renego client', /--renegotiate/],
+  [['client', '127.0.0.1:1', '--timeout', 'abc'], 'renego client', /--timeout/],
+  [['client', '127.0.0.1:1', '--min-version', 'tls1.3'], 'renego client', /unknown version tls1\.3/],
+  [
+    ['guard', '--listen', '127.0.0.1:1', '--upstream', '127.0.0.1:2', '--policy', 'dney'],
+    'renego guard',
+    /invalid guard configuration/,
+  ],
+];
+
+describe('renego CLI errors', () => {
+  test(`usage errors: ${USAGE_CASES.length} cases, each one line and exit ${EXIT.usage}`, async () => {
+    const runs = await Promise.all(USAGE_CASES.map(([args]) => renego(args)));
+    USAGE_CASES.forEach(([args, prefix, message], i) => {
+      const r = runs[i]!;
+      assert.equal(r.code, EXIT.usage, `renego ${args.join(' ')}: exit ${r.code}\n${r.stderr}`);
+      if (args[0] === 'guard') {
+        // A configuration error lists every problem, one per line, under its heading.
+        assert.match(r.stderr, message);
+        assert.doesNotMatch(r.stderr, /^\s+at /m);
+      } else {
+        assertOneLine(r, prefix, message);
+      }
+    });
+  });
+
+  test('a port in use is a start-up error with a hint, and the server leaves no throwaway keys behind', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    const before = new Set(fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith('renego-server-')));
+    try {
+      const r = await renego(['server', '--port', String(port)]);
+      assert.equal(r.code, EXIT.usage);
+      assertOneLine(
+        r,
+        'renego server',
+        new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: address already in use \\(choose another --port`),
+      );
+    } finally {
+      blocker.close();
+    }
+    const left = fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith('renego-server-') && !before.has(f));
+    assert.deepEqual(left, []);
+  });
+
+  test('--debug adds the stack', async () => {
+    const r = await renego(['--debug', 'server', '--cert', '/nonexistent/cert.pem']);
+    assert.equal(r.code, EXIT.usage);
+    assert.match(r.stderr, /^renego server: cannot read --cert/);
+    assert.match(r.stderr, /^\s+at /m);
+  });
+
+  test('every subcommand --help ends with its exit codes and examples', async () => {
+    const commands = ['client', 'server', 'lab', 'guard', 'scan'];
+    const runs = await Promise.all(commands.map((c) => renego([c, '--help'])));
+    runs.forEach((r, i) => {
+      assert.equal(r.code, 0, commands[i]);
+      assert.match(
+        r.stdout,
+        new RegExp(`Exit codes:\\n(  \\d  .+\\n)+\\nExamples:\\n(  \\$ renego ${commands[i]}( .+)?\\n){3}\\n*$`),
+      );
+      assert.match(r.stdout, new RegExp(`  ${EXIT.usage}  `));
+    });
+    // The lab's IDs are listed where a user looks for them.
+    const lab = runs[commands.indexOf('lab')]!.stdout.replace(/\s+/g, ' ');
+    for (const { id } of [...DEFENCES, ...SCENARIOS])
+      assert.ok(lab.includes(` ${id}`), `lab --help does not list ${id}`);
+  });
+});
