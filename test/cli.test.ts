@@ -9,10 +9,14 @@ import * as fs from 'node:fs';
 import { createServer } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { once } from 'node:events';
 import { describe, test } from 'node:test';
+import * as tls from 'node:tls';
 import { DEFENCES } from '../src/lab/defences.ts';
 import { SCENARIOS } from '../src/lab/scenarios.ts';
 import { EXIT } from '../src/tools/usage.ts';
+import { countMatches, spawnPeer } from './peers/peer-process.ts';
+import { freePort } from './peers/ports.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const RUN_TIMEOUT_MS = 30_000;
@@ -133,5 +137,44 @@ describe('renego CLI errors', () => {
     const lab = runs[commands.indexOf('lab')]!.stdout.replace(/\s+/g, ' ');
     for (const { id } of [...DEFENCES, ...SCENARIOS])
       assert.ok(lab.includes(` ${id}`), `lab --help does not list ${id}`);
+  });
+});
+
+describe('renego server console (s_server r, R, q)', () => {
+  test('r sends a HelloRequest to every connection, R asks for a client certificate, q stops the server', async () => {
+    const port = await freePort();
+    const server = await spawnPeer({
+      name: 'renego server',
+      command: process.execPath,
+      args: ['--import', 'tsx', 'src/cli/main.ts', 'server', '--port', String(port)],
+      host: '127.0.0.1',
+      port,
+      readyPattern: /^listening /m,
+      cwd: ROOT,
+    });
+    const clients: tls.TLSSocket[] = [];
+    try {
+      // Two node:tls clients, which accept the server's HelloRequest (OpenSSL's default).
+      for (let i = 0; i < 2; i++) {
+        const c = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false });
+        c.on('error', () => {});
+        await once(c, 'secureConnect');
+        clients.push(c);
+      }
+      await server.waitForOutput(/(^handshake [^\n]*\n[^]*){2}/m, RUN_TIMEOUT_MS);
+      server.write('r\n');
+      const afterR = await server.waitForOutput(/(hello-request [^\n]*outcome=completed[^]*){2}/, RUN_TIMEOUT_MS);
+      assert.equal(countMatches(afterR, /^renegotiation peer=/m), 2);
+      assert.equal(countMatches(afterR, /requestCert=false/), 2);
+      server.write('R\n');
+      const afterCertR = await server.waitForOutput(/(requestCert=true[^\n]*outcome=completed[^]*){2}/, RUN_TIMEOUT_MS);
+      assert.equal(countMatches(afterCertR, /^renegotiation peer=/m), 4);
+      server.write('q\n');
+      assert.ok(await server.waitForExit(RUN_TIMEOUT_MS), 'q did not stop the server');
+      assert.equal(server.exitStatus()?.code, 0);
+    } finally {
+      for (const c of clients) c.destroy();
+      await server.stop();
+    }
   });
 });

@@ -161,7 +161,7 @@ program
     if (o.strict) renegotiation.requireSecureClients = true;
     if (o.refuseWith) renegotiation.refuseWith = o.refuseWith;
     if (o.clientRenegLimit) renegotiation.clientLimit = o.clientRenegLimit;
-    const { startServer } = await import('../tools/server.ts');
+    const { consoleCommand, startServer } = await import('../tools/server.ts');
     const running = await startServer({
       host: o.host,
       port: o.port,
@@ -185,6 +185,14 @@ program
     const stop = (): void => void running.close().then(() => process.exit(0));
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
+    // s_server's console on stdin, and SIGUSR1 for a HelloRequest to every connection.
+    process.on('SIGUSR1', () => void running.renegotiateAll({ requestCert: false }));
+    const { createInterface } = await import('node:readline');
+    createInterface({ input: process.stdin }).on('line', (line) => {
+      const command = consoleCommand(line);
+      if (command === 'quit') stop();
+      else if (command !== undefined) void running.renegotiateAll({ requestCert: command === 'renegotiate-cert' });
+    });
   });
 
 program

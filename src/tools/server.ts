@@ -51,6 +51,11 @@ export interface RunningServer {
   /** A client certificate signed by that CA, for trying client authentication. */
   clientCertFile: string | undefined;
   clientKeyFile: string | undefined;
+  /**
+   * Sends a HelloRequest on every open connection (s_server's `r`, or `R` with `requestCert`)
+   * and logs `hello-request` with each outcome; resolves once all are settled.
+   */
+  renegotiateAll(options: { requestCert: boolean }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -153,6 +158,16 @@ export async function startServer(opts: ServerRunOptions): Promise<RunningServer
     caFile,
     clientCertFile,
     clientKeyFile,
+    renegotiateAll: async ({ requestCert }) => {
+      if (open.size === 0) emit('hello-request', { connections: 0 });
+      await Promise.all(
+        [...open].map(async (sock) => {
+          const r = await sock.renegotiate({ requestCert, timeoutMs: options.handshakeTimeout });
+          const peer = `${sock.remoteAddress}:${sock.remotePort}`;
+          emit('hello-request', { peer, requestCert, outcome: r.outcome, ...(r.alert ? { alert: r.alert } : {}) });
+        }),
+      );
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -160,6 +175,24 @@ export async function startServer(opts: ServerRunOptions): Promise<RunningServer
         if (tempDir !== undefined) removeThrowawayDir(tempDir);
       }),
   };
+}
+
+/**
+ * The server's console, as s_server's: `r` renegotiates every connection, `R` also asks for a
+ * client certificate, `q` stops. Returns what the line asks for; unknown lines are ignored.
+ */
+export function consoleCommand(line: string): 'renegotiate' | 'renegotiate-cert' | 'quit' | undefined {
+  switch (line.trim()) {
+    case 'r':
+      return 'renegotiate';
+    case 'R':
+      return 'renegotiate-cert';
+    case 'q':
+    case 'Q':
+      return 'quit';
+    default:
+      return undefined;
+  }
 }
 
 /** The certificate and key the user gave, or a UsageError saying why they cannot be used. */
