@@ -158,7 +158,7 @@ function assertDataFlows(pair: Pair, tag: string): void {
  */
 function assertServerFatal(pair: Pair, kind: TlsErrorKind, alert: number): void {
   assert.equal(pair.server.error?.kind, kind, pair.server.error?.message ?? 'no server error');
-  assert.equal(alertFor(kind), alert, 'alertFor and the RFC agree');
+  assert.deepStrictEqual(alertFor(kind), { level: AlertLevel.fatal, description: alert }, 'alertFor and the RFC agree');
   assert.deepStrictEqual(alertsSent(pair.serverEvents).at(-1), [AlertLevel.fatal, alert]);
   assert.equal(errorsIn(pair.serverEvents).length, 1, 'one error event on the server');
   assert.equal(pair.client.error?.kind, 'PeerSentFatalAlert');
@@ -484,7 +484,7 @@ describe('each preset behaves as docs/server-policy.md defines it', () => {
             if (limit === 'none') return;
             pair.client.renegotiate();
             step(pair);
-            assertServerFatal(pair, 'TooManyRenegotiationRequests', AlertDescription.no_renegotiation);
+            assertServerFatal(pair, 'TooManyRenegotiationRequests', AlertDescription.handshake_failure);
           },
         );
       }
@@ -572,11 +572,11 @@ describe('RFC 5746 rules on a renegotiation ClientHello (§3.7)', () => {
     assert.equal(summaries(scsv.serverEvents)[0]?.secureRenegotiation, true);
   });
 
-  test('refuseWith fatal ends the connection at a refused renegotiation with a fatal no_renegotiation', () => {
+  test('refuseWith fatal ends the connection at a refused renegotiation with a fatal handshake_failure, never a fatal no_renegotiation (RFC 5246 §7.2.2)', () => {
     const pair = connectPair(serverContext({ renegotiation: { refuseWith: 'fatal' } }), newClient());
     pair.client.renegotiate();
     step(pair);
-    assertServerFatal(pair, 'RenegotiationRefused', AlertDescription.no_renegotiation);
+    assertServerFatal(pair, 'RenegotiationRefused', AlertDescription.handshake_failure);
   });
 
   test('a client that keeps asking after warnings is cut off after a bounded number of refusals', () => {
@@ -588,7 +588,7 @@ describe('RFC 5746 rules on a renegotiation ClientHello (§3.7)', () => {
       // Data between the refusals, so the client's own cap on consecutive warning alerts stays out of it.
       if (!pair.server.error) assertDataFlows(pair, `refusal ${asked}`);
     }
-    assertServerFatal(pair, 'TooManyRenegotiationRequests', AlertDescription.no_renegotiation);
+    assertServerFatal(pair, 'TooManyRenegotiationRequests', AlertDescription.handshake_failure);
     assert.equal(alertsSent(pair.serverEvents).filter(([l]) => l === AlertLevel.warning).length, 5);
     assert.equal(asked, 6);
   });
@@ -837,7 +837,7 @@ describe('RSA key exchange', () => {
     const kind = (server as ServerConnection).error?.kind; // re-read: the asserts above narrowed it
     assert.ok(kind === 'BadRecordMac' || kind === 'DecryptError', `failed at Finished with ${kind}`);
     assert.equal(errorsIn(events).length, 1);
-    assert.deepStrictEqual(alertsSent(events), [[AlertLevel.fatal, alertFor(kind!)!]]);
+    assert.deepStrictEqual(alertsSent(events), [[AlertLevel.fatal, alertFor(kind!)!.description]]);
   });
 
   test('a ClientKeyExchange whose RSA ciphertext has the wrong length is treated the same way', () => {
@@ -910,6 +910,17 @@ describe('SNI and ALPN', () => {
 });
 
 // --- bad input to a fresh server ----------------------------------------------------------------
+
+describe('application data', () => {
+  test('an empty write (how node:http ends a response) sends no record at all', () => {
+    const pair = connectPair(serverContext(), newClient());
+    pair.server.write(new Uint8Array(0));
+    assert.equal(pair.server.takeOutput().length, 0);
+    pair.client.write(new Uint8Array(0));
+    assert.equal(pair.client.takeOutput().length, 0);
+    assertDataFlows(pair, 'after empty writes');
+  });
+});
 
 describe('bad input to a fresh server', () => {
   function record(type: number, body: Uint8Array, version: number = TLS12): Uint8Array {
@@ -1028,7 +1039,7 @@ function checkOutcome(server: ProbedServer, events: readonly ConnectionEvent[], 
   assert.ok(errors[0] instanceof TlsError);
   assert.equal(errors[0], server.error);
   assert.notEqual(server.error.kind, 'InternalError', server.error.message);
-  const alert = alertFor(server.error.kind);
+  const alert = alertFor(server.error.kind)?.description;
   const sent = parseRecords(output).filter((r) => r.type === ContentType.alert);
   if (server.error.kind === 'PeerSentFatalAlert') {
     assert.ok(!sent.some((r) => r.fragment[0] === AlertLevel.fatal));
