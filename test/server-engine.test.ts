@@ -28,7 +28,7 @@ import { parsePemCertificates, trustStoreFromPem } from '../src/pki/verify.ts';
 import { concat } from '../src/wire/codec.ts';
 import { AlertDescription, AlertLevel, ContentType, HandshakeType, ProtocolVersion } from '../src/wire/enums.ts';
 import { TlsError, alertFor, type TlsErrorKind } from '../src/wire/errors.ts';
-import { encodeHandshake } from '../src/wire/handshake.ts';
+import { decodeHandshake, encodeHandshake, type ServerHello } from '../src/wire/handshake.ts';
 import { MAX_CIPHERTEXT, RECORD_HEADER_LEN, encodeRecordHeader } from '../src/wire/record.ts';
 import { ONE_RECORD, split } from './bytes-support.ts';
 
@@ -910,6 +910,42 @@ describe('SNI and ALPN', () => {
 });
 
 // --- bad input to a fresh server ----------------------------------------------------------------
+
+/** The handshake messages in a server's plaintext output (its first flight). */
+function serverMessages(out: Uint8Array): Uint8Array[] {
+  const bytes = concat(...parseRecords(out).flatMap((r) => (r.type === ContentType.handshake ? [r.fragment] : [])));
+  const messages: Uint8Array[] = [];
+  for (let at = 0; at + 4 <= bytes.length;) {
+    const length = (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!;
+    messages.push(bytes.subarray(at, at + 4 + length));
+    at += 4 + length;
+  }
+  return messages;
+}
+
+describe('RFC 5746 on an initial ClientHello (§3.6)', () => {
+  test('a ClientHello with only the SCSV and no extensions block gets an empty renegotiation_info (ff01 0001 00)', () => {
+    const server = new ProbedServer(serverContext());
+    const ch = encodeHandshake({
+      type: HandshakeType.client_hello,
+      version: TLS12,
+      random: new Uint8Array(32),
+      sessionId: new Uint8Array(0),
+      cipherSuites: [0x002f, 0x0035, 0x00ff],
+      compressionMethods: Uint8Array.of(0),
+      extensions: null,
+    });
+    server.receive(concat(encodeRecordHeader(ContentType.handshake, TLS12, ch.length), ch));
+    assert.equal(server.error, undefined, server.error?.message);
+    const sh = decodeHandshake(serverMessages(server.takeOutput())[0]!, TLS12) as ServerHello;
+    assert.equal(sh.type, HandshakeType.server_hello);
+    assert.deepStrictEqual(
+      sh.extensions?.map((e) => [e.type, [...e.data]]),
+      [[0xff01, [0]]],
+      'exactly one extension: renegotiation_info with an empty renegotiated_connection',
+    );
+  });
+});
 
 describe('application data', () => {
   test('an empty write (how node:http ends a response) sends no record at all', () => {

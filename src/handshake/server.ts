@@ -305,8 +305,10 @@ function serverHello(cx: HandshakeContext, hs: Handshake): HandshakeMessage {
     sessionId: hs.sessionId,
     cipherSuite: hs.suite.id,
     compressionMethod: 0,
-    // A legacy (extension-less) client gets a ServerHello without an extensions block.
-    extensions: hello.extensions === null ? null : extensions,
+    // A legacy (extension-less) client gets a ServerHello without an extensions block, except
+    // that RFC 5746 §3.6 makes the server answer the SCSV with an empty renegotiation_info even
+    // when the ClientHello had no extensions at all (SChannel's UseScsvForTls, tlsfuzzer's hellos).
+    extensions: hello.extensions === null && extensions.length === 0 ? null : extensions,
   };
 }
 
