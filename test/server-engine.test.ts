@@ -947,6 +947,28 @@ describe('RFC 5746 on an initial ClientHello (§3.6)', () => {
   });
 });
 
+describe('ChangeCipherSpec (RFC 5246 §7.1)', () => {
+  /** Replaces the body of the client's ChangeCipherSpec record. */
+  const ccsBody =
+    (body: Uint8Array) =>
+    (bytes: Uint8Array): Uint8Array =>
+      encodeRecords(
+        parseRecords(bytes).map((r) => (r.type === ContentType.change_cipher_spec ? { ...r, fragment: body } : r)),
+      );
+
+  for (const [label, body] of [
+    ['two bytes long (01 01)', Uint8Array.of(1, 1)],
+    ['of value 2', Uint8Array.of(2)],
+    ['empty', new Uint8Array(0)],
+  ] as const) {
+    test(`a ChangeCipherSpec ${label} is refused with a fatal unexpected_message, before any key change`, () => {
+      const pair = connectPair(serverContext(), newClient(), ccsBody(body));
+      assertServerFatal(pair, 'UnexpectedMessage', AlertDescription.unexpected_message);
+      assert.equal(summaries(pair.serverEvents).length, 0);
+    });
+  }
+});
+
 describe('application data', () => {
   test('an empty write (how node:http ends a response) sends no record at all', () => {
     const pair = connectPair(serverContext(), newClient());
