@@ -195,6 +195,16 @@ describe('renegotiation_info in the initial ServerHello', () => {
 // --- ServerHello contents ---------------------------------------------------------------
 
 describe('a ServerHello that breaks the offer', () => {
+  test('an extended_master_secret with a non-empty body is a decode_error (RFC 7627 §5.1: it SHALL be empty)', () => {
+    const { conn, hello } = startClient();
+    expectFatal(
+      conn,
+      handshakeRecord(serverHello(hello, { extensions: [EMPTY_RI, { type: 0x0017, data: Uint8Array.of(0) }] })),
+      'DecodeError',
+      AlertDescription.decode_error,
+    );
+  });
+
   test('choosing a cipher suite that was not offered is an illegal_parameter', () => {
     const { conn, hello } = startClient();
     const notOffered = 0x0005; // TLS_RSA_WITH_RC4_128_SHA

@@ -787,6 +787,33 @@ describe('session resumption', () => {
     assert.equal(again.client.error, undefined);
   });
 
+  test('an EMS session offered in a ClientHello without EMS is refused with handshake_failure (RFC 7627 §5.3)', () => {
+    for (const sessionTickets of [false, true]) {
+      const ctx = serverContext();
+      const session = firstSession(ctx, { sessionTickets });
+      assert.equal(session.extendedMasterSecret, true);
+      const again = connectPair(ctx, newClient({ sessionTickets, session, extendedMasterSecret: false }));
+      assertServerFatal(again, 'ExtendedMasterSecretDropped', AlertDescription.handshake_failure);
+      assert.equal(summaries(again.serverEvents).length, 0, 'nothing resumed');
+    }
+  });
+
+  test('an extended_master_secret with a non-empty body is a decode_error (RFC 7627 §5.1)', () => {
+    const server = new ProbedServer(serverContext());
+    const ch = encodeHandshake({
+      type: HandshakeType.client_hello,
+      version: TLS12,
+      random: new Uint8Array(32),
+      sessionId: new Uint8Array(0),
+      cipherSuites: [0x002f, 0x00ff],
+      compressionMethods: Uint8Array.of(0),
+      extensions: [{ type: 0x0017, data: Uint8Array.of(0) }],
+    });
+    const events = server.receive(concat(encodeRecordHeader(ContentType.handshake, TLS12, ch.length), ch));
+    assert.equal(server.error?.kind, 'DecodeError', server.error?.message);
+    assert.deepStrictEqual(alertsSent(events), [[AlertLevel.fatal, AlertDescription.decode_error]]);
+  });
+
   test('a renegotiation is always a full handshake, never a resumption', () => {
     const ctx = presetContext('rfc5746');
     const session = firstSession(ctx, { sessionTickets: false });
