@@ -28,7 +28,7 @@ import { parsePemCertificates, trustStoreFromPem } from '../src/pki/verify.ts';
 import { concat } from '../src/wire/codec.ts';
 import { AlertDescription, AlertLevel, ContentType, HandshakeType, ProtocolVersion } from '../src/wire/enums.ts';
 import { TlsError, alertFor, type TlsErrorKind } from '../src/wire/errors.ts';
-import { decodeHandshake, encodeHandshake, type ServerHello } from '../src/wire/handshake.ts';
+import { decodeHandshake, encodeHandshake, type ClientHello, type ServerHello } from '../src/wire/handshake.ts';
 import { MAX_CIPHERTEXT, RECORD_HEADER_LEN, encodeRecordHeader } from '../src/wire/record.ts';
 import { ONE_RECORD, split } from './bytes-support.ts';
 
@@ -812,6 +812,32 @@ describe('session resumption', () => {
     const events = server.receive(concat(encodeRecordHeader(ContentType.handshake, TLS12, ch.length), ch));
     assert.equal(server.error?.kind, 'DecodeError', server.error?.message);
     assert.deepStrictEqual(alertsSent(events), [[AlertLevel.fatal, AlertDescription.decode_error]]);
+  });
+
+  test("a ClientHello that offers a session without the session's cipher suite gets a full handshake (RFC 5246 §7.4.1.2)", () => {
+    for (const sessionTickets of [false, true]) {
+      const ctx = serverContext({ sessionCache: !sessionTickets });
+      const session = firstSession(ctx, { sessionTickets });
+      const client = newClient({ sessionTickets, session });
+      client.start();
+      const hello = decodeHandshake(parseRecords(client.takeOutput())[0]!.fragment, undefined) as ClientHello;
+      assert.ok(hello.cipherSuites.includes(session.cipherSuite));
+      const withoutIt = encodeHandshake({
+        ...hello,
+        cipherSuites: hello.cipherSuites.filter((id) => id !== session.cipherSuite),
+      });
+      const server = new ProbedServer(ctx);
+      server.receive(concat(encodeRecordHeader(ContentType.handshake, TLS12, withoutIt.length), withoutIt));
+      assert.equal(server.error, undefined, server.error?.message);
+      const flight = serverMessages(server.takeOutput()).map((m) => decodeHandshake(m, TLS12));
+      assert.deepStrictEqual(
+        flight.map((m) => m.type).slice(0, 2),
+        [HandshakeType.server_hello, HandshakeType.certificate],
+        `full handshake (${sessionTickets ? 'ticket' : 'session ID'})`,
+      );
+      const sh = flight[0] as ServerHello;
+      assert.notEqual(sh.cipherSuite, session.cipherSuite);
+    }
   });
 
   test('a renegotiation is always a full handshake, never a resumption', () => {

@@ -376,6 +376,9 @@ function findSession(
 
 function sessionFits(config: ServerConfig, hs: Handshake, s: ServerSession): boolean {
   const suite = suiteById(s.cipherSuite);
+  // RFC 5246 §7.4.1.2: a resuming ClientHello "MUST include at least the cipher_suite from that
+  // session"; one that does not is not resumed but gets a full handshake (OpenSSL aborts with
+  // illegal_parameter instead, which is what tlsfuzzer's test-resumption-with-wrong-ciphers expects).
   if (!suite || s.version !== hs.version || !hs.hello.cipherSuites.includes(s.cipherSuite)) return false;
   if (!config.cipherSuites.some((c) => c.id === s.cipherSuite)) return false;
   // RFC 7627 §5.3: a session without EMS is not resumed by an EMS hello (full handshake instead);
