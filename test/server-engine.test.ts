@@ -28,8 +28,20 @@ import { parsePemCertificates, trustStoreFromPem } from '../src/pki/verify.ts';
 import { concat } from '../src/wire/codec.ts';
 import { AlertDescription, AlertLevel, ContentType, HandshakeType, ProtocolVersion } from '../src/wire/enums.ts';
 import { TlsError, alertFor, type TlsErrorKind } from '../src/wire/errors.ts';
-import { decodeHandshake, encodeHandshake, type ClientHello, type ServerHello } from '../src/wire/handshake.ts';
-import { MAX_CIPHERTEXT, RECORD_HEADER_LEN, encodeRecordHeader } from '../src/wire/record.ts';
+import {
+  MAX_CLIENT_HELLO_LENGTH,
+  decodeHandshake,
+  encodeHandshake,
+  type ClientHello,
+  type ServerHello,
+} from '../src/wire/handshake.ts';
+import {
+  HANDSHAKE_HEADER_LEN,
+  MAX_CIPHERTEXT,
+  MAX_PLAINTEXT,
+  RECORD_HEADER_LEN,
+  encodeRecordHeader,
+} from '../src/wire/record.ts';
 import { ONE_RECORD, split } from './bytes-support.ts';
 
 const TLS12 = ProtocolVersion['TLSv1.2'];
@@ -1020,6 +1032,64 @@ describe('ChangeCipherSpec (RFC 5246 §7.1)', () => {
       assert.equal(summaries(pair.serverEvents).length, 0);
     });
   }
+});
+
+describe('ClientHello size: everything the record layer can carry is accepted (RFC 5246 §7.4.1.2, §6.2.1)', () => {
+  /** The hello as handshake records of at most 2^14 bytes each (§6.2.1 lets a message span records). */
+  function helloRecords(extensions: { type: number; data: Uint8Array }[], more: Partial<ClientHello> = {}): Uint8Array {
+    const ch = encodeHandshake({
+      type: HandshakeType.client_hello,
+      version: TLS12,
+      random: new Uint8Array(32).fill(7),
+      sessionId: new Uint8Array(0),
+      cipherSuites: [0xc02f, 0x002f, 0x00ff],
+      compressionMethods: Uint8Array.of(0),
+      extensions,
+      ...more,
+    });
+    const records: Uint8Array[] = [];
+    for (let at = 0; at < ch.length; at += MAX_PLAINTEXT) {
+      const piece = ch.subarray(at, at + MAX_PLAINTEXT);
+      records.push(encodeRecordHeader(ContentType.handshake, TLS12, piece.length), piece);
+    }
+    return concat(...records);
+  }
+
+  function assertServerHelloSent(input: Uint8Array): void {
+    const server = new ProbedServer(serverContext());
+    server.receive(input);
+    assert.equal(server.error, undefined, server.error?.message);
+    assert.equal(serverMessages(server.takeOutput())[0]?.[0], HandshakeType.server_hello);
+  }
+
+  test(`the largest ClientHello the protocol allows (${MAX_CLIENT_HELLO_LENGTH} bytes, OpenSSL's limit too) over nine records`, () => {
+    const input = helloRecords([{ type: 21, data: new Uint8Array(65535 - 4) }], {
+      sessionId: new Uint8Array(32).fill(9),
+      cipherSuites: [0xc02f, 0x002f, 0x00ff, ...Array.from({ length: 32767 - 3 }, () => 0x0a0a)],
+      compressionMethods: Uint8Array.from({ length: 255 }, (_, i) => i),
+    });
+    assert.equal(input.length, 9 * RECORD_HEADER_LEN + HANDSHAKE_HEADER_LEN + MAX_CLIENT_HELLO_LENGTH);
+    assertServerHelloSent(input);
+  });
+
+  test('a 65 KB padding extension', () => {
+    assertServerHelloSent(helloRecords([{ type: 21, data: new Uint8Array(65535 - 4) }]));
+  });
+
+  test('16,383 extensions (each empty, of unknown types)', () => {
+    assertServerHelloSent(
+      helloRecords(Array.from({ length: 16383 }, (_, i) => ({ type: 0x4000 + i, data: new Uint8Array(0) }))),
+    );
+  });
+
+  test('one byte over the largest ClientHello is refused from its header, before the body arrives', () => {
+    const server = new ProbedServer(serverContext());
+    const length = MAX_CLIENT_HELLO_LENGTH + 1;
+    const header = Uint8Array.of(HandshakeType.client_hello, length >> 16, (length >> 8) & 0xff, length & 0xff);
+    const events = server.receive(concat(encodeRecordHeader(ContentType.handshake, TLS12, header.length), header));
+    assert.equal(server.error?.kind, 'MessageTooLarge');
+    assert.deepStrictEqual(alertsSent(events), [[AlertLevel.fatal, AlertDescription.decode_error]]);
+  });
 });
 
 describe('application data', () => {
