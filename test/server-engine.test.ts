@@ -26,7 +26,14 @@ import { loadCertificate } from '../src/pki/credentials.ts';
 import { createTestPki, issueCertificate, type TestPki } from '../src/pki/throwaway.ts';
 import { parsePemCertificates, trustStoreFromPem } from '../src/pki/verify.ts';
 import { concat } from '../src/wire/codec.ts';
-import { AlertDescription, AlertLevel, ContentType, HandshakeType, ProtocolVersion } from '../src/wire/enums.ts';
+import {
+  AlertDescription,
+  AlertLevel,
+  ContentType,
+  HandshakeType,
+  NamedGroup,
+  ProtocolVersion,
+} from '../src/wire/enums.ts';
 import { TlsError, alertFor, type TlsErrorKind } from '../src/wire/errors.ts';
 import {
   MAX_CLIENT_HELLO_LENGTH,
@@ -1090,6 +1097,59 @@ describe('ClientHello size: everything the record layer can carry is accepted (R
     assert.equal(server.error?.kind, 'MessageTooLarge');
     assert.deepStrictEqual(alertsSent(events), [[AlertLevel.fatal, AlertDescription.decode_error]]);
   });
+});
+
+describe("the client's key share (ClientKeyExchange)", () => {
+  /** The client's ECDHE point, rewritten in place: body = opaque point<1..2^8-1>. */
+  const rewritePoint = (change: (point: Uint8Array) => void): ((b: Uint8Array) => Uint8Array) =>
+    tamperMessage(HandshakeType.client_key_exchange, (body) => change(body.subarray(1)));
+
+  // RFC 7748 §6.1 / RFC 8422 §5.11: small-order u-coordinates force an all-zero shared secret.
+  const X25519_SMALL_ORDER: Record<string, (u: Uint8Array) => void> = {
+    zero: (u) => u.fill(0),
+    one: (u) => u.fill(0).set([1]),
+    'a point of order 8': (u) =>
+      u.set(Buffer.from('e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800', 'hex')),
+    'p - 1': (u) => u.fill(0xff).set([0xec]),
+  };
+  for (const [name, change] of Object.entries(X25519_SMALL_ORDER)) {
+    test(`an X25519 share of small order (${name}) is refused with illegal_parameter`, () => {
+      const pair = connectPair(
+        serverContext({ groups: [NamedGroup.x25519] }),
+        newClient({ groups: [NamedGroup.x25519] }),
+        rewritePoint((u) => {
+          assert.equal(u.length, 32);
+          change(u);
+        }),
+      );
+      assertServerFatal(pair, 'IllegalParameter', AlertDescription.illegal_parameter);
+    });
+  }
+
+  for (const group of [NamedGroup.secp256r1, NamedGroup.secp384r1]) {
+    const name = group === NamedGroup.secp256r1 ? 'P-256' : 'P-384';
+    test(`a ${name} point off the curve is refused with illegal_parameter`, () => {
+      const pair = connectPair(
+        serverContext({ groups: [group] }),
+        newClient({ groups: [group] }),
+        rewritePoint((p) => {
+          p[p.length - 1]! ^= 1;
+        }),
+      );
+      assertServerFatal(pair, 'IllegalParameter', AlertDescription.illegal_parameter);
+    });
+
+    test(`a ${name} point that is not in uncompressed form is refused with illegal_parameter`, () => {
+      const pair = connectPair(
+        serverContext({ groups: [group] }),
+        newClient({ groups: [group] }),
+        rewritePoint((p) => {
+          p[0] = 2;
+        }),
+      );
+      assertServerFatal(pair, 'IllegalParameter', AlertDescription.illegal_parameter);
+    });
+  }
 });
 
 describe('application data', () => {
