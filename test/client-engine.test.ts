@@ -129,7 +129,7 @@ function expectFatal(conn: ProbedClient, input: Uint8Array, kind: TlsErrorKind, 
   assert.equal(error.kind, kind, error.message);
   assert.equal(conn.error, error);
   assert.ok(conn.closed);
-  assert.equal(alertFor(kind), alert, 'alertFor and the RFC agree');
+  assert.deepStrictEqual(alertFor(kind), { level: AlertLevel.fatal, description: alert }, 'alertFor and the RFC agree');
   assert.deepStrictEqual(alertsIn(conn.takeOutput()), [[AlertLevel.fatal, alert]]);
   assert.ok(
     events.some(
@@ -195,6 +195,16 @@ describe('renegotiation_info in the initial ServerHello', () => {
 // --- ServerHello contents ---------------------------------------------------------------
 
 describe('a ServerHello that breaks the offer', () => {
+  test('an extended_master_secret with a non-empty body is a decode_error (RFC 7627 §5.1: it SHALL be empty)', () => {
+    const { conn, hello } = startClient();
+    expectFatal(
+      conn,
+      handshakeRecord(serverHello(hello, { extensions: [EMPTY_RI, { type: 0x0017, data: Uint8Array.of(0) }] })),
+      'DecodeError',
+      AlertDescription.decode_error,
+    );
+  });
+
   test('choosing a cipher suite that was not offered is an illegal_parameter', () => {
     const { conn, hello } = startClient();
     const notOffered = 0x0005; // TLS_RSA_WITH_RC4_128_SHA
@@ -488,7 +498,7 @@ describe('framing limits', () => {
     const events = conn.receive(garbage);
     const errors = errorsIn(events);
     assert.equal(errors.length, 1);
-    const alert = alertFor(errors[0]!.kind);
+    const alert = alertFor(errors[0]!.kind)?.description;
     assert.ok(alert !== undefined);
     assert.deepStrictEqual(alertsIn(conn.takeOutput()), [[AlertLevel.fatal, alert]]);
     expectSticky(conn);
@@ -588,7 +598,7 @@ function checkOutcome(conn: ProbedClient, events: readonly ConnectionEvent[], ou
   assert.ok(errors[0] instanceof TlsError);
   assert.equal(errors[0], conn.error);
   assert.notEqual(conn.error.kind, 'InternalError', conn.error.message);
-  const alert = alertFor(conn.error.kind);
+  const alert = alertFor(conn.error.kind)?.description;
   const sent = alertsIn(output);
   if (alert === undefined) assert.ok(!sent.some(([level]) => level === AlertLevel.fatal));
   else assert.deepStrictEqual(sent.at(-1), [AlertLevel.fatal, alert]);

@@ -26,10 +26,29 @@ import { loadCertificate } from '../src/pki/credentials.ts';
 import { createTestPki, issueCertificate, type TestPki } from '../src/pki/throwaway.ts';
 import { parsePemCertificates, trustStoreFromPem } from '../src/pki/verify.ts';
 import { concat } from '../src/wire/codec.ts';
-import { AlertDescription, AlertLevel, ContentType, HandshakeType, ProtocolVersion } from '../src/wire/enums.ts';
+import {
+  AlertDescription,
+  AlertLevel,
+  ContentType,
+  HandshakeType,
+  NamedGroup,
+  ProtocolVersion,
+} from '../src/wire/enums.ts';
 import { TlsError, alertFor, type TlsErrorKind } from '../src/wire/errors.ts';
-import { encodeHandshake } from '../src/wire/handshake.ts';
-import { MAX_CIPHERTEXT, RECORD_HEADER_LEN, encodeRecordHeader } from '../src/wire/record.ts';
+import {
+  MAX_CLIENT_HELLO_LENGTH,
+  decodeHandshake,
+  encodeHandshake,
+  type ClientHello,
+  type ServerHello,
+} from '../src/wire/handshake.ts';
+import {
+  HANDSHAKE_HEADER_LEN,
+  MAX_CIPHERTEXT,
+  MAX_PLAINTEXT,
+  RECORD_HEADER_LEN,
+  encodeRecordHeader,
+} from '../src/wire/record.ts';
 import { ONE_RECORD, split } from './bytes-support.ts';
 
 const TLS12 = ProtocolVersion['TLSv1.2'];
@@ -158,7 +177,7 @@ function assertDataFlows(pair: Pair, tag: string): void {
  */
 function assertServerFatal(pair: Pair, kind: TlsErrorKind, alert: number): void {
   assert.equal(pair.server.error?.kind, kind, pair.server.error?.message ?? 'no server error');
-  assert.equal(alertFor(kind), alert, 'alertFor and the RFC agree');
+  assert.deepStrictEqual(alertFor(kind), { level: AlertLevel.fatal, description: alert }, 'alertFor and the RFC agree');
   assert.deepStrictEqual(alertsSent(pair.serverEvents).at(-1), [AlertLevel.fatal, alert]);
   assert.equal(errorsIn(pair.serverEvents).length, 1, 'one error event on the server');
   assert.equal(pair.client.error?.kind, 'PeerSentFatalAlert');
@@ -484,7 +503,7 @@ describe('each preset behaves as docs/server-policy.md defines it', () => {
             if (limit === 'none') return;
             pair.client.renegotiate();
             step(pair);
-            assertServerFatal(pair, 'TooManyRenegotiationRequests', AlertDescription.no_renegotiation);
+            assertServerFatal(pair, 'TooManyRenegotiationRequests', AlertDescription.handshake_failure);
           },
         );
       }
@@ -572,11 +591,11 @@ describe('RFC 5746 rules on a renegotiation ClientHello (§3.7)', () => {
     assert.equal(summaries(scsv.serverEvents)[0]?.secureRenegotiation, true);
   });
 
-  test('refuseWith fatal ends the connection at a refused renegotiation with a fatal no_renegotiation', () => {
+  test('refuseWith fatal ends the connection at a refused renegotiation with a fatal handshake_failure, never a fatal no_renegotiation (RFC 5246 §7.2.2)', () => {
     const pair = connectPair(serverContext({ renegotiation: { refuseWith: 'fatal' } }), newClient());
     pair.client.renegotiate();
     step(pair);
-    assertServerFatal(pair, 'RenegotiationRefused', AlertDescription.no_renegotiation);
+    assertServerFatal(pair, 'RenegotiationRefused', AlertDescription.handshake_failure);
   });
 
   test('a client that keeps asking after warnings is cut off after a bounded number of refusals', () => {
@@ -588,7 +607,7 @@ describe('RFC 5746 rules on a renegotiation ClientHello (§3.7)', () => {
       // Data between the refusals, so the client's own cap on consecutive warning alerts stays out of it.
       if (!pair.server.error) assertDataFlows(pair, `refusal ${asked}`);
     }
-    assertServerFatal(pair, 'TooManyRenegotiationRequests', AlertDescription.no_renegotiation);
+    assertServerFatal(pair, 'TooManyRenegotiationRequests', AlertDescription.handshake_failure);
     assert.equal(alertsSent(pair.serverEvents).filter(([l]) => l === AlertLevel.warning).length, 5);
     assert.equal(asked, 6);
   });
@@ -787,6 +806,59 @@ describe('session resumption', () => {
     assert.equal(again.client.error, undefined);
   });
 
+  test('an EMS session offered in a ClientHello without EMS is refused with handshake_failure (RFC 7627 §5.3)', () => {
+    for (const sessionTickets of [false, true]) {
+      const ctx = serverContext();
+      const session = firstSession(ctx, { sessionTickets });
+      assert.equal(session.extendedMasterSecret, true);
+      const again = connectPair(ctx, newClient({ sessionTickets, session, extendedMasterSecret: false }));
+      assertServerFatal(again, 'ExtendedMasterSecretDropped', AlertDescription.handshake_failure);
+      assert.equal(summaries(again.serverEvents).length, 0, 'nothing resumed');
+    }
+  });
+
+  test('an extended_master_secret with a non-empty body is a decode_error (RFC 7627 §5.1)', () => {
+    const server = new ProbedServer(serverContext());
+    const ch = encodeHandshake({
+      type: HandshakeType.client_hello,
+      version: TLS12,
+      random: new Uint8Array(32),
+      sessionId: new Uint8Array(0),
+      cipherSuites: [0x002f, 0x00ff],
+      compressionMethods: Uint8Array.of(0),
+      extensions: [{ type: 0x0017, data: Uint8Array.of(0) }],
+    });
+    const events = server.receive(concat(encodeRecordHeader(ContentType.handshake, TLS12, ch.length), ch));
+    assert.equal(server.error?.kind, 'DecodeError', server.error?.message);
+    assert.deepStrictEqual(alertsSent(events), [[AlertLevel.fatal, AlertDescription.decode_error]]);
+  });
+
+  test("a ClientHello that offers a session without the session's cipher suite gets a full handshake (RFC 5246 §7.4.1.2)", () => {
+    for (const sessionTickets of [false, true]) {
+      const ctx = serverContext({ sessionCache: !sessionTickets });
+      const session = firstSession(ctx, { sessionTickets });
+      const client = newClient({ sessionTickets, session });
+      client.start();
+      const hello = decodeHandshake(parseRecords(client.takeOutput())[0]!.fragment, undefined) as ClientHello;
+      assert.ok(hello.cipherSuites.includes(session.cipherSuite));
+      const withoutIt = encodeHandshake({
+        ...hello,
+        cipherSuites: hello.cipherSuites.filter((id) => id !== session.cipherSuite),
+      });
+      const server = new ProbedServer(ctx);
+      server.receive(concat(encodeRecordHeader(ContentType.handshake, TLS12, withoutIt.length), withoutIt));
+      assert.equal(server.error, undefined, server.error?.message);
+      const flight = serverMessages(server.takeOutput()).map((m) => decodeHandshake(m, TLS12));
+      assert.deepStrictEqual(
+        flight.map((m) => m.type).slice(0, 2),
+        [HandshakeType.server_hello, HandshakeType.certificate],
+        `full handshake (${sessionTickets ? 'ticket' : 'session ID'})`,
+      );
+      const sh = flight[0] as ServerHello;
+      assert.notEqual(sh.cipherSuite, session.cipherSuite);
+    }
+  });
+
   test('a renegotiation is always a full handshake, never a resumption', () => {
     const ctx = presetContext('rfc5746');
     const session = firstSession(ctx, { sessionTickets: false });
@@ -837,7 +909,7 @@ describe('RSA key exchange', () => {
     const kind = (server as ServerConnection).error?.kind; // re-read: the asserts above narrowed it
     assert.ok(kind === 'BadRecordMac' || kind === 'DecryptError', `failed at Finished with ${kind}`);
     assert.equal(errorsIn(events).length, 1);
-    assert.deepStrictEqual(alertsSent(events), [[AlertLevel.fatal, alertFor(kind!)!]]);
+    assert.deepStrictEqual(alertsSent(events), [[AlertLevel.fatal, alertFor(kind!)!.description]]);
   });
 
   test('a ClientKeyExchange whose RSA ciphertext has the wrong length is treated the same way', () => {
@@ -910,6 +982,186 @@ describe('SNI and ALPN', () => {
 });
 
 // --- bad input to a fresh server ----------------------------------------------------------------
+
+/** The handshake messages in a server's plaintext output (its first flight). */
+function serverMessages(out: Uint8Array): Uint8Array[] {
+  const bytes = concat(...parseRecords(out).flatMap((r) => (r.type === ContentType.handshake ? [r.fragment] : [])));
+  const messages: Uint8Array[] = [];
+  for (let at = 0; at + 4 <= bytes.length;) {
+    const length = (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!;
+    messages.push(bytes.subarray(at, at + 4 + length));
+    at += 4 + length;
+  }
+  return messages;
+}
+
+describe('RFC 5746 on an initial ClientHello (§3.6)', () => {
+  test('a ClientHello with only the SCSV and no extensions block gets an empty renegotiation_info (ff01 0001 00)', () => {
+    const server = new ProbedServer(serverContext());
+    const ch = encodeHandshake({
+      type: HandshakeType.client_hello,
+      version: TLS12,
+      random: new Uint8Array(32),
+      sessionId: new Uint8Array(0),
+      cipherSuites: [0x002f, 0x0035, 0x00ff],
+      compressionMethods: Uint8Array.of(0),
+      extensions: null,
+    });
+    server.receive(concat(encodeRecordHeader(ContentType.handshake, TLS12, ch.length), ch));
+    assert.equal(server.error, undefined, server.error?.message);
+    const sh = decodeHandshake(serverMessages(server.takeOutput())[0]!, TLS12) as ServerHello;
+    assert.equal(sh.type, HandshakeType.server_hello);
+    assert.deepStrictEqual(
+      sh.extensions?.map((e) => [e.type, [...e.data]]),
+      [[0xff01, [0]]],
+      'exactly one extension: renegotiation_info with an empty renegotiated_connection',
+    );
+  });
+});
+
+describe('ChangeCipherSpec (RFC 5246 §7.1)', () => {
+  /** Replaces the body of the client's ChangeCipherSpec record. */
+  const ccsBody =
+    (body: Uint8Array) =>
+    (bytes: Uint8Array): Uint8Array =>
+      encodeRecords(
+        parseRecords(bytes).map((r) => (r.type === ContentType.change_cipher_spec ? { ...r, fragment: body } : r)),
+      );
+
+  for (const [label, body] of [
+    ['two bytes long (01 01)', Uint8Array.of(1, 1)],
+    ['of value 2', Uint8Array.of(2)],
+    ['empty', new Uint8Array(0)],
+  ] as const) {
+    test(`a ChangeCipherSpec ${label} is refused with a fatal unexpected_message, before any key change`, () => {
+      const pair = connectPair(serverContext(), newClient(), ccsBody(body));
+      assertServerFatal(pair, 'UnexpectedMessage', AlertDescription.unexpected_message);
+      assert.equal(summaries(pair.serverEvents).length, 0);
+    });
+  }
+});
+
+describe('ClientHello size: everything the record layer can carry is accepted (RFC 5246 §7.4.1.2, §6.2.1)', () => {
+  /** The hello as handshake records of at most 2^14 bytes each (§6.2.1 lets a message span records). */
+  function helloRecords(extensions: { type: number; data: Uint8Array }[], more: Partial<ClientHello> = {}): Uint8Array {
+    const ch = encodeHandshake({
+      type: HandshakeType.client_hello,
+      version: TLS12,
+      random: new Uint8Array(32).fill(7),
+      sessionId: new Uint8Array(0),
+      cipherSuites: [0xc02f, 0x002f, 0x00ff],
+      compressionMethods: Uint8Array.of(0),
+      extensions,
+      ...more,
+    });
+    const records: Uint8Array[] = [];
+    for (let at = 0; at < ch.length; at += MAX_PLAINTEXT) {
+      const piece = ch.subarray(at, at + MAX_PLAINTEXT);
+      records.push(encodeRecordHeader(ContentType.handshake, TLS12, piece.length), piece);
+    }
+    return concat(...records);
+  }
+
+  function assertServerHelloSent(input: Uint8Array): void {
+    const server = new ProbedServer(serverContext());
+    server.receive(input);
+    assert.equal(server.error, undefined, server.error?.message);
+    assert.equal(serverMessages(server.takeOutput())[0]?.[0], HandshakeType.server_hello);
+  }
+
+  test(`the largest ClientHello the protocol allows (${MAX_CLIENT_HELLO_LENGTH} bytes, OpenSSL's limit too) over nine records`, () => {
+    const input = helloRecords([{ type: 21, data: new Uint8Array(65535 - 4) }], {
+      sessionId: new Uint8Array(32).fill(9),
+      cipherSuites: [0xc02f, 0x002f, 0x00ff, ...Array.from({ length: 32767 - 3 }, () => 0x0a0a)],
+      compressionMethods: Uint8Array.from({ length: 255 }, (_, i) => i),
+    });
+    assert.equal(input.length, 9 * RECORD_HEADER_LEN + HANDSHAKE_HEADER_LEN + MAX_CLIENT_HELLO_LENGTH);
+    assertServerHelloSent(input);
+  });
+
+  test('a 65 KB padding extension', () => {
+    assertServerHelloSent(helloRecords([{ type: 21, data: new Uint8Array(65535 - 4) }]));
+  });
+
+  test('16,383 extensions (each empty, of unknown types)', () => {
+    assertServerHelloSent(
+      helloRecords(Array.from({ length: 16383 }, (_, i) => ({ type: 0x4000 + i, data: new Uint8Array(0) }))),
+    );
+  });
+
+  test('one byte over the largest ClientHello is refused from its header, before the body arrives', () => {
+    const server = new ProbedServer(serverContext());
+    const length = MAX_CLIENT_HELLO_LENGTH + 1;
+    const header = Uint8Array.of(HandshakeType.client_hello, length >> 16, (length >> 8) & 0xff, length & 0xff);
+    const events = server.receive(concat(encodeRecordHeader(ContentType.handshake, TLS12, header.length), header));
+    assert.equal(server.error?.kind, 'MessageTooLarge');
+    assert.deepStrictEqual(alertsSent(events), [[AlertLevel.fatal, AlertDescription.decode_error]]);
+  });
+});
+
+describe("the client's key share (ClientKeyExchange)", () => {
+  /** The client's ECDHE point, rewritten in place: body = opaque point<1..2^8-1>. */
+  const rewritePoint = (change: (point: Uint8Array) => void): ((b: Uint8Array) => Uint8Array) =>
+    tamperMessage(HandshakeType.client_key_exchange, (body) => change(body.subarray(1)));
+
+  // RFC 7748 §6.1 / RFC 8422 §5.11: small-order u-coordinates force an all-zero shared secret.
+  const X25519_SMALL_ORDER: Record<string, (u: Uint8Array) => void> = {
+    zero: (u) => u.fill(0),
+    one: (u) => u.fill(0).set([1]),
+    'a point of order 8': (u) =>
+      u.set(Buffer.from('e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800', 'hex')),
+    'p - 1': (u) => u.fill(0xff).set([0xec]),
+  };
+  for (const [name, change] of Object.entries(X25519_SMALL_ORDER)) {
+    test(`an X25519 share of small order (${name}) is refused with illegal_parameter`, () => {
+      const pair = connectPair(
+        serverContext({ groups: [NamedGroup.x25519] }),
+        newClient({ groups: [NamedGroup.x25519] }),
+        rewritePoint((u) => {
+          assert.equal(u.length, 32);
+          change(u);
+        }),
+      );
+      assertServerFatal(pair, 'IllegalParameter', AlertDescription.illegal_parameter);
+    });
+  }
+
+  for (const group of [NamedGroup.secp256r1, NamedGroup.secp384r1]) {
+    const name = group === NamedGroup.secp256r1 ? 'P-256' : 'P-384';
+    test(`a ${name} point off the curve is refused with illegal_parameter`, () => {
+      const pair = connectPair(
+        serverContext({ groups: [group] }),
+        newClient({ groups: [group] }),
+        rewritePoint((p) => {
+          p[p.length - 1]! ^= 1;
+        }),
+      );
+      assertServerFatal(pair, 'IllegalParameter', AlertDescription.illegal_parameter);
+    });
+
+    test(`a ${name} point that is not in uncompressed form is refused with illegal_parameter`, () => {
+      const pair = connectPair(
+        serverContext({ groups: [group] }),
+        newClient({ groups: [group] }),
+        rewritePoint((p) => {
+          p[0] = 2;
+        }),
+      );
+      assertServerFatal(pair, 'IllegalParameter', AlertDescription.illegal_parameter);
+    });
+  }
+});
+
+describe('application data', () => {
+  test('an empty write (how node:http ends a response) sends no record at all', () => {
+    const pair = connectPair(serverContext(), newClient());
+    pair.server.write(new Uint8Array(0));
+    assert.equal(pair.server.takeOutput().length, 0);
+    pair.client.write(new Uint8Array(0));
+    assert.equal(pair.client.takeOutput().length, 0);
+    assertDataFlows(pair, 'after empty writes');
+  });
+});
 
 describe('bad input to a fresh server', () => {
   function record(type: number, body: Uint8Array, version: number = TLS12): Uint8Array {
@@ -1028,7 +1280,7 @@ function checkOutcome(server: ProbedServer, events: readonly ConnectionEvent[], 
   assert.ok(errors[0] instanceof TlsError);
   assert.equal(errors[0], server.error);
   assert.notEqual(server.error.kind, 'InternalError', server.error.message);
-  const alert = alertFor(server.error.kind);
+  const alert = alertFor(server.error.kind)?.description;
   const sent = parseRecords(output).filter((r) => r.type === ContentType.alert);
   if (server.error.kind === 'PeerSentFatalAlert') {
     assert.ok(!sent.some((r) => r.fragment[0] === AlertLevel.fatal));

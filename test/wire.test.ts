@@ -624,6 +624,36 @@ describe('framing', () => {
     assert.equal(atCap.next(), undefined);
   });
 
+  test('HandshakeJoiner reassembles a 64 KiB message sent as one-byte records with linear copying, never holding more than twice what arrived', () => {
+    const message = rawHandshake(
+      HandshakeType.certificate,
+      new Uint8Array(64 * 1024).map((_, i) => i * 7),
+    );
+    const j = new HandshakeJoiner(128 * 1024);
+    let got: Uint8Array | undefined;
+    for (let at = 0; at < message.length; at++) {
+      j.push(message.subarray(at, at + 1));
+      assert.ok(j.capacity <= Math.max(256, 2 * (at + 1)), `${j.capacity} bytes reserved for ${at + 1} received`);
+      got = j.next();
+      if (at < message.length - 1) assert.equal(got, undefined);
+    }
+    assert.deepStrictEqual(got, message);
+    assert.ok(j.isEmpty);
+    // Each byte in, the final copy out, and the growth steps (a geometric series): at most 4n.
+    // Reallocating on every fragment would copy n²/2, about 2^31 bytes here.
+    assert.ok(
+      j.bytesCopied <= 4 * message.length,
+      `${j.bytesCopied} bytes copied for a ${message.length}-byte message`,
+    );
+  });
+
+  test('HandshakeJoiner does not reserve the length a header claims before the bytes arrive', () => {
+    const j = new HandshakeJoiner(128 * 1024);
+    j.push(Uint8Array.of(HandshakeType.certificate, 0x01, 0xff, 0xff, 1, 2, 3, 4, 5, 6));
+    assert.equal(j.next(), undefined);
+    assert.ok(j.capacity <= 256, `${j.capacity} bytes reserved for a claim of 128 KiB`);
+  });
+
   test('HandshakeJoiner reassembles a message split across three records and two messages coalesced in one record', () => {
     const j = new HandshakeJoiner(1000);
     const hello = encodeHandshake(sampleServerHello([renegotiationInfo(new Uint8Array(0))]));

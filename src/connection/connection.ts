@@ -140,6 +140,9 @@ export abstract class Connection {
     if (this.failure) throw this.failure;
     if (this.sentCloseNotify) throw new TlsError('InternalError', 'write after close');
     if (!this.handshakeComplete) throw new TlsError('InternalError', 'write before the handshake completed');
+    // An empty write (node:http ends a response with one) sends nothing: a zero-length
+    // application_data record carries no data, and some stacks take it for the end of the stream.
+    if (data.length === 0) return;
     this.records.writeRecord(ContentType.application_data, data);
   }
 
@@ -180,7 +183,7 @@ export abstract class Connection {
     const alert = alertFor(error.kind);
     if (alert !== undefined) {
       try {
-        this.sendAlert(AlertLevel.fatal, alert);
+        this.sendAlert(alert.level, alert.description);
       } catch {
         // The alert is best effort; the error is what the owner acts on.
       }

@@ -17,7 +17,12 @@ import {
 import { SessionStore } from '../handshake/server-sessions.ts';
 import { AlertDescription, AlertLevel, HandshakeType, ProtocolVersion } from '../wire/enums.ts';
 import { TlsError } from '../wire/errors.ts';
-import { encodeHandshake, type HandshakeMessage, type UnknownHandshake } from '../wire/handshake.ts';
+import {
+  MAX_CLIENT_HELLO_LENGTH,
+  encodeHandshake,
+  type HandshakeMessage,
+  type UnknownHandshake,
+} from '../wire/handshake.ts';
 import { Connection } from './connection.ts';
 
 export type ServerConfigInput = Partial<Omit<ServerConfig, 'renegotiation' | 'certificates'>> &
@@ -45,7 +50,9 @@ export function createServerContext(input: ServerConfigInput): ServerContext {
     sessionCache: true,
     sessionTickets: true,
     sessionLifetimeMs: 2 * 60 * 60 * 1000,
-    maxHandshakeMessageSize: 64 * 1024,
+    // RFC 5246 §7.4.1.2's largest ClientHello (65 KB of padding, 16,383 empty extensions, a full
+    // cipher list): a smaller bound would refuse ClientHellos OpenSSL accepts.
+    maxHandshakeMessageSize: MAX_CLIENT_HELLO_LENGTH,
     ...defined,
     renegotiation: { ...SAFE_SERVER_RENEGOTIATION, ...input.renegotiation },
   };

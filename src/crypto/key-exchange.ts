@@ -83,15 +83,23 @@ export function ecdheKeyShare(group: number): KeyShare {
       publicKey: new Uint8Array(raw),
       agree(peer) {
         if (peer.length !== 32) throw new TlsError('IllegalParameter', 'X25519 point is not 32 bytes');
-        const peerKey = crypto.createPublicKey({
-          key: Buffer.concat([X25519_SPKI_PREFIX, peer]),
-          format: 'der',
-          type: 'spki',
-        });
-        const secret = crypto.diffieHellman({ privateKey, publicKey: peerKey });
-        // RFC 8422 §5.11: an all-zero X25519 result means a small-order point.
+        // RFC 7748 §6.1, RFC 8422 §5.11: a small-order share (0, 1, the order-8 points, p-1, …)
+        // forces an all-zero shared secret that an attacker knows; it is refused with
+        // illegal_parameter, as OpenSSL does and tlsfuzzer's test-x25519 expects. OpenSSL, under
+        // node, fails the derivation itself for such shares; the zero check covers any other build.
+        let secret: Uint8Array;
+        try {
+          const peerKey = crypto.createPublicKey({
+            key: Buffer.concat([X25519_SPKI_PREFIX, peer]),
+            format: 'der',
+            type: 'spki',
+          });
+          secret = new Uint8Array(crypto.diffieHellman({ privateKey, publicKey: peerKey }));
+        } catch {
+          throw new TlsError('IllegalParameter', 'X25519 share of small order (the shared secret would be zero)');
+        }
         if (secret.every((b) => b === 0)) throw new TlsError('IllegalParameter', 'X25519 shared secret is zero');
-        return new Uint8Array(secret);
+        return secret;
       },
     };
   }
@@ -102,7 +110,8 @@ export function ecdheKeyShare(group: number): KeyShare {
   return {
     publicKey: new Uint8Array(pub),
     agree(peer) {
-      // RFC 8422 §5.4.1: only the uncompressed point format is allowed.
+      // RFC 8422 §5.4.1: only the uncompressed point format is allowed; §5.11: the point must be
+      // on the curve (OpenSSL, under computeSecret, checks it, and refuses the point at infinity).
       if (peer[0] !== 4) throw new TlsError('IllegalParameter', 'EC point is not uncompressed');
       try {
         return new Uint8Array(ecdh.computeSecret(peer));

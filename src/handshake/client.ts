@@ -277,7 +277,7 @@ class ExpectServerHello implements ClientState {
       }
     }
     checkRenegotiationInfo(cx, config, hs, sh);
-    hs.ems = ext.findExtension(sh.extensions, ExtensionType.extended_master_secret) !== undefined;
+    hs.ems = ext.hasExtendedMasterSecret(sh.extensions);
     hs.ticketExpected = ext.findExtension(sh.extensions, ExtensionType.session_ticket) !== undefined;
     const alpnExt = ext.findExtension(sh.extensions, ExtensionType.application_layer_protocol_negotiation);
     if (alpnExt) {

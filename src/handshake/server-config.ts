@@ -79,6 +79,12 @@ export interface ServerConfig {
   ticketKey?: Uint8Array;
   sessionLifetimeMs: number;
   renegotiation: ServerRenegotiationPolicy;
+  /**
+   * The longest handshake message accepted, checked from its header (a DoS bound on
+   * reassembly memory). The default is the longest ClientHello the protocol allows
+   * (MAX_CLIENT_HELLO_LENGTH, 131396 bytes, OpenSSL's limit too), so no ClientHello a
+   * peer may legally send is refused; it also bounds a client's Certificate chain.
+   */
   maxHandshakeMessageSize: number;
 }
 

@@ -113,6 +113,7 @@ function processClientHello(
   const secureRenegotiation = checkClientRenegotiationInfo(cx, config, hello);
   const serverName = sniOf(hello);
   const cert = chooseCertificate(config, serverName);
+  const offersEms = ext.hasExtendedMasterSecret(hello.extensions);
   const hs: Handshake = {
     transcript,
     hello,
@@ -122,9 +123,7 @@ function processClientHello(
     version,
     suite: undefined as unknown as CipherSuiteInfo,
     cert,
-    ems:
-      config.extendedMasterSecret &&
-      ext.findExtension(hello.extensions, ExtensionType.extended_master_secret) !== undefined,
+    ems: config.extendedMasterSecret && offersEms,
     secureRenegotiation,
     sessionId: new Uint8Array(0),
     issueTicket: false,
@@ -146,6 +145,12 @@ function processClientHello(
   const offeredTicket = ext.findExtension(hello.extensions, ExtensionType.session_ticket);
   const resumable = !renegotiation && opts.sessions !== undefined;
   const session = resumable ? findSession(config, opts.sessions!, hello, offeredTicket?.data) : undefined;
+  // RFC 7627 §5.3: "If the original session used the extension but the new ClientHello does not
+  // contain it, the server MUST abort the abbreviated handshake" — a client that drops EMS while
+  // offering an EMS session is either broken or someone replaying it against a weaker handshake.
+  if (session?.extendedMasterSecret && !offersEms) {
+    throw new TlsError('ExtendedMasterSecretDropped', 'resumption of an EMS session without extended_master_secret');
+  }
   if (session && sessionFits(config, hs, session)) return resume(cx, config, hs, session, offeredTicket !== undefined);
 
   hs.suite = chooseSuite(config, hs, hello);
@@ -305,8 +310,10 @@ function serverHello(cx: HandshakeContext, hs: Handshake): HandshakeMessage {
     sessionId: hs.sessionId,
     cipherSuite: hs.suite.id,
     compressionMethod: 0,
-    // A legacy (extension-less) client gets a ServerHello without an extensions block.
-    extensions: hello.extensions === null ? null : extensions,
+    // A legacy (extension-less) client gets a ServerHello without an extensions block, except
+    // that RFC 5746 §3.6 makes the server answer the SCSV with an empty renegotiation_info even
+    // when the ClientHello had no extensions at all (SChannel's UseScsvForTls, tlsfuzzer's hellos).
+    extensions: hello.extensions === null && extensions.length === 0 ? null : extensions,
   };
 }
 
@@ -369,9 +376,13 @@ function findSession(
 
 function sessionFits(config: ServerConfig, hs: Handshake, s: ServerSession): boolean {
   const suite = suiteById(s.cipherSuite);
+  // RFC 5246 §7.4.1.2: a resuming ClientHello "MUST include at least the cipher_suite from that
+  // session"; one that does not is not resumed but gets a full handshake (OpenSSL aborts with
+  // illegal_parameter instead, which is what tlsfuzzer's test-resumption-with-wrong-ciphers expects).
   if (!suite || s.version !== hs.version || !hs.hello.cipherSuites.includes(s.cipherSuite)) return false;
   if (!config.cipherSuites.some((c) => c.id === s.cipherSuite)) return false;
-  // RFC 7627 §5.3: a session without EMS is not resumed by an EMS hello, nor the reverse.
+  // RFC 7627 §5.3: a session without EMS is not resumed by an EMS hello (full handshake instead);
+  // the reverse was refused above, and an EMS session we no longer negotiate EMS for is not resumed.
   if (s.extendedMasterSecret !== hs.ems) return false;
   if (config.clientCertificate === 'initial' && config.clientCertificateRequired && s.clientCertificates.length === 0)
     return false;

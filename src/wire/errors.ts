@@ -3,7 +3,7 @@
  * Misbehaviour kinds read as sentences so tools can print them; `alertFor` is the
  * single place that decides which alert a local error sends (RFC 5246 §7.2.2).
  */
-import { AlertDescription } from './enums.ts';
+import { AlertDescription, AlertLevel } from './enums.ts';
 
 export type TlsErrorKind =
   // decoding and framing
@@ -56,8 +56,25 @@ export function isTlsError(e: unknown): e is TlsError {
   return e instanceof TlsError;
 }
 
-/** The alert we send for a local error; undefined when none is sent. */
-export function alertFor(kind: TlsErrorKind): number | undefined {
+/** An alert as sent on the wire: RFC 5246 §7.2 `struct { AlertLevel level; AlertDescription description; }`. */
+export interface Alert {
+  level: number;
+  description: number;
+}
+
+/**
+ * The alert we send for a local error; undefined when none is sent. Every
+ * error ends the connection, so every alert here is fatal: no_renegotiation,
+ * which RFC 5246 §7.2.2 says "is always a warning", is never among them (a
+ * refusal that lets the session go on is sent as a warning by the connection's
+ * renegotiation policy, not through an error).
+ */
+export function alertFor(kind: TlsErrorKind): Alert | undefined {
+  const description = fatalDescriptionFor(kind);
+  return description === undefined ? undefined : { level: AlertLevel.fatal, description };
+}
+
+function fatalDescriptionFor(kind: TlsErrorKind): number | undefined {
   switch (kind) {
     case 'DecodeError':
       return AlertDescription.decode_error;
@@ -87,7 +104,11 @@ export function alertFor(kind: TlsErrorKind): number | undefined {
       return AlertDescription.handshake_failure;
     case 'RenegotiationRefused':
     case 'TooManyRenegotiationRequests':
-      return AlertDescription.no_renegotiation;
+      // Refusing and closing, or closing after refusals: RFC 5246 §7.2.2 keeps no_renegotiation a
+      // warning, and handshake_failure ("unable to negotiate an acceptable set of security
+      // parameters given the options available") is the fatal alert for a handshake our policy
+      // will not run. JSSE refuses with a fatal handshake_failure, as OpenSSL did for SSL 3.0.
+      return AlertDescription.handshake_failure;
     case 'InsufficientSecurity':
       return AlertDescription.insufficient_security;
     case 'DecryptError':

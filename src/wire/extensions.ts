@@ -137,6 +137,17 @@ export function extendedMasterSecret(): Extension {
   return { type: ExtensionType.extended_master_secret, data: new Uint8Array(0) };
 }
 
+/**
+ * Whether a hello carries extended_master_secret. RFC 7627 §5.1: "The extension_data
+ * field of this extension SHALL be empty", so a body is a malformed extension:
+ * decode_error, as OpenSSL and tlsfuzzer's test-extended-master-secret-extension expect.
+ */
+export function hasExtendedMasterSecret(extensions: readonly Extension[] | null): boolean {
+  const e = findExtension(extensions, ExtensionType.extended_master_secret);
+  if (e && e.data.length !== 0) throw new TlsError('DecodeError', 'extended_master_secret with a non-empty body');
+  return e !== undefined;
+}
+
 export function sessionTicket(ticket: Uint8Array = new Uint8Array(0)): Extension {
   return { type: ExtensionType.session_ticket, data: ticket };
 }

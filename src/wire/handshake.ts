@@ -13,6 +13,14 @@ import { HANDSHAKE_HEADER_LEN } from './record.ts';
 const TLS12 = ProtocolVersion['TLSv1.2'];
 
 /**
+ * The longest ClientHello body RFC 5246 §7.4.1.2 allows: client_version (2),
+ * random (32), session_id<0..32> (1 + 32), cipher_suites<2..2^16-2> (2 + 65534),
+ * compression_methods<1..2^8-1> (1 + 255) and extensions<0..2^16-1> (2 + 65535).
+ * OpenSSL's CLIENT_HELLO_MAX_LENGTH is the same number.
+ */
+export const MAX_CLIENT_HELLO_LENGTH = 2 + 32 + (1 + 32) + (2 + 65534) + (1 + 255) + (2 + 65535);
+
+/**
  * struct { ProtocolVersion client_version; Random random; SessionID session_id;
  *   CipherSuite cipher_suites<2..2^16-2>; CompressionMethod compression_methods<1..2^8-1>;
  *   select (extensions_present) { case true: Extension extensions<0..2^16-1>; }; } ClientHello;

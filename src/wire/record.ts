@@ -105,44 +105,95 @@ export class Deframer {
   }
 }
 
+/** The smallest buffer the joiner allocates: most handshake messages fit, and growth starts from here. */
+const JOINER_MIN_CAPACITY = 256;
+
 /**
  * Reassembles handshake messages from handshake-record fragments. The cap on one
  * message's size bounds memory; it is checked from the 4-byte header, before the
  * body arrives.
+ *
+ * Reassembly is linear in the bytes received: the buffer grows geometrically
+ * (at least doubling what it holds), so a message sent as one-byte records is
+ * copied a bounded number of times instead of once per record. The buffer never
+ * grows past twice what has actually arrived, nor past the message the header
+ * announces: a peer that claims a large length without sending it pins no memory.
  */
 export class HandshakeJoiner {
   private buf = new Uint8Array(0);
+  /** The live bytes are buf[start, end). */
+  private start = 0;
+  private end = 0;
+  private copied = 0;
 
   constructor(private readonly maxMessageSize: number) {}
 
   get isEmpty(): boolean {
-    return this.buf.length === 0;
+    return this.end === this.start;
+  }
+
+  /** Bytes copied so far by reassembly (fragments in, buffer growth, messages out): for tests and benchmarks. */
+  get bytesCopied(): number {
+    return this.copied;
+  }
+
+  /** The size of the reassembly buffer now. */
+  get capacity(): number {
+    return this.buf.length;
   }
 
   push(fragment: Uint8Array): void {
     if (fragment.length === 0) return;
-    const next = new Uint8Array(this.buf.length + fragment.length);
-    next.set(this.buf);
-    next.set(fragment, this.buf.length);
-    this.buf = next;
+    this.reserve(fragment.length);
+    this.buf.set(fragment, this.end);
+    this.end += fragment.length;
+    this.copied += fragment.length;
     this.checkHeader();
   }
 
   /** The next complete message, header included (the transcript needs the raw bytes). */
   next(): Uint8Array | undefined {
-    if (this.buf.length < HANDSHAKE_HEADER_LEN) return undefined;
-    const len = (this.buf[1]! << 16) | (this.buf[2]! << 8) | this.buf[3]!;
-    const total = HANDSHAKE_HEADER_LEN + len;
-    if (this.buf.length < total) return undefined;
-    const msg = this.buf.slice(0, total);
-    this.buf = this.buf.subarray(total);
+    const total = this.announcedTotal();
+    if (total === undefined || this.end - this.start < total) return undefined;
+    const msg = this.buf.slice(this.start, this.start + total);
+    this.copied += total;
+    this.start += total;
+    if (this.start === this.end) this.start = this.end = 0;
     this.checkHeader();
     return msg;
   }
 
+  /** Header plus body of the message at the front, once its header is complete. */
+  private announcedTotal(): number | undefined {
+    if (this.end - this.start < HANDSHAKE_HEADER_LEN) return undefined;
+    const b = this.buf;
+    const at = this.start;
+    return HANDSHAKE_HEADER_LEN + ((b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!);
+  }
+
+  /** Makes room for `extra` more bytes after the live ones. */
+  private reserve(extra: number): void {
+    if (this.end + extra <= this.buf.length) return;
+    const live = this.end - this.start;
+    const needed = live + extra;
+    // Double what will be held, but not beyond the message the header announces (bounded by the
+    // cap, checked from the header): geometric growth keeps the total copying linear.
+    let capacity = Math.max(JOINER_MIN_CAPACITY, 2 * needed);
+    const announced = this.announcedTotal();
+    if (announced !== undefined && announced >= needed) capacity = Math.min(capacity, announced);
+    capacity = Math.max(capacity, needed);
+    const next = new Uint8Array(capacity);
+    next.set(this.buf.subarray(this.start, this.end));
+    this.copied += live;
+    this.buf = next;
+    this.start = 0;
+    this.end = live;
+  }
+
   private checkHeader(): void {
-    if (this.buf.length < HANDSHAKE_HEADER_LEN) return;
-    const len = (this.buf[1]! << 16) | (this.buf[2]! << 8) | this.buf[3]!;
+    const total = this.announcedTotal();
+    if (total === undefined) return;
+    const len = total - HANDSHAKE_HEADER_LEN;
     if (len > this.maxMessageSize) {
       throw new TlsError(
         'MessageTooLarge',
