@@ -47,6 +47,8 @@ export interface Outcome {
   readonly handshakesCompleted: Record<Side, number>;
   readonly errors: Record<Side, string | undefined>;
   readonly guardEvents: readonly GuardEvent[];
+  /** What each side's engine sent, in the order the watch was fed (the fuzzer's seed corpus). */
+  readonly transcript: readonly (readonly [Side, Uint8Array])[];
 }
 
 const NO_LIMIT = { count: 0, windowMs: 0 };
@@ -136,6 +138,7 @@ class GuardedSession {
   private readonly watch: RenegotiationWatch;
   private readonly events: Record<Side, ConnectionEvent[]> = { client: [], server: [] };
   private readonly guardEvents: GuardEvent[] = [];
+  private readonly transcript: [Side, Uint8Array][] = [];
   private readonly written: Record<Side, Uint8Array[]> = { client: [], server: [] };
   private block: EvidenceBlock | undefined;
   private blockedWhileReading: Side | undefined;
@@ -228,6 +231,7 @@ class GuardedSession {
   /** Feeds one engine's output to the watch in chunks; the recipient decrypts what is forwarded. */
   private relay(from: Side, bytes: Uint8Array): void {
     if (bytes.length === 0 || this.block !== undefined) return;
+    this.transcript.push([from, bytes]);
     const forwarded: Uint8Array[] = [];
     for (let at = 0; at < bytes.length;) {
       const n = Number.isFinite(this.plan.maxChunk) ? this.rng.int(1, this.plan.maxChunk) : bytes.length;
@@ -271,6 +275,7 @@ class GuardedSession {
       handshakesCompleted: { client: completed('client'), server: completed('server') },
       errors: { client: this.client.error?.message, server: this.server.error?.message },
       guardEvents: this.guardEvents,
+      transcript: this.transcript,
     };
   }
 }
