@@ -47,8 +47,8 @@ function assertNoViolation(t: TestContext, judged: readonly Judged[], rules: rea
   if (failing.length === 0) return;
   const classes = new Map<string, number[]>();
   for (const f of failing) {
-    const layout =
-      f.plan.hostile?.kind ?? (f.plan.sender.splitFinished ? 'Finished split over records' : 'benign layout');
+    const split = f.plan.sender.splitFinished ? ', Finished split over records' : '';
+    const layout = `${f.plan.hostile?.kind ?? 'no hidden message'}${split}`;
     const key = `${f.violation.rule} / ${layout} / ${f.plan.suite.bulk.kind}`;
     const list = classes.get(key) ?? [];
     if (!list.includes(f.plan.seed)) list.push(f.plan.seed);
