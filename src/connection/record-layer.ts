@@ -23,6 +23,23 @@ export interface RecordObserver {
   (direction: 'in' | 'out', record: PlainRecord): void;
 }
 
+/** One record a layout asks for: its plaintext and, for CBC suites, the padding_length wanted. */
+export interface LaidOutRecord {
+  plaintext: Uint8Array;
+  /** CBC only (RFC 5246 §6.2.3.2): rounded to a legal value; undefined: the least that aligns. */
+  padding?: number;
+}
+
+/**
+ * Low-level, for tests of what an on-path observer can see (test/guard-evasion.test.ts): given
+ * the plaintext the record layer is about to seal as one or more records, returns the records to
+ * seal instead (any split, or bytes a hostile peer adds, each at most 2^14), or undefined for the
+ * usual layout. Called for every outgoing record, ChangeCipherSpec included.
+ */
+export interface RecordLayout {
+  (record: { type: number; plaintext: Uint8Array; encrypted: boolean }): readonly LaidOutRecord[] | undefined;
+}
+
 export class RecordLayer {
   /** Version written in record headers: TLS 1.0 until ServerHello, as most stacks do for compatibility. */
   writeVersion: number = ProtocolVersion.TLSv1;
@@ -39,6 +56,8 @@ export class RecordLayer {
   readEncrypted = false;
   writeEncrypted = false;
   observer: RecordObserver | undefined;
+  /** Low-level: see RecordLayout. */
+  layout: RecordLayout | undefined;
 
   receive(bytes: Uint8Array): void {
     this.deframer.push(bytes);
@@ -123,14 +142,19 @@ export class RecordLayer {
   /** Writes data as records of at most 2^14 bytes each. */
   writeRecord(type: number, data: Uint8Array): void {
     if (type !== ContentType.handshake) this.flushHandshake();
+    const laidOut = this.layout?.({ type, plaintext: data, encrypted: this.writeEncrypted });
+    if (laidOut !== undefined) {
+      for (const r of laidOut) this.sealOne(type, r.plaintext, r.padding);
+      return;
+    }
     if (data.length === 0) return this.sealOne(type, data);
     for (let at = 0; at < data.length; at += MAX_PLAINTEXT) {
       this.sealOne(type, data.subarray(at, Math.min(at + MAX_PLAINTEXT, data.length)));
     }
   }
 
-  private sealOne(type: number, chunk: Uint8Array): void {
-    const pieces = this.writer.seal(type, this.writeVersion, chunk, RECORD_HEADER_LEN);
+  private sealOne(type: number, chunk: Uint8Array, padding?: number): void {
+    const pieces = this.writer.seal(type, this.writeVersion, chunk, RECORD_HEADER_LEN, padding);
     let length = -RECORD_HEADER_LEN;
     for (const p of pieces) length += p.length;
     const head = pieces[0]!;

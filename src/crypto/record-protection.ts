@@ -29,8 +29,10 @@ export interface RecordProtector {
   /**
    * Protects one record's plaintext fragment and returns TLSCiphertext.fragment.
    * Sequence numbers are internal (RFC 5246 §6.1), from 0 for each connection state.
+   * `padding` (low-level, tests): the CBC padding_length wanted, rounded down to a legal value
+   * of at most 255 and never below the least that aligns; other protections ignore it.
    */
-  seal(type: number, version: number, plaintext: Uint8Array, headroom?: number): Uint8Array[];
+  seal(type: number, version: number, plaintext: Uint8Array, headroom?: number, padding?: number): Uint8Array[];
   /**
    * Returns the plaintext. Throws TlsError 'BadRecordMac' for any authentication,
    * padding or length failure, one error for all so there is no padding oracle
@@ -176,12 +178,12 @@ abstract class Protector implements RecordProtector {
     readonly overhead: number,
   ) {}
 
-  seal(type: number, version: number, plaintext: Uint8Array, headroom = 0): Uint8Array[] {
+  seal(type: number, version: number, plaintext: Uint8Array, headroom = 0, padding?: number): Uint8Array[] {
     this.expect('seal');
     if (plaintext.length > MAX_PLAINTEXT) {
       throw new TlsError('InternalError', `cannot seal ${plaintext.length} bytes in one record`);
     }
-    const pieces = this.sealRecord(this.seq, type, version, plaintext, headroom);
+    const pieces = this.sealRecord(this.seq, type, version, plaintext, headroom, padding);
     this.seq.advance();
     return pieces;
   }
@@ -202,6 +204,7 @@ abstract class Protector implements RecordProtector {
     version: number,
     plaintext: Uint8Array,
     headroom: number,
+    padding: number | undefined,
   ): Uint8Array[];
   protected abstract openRecord(seq: SequenceNumber, type: number, version: number, fragment: Uint8Array): Uint8Array;
 
@@ -225,6 +228,8 @@ abstract class Protector implements RecordProtector {
 }
 
 const AEAD_TAG_LENGTH = 16;
+/** RFC 5246 §6.2.3.2: padding_length is one byte. */
+const MAX_CBC_PADDING = 255;
 
 /**
  * AES-GCM, RFC 5288 §3: nonce = salt(4) from the key block || nonce_explicit(8)
@@ -385,12 +390,16 @@ class CbcSealer extends Protector {
     version: number,
     plaintext: Uint8Array,
     headroom: number,
+    wanted: number | undefined,
   ): Uint8Array[] {
     const { blockLength, macLength } = this.p;
     const ivLength = this.p.explicitIv ? blockLength : 0;
     const n = plaintext.length;
-    // RFC 5246 §6.2.3.2: padding_length+1 bytes, each holding padding_length; the minimum that aligns.
-    const padding = blockLength - 1 - ((n + macLength) % blockLength);
+    // RFC 5246 §6.2.3.2: padding_length+1 bytes, each holding padding_length; the minimum that
+    // aligns, or up to 255 when a test asks for more (any multiple of the block length more is legal).
+    const least = blockLength - 1 - ((n + macLength) % blockLength);
+    const more = wanted === undefined ? 0 : Math.floor((Math.min(wanted, MAX_CBC_PADDING) - least) / blockLength);
+    const padding = least + Math.max(0, more) * blockLength;
     const buf = Buffer.allocUnsafe(ivLength + n + macLength + padding + 1);
     if (ivLength > 0) randomFillSync(buf, 0, ivLength);
     buf.set(plaintext, ivLength);
