@@ -89,12 +89,12 @@ function renegotiationRule(
     return 'insecure-renegotiation-denied';
   }
   const own = initiatorRule(policy.mode, q.initiator);
-  if (own !== undefined) return own;
-  // The record may answer a message hidden in the other side's Finished: fail closed when the
-  // policy forbids renegotiations started by that side.
-  if (q.evidence === 'after-finished-room' && initiatorRule(policy.mode, other(q.initiator)) !== undefined) {
+  // The record may answer a message hidden in the other side's Finished, so either side may have
+  // started it: fail closed when the policy forbids either, without blaming one.
+  if (q.evidence === 'after-finished-room' && (own !== undefined || initiatorRule(policy.mode, other(q.initiator)))) {
     return 'ambiguous-renegotiation-denied';
   }
+  if (own !== undefined) return own;
   const max = policy.maxRenegotiationsPerConnection;
   if (max > 0 && q.previous >= max) return 'connection-renegotiation-limit';
   return undefined;

@@ -391,15 +391,16 @@ export class RenegotiationWatch {
   }
 
   /**
-   * A Finished record with room for a hidden message the guard cannot rule out. A ClientHello
-   * must not reach the server unjudged, so the client's is judged now as the renegotiation it
-   * would start. A HelloRequest fits in the padding of nearly every CBC Finished, so blocking
-   * there would close every CBC connection: the client's answer is judged instead.
+   * A Finished record with room for a message the guard cannot rule out. A ClientHello must not
+   * reach the server unjudged, so it is judged now as the renegotiation it would start. A
+   * HelloRequest fits in the padding of nearly every CBC Finished, so blocking there would close
+   * every CBC connection: the client's answer is judged instead. Whatever passes makes the other
+   * side's next renegotiation record ambiguous (it may answer the hidden message).
    */
   private roomAfterFinished(lane: Lane): Action {
     if (lane.side === 'client') {
-      const decision = this.judge(this.question('client', 'finished-room'));
-      if (!decision.allow) return this.block(lane, decision.reason, 'client', 'finished-room');
+      const decision = this.judge(this.question(lane.side, 'finished-room'));
+      if (!decision.allow) return this.block(lane, decision.reason, lane.side, 'finished-room');
     }
     lane.roomAfterFinished = true;
     return 'forward';
@@ -424,7 +425,7 @@ export class RenegotiationWatch {
   /** A handshake record from a side in traffic (or its Finished record, certainly with more in it). */
   private handshakeInTraffic(lane: Lane, length: number, evidence: 'record' | 'coalesced'): Action {
     const phase = this.phase;
-    const otherLane = this.lanes[lane.side === 'client' ? 'server' : 'client'];
+    const otherLane = this.other(lane);
     const ambiguous = otherLane.roomAfterFinished;
     lane.roomAfterFinished = false;
     otherLane.roomAfterFinished = false;
@@ -450,6 +451,10 @@ export class RenegotiationWatch {
     const initiator =
       lane.side === 'server' && plaintextRange(lane.shape, length).min > HELLO_REQUEST_LEN ? 'client' : lane.side;
     return this.startRenegotiation(lane, initiator, 'after-finished-room');
+  }
+
+  private other(lane: Lane): Lane {
+    return this.lanes[lane.side === 'client' ? 'server' : 'client'];
   }
 
   private question(initiator: Initiator, evidence: Evidence): Question {
@@ -493,7 +498,7 @@ export class RenegotiationWatch {
   private alertInTraffic(lane: Lane): void {
     const phase = this.phase;
     // An alert answers whatever the other side's Finished may have hidden.
-    this.lanes[lane.side === 'client' ? 'server' : 'client'].roomAfterFinished = false;
+    this.other(lane).roomAfterFinished = false;
     if (phase.kind === 'idle') return;
     const r = phase.renegotiation;
     const clientRefused = lane.side === 'client' && phase.kind === 'hello-requested';

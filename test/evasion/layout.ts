@@ -35,6 +35,19 @@ export type Activity = 'start' | 'receive' | 'renegotiate' | 'write';
 
 const HELLO_REQUEST = encodeHandshake({ type: HandshakeType.hello_request });
 
+/**
+ * Whether `side` splits its Finished over records. No TLS stack does (OpenSSL, GnuTLS, NSS,
+ * SChannel, JSSE, Go and node:tls send it whole); a guard reading CBC lengths cannot always tell
+ * where such a Finished ends, so only a side the policy may have to stop lays it out that way: the
+ * side the policy protects is a real stack (docs/guard.md, "Hidden messages").
+ */
+export function splitsFinished(plan: Plan, side: Side): boolean {
+  if (!plan.sender.splitFinished) return false;
+  if (plan.mode === 'deny-client-initiated') return side === 'client';
+  if (plan.mode === 'deny-server-initiated') return side === 'server';
+  return true;
+}
+
 export class Sender {
   /** ClientHellos (client) or HelloRequests (server), in wire order. */
   readonly messages: Sent[] = [];
@@ -78,7 +91,9 @@ export class Sender {
     const hostile = this.plan.hostile;
     const mine = hostile?.kind === (this.side === 'client' ? 'client-hides-hello' : 'server-hides-hello-request');
     if (!mine || hostile.handshake !== index || this.hiddenSent) {
-      return this.plan.sender.splitFinished ? this.split(plaintext, encrypted) : this.padded(plaintext, encrypted);
+      return splitsFinished(this.plan, this.side)
+        ? this.split(plaintext, encrypted)
+        : this.padded(plaintext, encrypted);
     }
     // RFC 5246 §7.4.9: the Finished's verify_data is what the next ClientHello's renegotiation_info carries (RFC 5746 §3.5).
     const extra = this.side === 'client' ? this.hiddenClientHello(plaintext.subarray(4)) : HELLO_REQUEST;

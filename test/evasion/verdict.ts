@@ -12,6 +12,7 @@
  */
 import type { Initiator } from '../../src/guard/events.ts';
 import { policyAllows, refusedAtHello, type Plan } from './plan.ts';
+import { splitsFinished } from './layout.ts';
 import type { Outcome } from './session.ts';
 
 export type Rule =
@@ -127,9 +128,16 @@ function blame(o: Outcome): Violation[] {
   if (hidden === undefined || !o.blockAfterHidden) return out;
   const hider: Initiator = hidden.kind === 'client-hides-hello' ? 'client' : 'server';
   const other: Initiator = hider === 'client' ? 'server' : 'client';
+  // A Finished the other side split itself is a misbehaviour of its own: a block on it is fair.
+  if (splitsFinished(plan, other)) return out;
   // The record that hides a ClientHello is the client's own: that is the one to hold back.
   const wrongSide = hider === 'client' && block.side !== 'client';
-  if (block.initiator === other || wrongSide) {
+  // An ambiguous block names no culprit: the guard could not tell who started the renegotiation.
+  // A block on the other side's own Finished record (its padding left room for a ClientHello) is
+  // about that record, not the hidden message.
+  const neutral =
+    block.reason === 'ambiguous-renegotiation-denied' || (block.evidence === 'finished-room' && block.side === other);
+  if ((block.initiator === other && !neutral) || wrongSide) {
     out.push({
       rule: 'hidden-message-blamed-on-wrong-side',
       detail: `${hidden.kind}: block ${JSON.stringify(block)}`,
