@@ -247,6 +247,21 @@ const MUTATIONS: readonly Mutation[] = [
     );
     return steps(recs);
   },
+  /** Two adjacent records of one side and type under one header: a message coalesced with the next. */
+  function mergeRecords(s, rng) {
+    const recs = records(s);
+    for (let tries = 0; tries < 8 && recs.length > 1; tries++) {
+      const i = rng.int(0, recs.length - 2);
+      const [a, b] = [recs[i]!, recs[i + 1]!];
+      if (a.side !== b.side || a.bytes[0] !== b.bytes[0] || a.bytes.length < RECORD_HEADER_LEN) continue;
+      if (b.bytes.length < RECORD_HEADER_LEN) continue;
+      const body = join([a.bytes.subarray(RECORD_HEADER_LEN), b.bytes.subarray(RECORD_HEADER_LEN)]);
+      if (body.length > 0xffff) continue;
+      recs.splice(i, 2, { side: a.side, bytes: record(a.bytes[0]!, (a.bytes[1]! << 8) | a.bytes[2]!, body) });
+      break;
+    }
+    return steps(recs);
+  },
   function truncate(s, rng) {
     const recs = records(s);
     const keep = recs.slice(0, rng.int(0, recs.length));
