@@ -27,7 +27,17 @@ import { check, isAeadMinimal, isBenignAllowed, type Rule, type Violation } from
 const DEFAULT_SESSIONS = 1000;
 const onlySeed = process.env.EVASION_SEED === undefined ? undefined : Number(process.env.EVASION_SEED);
 const sessions = Number(process.env.EVASION_SESSIONS ?? DEFAULT_SESSIONS);
-const seeds = onlySeed !== undefined ? [onlySeed] : Array.from({ length: sessions }, (_, i) => i + 1);
+/**
+ * Seeds past the default range kept for what they exercise: 1694 and 3616, AES-GCM under
+ * deny-server-initiated with several client-initiated renegotiations (a renegotiation's 40-byte
+ * Finished record leaves 8 bytes of room against the 16-byte least overhead); 1932, a ClientHello
+ * hidden in an AES-GCM renegotiation's Finished record.
+ */
+const KEPT_SEEDS = [1694, 1932, 3616];
+const seeds =
+  onlySeed !== undefined
+    ? [onlySeed]
+    : [...Array.from({ length: sessions }, (_, i) => i + 1), ...KEPT_SEEDS.filter((s) => s > sessions)];
 const MAX_LISTED = 15;
 
 interface Judged {
