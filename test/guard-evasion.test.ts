@@ -19,14 +19,25 @@ import { suiteById } from '../src/crypto/suites.ts';
 import { DEFAULT_POLICY, POLICY_MODES } from '../src/guard/policy.ts';
 import { ContentType, ProtocolVersion } from '../src/wire/enums.ts';
 import { evasionFixtures } from './evasion/fixtures.ts';
+import { predictEvidence } from './evasion/finished-room.ts';
 import { SUITES, VERSIONS, describePlan, makePlan, type Plan } from './evasion/plan.ts';
 import { runSession, type Outcome } from './evasion/session.ts';
-import { check, isAeadMinimal, type Rule, type Violation } from './evasion/verdict.ts';
+import { check, isAeadMinimal, isBenignAllowed, type Rule, type Violation } from './evasion/verdict.ts';
 
 const DEFAULT_SESSIONS = 1000;
 const onlySeed = process.env.EVASION_SEED === undefined ? undefined : Number(process.env.EVASION_SEED);
 const sessions = Number(process.env.EVASION_SESSIONS ?? DEFAULT_SESSIONS);
-const seeds = onlySeed !== undefined ? [onlySeed] : Array.from({ length: sessions }, (_, i) => i + 1);
+/**
+ * Seeds past the default range kept for what they exercise: 1694 and 3616, AES-GCM under
+ * deny-server-initiated with several client-initiated renegotiations (a renegotiation's 40-byte
+ * Finished record leaves 8 bytes of room against the 16-byte least overhead); 1932, a ClientHello
+ * hidden in an AES-GCM renegotiation's Finished record.
+ */
+const KEPT_SEEDS = [1694, 1932, 3616];
+const seeds =
+  onlySeed !== undefined
+    ? [onlySeed]
+    : [...Array.from({ length: sessions }, (_, i) => i + 1), ...KEPT_SEEDS.filter((s) => s > sessions)];
 const MAX_LISTED = 15;
 
 interface Judged {
@@ -106,7 +117,7 @@ describe(`renego guard against ${seeds.length.toLocaleString('en')} seeded evasi
 
   test(
     'the sessions cover every version, suite, policy, resumption and hostile layout',
-    { skip: onlySeed !== undefined },
+    { skip: seeds.length < DEFAULT_SESSIONS && 'fewer sessions than the default' },
     () => {
       const plans = judged.map((j) => j.plan);
       const seen = <T>(f: (p: Plan) => T): Set<T> => new Set(plans.map(f));
@@ -147,25 +158,40 @@ describe(`renego guard against ${seeds.length.toLocaleString('en')} seeded evasi
   );
 
   after(() => {
-    // Fail-closed blocks (a Block with `evidence`), per suite and policy, for the lead's watch.
-    const counts = new Map<string, { closed: number; sessions: number }>();
+    // Fail-closed blocks (a Block with `evidence`) among sessions that do only what the policy allows
+    // without hidden messages, per suite and policy: those the watch raised, and those the
+    // Finished-room rule will raise (finished-room.ts). Sessions splitting their Finished are left out.
+    const counts = new Map<string, { raised: number; predicted: number; sessions: number }>();
     for (const j of judged) {
-      if (j.plan.hostile !== undefined) continue;
-      const key = `${j.plan.suite.opensslName} ${j.plan.mode}${isAeadMinimal(j.plan) ? ' (aead, own layout)' : ''}`;
-      const c = counts.get(key) ?? { closed: 0, sessions: 0 };
+      if (!isBenignAllowed(j.plan) || j.plan.sender.splitFinished) continue;
+      const key = `${j.plan.suite.opensslName} ${j.plan.mode}${j.plan.sender.padding ? ' (random CBC padding)' : ''}`;
+      const c = counts.get(key) ?? { raised: 0, predicted: 0, sessions: 0 };
       c.sessions++;
-      if (j.outcome.block?.evidence !== undefined) c.closed++;
+      if (j.outcome.block?.evidence !== undefined) c.raised++;
+      if (predictEvidence(j.outcome) !== undefined) c.predicted++;
       counts.set(key, c);
     }
-    const lines = [...counts].filter(([, c]) => c.closed > 0).map(([k, c]) => `${k}: ${c.closed}/${c.sessions}`);
-    if (lines.length > 0)
-      console.log(`fail-closed blocks with evidence, per suite and policy:\n  ${lines.join('\n  ')}`);
+    const lines = [...counts]
+      .filter(([, c]) => c.raised + c.predicted > 0)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, c]) => `${k}: raised ${c.raised}, predicted ${c.predicted}, of ${c.sessions}`);
+    const aeadMinimal = judged.filter(
+      (j) => isBenignAllowed(j.plan) && isAeadMinimal(j.plan) && predictEvidence(j.outcome) !== undefined,
+    );
+    console.log(
+      `fail-closed blocks (evidence) in sessions doing only what the policy allows, per suite and policy:\n  ${lines.join('\n  ') || 'none'}\n` +
+        `predicted on AEAD suites with the engines' own layout: ${aeadMinimal.length} (seeds ${aeadMinimal
+          .slice(0, 10)
+          .map((j) => j.plan.seed)
+          .join(' ')})`,
+    );
     if (onlySeed !== undefined && judged[0] !== undefined) {
       const { plan, outcome } = judged[0];
       console.log(describePlan(plan));
       console.log(
         JSON.stringify({
           block: outcome.block,
+          predicted: predictEvidence(outcome),
           errors: outcome.errors,
           events: outcome.guardEvents.map((e) => e.type),
         }),

@@ -11,7 +11,7 @@ import type { LaidOutRecord, RecordLayout } from '../../src/connection/record-la
 import type { Side } from '../../src/guard/events.ts';
 import { concat } from '../../src/wire/codec.ts';
 import { ContentType, HandshakeType } from '../../src/wire/enums.ts';
-import { renegotiationInfo } from '../../src/wire/extensions.ts';
+import { extendedMasterSecret, renegotiationInfo, type Extension } from '../../src/wire/extensions.ts';
 import { encodeHandshake } from '../../src/wire/handshake.ts';
 import { MAX_PLAINTEXT } from '../../src/wire/record.ts';
 import type { Plan } from './plan.ts';
@@ -99,13 +99,20 @@ export class Sender {
     const extra = this.side === 'client' ? this.hiddenClientHello(plaintext.subarray(4)) : HELLO_REQUEST;
     this.messages.push({ raw: extra, why: this.side === 'client' ? 'unprompted' : 'hidden', hidden: true });
     this.hiddenSent = true;
-    return this.padded(concat(plaintext, extra), encrypted);
+    return [{ plaintext: concat(plaintext, extra), padding: this.padding(encrypted) }];
   }
 
-  /** A ClientHello of 45 bytes and more: one to 40 suites, renegotiation_info when the client signals RFC 5746. */
+  /**
+   * A ClientHello of 45 bytes and more: one to 40 suites, renegotiation_info when the client
+   * signals RFC 5746, extended_master_secret or not.
+   */
   private hiddenClientHello(verifyData: Uint8Array): Uint8Array {
     const rng = this.rng;
     const suites = [this.plan.suite.id, ...Array.from({ length: rng.int(0, 39) }, () => rng.int(0x0001, 0xc0ff))];
+    // With both, the server takes it for a genuine renegotiation (RFC 5746 §3.7, RFC 7627 §5.3); without, it still decodes it.
+    const extensions: Extension[] = [];
+    if (this.plan.clientSignal !== 'none') extensions.push(renegotiationInfo(verifyData.slice()));
+    if (rng.chance(0.5)) extensions.push(extendedMasterSecret());
     return encodeHandshake({
       type: HandshakeType.client_hello,
       version: this.plan.version,
@@ -113,7 +120,7 @@ export class Sender {
       sessionId: new Uint8Array(0),
       cipherSuites: suites,
       compressionMethods: Uint8Array.of(0),
-      extensions: this.plan.clientSignal === 'none' ? null : [renegotiationInfo(verifyData.slice())],
+      extensions: extensions.length === 0 ? null : extensions,
     });
   }
 

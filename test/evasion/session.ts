@@ -180,8 +180,9 @@ class GuardedSession {
         if (step.pumpAfter) this.pump();
         continue;
       }
-      this.pump();
-      if (this.stopped || this.client.isHandshaking || this.server.isHandshaking) break;
+      // Application data not yet pumped goes out in one chunk with the renegotiation's first record.
+      if (this.handshaking) this.pump();
+      if (this.stopped || this.handshaking) break;
       this.renegotiationsStarted++;
       if (step.initiator === 'client') this.call('client', 'renegotiate', () => this.client.renegotiate());
       else this.call('server', 'renegotiate', () => this.server.requestRenegotiation());
@@ -189,6 +190,10 @@ class GuardedSession {
     }
     this.pump();
     return this.outcome();
+  }
+
+  private get handshaking(): boolean {
+    return this.client.isHandshaking || this.server.isHandshaking || this.server.awaitingRenegotiation;
   }
 
   /** Blocked, an engine failed, or the hidden message went out: the script stops there. */

@@ -41,6 +41,7 @@ const HELD_BOUND = RECORD_HEADER_LEN - 1 + (HANDSHAKE_HEADER_LEN + MAX_HELLO_LEN
 const CORPUS_SESSIONS = 40;
 /** Streams up to this size are also fed one byte at a time; longer ones in 1- to 3-byte cuts. */
 const BYTE_BY_BYTE_MAX = 8000;
+const HELD_SAMPLE = 256;
 
 // --- running one stream ----------------------------------------------------------------------
 
@@ -58,9 +59,11 @@ function runStream(stream: Stream, policy: GuardPolicy, cut: (n: number) => numb
   const forwarded: Record<Side, Uint8Array[]> = { client: [], server: [] };
   const decisions: unknown[] = [];
   let maxHeld = 0;
+  let feeds = 0;
   for (const [side, bytes] of stream) {
     let at = 0;
-    for (const n of cut(bytes.length)) {
+    const cuts = cut(bytes.length);
+    for (const [i, n] of cuts.entries()) {
       const chunk = bytes.subarray(at, at + n);
       at += n;
       received[side].push(chunk);
@@ -73,6 +76,8 @@ function runStream(stream: Stream, policy: GuardPolicy, cut: (n: number) => numb
       // Views of `chunk`, a view of the stream, which nothing changes: no copy needed.
       forwarded[side].push(...verdict.forward);
       decisions.push(...verdict.events.map((e) => ({ side, ...e })));
+      // heldBytes() walks the held pieces: asked every HELD_SAMPLE feeds and at the end of each step.
+      if (++feeds % HELD_SAMPLE !== 0 && i !== cuts.length - 1) continue;
       const held = watch.heldBytes(side);
       maxHeld = Math.max(maxHeld, held);
       if (held > HELD_BOUND) throw new FuzzFailure(`${side} holds ${held} bytes, more than ${HELD_BOUND}`);
@@ -240,6 +245,21 @@ const MUTATIONS: readonly Mutation[] = [
     const recs = records(s).flatMap((r) =>
       rng.chance(0.3) ? refragment(r.bytes, rng, max).map((bytes) => ({ side: r.side, bytes })) : [r],
     );
+    return steps(recs);
+  },
+  /** Two adjacent records of one side and type under one header: a message coalesced with the next. */
+  function mergeRecords(s, rng) {
+    const recs = records(s);
+    for (let tries = 0; tries < 8 && recs.length > 1; tries++) {
+      const i = rng.int(0, recs.length - 2);
+      const [a, b] = [recs[i]!, recs[i + 1]!];
+      if (a.side !== b.side || a.bytes[0] !== b.bytes[0] || a.bytes.length < RECORD_HEADER_LEN) continue;
+      if (b.bytes.length < RECORD_HEADER_LEN) continue;
+      const body = join([a.bytes.subarray(RECORD_HEADER_LEN), b.bytes.subarray(RECORD_HEADER_LEN)]);
+      if (body.length > 0xffff) continue;
+      recs.splice(i, 2, { side: a.side, bytes: record(a.bytes[0]!, (a.bytes[1]! << 8) | a.bytes[2]!, body) });
+      break;
+    }
     return steps(recs);
   },
   function truncate(s, rng) {
