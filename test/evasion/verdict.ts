@@ -13,7 +13,7 @@
 import type { Initiator } from '../../src/guard/events.ts';
 import { policyAllows, refusedAtHello, type Plan } from './plan.ts';
 import { splitsFinished } from './layout.ts';
-import type { Outcome } from './session.ts';
+import type { EvidenceBlock, Outcome } from './session.ts';
 
 export type Rule =
   | 'unprompted-client-hello-reached-server'
@@ -44,6 +44,11 @@ export function isBenignAllowed(plan: Plan): boolean {
 }
 
 /** AEAD suite and the engines' own record layout: the watch knows every Finished record's length exactly. */
+/** The watch held a record back because it could not rule out a hidden message (fail closed). */
+export function failsClosed(block: EvidenceBlock): boolean {
+  return block.evidence === 'finished-room' || block.evidence === 'after-finished-room';
+}
+
 export function isAeadMinimal(plan: Plan): boolean {
   return plan.suite.bulk.kind === 'aead' && plan.sender.fragment === 0;
 }
@@ -91,10 +96,15 @@ function completion(o: Outcome): Violation[] {
   }
   if (!isBenignAllowed(plan)) return [];
   if (block !== undefined) {
-    if (block.evidence === undefined) {
-      return [{ rule: 'benign-session-blocked', detail: `block ${JSON.stringify(block)}` }];
+    // The rest of a Finished its sender split is read as a new message (docs/guard.md): the sender's loss.
+    if (splitsFinished(plan, block.side)) return [];
+    if (!failsClosed(block)) return [{ rule: 'benign-session-blocked', detail: `block ${JSON.stringify(block)}` }];
+    // An AEAD suite is exact while the clear ServerHello's suite is in force; after a renegotiation
+    // the suite is unknown and only the bound applies (docs/guard.md, "Hidden messages").
+    const renegotiated = o.guardEvents.some((e) => e.type === 'renegotiation-complete');
+    if (isAeadMinimal(plan) && !renegotiated) {
+      return [{ rule: 'fail-closed-on-aead-minimal-layout', detail: JSON.stringify(block) }];
     }
-    if (isAeadMinimal(plan)) return [{ rule: 'fail-closed-on-aead-minimal-layout', detail: JSON.stringify(block) }];
     return [];
   }
   const problems: string[] = [];
@@ -130,13 +140,13 @@ function blame(o: Outcome): Violation[] {
   const other: Initiator = hider === 'client' ? 'server' : 'client';
   // A Finished the other side split itself is a misbehaviour of its own: a block on it is fair.
   if (splitsFinished(plan, other)) return out;
-  // The record that hides a ClientHello is the client's own: that is the one to hold back.
-  const wrongSide = hider === 'client' && block.side !== 'client';
-  // An ambiguous block names no culprit: the guard could not tell who started the renegotiation.
-  // A block on the other side's own Finished record (its padding left room for a ClientHello) is
-  // about that record, not the hidden message.
+  // Where the hidden ClientHello is forbidden, the client's record that hides it is the one to hold back.
+  const wrongSide = hider === 'client' && forbids(plan, 'client') && block.side !== 'client';
+  // A block on a record that may answer a hidden message names no culprit: the guard could not
+  // tell who started the renegotiation. A block on the other side's own Finished record (its
+  // padding left room for a ClientHello) is about that record, not the hidden message.
   const neutral =
-    block.reason === 'ambiguous-renegotiation-denied' || (block.evidence === 'finished-room' && block.side === other);
+    block.evidence === 'after-finished-room' || (block.evidence === 'finished-room' && block.side === other);
   if ((block.initiator === other && !neutral) || wrongSide) {
     out.push({
       rule: 'hidden-message-blamed-on-wrong-side',
