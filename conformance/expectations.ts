@@ -1,16 +1,18 @@
 /**
  * conformance/expectations.yaml: every tlsfuzzer conversation renego is allowed to fail, per
- * script and server configuration, each with its reason. A reason is one of three kinds, so the
+ * script and server configuration, each with its reason. A reason is one of four kinds, so the
  * file says why and can be kept honest:
- *   inapplicable: …                  the conversation tests something the preset deliberately lacks
- *   stricter (RFC NNNN §X.Y): …       renego refuses what the script expects accepted, citing the rule
- *   issue 10 item N: being fixed …    a known server finding; delete the entry once the fix lands
+ *   inapplicable: …                   the conversation tests something the preset deliberately lacks
+ *   stricter (RFC NNNN §X.Y): …        renego refuses what the script expects accepted, citing the rule
+ *   issue 10 item N: being fixed …     a known server finding; delete the entry once the fix lands
+ *   new finding (not in issue 10): …   a deviation this check found, to be filed and fixed
  * A reason may be written out or name an entry of `reasons:`.
  */
 import { readFile } from 'node:fs/promises';
 import { parse, stringify } from 'yaml';
 
-export const REASON_SHAPE = /^(inapplicable: |stricter \(RFC \d+ §[\d.]+\): |issue 10 item \d+: being fixed)/;
+export const REASON_SHAPE =
+  /^(inapplicable: |stricter \(RFC \d+ §[\d.]+\): |issue 10 item \d+: being fixed|new finding \(not in issue 10\): )/;
 
 export interface Expectations {
   /** script → config → conversation → reason (resolved). */
@@ -38,7 +40,7 @@ export async function loadExpectations(path: string): Promise<Expectations> {
         const text = typeof reason === 'string' ? (reasons[reason] ?? reason) : '';
         if (!REASON_SHAPE.test(text)) {
           problems.push(
-            `${script} / ${config} / '${conversation}': reason ${JSON.stringify(reason)} has none of the three shapes`,
+            `${script} / ${config} / '${conversation}': reason ${JSON.stringify(reason)} has none of the four shapes`,
           );
         }
         perConfig.set(conversation, text);

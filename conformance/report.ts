@@ -60,7 +60,8 @@ export function expectedFailures(e: Expectations): string {
       }
     }
   }
-  const order = (r: string): number => (r.startsWith('issue') ? 0 : r.startsWith('stricter') ? 1 : 2);
+  const kinds = ['new finding', 'issue', 'stricter', 'inapplicable'];
+  const order = (r: string): number => kinds.findIndex((k) => r.startsWith(k));
   return [...byReason]
     .sort(([a], [b]) => order(a) - order(b) || a.localeCompare(b))
     .map(([reason, entries]) => `### ${reason}\n\n${entries.join('\n')}`)
@@ -98,7 +99,7 @@ export function markdown(
     '',
     '## Expected failures',
     '',
-    'From `conformance/expectations.yaml`. Entries marked "issue 10 item N: being fixed" go once that fix lands: the run then reports them as stale.',
+    'From `conformance/expectations.yaml`, by reason: new findings this check made (to be filed and fixed), known findings being fixed (issue 10; the entries go once the fix lands, and the run reports them as stale until then), deliberate strictness with its RFC section, and conversations a preset cannot pass by design.',
     '',
     expectedFailures(e),
     '',

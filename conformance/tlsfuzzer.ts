@@ -17,6 +17,19 @@ import { startProcess } from '../test/peers/peer-process.ts';
 /** Debian's interpreter: tlsfuzzer needs the python3-ecdsa package, which another python3 on the PATH may not see. */
 export const PYTHON = '/usr/bin/python3';
 
+/**
+ * Runs the script with Python's `random` seeded: scripts with many generated conversations run a
+ * random sample of them (test-large-hello, test-invalid-client-hello-w-record-overflow), and the
+ * sizes in some conversation names are random too. Seeded, every run plays the same conversations
+ * under the same names, so the expectations can name them.
+ */
+const SEEDED_RUN = [
+  'import random, runpy, sys',
+  'random.seed(5746)',
+  'sys.argv = sys.argv[1:]',
+  "runpy.run_path(sys.argv[0], run_name='__main__')",
+].join('; ');
+
 export interface ScriptResult {
   readonly status: 'finished' | 'crashed' | 'hung';
   readonly total: number;
@@ -54,7 +67,7 @@ export async function runScript(
   const proc = await startProcess({
     name,
     command: PYTHON,
-    args: [join('scripts', `${name}.py`), '-h', '127.0.0.1', '-p', String(port), ...args],
+    args: ['-c', SEEDED_RUN, join('scripts', `${name}.py`), '-h', '127.0.0.1', '-p', String(port), ...args],
     host: '127.0.0.1',
     port,
     cwd: tlsfuzzerDir,
@@ -72,8 +85,8 @@ const COUNT = (label: string, text: string): number | undefined => {
   return m ? Number(m[1]) : undefined;
 };
 
-/** A conversation's start: its name followed by " ..." alone on a line. */
-const CONVERSATION_START = /^(.+) \.\.\.$/;
+/** A conversation's start: its name followed by " ...", or `"name" repeat N` in scripts that repeat it. */
+const CONVERSATION_START = /^(?:"(.+)" repeat \d+|(.+) \.\.\.)$/;
 /** The error that ended a failed conversation (AssertionError: …, socket.timeout: …). */
 const ERROR_LINE = /^[\w.]*(Error|Exception|timeout)\b.*$/;
 
@@ -110,7 +123,7 @@ function conversationErrors(output: string): Map<string, string> {
   for (const line of output.split('\n')) {
     const start = CONVERSATION_START.exec(line);
     if (start) {
-      current = start[1];
+      current = start[1] ?? start[2];
       continue;
     }
     if (current !== undefined && ERROR_LINE.test(line)) errors.set(current, line.trim());
