@@ -58,8 +58,8 @@ const PRESETS = ['rfc5746', 'openssl3-default', 'iis-977377', 'legacy-2009'] as 
 export interface ScriptPlan {
   /** scripts/NAME.py */
   readonly name: string;
-  /** Arguments after -h/-p; the PKI gives the client certificate files. */
-  readonly args: (pki: PkiFiles) => readonly string[];
+  /** Arguments after -h/-p for one configuration; the PKI gives the client certificate files. */
+  readonly args: (pki: PkiFiles, config: string) => readonly string[];
   /** Configuration ids it runs against. */
   readonly configs: readonly string[];
   /** Seconds before the script counts as hung and is killed (default DEFAULT_SCRIPT_TIMEOUT_S). */
@@ -72,6 +72,8 @@ export const DEFAULT_SCRIPT_TIMEOUT_S = 120;
 const DHE = (): readonly string[] => ['-d'];
 const NONE = (): readonly string[] => [];
 const CLIENT_CERT = (pki: PkiFiles): readonly string[] => ['-d', '-k', pki.clientKey, '-c', pki.clientCert];
+/** Presets that refuse client-initiated renegotiation with a no_renegotiation warning. */
+const REFUSING = new Set(['openssl3-default', 'iis-977377']);
 
 function script(name: string, args: ScriptPlan['args'], configs: readonly string[] = PRESETS): ScriptPlan {
   return { name, args, configs };
@@ -80,13 +82,21 @@ function script(name: string, args: ScriptPlan['args'], configs: readonly string
 export const SCRIPTS: readonly ScriptPlan[] = [
   // Renegotiation and the record layer around it.
   script('test-renegotiation-disabled', DHE),
-  script('test-renegotiation-disabled-client-cert', CLIENT_CERT),
+  // --no-ins-renego: a client without RFC 5746 asking for /secure gets handshake_failure (RFC 5746 §4.4).
+  script('test-renegotiation-disabled-client-cert', (pki, config) => [
+    ...CLIENT_CERT(pki),
+    ...(config === 'rfc5746' ? ['--no-ins-renego'] : []),
+  ]),
   script('test-legacy-renegotiation', DHE),
   script('test-renegotiation-changed-clienthello', DHE),
   script('test-interleaved-application-data-in-renegotiation', DHE),
   script('test-interleaved-application-data-and-fragmented-handshakes-in-renegotiation', DHE),
   script('test-hello-request-by-client', DHE),
-  script('test-sig-algs-renegotiation-resumption', DHE),
+  // --no-renego: each renegotiation is answered with a no_renegotiation warning and the connection goes on.
+  script('test-sig-algs-renegotiation-resumption', (_pki, config) => [
+    '-d',
+    ...(REFUSING.has(config) ? ['--no-renego'] : []),
+  ]),
   script('test-extended-master-secret-extension', DHE),
   script('test-extended-master-secret-extension-with-client-cert', CLIENT_CERT, ['client-cert']),
   script('test-fallback-scsv', DHE),
