@@ -55,7 +55,7 @@ export default defineConfig(
   },
   {
     // Tests and benchmarks may poke at loosely typed things (fixtures, node internals).
-    files: ['test/**/*.ts', 'bench/**/*.ts'],
+    files: ['test/**/*.ts', 'bench/**/*.ts', 'conformance/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'warn' },
   },
   {

@@ -10,11 +10,19 @@ import { randomUUID } from 'node:crypto';
 import { describe, test, type TestContext } from 'node:test';
 import type { ConnectOptions, RenegoSocket } from '../src/adapter/tls-socket.ts';
 import { suiteByName } from '../src/crypto/suites.ts';
+import { EXIT } from '../src/tools/usage.ts';
 import { AlertDescription, ProtocolVersion } from '../src/wire/enums.ts';
 import { TlsError } from '../src/wire/errors.ts';
 import { skipReason } from './peers/binaries.ts';
 import { startGnutlsServer, type GnutlsServer } from './peers/gnutls-server.ts';
-import { connectTo, openConnection, sharedPeer, waitForClose, type Opened } from './peers/interop-client-support.ts';
+import {
+  connectTo,
+  openConnection,
+  runCli,
+  sharedPeer,
+  waitForClose,
+  type Opened,
+} from './peers/interop-client-support.ts';
 import { useTempPki } from './peers/temp-pki.ts';
 
 const WAIT_MS = 10_000;
@@ -177,6 +185,35 @@ describe('GnuTLS gnutls-serv', { skip: skipReason('gnutls-serv') }, () => {
       assert.equal(error.kind, 'UnsafeLegacyServerRefused');
       // Our handshake_failure alert reaches the server.
       await server().waitForOutput(/^Error in handshake: A TLS fatal alert has been received\.$/m, WAIT_MS);
+    });
+
+    test('renego client --json refuses it by default and still reports secureRenegotiation false', async () => {
+      const { code, report, stderr } = await runCli(server(), ['--ca', env.files.ca, '--renegotiate', '1']);
+      assert.equal(stderr, '');
+      assert.equal(code, EXIT.failed);
+      assert.equal(report.ok, false);
+      assert.equal(report.error?.kind, 'UnsafeLegacyServerRefused');
+      // RFC 5746 §3.4: the ServerHello we saw had no renegotiation_info.
+      assert.equal(report.secureRenegotiation, false);
+      assert.deepEqual(report.renegotiations, []);
+    });
+
+    test('renego client --allow-legacy-server --json completes the handshake and refuses the renegotiation locally', async () => {
+      const { code, report } = await runCli(server(), [
+        '--ca',
+        env.files.ca,
+        '--allow-legacy-server',
+        '--renegotiate',
+        '1',
+      ]);
+      assert.equal(code, EXIT.failed);
+      assert.equal(report.ok, true);
+      assert.equal(report.secureRenegotiation, false);
+      assert.deepEqual(
+        report.renegotiations.map((r) => r.outcome),
+        ['refused-locally'],
+      );
+      assert.match(report.renegotiations[0]?.error ?? '', /^InsecureRenegotiationRefused: /);
     });
 
     test('with allowLegacyServer the handshake completes, and renegotiation is refused locally', async (t) => {

@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, test, type TestContext } from 'node:test';
 import type { ConnectOptions, RenegoSocket } from '../src/adapter/tls-socket.ts';
 import type { HandshakeSummary } from '../src/handshake/events.ts';
+import { EXIT } from '../src/tools/usage.ts';
 import { ProtocolVersion } from '../src/wire/enums.ts';
 import { TlsError } from '../src/wire/errors.ts';
 import { skipReason } from './peers/binaries.ts';
@@ -19,6 +20,7 @@ import {
   clientCredentials,
   nextEvent,
   openConnection,
+  runCli,
   sharedPeer,
   waitForClose,
   type Opened,
@@ -146,7 +148,7 @@ describe('JSSE server', { skip: skipReason('java', 'javac') }, () => {
       const line = `before-${randomUUID()}`;
       assert.equal(await exchangeLine(sock, line), line);
       const result = await sock.renegotiate({ timeoutMs: RENEGOTIATION_TIMEOUT_MS });
-      assert.equal(result.outcome, 'closed');
+      assert.equal(result.outcome, 'refused-fatal');
       assert.equal(result.alert, 'handshake_failure');
       assert.match(result.error ?? '', /^PeerSentFatalAlert: /);
       assert.equal(await waitForClose(sock, WAIT_MS), true, 'the connection stayed open after a fatal alert');
@@ -154,6 +156,34 @@ describe('JSSE server', { skip: skipReason('java', 'javac') }, () => {
       assert.ok(error instanceof TlsError, `expected a TlsError, got ${String(error)}`);
       assert.equal(error.kind, 'PeerSentFatalAlert');
       await server().waitForOutput(/Client initiated renegotiation is not allowed/, WAIT_MS);
+    });
+
+    test('renego client --json reports refused-fatal with the alert, keeps its JSON and exits 2', async () => {
+      const { code, report, stderr } = await runCli(server(), ['--ca', env.files.ca, '--renegotiate', '1']);
+      assert.equal(stderr, '', 'nothing on stderr: no unhandled error and no stack trace');
+      assert.equal(code, EXIT.failed);
+      assert.equal(report.ok, true);
+      assert.equal(report.secureRenegotiation, true);
+      assert.deepEqual(
+        report.renegotiations.map((r) => [r.outcome, r.alert]),
+        [['refused-fatal', 'handshake_failure']],
+      );
+    });
+  });
+
+  describe('with its defaults, against a client without RFC 5746 (renego client --legacy)', () => {
+    const server = sharedServer();
+
+    test('renego client --legacy --json reports the unsafe renegotiation refused-fatal and exits 2', async () => {
+      const { code, report, stderr } = await runCli(server(), ['--ca', env.files.ca, '--legacy', '--renegotiate', '1']);
+      assert.equal(stderr, '', 'nothing on stderr: no unhandled error and no stack trace');
+      assert.equal(code, EXIT.failed);
+      assert.equal(report.ok, true);
+      // RFC 5746 §4.4: a server answers a client that signals nothing without renegotiation_info.
+      assert.equal(report.secureRenegotiation, false);
+      assert.equal(report.renegotiations.length, 1);
+      assert.equal(report.renegotiations[0]?.outcome, 'refused-fatal');
+      assert.equal(report.renegotiations[0]?.alert, 'handshake_failure');
     });
   });
 

@@ -9,25 +9,21 @@
  * one connection at a time.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { ConnectOptions, RenegoSocket } from '../src/adapter/tls-socket.ts';
 import type { ClientSession } from '../src/handshake/client-config.ts';
 import { createTestPki, writePkiFiles } from '../src/pki/throwaway.ts';
-import type { ClientReport } from '../src/tools/client.ts';
+import { EXIT } from '../src/tools/usage.ts';
 import { ProtocolVersion } from '../src/wire/enums.ts';
 import { skipReason } from './peers/binaries.ts';
-import { openConnection, sharedPeer, type Opened } from './peers/interop-client-support.ts';
+import { openConnection, runCli, sharedPeer, type Opened } from './peers/interop-client-support.ts';
 import { startOpensslServer, type OpensslServer, type OpensslServerOptions } from './peers/openssl-server.ts';
 import { useTempPki } from './peers/temp-pki.ts';
 
 const WAIT_MS = 10_000;
 const RENEGOTIATION_TIMEOUT_MS = 5_000;
-const CLI_TIMEOUT_MS = 30_000;
-const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const LEGACY_CLIENT = { signal: 'none', allowUnsafeLegacyRenegotiation: true } as const;
 
 let otherCa: string;
@@ -159,9 +155,9 @@ describe('OpenSSL 3 s_server', { skip: skipReason('openssl') }, () => {
       }
     });
 
-    test('renego client --json reports a refused renegotiation', async () => {
+    test('renego client --json reports the no_renegotiation warning as refused-alert and exits 2', async () => {
       const { code, report } = await runCli(server(), ['--ca', env.files.ca, '--renegotiate', '1']);
-      assert.equal(code, 0);
+      assert.equal(code, EXIT.failed);
       assert.equal(report.ok, true);
       assert.equal(report.secureRenegotiation, true);
       assert.deepEqual(
@@ -241,6 +237,29 @@ describe('OpenSSL 3 s_server', { skip: skipReason('openssl') }, () => {
       assert.equal(report.error?.kind, 'UnknownCA');
       assert.deepEqual(report.renegotiations, []);
       assert.equal(report.version, undefined);
+    });
+  });
+
+  describe('with -www (answers one HTTP/1.0 request, then closes, as nginx does)', () => {
+    const server = sharedServer({ www: true });
+
+    test('renego client --json reports a server that closed before the renegotiation as closed, not refused-locally', async () => {
+      const { code, report, stderr } = await runCli(server(), [
+        '--ca',
+        env.files.ca,
+        '--request',
+        'GET / HTTP/1.0\\r\\n\\r\\n',
+        '--renegotiate',
+        '1',
+      ]);
+      assert.equal(stderr, '');
+      assert.equal(code, EXIT.failed);
+      assert.equal(report.ok, true);
+      assert.match(report.response ?? '', /^HTTP\/1\.0 200 ok/);
+      assert.deepEqual(
+        report.renegotiations.map((r) => [r.outcome, r.error]),
+        [['closed', 'PeerClosed: peer sent close_notify']],
+      );
     });
   });
 
@@ -328,23 +347,4 @@ async function sessionWithTicket(sock: RenegoSocket): Promise<ClientSession> {
     }),
     'session ticket',
   );
-}
-
-/** Runs `renego client 127.0.0.1:PORT --json …` through the CLI, bounded by CLI_TIMEOUT_MS. */
-function runCli(server: OpensslServer, args: readonly string[]): Promise<{ code: number; report: ClientReport }> {
-  const argv = ['--import', 'tsx', 'src/cli/main.ts', 'client', `${server.host}:${server.port}`, ...args, '--json'];
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, argv, { cwd: REPO_ROOT, timeout: CLI_TIMEOUT_MS }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : error.code;
-      if (typeof code !== 'number') {
-        reject(new Error(`renego client did not exit normally (${String(error)})\n${stderr}`));
-        return;
-      }
-      try {
-        resolve({ code, report: JSON.parse(stdout) as ClientReport });
-      } catch {
-        reject(new Error(`renego client printed no JSON (exit ${code})\nstdout: ${stdout}\nstderr: ${stderr}`));
-      }
-    });
-  });
 }

@@ -375,10 +375,10 @@ describe('hostile clients against createServer', () => {
       const outcomes: string[] = [];
       for (let i = 0; i < 10; i++) {
         const r = await client.renegotiate({ timeoutMs: WAIT_MS });
-        outcomes.push(r.outcome === 'closed' ? `closed:${r.alert ?? r.error}` : r.outcome);
+        outcomes.push(r.outcome === 'refused-fatal' ? `refused-fatal:${r.alert}` : r.outcome);
         if (r.outcome !== 'completed') break;
       }
-      assert.deepStrictEqual(outcomes, ['completed', 'completed', 'completed', 'closed:handshake_failure']);
+      assert.deepStrictEqual(outcomes, ['completed', 'completed', 'completed', 'refused-fatal:handshake_failure']);
       await waitFor(() => l.clientErrors.some((e) => (e as TlsError).kind === 'TooManyRenegotiationRequests'));
       await closeClient(client);
       const fresh = await connect({ ...clientBase, port: l.port });
@@ -415,14 +415,14 @@ describe('hostile clients against createServer', () => {
       };
       const all = await Promise.all(Array.from({ length: 40 }, flood));
       for (const seen of all) {
-        // Five refusals with a no_renegotiation warning, then the server closes (CVE-2011-1473).
+        // Five refusals with a no_renegotiation warning, then a fatal alert closes the connection (CVE-2011-1473).
         assert.deepStrictEqual(seen, [
           'refused-alert',
           'refused-alert',
           'refused-alert',
           'refused-alert',
           'refused-alert',
-          'closed',
+          'refused-fatal',
         ]);
       }
       await waitFor(

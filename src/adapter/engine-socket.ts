@@ -22,12 +22,7 @@ import { TlsError } from '../wire/errors.ts';
  *   or had already ended when the renegotiation was asked for.
  */
 export type RenegotiationOutcome =
-  | 'completed'
-  | 'refused-alert'
-  | 'refused-fatal'
-  | 'refused-locally'
-  | 'closed'
-  | 'timeout';
+  'completed' | 'refused-alert' | 'refused-fatal' | 'refused-locally' | 'closed' | 'timeout';
 
 export interface RenegotiationResult {
   outcome: RenegotiationOutcome;
@@ -364,7 +359,8 @@ export abstract class EngineSocket<C extends Connection> extends Duplex {
         }
       };
       // A connection that already ended (the peer's close_notify after a reply, a reset) is closed, not refused.
-      const ended = this.engine.error ?? (this.socket.destroyed ? new TlsError('PeerClosed', 'connection closed') : undefined);
+      const ended =
+        this.engine.error ?? (this.socket.destroyed ? new TlsError('PeerClosed', 'connection closed') : undefined);
       if (ended !== undefined) {
         done({ outcome: 'closed', error: ended.message });
         return;

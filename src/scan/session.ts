@@ -331,7 +331,12 @@ function classify(r: RenegotiationResult, ms: number, lastAlert: string | undefi
       // Our engine would not start it: the connection had already failed or was mid-handshake.
       return { outcome: 'closed', error: `not sent: ${r.error ?? 'connection not usable'}`, ms };
     case 'refused-fatal':
-      return { outcome: 'refused-fatal', alert: `fatal ${r.alert ?? 'unknown'}`, ...(r.error ? { error: r.error } : {}), ms };
+      return {
+        outcome: 'refused-fatal',
+        alert: `fatal ${r.alert ?? 'unknown'}`,
+        ...(r.error ? { error: r.error } : {}),
+        ms,
+      };
     case 'closed': {
       const a: RenegotiationAttempt = { outcome: 'closed', ms };
       if (r.error) a.error = r.error;

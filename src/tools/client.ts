@@ -3,16 +3,11 @@
  * times and sends a request after each handshake, and reports what it saw as one
  * JSON-friendly object (or pipes stdin/stdout in interactive mode).
  */
-import { UsageError } from './usage.ts';
+import { EXIT, UsageError } from './usage.ts';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import { suiteByName } from '../crypto/suites.ts';
-import {
-  connect,
-  RenegoSocket,
-  type ConnectOptions,
-  type RenegotiationResult,
-} from '../adapter/tls-socket.ts';
+import { connect, RenegoSocket, type ConnectOptions, type RenegotiationResult } from '../adapter/tls-socket.ts';
 import type { ConnectionEvent } from '../handshake/events.ts';
 import { findExtension } from '../wire/extensions.ts';
 import type { ServerHello } from '../wire/handshake.ts';
@@ -67,16 +62,9 @@ export interface ClientReport {
   renegotiations: RenegotiationReport[];
   serverRenegotiations: number;
   handshakeMs?: number;
-  /** What `renego client` exits with: EXIT_OK, EXIT_HANDSHAKE_FAILED or EXIT_RENEGOTIATION_NOT_COMPLETED. */
+  /** What `renego client` exits with: EXIT.ok, or EXIT.failed when the handshake or a renegotiation asked for did not complete. */
   exitCode: number;
 }
-
-/** The handshake and every renegotiation asked for completed. */
-export const EXIT_OK = 0;
-/** The initial handshake failed (`ok` is false). */
-export const EXIT_HANDSHAKE_FAILED = 1;
-/** The handshake completed, but a renegotiation asked for with --renegotiate did not (refused, closed, timeout). */
-export const EXIT_RENEGOTIATION_NOT_COMPLETED = 2;
 
 export function versionFromName(name: string | undefined, fallback: number): number {
   if (!name) return fallback;
@@ -143,7 +131,7 @@ export async function runClient(opts: ClientRunOptions): Promise<ClientReport> {
     ok: false,
     renegotiations: [],
     serverRenegotiations: 0,
-    exitCode: EXIT_HANDSHAKE_FAILED,
+    exitCode: EXIT.failed,
   };
   let sock: RenegoSocket | undefined;
   try {
@@ -175,12 +163,10 @@ export async function runClient(opts: ClientRunOptions): Promise<ClientReport> {
       report.renegotiations.push(entry);
       if (r.outcome !== 'completed' && r.outcome !== 'refused-alert') break;
     }
-    report.exitCode = report.renegotiations.every((r) => r.outcome === 'completed')
-      ? EXIT_OK
-      : EXIT_RENEGOTIATION_NOT_COMPLETED;
+    report.exitCode = report.renegotiations.every((r) => r.outcome === 'completed') ? EXIT.ok : EXIT.failed;
   } catch (e) {
     report.ok = false;
-    report.exitCode = EXIT_HANDSHAKE_FAILED;
+    report.exitCode = EXIT.failed;
     report.error =
       e instanceof TlsError
         ? { kind: e.kind, message: e.message }
@@ -312,7 +298,7 @@ export async function runInteractive(opts: ClientRunOptions, log: (s: string) =>
     ok: true,
     renegotiations: [],
     serverRenegotiations: 0,
-    exitCode: EXIT_OK,
+    exitCode: EXIT.ok,
   };
   describe(sock, report);
   log(formatReport(report));

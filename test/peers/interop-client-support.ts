@@ -1,14 +1,21 @@
 /** Helpers shared by the client interop tests (test/interop-client-*.test.ts). */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { createPrivateKey } from 'node:crypto';
+import { dirname, join } from 'node:path';
 import { after, before, type TestContext } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { connect, type ConnectOptions, type RenegoSocket } from '../../src/adapter/tls-socket.ts';
 import type { TestPki } from '../../src/pki/throwaway.ts';
 import { parsePemCertificates, type TrustStore } from '../../src/pki/verify.ts';
-import type { TlsPeer } from './peer-process.ts';
+import type { ClientReport } from '../../src/tools/client.ts';
+import { hostPort, type TlsPeer } from './peer-process.ts';
 
 /** How long our client waits for a handshake. */
 export const HANDSHAKE_WAIT_MS = 10_000;
+/** How long one `renego client` process may run. */
+export const CLI_TIMEOUT_MS = 30_000;
+const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /**
  * Starts one peer for the enclosing describe block and stops it afterwards. The returned getter
@@ -94,4 +101,29 @@ export function clientCredentials(pki: TestPki): Pick<ConnectOptions, 'clientCer
     clientCertificates: parsePemCertificates(pki.client.certPem).map((c) => new Uint8Array(c.raw)),
     clientKey: createPrivateKey(pki.client.keyPem),
   };
+}
+
+/**
+ * Runs `renego client HOST:PORT … --json` through the CLI (killed after CLI_TIMEOUT_MS) and
+ * resolves with its exit code and the JSON it printed; rejects when it printed none, quoting stderr.
+ */
+export function runCli(
+  peer: Pick<TlsPeer, 'host' | 'port'>,
+  args: readonly string[],
+): Promise<{ code: number; report: ClientReport; stderr: string }> {
+  const argv = ['--import', 'tsx', 'src/cli/main.ts', 'client', hostPort(peer.host, peer.port), ...args, '--json'];
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, argv, { cwd: REPO_ROOT, timeout: CLI_TIMEOUT_MS }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : error.code;
+      if (typeof code !== 'number') {
+        reject(new Error(`renego client did not exit normally (${String(error)})\n${stderr}`));
+        return;
+      }
+      try {
+        resolve({ code, report: JSON.parse(stdout) as ClientReport, stderr });
+      } catch {
+        reject(new Error(`renego client printed no JSON (exit ${code})\nstdout: ${stdout}\nstderr: ${stderr}`));
+      }
+    });
+  });
 }
