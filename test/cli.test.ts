@@ -80,6 +80,13 @@ const USAGE_CASES: readonly (readonly [readonly string[], string, RegExp])[] = [
   [['client', '127.0.0.1:1', '--renegotiate', 'abc'], 'renego client', /--renegotiate/],
   [['client', '127.0.0.1:1', '--timeout', 'abc'], 'renego client', /--timeout/],
   [['client', '127.0.0.1:1', '--min-version', 'tls1.3'], 'renego client', /unknown version tls1\.3/],
+  [['client', '127.0.0.1:1', '--ca', '/nonexistent/ca.pem'], 'renego client', /cannot read --ca \/nonexistent\/ca.pem/],
+  [['client', '127.0.0.1:1', '--cert', 'c.pem'], 'renego client', /--cert and --key go together/],
+  [
+    ['client', '127.0.0.1:1', '--ciphers', 'NOPE', '--json'],
+    'renego client',
+    /unknown or unavailable cipher suite NOPE/,
+  ],
   [
     ['guard', '--listen', '127.0.0.1:1', '--upstream', '127.0.0.1:2', '--policy', 'dney'],
     'renego guard',

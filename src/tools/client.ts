@@ -3,9 +3,8 @@
  * times and sends a request after each handshake, and reports what it saw as one
  * JSON-friendly object (or pipes stdin/stdout in interactive mode).
  */
-import { EXIT, UsageError } from './usage.ts';
+import { EXIT, UsageError, readUserFileSync } from './usage.ts';
 import * as crypto from 'node:crypto';
-import * as fs from 'node:fs';
 import { suiteByName } from '../crypto/suites.ts';
 import { connect, RenegoSocket, type ConnectOptions, type RenegotiationResult } from '../adapter/tls-socket.ts';
 import type { ConnectionEvent } from '../handshake/events.ts';
@@ -83,23 +82,29 @@ export function versionFromName(name: string | undefined, fallback: number): num
   return v;
 }
 
-/** Translates CLI options into engine options. */
+/** Translates CLI options into engine options; a UsageError for an option the client cannot use. */
 export function connectOptions(opts: ClientRunOptions): ConnectOptions {
   const target = parseTarget(opts.target);
-  const ca = opts.caFile ? fs.readFileSync(opts.caFile) : undefined;
+  const ca = opts.caFile ? readUserFileSync('--ca', opts.caFile) : undefined;
   const suites = opts.ciphers
     ? opts.ciphers.split(/[:,]/).map((n) => {
         const s = suiteByName(n.trim());
-        if (!s) throw new Error(`unknown or unavailable cipher suite ${n}`);
+        if (!s) throw new UsageError(`unknown or unavailable cipher suite ${n} (IANA or OpenSSL names)`);
         return s;
       })
     : undefined;
   let clientCertificates: Uint8Array[] | undefined;
   let clientKey: crypto.KeyObject | undefined;
   if (opts.certFile || opts.keyFile) {
-    if (!opts.certFile || !opts.keyFile) throw new Error('--cert and --key go together');
-    clientCertificates = parsePemCertificates(fs.readFileSync(opts.certFile)).map((c) => new Uint8Array(c.raw));
-    clientKey = crypto.createPrivateKey(fs.readFileSync(opts.keyFile));
+    if (!opts.certFile || !opts.keyFile) throw new UsageError('--cert and --key go together');
+    const certPem = readUserFileSync('--cert', opts.certFile);
+    const keyPem = readUserFileSync('--key', opts.keyFile);
+    try {
+      clientCertificates = parsePemCertificates(certPem).map((c) => new Uint8Array(c.raw));
+      clientKey = crypto.createPrivateKey(keyPem);
+    } catch (e) {
+      throw new UsageError(`--cert/--key: ${(e as Error).message} (PEM certificate chain and its private key)`);
+    }
   }
   const legacy = opts.legacy ?? false;
   return {
@@ -124,8 +129,12 @@ export function connectOptions(opts: ClientRunOptions): ConnectOptions {
   };
 }
 
-/** Runs the batch mode: handshake, request, N renegotiations each followed by the request. Never throws. */
+/**
+ * Runs the batch mode: handshake, request, N renegotiations each followed by the request. Throws
+ * only a UsageError, for options it cannot use; everything on the wire goes into the report.
+ */
 export async function runClient(opts: ClientRunOptions): Promise<ClientReport> {
+  const options = connectOptions(opts);
   const report: ClientReport = {
     target: opts.target,
     ok: false,
@@ -137,7 +146,7 @@ export async function runClient(opts: ClientRunOptions): Promise<ClientReport> {
   try {
     report.target = formatTarget(parseTarget(opts.target));
     const started = performance.now();
-    sock = await connectObservingHello(connectOptions(opts), report);
+    sock = await connectObservingHello(options, report);
     report.handshakeMs = Math.round(performance.now() - started);
     // After the handshake, a failure (a fatal alert refusing our renegotiation, a reset) belongs to the
     // renegotiation or request under way and is reported there; the socket must not throw it at the process.
@@ -286,12 +295,13 @@ export function formatReport(r: ClientReport): string {
 
 /** Interactive mode, like s_client: stdin to the server, the server to stdout; a line "R" renegotiates. */
 export async function runInteractive(opts: ClientRunOptions, log: (s: string) => void): Promise<number> {
+  const options = connectOptions(opts);
   let sock: RenegoSocket;
   try {
-    sock = await connect(connectOptions(opts));
+    sock = await connect(options);
   } catch (e) {
     log(`handshake failed: ${(e as Error).message}`);
-    return 1;
+    return EXIT.failed;
   }
   const report: ClientReport = {
     target: opts.target,

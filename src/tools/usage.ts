@@ -3,6 +3,8 @@
  * CLI prints its message on one line, without a stack, and exits with EXIT.usage; the message says
  * what is wrong and how to go on.
  */
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
@@ -21,9 +23,16 @@ export const EXIT = {
 
 /** Reads a file the user named, saying which flag named it when that fails. */
 export async function readUserFile(flag: string, file: string): Promise<Buffer> {
-  const { readFile } = await import('node:fs/promises');
   try {
     return await readFile(file);
+  } catch (e) {
+    throw new UsageError(`cannot read ${flag} ${file}: ${describeSystemError(e)}`);
+  }
+}
+
+export function readUserFileSync(flag: string, file: string): Buffer {
+  try {
+    return readFileSync(file);
   } catch (e) {
     throw new UsageError(`cannot read ${flag} ${file}: ${describeSystemError(e)}`);
   }
