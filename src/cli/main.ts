@@ -53,6 +53,20 @@ program
   .option('--request <text>', 'send this after each handshake and print the reply (\\r\\n escapes allowed)')
   .option('--alpn <protocols>', 'ALPN protocols, comma-separated')
   .option('--timeout <ms>', 'per-handshake and per-read timeout', integer(1), 10_000)
+  .option('--trace', 'print every record and handshake message on stderr (like s_client -msg)')
+  .option('--showcerts', "report the server's whole chain as PEM (like s_client -showcerts)")
+  .option('--reconnect', "connect a second time offering the first connection's session (like s_client -reconnect)")
+  .addOption(
+    new Option('--starttls <protocol>', 'speak the protocol in clear first, then TLS').choices([
+      'smtp',
+      'imap',
+      'pop3',
+      'ftp',
+      'xmpp',
+      'ldap',
+      'postgres',
+    ]),
+  )
   .option('--json', 'print one JSON object')
   .addHelpText(
     'after',
@@ -90,10 +104,14 @@ program
       request: o.request,
       alpn: o.alpn?.split(','),
       timeoutMs: o.timeout,
+      trace: o.trace ? (line: string) => process.stderr.write(`${line}\n`) : undefined,
+      showCerts: o.showcerts,
+      reconnect: o.reconnect,
+      starttls: o.starttls,
     };
     const { formatReport, runClient, runInteractive, versionFromName } = await import('../tools/client.ts');
     for (const v of [o.minVersion, o.maxVersion]) versionFromName(v, 0); // a usage error, not a failed handshake
-    if (!o.json && o.request === undefined && o.renegotiate === 0) {
+    if (!o.json && o.request === undefined && o.renegotiate === 0 && !o.showcerts && !o.reconnect) {
       process.exitCode = await runInteractive(opts, (l) => process.stderr.write(l + '\n'));
       return;
     }

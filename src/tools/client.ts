@@ -5,13 +5,24 @@
  */
 import { EXIT, UsageError, readUserFileSync } from './usage.ts';
 import * as crypto from 'node:crypto';
+import * as net from 'node:net';
 import { suiteByName } from '../crypto/suites.ts';
+import type { ClientSession } from '../handshake/client-config.ts';
+import { startTls } from '../scan/starttls.ts';
+import type { StartTlsProtocol } from '../scan/types.ts';
 import { connect, RenegoSocket, type ConnectOptions, type RenegotiationResult } from '../adapter/tls-socket.ts';
 import type { ConnectionEvent } from '../handshake/events.ts';
 import { findExtension } from '../wire/extensions.ts';
 import type { ServerHello } from '../wire/handshake.ts';
 import { parsePemCertificates, trustStoreFromPem } from '../pki/verify.ts';
-import { ExtensionType, HandshakeType, ProtocolVersion, versionName } from '../wire/enums.ts';
+import {
+  ExtensionType,
+  HandshakeType,
+  ProtocolVersion,
+  contentTypeName,
+  handshakeTypeName,
+  versionName,
+} from '../wire/enums.ts';
 import { TlsError } from '../wire/errors.ts';
 import { parseTarget, formatTarget } from './target.ts';
 
@@ -35,6 +46,14 @@ export interface ClientRunOptions {
   request?: string;
   timeoutMs?: number;
   alpn?: string[];
+  /** s_client -msg: one line per record and handshake message, both ways. */
+  trace?: (line: string) => void;
+  /** s_client -showcerts: the server's whole chain in the report, as PEM. */
+  showCerts?: boolean;
+  /** s_client -reconnect: a second connection that offers the first one's session. */
+  reconnect?: boolean;
+  /** s_client -starttls: the protocol's plaintext dialogue before TLS. */
+  starttls?: StartTlsProtocol;
 }
 
 export interface RenegotiationReport {
@@ -57,6 +76,10 @@ export interface ClientReport {
   alpn?: string;
   verified?: boolean;
   peerCertificate?: { subject: string; issuer: string; validTo: string; fingerprint256: string };
+  /** With showCerts: the chain as sent, leaf first. */
+  peerCertificates?: { subject: string; issuer: string; pem: string }[];
+  /** With reconnect: whether the second connection resumed the first one's session. */
+  reconnect?: { ok: boolean; resumed: boolean; error?: string };
   response?: string;
   renegotiations: RenegotiationReport[];
   serverRenegotiations: number;
@@ -146,7 +169,7 @@ export async function runClient(opts: ClientRunOptions): Promise<ClientReport> {
   try {
     report.target = formatTarget(parseTarget(opts.target));
     const started = performance.now();
-    sock = await connectObservingHello(options, report);
+    sock = await connectObservingHello(await prepared(options, opts), report, opts.trace);
     report.handshakeMs = Math.round(performance.now() - started);
     // After the handshake, a failure (a fatal alert refusing our renegotiation, a reset) belongs to the
     // renegotiation or request under way and is reported there; the socket must not throw it at the process.
@@ -154,7 +177,7 @@ export async function runClient(opts: ClientRunOptions): Promise<ClientReport> {
     sock.on('renegotiationRequested', (e: { accepted: boolean }) => {
       if (e.accepted) report.serverRenegotiations++;
     });
-    describe(sock, report);
+    describe(sock, report, opts.showCerts);
     report.ok = true;
     if (opts.request !== undefined) report.response = await exchange(sock, opts.request, opts.timeoutMs ?? 5000);
     for (let i = 0; i < (opts.renegotiate ?? 0); i++) {
@@ -172,7 +195,9 @@ export async function runClient(opts: ClientRunOptions): Promise<ClientReport> {
       report.renegotiations.push(entry);
       if (r.outcome !== 'completed' && r.outcome !== 'refused-alert') break;
     }
-    report.exitCode = report.renegotiations.every((r) => r.outcome === 'completed') ? EXIT.ok : EXIT.failed;
+    if (opts.reconnect) report.reconnect = await reconnect(options, opts, sock.getSession());
+    const allDone = report.renegotiations.every((r) => r.outcome === 'completed') && report.reconnect?.ok !== false;
+    report.exitCode = allDone ? EXIT.ok : EXIT.failed;
   } catch (e) {
     report.ok = false;
     report.exitCode = EXIT.failed;
@@ -192,9 +217,14 @@ export async function runClient(opts: ClientRunOptions): Promise<ClientReport> {
  * renegotiation_info (RFC 5746 §3.4) as soon as it arrives: when the handshake then fails,
  * refusing a legacy server by default included, the report still says what the server signalled.
  */
-function connectObservingHello(options: ConnectOptions, report: ClientReport): Promise<RenegoSocket> {
+function connectObservingHello(
+  options: ConnectOptions,
+  report: ClientReport,
+  trace?: (line: string) => void,
+): Promise<RenegoSocket> {
   return new Promise((resolve, reject) => {
     const sock = new RenegoSocket({ ...options, observe: true });
+    if (trace !== undefined) sock.on('tlsEvent', (e: ConnectionEvent) => traceLine(e, trace));
     const onEvent = (e: ConnectionEvent): void => {
       if (e.type !== 'handshake-message' || e.direction !== 'in') return;
       if (e.message.type !== HandshakeType.server_hello) return;
@@ -216,7 +246,52 @@ function connectObservingHello(options: ConnectOptions, report: ClientReport): P
   });
 }
 
-function describe(sock: RenegoSocket, report: ClientReport): void {
+/** A plain TCP connection through the STARTTLS dialogue, when asked for; the engine takes over from there. */
+async function prepared(options: ConnectOptions, opts: ClientRunOptions): Promise<ConnectOptions> {
+  if (opts.starttls === undefined) return options;
+  const socket = net.connect({ host: options.host ?? 'localhost', port: options.port ?? 443 });
+  socket.on('error', () => undefined); // reported through the dialogue's own errors and timeouts
+  try {
+    await startTls(socket, opts.starttls, options.serverName ?? options.host ?? '', opts.timeoutMs ?? 10_000);
+  } catch (e) {
+    socket.destroy();
+    throw e;
+  }
+  return { ...options, socket };
+}
+
+/** The second connection of -reconnect: offers the first one's session (RFC 5246 §7.4.1.2, RFC 5077). */
+async function reconnect(
+  options: ConnectOptions,
+  opts: ClientRunOptions,
+  session: ClientSession | undefined,
+): Promise<NonNullable<ClientReport['reconnect']>> {
+  let sock: RenegoSocket | undefined;
+  try {
+    sock = await connect(await prepared({ ...options, session }, opts));
+    return { ok: true, resumed: sock.isSessionReused() };
+  } catch (e) {
+    return { ok: false, resumed: false, error: (e as Error).message };
+  } finally {
+    sock?.end();
+    sock?.destroy();
+  }
+}
+
+/** s_client -msg style: direction, record or message, length. */
+function traceLine(e: ConnectionEvent, trace: (line: string) => void): void {
+  const arrow = (d: 'in' | 'out') => (d === 'in' ? '<<<' : '>>>');
+  if (e.type === 'record') {
+    const protection = e.encrypted ? 'encrypted' : 'clear';
+    trace(
+      `${arrow(e.direction)} ${versionName(e.version)} record ${contentTypeName(e.contentType)} [length ${e.wireLength}, ${protection}]`,
+    );
+  } else if (e.type === 'handshake-message') {
+    trace(`${arrow(e.direction)}     handshake ${handshakeTypeName(e.message.type)} [length ${e.raw.length}]`);
+  }
+}
+
+function describe(sock: RenegoSocket, report: ClientReport, showCerts = false): void {
   const s = sock.getHandshakeSummary()!;
   report.version = versionName(s.version);
   report.cipher = sock.getCipher()?.standardName;
@@ -232,6 +307,12 @@ function describe(sock: RenegoSocket, report: ClientReport): void {
       validTo: c.valid_to,
       fingerprint256: c.fingerprint256,
     };
+  }
+  if (showCerts) {
+    report.peerCertificates = s.peerCertificates.map((der) => {
+      const x = new crypto.X509Certificate(Buffer.from(der));
+      return { subject: x.subject.split('\n').join(', '), issuer: x.issuer.split('\n').join(', '), pem: x.toString() };
+    });
   }
 }
 
@@ -290,6 +371,11 @@ export function formatReport(r: ClientReport): string {
     if (n.response !== undefined) lines.push(`    response: ${JSON.stringify(n.response.slice(0, 200))}`);
   });
   if (r.serverRenegotiations > 0) lines.push(`  server-initiated renegotiations accepted: ${r.serverRenegotiations}`);
+  if (r.reconnect !== undefined) {
+    const how = r.reconnect.ok ? (r.reconnect.resumed ? 'session resumed' : 'new session (not resumed)') : 'failed';
+    lines.push(`  reconnect: ${how}${r.reconnect.error ? ` (${r.reconnect.error})` : ''}`);
+  }
+  r.peerCertificates?.forEach((c, i) => lines.push(` ${i} s:${c.subject}`, `   i:${c.issuer}`, c.pem.trimEnd()));
   return lines.join('\n');
 }
 
@@ -298,7 +384,11 @@ export async function runInteractive(opts: ClientRunOptions, log: (s: string) =>
   const options = connectOptions(opts);
   let sock: RenegoSocket;
   try {
-    sock = await connect(options);
+    sock = await connect({ ...(await prepared(options, opts)), observe: opts.trace !== undefined });
+    if (opts.trace !== undefined) {
+      const trace = opts.trace;
+      sock.on('tlsEvent', (e: ConnectionEvent) => traceLine(e, trace));
+    }
   } catch (e) {
     log(`handshake failed: ${(e as Error).message}`);
     return EXIT.failed;
