@@ -176,6 +176,7 @@ program
   .option('--metrics <address>', 'serve Prometheus metrics on http://ADDRESS/metrics')
   .option('--log-level <level>', 'trace, debug, info, warn, error, fatal or silent')
   .option('--drain-timeout <duration>', 'on SIGTERM, wait this long for connections to end')
+  .option('--hello-memory <size>', 'bytes all connections may hold back while collecting hellos, e.g. 64MiB')
   .action(async (o) => {
     const { runGuard } = await import('../tools/guard.ts');
     const { GuardConfigError } = await import('../guard/config.ts');

@@ -6,6 +6,7 @@
  *   log: { level: info }
  *   metrics: { listen: "127.0.0.1:9464" }
  *   drainTimeout: 30s
+ *   helloMemory: 64MiB
  *   listeners:
  *     - name: web
  *       listen: "[::]:8443"
@@ -19,6 +20,7 @@
  */
 import { isIP } from 'node:net';
 import { parse as parseYaml } from 'yaml';
+import { DEFAULT_HELLO_MEMORY_BYTES } from './hello-budget.ts';
 import { POLICY_MODES, type GuardPolicy, type PolicyMode, type RateLimit } from './policy.ts';
 
 export interface Endpoint {
@@ -59,6 +61,8 @@ export interface GuardConfig {
   readonly logLevel: LogLevel;
   /** On SIGTERM: stop accepting, wait this long for connections to end, then close the rest. */
   readonly drainTimeoutMs: number;
+  /** Bytes all connections of the process may hold back while their hellos are collected (hello-budget.ts). */
+  readonly helloMemoryBytes: number;
 }
 
 export const DEFAULT_TIMEOUTS: Timeouts = { handshakeMs: 10_000, idleMs: 300_000, connectMs: 5_000 };
@@ -83,6 +87,7 @@ export interface GuardFlags {
   readonly metrics?: string;
   readonly logLevel?: string;
   readonly drainTimeout?: string;
+  readonly helloMemory?: string;
 }
 
 export class GuardConfigError extends Error {
@@ -115,6 +120,18 @@ export function parseDuration(value: unknown, path: string, problems: Problems):
     path,
     `expected a duration such as 500ms, 10s, 5m or a number of milliseconds, got ${show(value)}`,
   );
+}
+
+const SIZE_UNITS: Readonly<Record<string, number>> = { '': 1, B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 };
+
+/** `512KiB`, `64MiB`, `1GiB`, or a plain number of bytes. */
+export function parseSize(value: unknown, path: string, problems: Problems): number | undefined {
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return value;
+  if (typeof value === 'string') {
+    const m = /^\s*(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB)?\s*$/.exec(value);
+    if (m) return Math.round(Number(m[1]) * SIZE_UNITS[m[2] ?? '']!);
+  }
+  return problems.add(path, `expected a size such as 512KiB, 64MiB, 1GiB or a number of bytes, got ${show(value)}`);
 }
 
 /** `host:port` or `[v6]:port`. */
@@ -346,7 +363,8 @@ function kebab(key: string): string {
 /**
  * Builds the configuration from flags and, when `--config` was given, the YAML text of that
  * file. Flags for one listener (`--listen`, `--upstream`, `--policy`, …) add a listener to those
- * of the file; global flags (`--metrics`, `--log-level`, `--drain-timeout`) override the file.
+ * of the file; global flags (`--metrics`, `--log-level`, `--drain-timeout`, `--hello-memory`)
+ * override the file.
  */
 export function buildGuardConfig(flags: GuardFlags, yamlText?: string, source = flags.config ?? 'config'): GuardConfig {
   const problems = new Problems();
@@ -361,7 +379,7 @@ export function buildGuardConfig(flags: GuardFlags, yamlText?: string, source = 
     if (parsed === null || parsed === undefined) parsed = {};
     if (!isRecord(parsed)) throw new GuardConfigError([`${source}: expected a mapping at the top level`]);
     file = parsed;
-    rejectUnknownKeys(file, ['listeners', 'metrics', 'log', 'drainTimeout'], source, problems);
+    rejectUnknownKeys(file, ['listeners', 'metrics', 'log', 'drainTimeout', 'helloMemory'], source, problems);
   }
 
   const rawListeners: { raw: RawListener; path: string }[] = [];
@@ -407,12 +425,19 @@ export function buildGuardConfig(flags: GuardFlags, yamlText?: string, source = 
           problems,
         );
 
+  const helloRaw = flags.helloMemory ?? file['helloMemory'];
+  const helloMemoryBytes =
+    helloRaw === undefined
+      ? DEFAULT_HELLO_MEMORY_BYTES
+      : parseSize(helloRaw, flags.helloMemory !== undefined ? '--hello-memory' : `${source}.helloMemory`, problems);
+
   if (problems.list.length > 0) throw new GuardConfigError(problems.list);
   return {
     listeners: listeners as ListenerConfig[],
     metrics,
     logLevel: logLevel ?? 'info',
     drainTimeoutMs: drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS,
+    helloMemoryBytes: helloMemoryBytes ?? DEFAULT_HELLO_MEMORY_BYTES,
   };
 }
 

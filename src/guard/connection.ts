@@ -7,6 +7,7 @@
 import * as net from 'node:net';
 import type { ListenerConfig } from './config.ts';
 import type { Block, Judge, Side } from './events.ts';
+import type { HelloMemoryBudget } from './hello-budget.ts';
 import type { CloseReason, ConnectionInfo, GuardObserver } from './observer.ts';
 import { proxyV1Header, proxyV2Header } from './proxy-protocol.ts';
 import { RenegotiationWatch } from './watch.ts';
@@ -33,6 +34,8 @@ export class GuardedConnection {
   private error: string | undefined;
   private block: Block | undefined;
   private readonly closedSockets = new Set<net.Socket>();
+  /** Bytes of the hello budget this connection holds (what its watch has allocated to held bytes). */
+  private helloShare = 0;
 
   constructor(
     private readonly client: net.Socket,
@@ -40,6 +43,7 @@ export class GuardedConnection {
     private readonly observer: GuardObserver,
     judge: Judge,
     id: number,
+    private readonly helloBudget: HelloMemoryBudget,
     private readonly onFinished: (c: GuardedConnection) => void,
   ) {
     this.info = {
@@ -101,6 +105,10 @@ export class GuardedConnection {
       this.observer.bytes(listener, side, chunk.length);
       const verdict = this.watch.feed(side, chunk);
       for (const e of verdict.events) this.observer.event(this.info, e);
+      if (!this.accountHello()) {
+        this.shutdown('hello-memory-budget');
+        return;
+      }
       let writable = true;
       // Held-back bytes and the rest of the chunk go out in one writev, not one syscall each.
       const cork = verdict.forward.length > 1;
@@ -126,6 +134,15 @@ export class GuardedConnection {
     from.on('end', () => {
       if (this.ending === undefined) to.end();
     });
+  }
+
+  /** Brings this connection's share of the hello budget up to date; false when it does not fit. */
+  private accountHello(): boolean {
+    const now = this.watch.retainedBytes('client') + this.watch.retainedBytes('server');
+    if (now === this.helloShare) return true;
+    if (!this.helloBudget.resize(this.helloShare, now)) return false;
+    this.helloShare = now;
+    return true;
   }
 
   private watchSocket(socket: net.Socket, side: Side): void {
@@ -179,6 +196,8 @@ export class GuardedConnection {
     this.finished = true;
     this.ending ??= reason;
     this.clearTimers();
+    this.helloBudget.resize(this.helloShare, 0);
+    this.helloShare = 0;
     this.client.destroy();
     this.upstream.destroy();
     this.observer.closed(this.info, {

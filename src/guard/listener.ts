@@ -6,6 +6,7 @@
 import * as net from 'node:net';
 import type { ListenerConfig } from './config.ts';
 import { GuardedConnection } from './connection.ts';
+import type { HelloMemoryBudget } from './hello-budget.ts';
 import type { GuardObserver } from './observer.ts';
 import { judgeFor } from './policy.ts';
 import { RenegotiationRateLimiter } from './rate-limit.ts';
@@ -22,6 +23,8 @@ export class GuardListener {
   constructor(
     readonly config: ListenerConfig,
     private readonly observer: GuardObserver,
+    /** Shared by every listener of the process. */
+    private readonly helloBudget: HelloMemoryBudget,
   ) {
     const limit = config.policy.perClientLimit;
     this.limiter = limit === undefined ? undefined : new RenegotiationRateLimiter(limit);
@@ -59,8 +62,14 @@ export class GuardListener {
       return;
     }
     const judge = judgeFor(this.config.policy, this.limiter, socket.remoteAddress ?? '');
-    const conn = new GuardedConnection(socket, this.config, this.observer, judge, nextConnectionId++, (c) =>
-      this.forget(c),
+    const conn = new GuardedConnection(
+      socket,
+      this.config,
+      this.observer,
+      judge,
+      nextConnectionId++,
+      this.helloBudget,
+      (c) => this.forget(c),
     );
     this.connections.add(conn);
     conn.start();

@@ -20,6 +20,8 @@ export type CloseReason =
   | 'idle-timeout'
   | 'upstream-unreachable'
   | 'upstream-connect-timeout'
+  /** Holding this connection's hello would take the process over its hello memory budget. */
+  | 'hello-memory-budget'
   | 'shutdown';
 
 export interface ConnectionSummary {

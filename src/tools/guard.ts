@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import type { DestinationStream } from 'pino';
 import { buildGuardConfig, type GuardConfig, type GuardFlags } from '../guard/config.ts';
+import { HelloMemoryBudget } from '../guard/hello-budget.ts';
 import { GuardListener } from '../guard/listener.ts';
 import { createLogger, LogObserver, type Logger } from '../guard/log.ts';
 import { GuardMetrics, serveMetrics, type MetricsServer } from '../guard/metrics.ts';
@@ -37,9 +38,13 @@ export interface RunningGuard {
 
 export async function startGuard(config: GuardConfig, options: StartGuardOptions = {}): Promise<RunningGuard> {
   const logger = createLogger(config.logLevel, options.logDestination);
-  const metrics = new GuardMetrics({ processMetrics: options.processMetrics ?? config.metrics !== undefined });
+  const helloBudget = new HelloMemoryBudget(config.helloMemoryBytes);
+  const metrics = new GuardMetrics({
+    processMetrics: options.processMetrics ?? config.metrics !== undefined,
+    helloBudget,
+  });
   const observer = fanOut([new LogObserver(logger), metrics, ...(options.observers ?? [])]);
-  const listeners = config.listeners.map((l) => new GuardListener(l, observer));
+  const listeners = config.listeners.map((l) => new GuardListener(l, observer, helloBudget));
   const addresses: AddressInfo[] = [];
   let metricsServer: MetricsServer | undefined;
   try {

@@ -1,0 +1,184 @@
+/**
+ * The guard's own resources under hostile load: memory held for hellos (per connection and for
+ * the process), log volume, file descriptors, CPU per connection per event-loop turn, and how a
+ * reset travels through. Real sockets on 127.0.0.1; no timing assertions.
+ */
+import assert from 'node:assert/strict';
+import * as net from 'node:net';
+import { describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ContentType, HandshakeType } from '../src/wire/enums.ts';
+import { concat } from '../src/wire/codec.ts';
+import { encodeRecordHeader } from '../src/wire/record.ts';
+import { MAX_HELD_WHILE_COLLECTING } from '../src/guard/hello.ts';
+import { RenegotiationWatch } from '../src/guard/watch.ts';
+import { judgeOf, listenerConfig, policy, startTestGuard, type TestGuard } from './guard-support.ts';
+
+const WAIT_MS = 10_000;
+
+async function waitUntil(what: string, check: () => boolean | Promise<boolean>, timeoutMs = WAIT_MS): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+/** A handshake record header and a ClientHello header that together claim `claimed` bytes of hello. */
+function helloHeader(claimed: number): Uint8Array {
+  return Uint8Array.from([
+    ...encodeRecordHeader(ContentType.handshake, 0x0301, Math.min(claimed + 4, 16384)),
+    HandshakeType.client_hello,
+    claimed >> 16,
+    (claimed >> 8) & 0xff,
+    claimed & 0xff,
+  ]);
+}
+
+/** The first `n` bytes of a ClientHello that claims `claimed` bytes, in whole records of at most 2^14. */
+function partialHello(claimed: number, n: number): Uint8Array {
+  const message = new Uint8Array(4 + claimed);
+  message.set([HandshakeType.client_hello, claimed >> 16, (claimed >> 8) & 0xff, claimed & 0xff]);
+  const parts: Uint8Array[] = [];
+  for (let at = 0; at < n; at += 16384) {
+    const payload = message.subarray(at, Math.min(n, at + 16384));
+    parts.push(encodeRecordHeader(ContentType.handshake, 0x0301, payload.length), payload);
+  }
+  return concat(...parts);
+}
+
+interface Upstream {
+  readonly port: number;
+  readonly sockets: net.Socket[];
+  received(): number;
+  stop(): Promise<void>;
+}
+
+async function rawUpstream(onSocket: (s: net.Socket) => void = () => undefined): Promise<Upstream> {
+  const sockets: net.Socket[] = [];
+  let received = 0;
+  const server = net.createServer((s) => {
+    sockets.push(s);
+    s.on('error', () => undefined);
+    s.on('data', (d: Buffer) => (received += d.length));
+    onSocket(s);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    sockets,
+    received: () => received,
+    stop: () =>
+      new Promise((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+type Client = net.Socket & { isClosed: boolean; error: string | undefined; got: number };
+
+function connect(port: number): Promise<Client> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1') as Client;
+    s.isClosed = false;
+    s.error = undefined;
+    s.got = 0;
+    s.on('data', (d: Buffer) => (s.got += d.length));
+    s.on('error', (e: NodeJS.ErrnoException) => (s.error ??= e.code ?? e.message));
+    s.once('close', () => (s.isClosed = true));
+    s.once('connect', () => resolve(s));
+    s.once('error', reject);
+  });
+}
+
+async function metric(g: TestGuard, pattern: RegExp): Promise<number> {
+  const m = pattern.exec(await g.guard.metrics.registry.metrics());
+  return m === null ? 0 : Number(m[1]);
+}
+
+const BUFFERED = /^renego_guard_hello_buffered_bytes (\d+)$/m;
+
+describe('memory held for hellos', () => {
+  test('a 9-byte hello header that claims 64 KiB holds about 9 bytes, not 64 KiB', () => {
+    const watch = new RenegotiationWatch(judgeOf(policy('deny')));
+    const v = watch.feed('client', helloHeader(65_000));
+    assert.equal(v.forward.length, 0);
+    assert.equal(watch.heldBytes('client'), 9);
+    assert.ok(watch.retainedBytes('client') <= 256, `retained ${watch.retainedBytes('client')}`);
+    // As the body arrives, what is allocated follows what was received (doubling: at most twice).
+    for (let i = 0; i < 100; i++) watch.feed('client', new Uint8Array(100));
+    assert.equal(watch.heldBytes('client'), 10_009);
+    assert.ok(watch.retainedBytes('client') <= 2 * 10_009, `retained ${watch.retainedBytes('client')}`);
+  });
+
+  test('an SSL 2.0 header that claims 32 KiB holds what arrived', () => {
+    const watch = new RenegotiationWatch(judgeOf(policy('deny')));
+    watch.feed('client', Uint8Array.of(0xff, 0xff, 1, 3, 1));
+    assert.equal(watch.heldBytes('client'), 5);
+    assert.ok(watch.retainedBytes('client') <= 256, `retained ${watch.retainedBytes('client')}`);
+  });
+
+  test('a hello cut into 1-byte records is refused once the records outweigh the largest hello twice', () => {
+    const watch = new RenegotiationWatch(judgeOf(policy('allow')));
+    let block;
+    watch.feed('client', helloHeader(60_000).subarray(0, 5 + 4));
+    for (let i = 0; block === undefined && i < 60_000; i++) {
+      block = watch.feed('client', Uint8Array.of(ContentType.handshake, 3, 1, 0, 1, 0)).block;
+      assert.ok(watch.heldBytes('client') <= MAX_HELD_WHILE_COLLECTING + 6);
+    }
+    assert.equal(block?.reason, 'hello-too-large');
+    assert.equal(watch.retainedBytes('client'), 0, 'released when blocked');
+  });
+
+  test('the process-wide budget: the connection that would go over it is closed and counted, and the gauge returns to 0', async () => {
+    const upstream = await rawUpstream();
+    const limit = 200 * 1024;
+    const g = await startTestGuard([listenerConfig(upstream.port, 'deny')], true, { helloMemoryBytes: limit });
+    const clients: Client[] = [];
+    try {
+      // 50 connections that each send a 9-byte header claiming 64 KiB pin a few KiB in all.
+      for (let i = 0; i < 50; i++) {
+        const c = await connect(g.port);
+        clients.push(c);
+        c.write(helloHeader(65_000));
+      }
+      await waitUntil('50 headers held', async () => (await metric(g, BUFFERED)) >= 50 * 9);
+      const idle = await metric(g, BUFFERED);
+      assert.ok(idle <= 50 * 256, `50 hello headers hold ${idle} bytes`);
+      // Then 6 connections each send 40,000 bytes of their hello: 6 × 40 KB do not fit in 200 KiB.
+      const big: Client[] = [];
+      for (let i = 0; i < 6; i++) {
+        const c = await connect(g.port);
+        big.push(c);
+        const before = await metric(g, BUFFERED);
+        c.write(partialHello(65_000, 40_000));
+        await waitUntil('the hello to be held or the connection closed', async () => {
+          return c.isClosed || (await metric(g, BUFFERED)) >= before + 40_000;
+        });
+        assert.ok((await metric(g, BUFFERED)) <= limit);
+      }
+      const overBudget = g.recorded.closed.filter((c) => c.summary.reason === 'hello-memory-budget').length;
+      assert.ok(overBudget >= 1 && overBudget <= 5, `${overBudget} closed over budget`);
+      assert.equal(big.filter((c) => c.isClosed).length, overBudget);
+      assert.equal(
+        await metric(
+          g,
+          /^renego_guard_connections_closed_total\{listener="test",reason="hello-memory-budget"\} (\d+)$/m,
+        ),
+        overBudget,
+      );
+      const log = g.logs.lines.filter((l) => l['msg'] === 'connection closed' && l['reason'] === 'hello-memory-budget');
+      assert.equal(log.length, overBudget);
+      // Once the connections are gone, so is what they held.
+      for (const c of [...clients, ...big]) c.destroy();
+      await waitUntil('every connection closed', () => g.guard.activeConnections() === 0);
+      assert.equal(await metric(g, BUFFERED), 0);
+      assert.equal(await metric(g, /^renego_guard_hello_buffered_bytes_limit (\d+)$/m), limit);
+    } finally {
+      for (const c of clients) c.destroy();
+      await g.close();
+      await upstream.stop();
+    }
+  });
+});
