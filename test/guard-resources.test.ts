@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ContentType, HandshakeType } from '../src/wire/enums.ts';
 import { concat } from '../src/wire/codec.ts';
 import { encodeRecordHeader } from '../src/wire/record.ts';
+import { buildGuardConfig, GuardConfigError } from '../src/guard/config.ts';
 import { MAX_HELD_WHILE_COLLECTING } from '../src/guard/hello.ts';
 import { RenegotiationWatch } from '../src/guard/watch.ts';
 import { judgeOf, listenerConfig, policy, startTestGuard, type TestGuard } from './guard-support.ts';
@@ -180,5 +181,81 @@ describe('memory held for hellos', () => {
       await g.close();
       await upstream.stop();
     }
+  });
+});
+
+describe('log volume', () => {
+  test('a connection flood is logged up to the rate limit, blocks on their own budget, and the summary counts the rest exactly', async () => {
+    const upstream = await rawUpstream();
+    const hour = 3_600_000;
+    const g = await startTestGuard([listenerConfig(upstream.port, 'deny')], false, {
+      logLevel: 'info',
+      logLimits: {
+        connectionLines: { count: 10, windowMs: hour },
+        warningLines: { count: 5, windowMs: hour },
+        summaryIntervalMs: hour,
+      },
+    });
+    const clean = 40;
+    const garbage = 20;
+    try {
+      await Promise.all(
+        Array.from({ length: clean + garbage }, async (_, i) => {
+          const c = await connect(g.port);
+          if (i < garbage) c.write('GET / HTTP/1.0\r\n\r\n');
+          else await waitUntil('the upstream connection', () => upstream.sockets.length > 0);
+          if (i >= garbage) c.end();
+          await waitUntil('the client to be closed', () => c.isClosed);
+        }),
+      );
+      await g.recorded.waitClosed(clean + garbage, WAIT_MS);
+    } finally {
+      await g.close();
+      await upstream.stop();
+    }
+    const lines = g.logs.lines;
+    const closedLines = lines.filter((l) => l['msg'] === 'connection closed').length;
+    const blockLines = lines.filter((l) => l['msg'] === 'policy violation, connection closed').length;
+    const summary = (kind: string): Record<string, unknown>[] => lines.filter((l) => l['kind'] === kind);
+    // Every connection has one info line (closed); 20 also a warning (blocked, non-tls).
+    assert.equal(closedLines, 10);
+    assert.equal(blockLines, 5);
+    assert.equal(summary('connection').length, 1);
+    assert.equal(summary('warning').length, 1);
+    const connectionSummary = summary('connection')[0]!;
+    assert.equal(connectionSummary['suppressed'], clean + garbage - 10);
+    assert.match(String(connectionSummary['msg']), /^50 connection lines suppressed in the last \d+s$/);
+    assert.equal(summary('warning')[0]!['suppressed'], garbage - 5);
+    assert.equal(summary('warning')[0]!['level'], 40);
+    // Lines that are not about one connection are never dropped.
+    assert.ok(lines.some((l) => l['msg'] === 'listening') && lines.some((l) => l['msg'] === 'stopped'));
+  });
+});
+
+describe('resource settings', () => {
+  test('helloMemory and the log limits come from YAML or flags, with defaults, and bad values are reported', () => {
+    const flags = { listen: '127.0.0.1:1', upstream: '127.0.0.1:2', policy: 'deny' };
+    const defaults = buildGuardConfig(flags);
+    assert.equal(defaults.helloMemoryBytes, 64 * 1024 * 1024);
+    assert.deepEqual(defaults.logLimits.connectionLines, { count: 100, windowMs: 1000 });
+    const yaml =
+      'helloMemory: 512KiB\nlog: { level: info, connectionLines: 20/10s, warningLines: 7/1s, summaryInterval: 1m }\n';
+    const c = buildGuardConfig(flags, yaml);
+    assert.equal(c.helloMemoryBytes, 512 * 1024);
+    assert.deepEqual(c.logLimits, {
+      connectionLines: { count: 20, windowMs: 10_000 },
+      warningLines: { count: 7, windowMs: 1000 },
+      summaryIntervalMs: 60_000,
+    });
+    const f = buildGuardConfig({ ...flags, helloMemory: '1MiB', logRate: '3/1s' }, yaml);
+    assert.equal(f.helloMemoryBytes, 1024 * 1024);
+    assert.deepEqual(f.logLimits.connectionLines, { count: 3, windowMs: 1000 });
+    assert.throws(
+      () => buildGuardConfig({ ...flags, helloMemory: 'lots' }, 'log: { warningLines: often }\n'),
+      (e: unknown) =>
+        e instanceof GuardConfigError &&
+        e.problems.some((p) => p.startsWith('--hello-memory: expected a size')) &&
+        e.problems.some((p) => p.startsWith('config.log.warningLines')),
+    );
   });
 });

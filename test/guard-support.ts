@@ -11,7 +11,7 @@ import { alpn, renegotiationInfo, serverName, type Extension } from '../src/wire
 import { encodeHandshake } from '../src/wire/handshake.ts';
 import { encodeRecordHeader } from '../src/wire/record.ts';
 import type { Block, GuardEvent, Judge, Side } from '../src/guard/events.ts';
-import { DEFAULT_TIMEOUTS, type GuardConfig, type ListenerConfig } from '../src/guard/config.ts';
+import { DEFAULT_LOG_LIMITS, DEFAULT_TIMEOUTS, type GuardConfig, type ListenerConfig } from '../src/guard/config.ts';
 import { DEFAULT_HELLO_MEMORY_BYTES } from '../src/guard/hello-budget.ts';
 import type { ConnectionInfo, ConnectionSummary, GuardObserver } from '../src/guard/observer.ts';
 import { decide, type GuardPolicy, type PolicyMode } from '../src/guard/policy.ts';
@@ -276,6 +276,8 @@ export interface TestGuard {
   close(): Promise<void>;
 }
 
+const UNLIMITED = { count: 1e9, windowMs: 1000 };
+
 export async function startTestGuard(
   listeners: ListenerConfig[],
   metrics = false,
@@ -288,6 +290,8 @@ export async function startTestGuard(
       listeners,
       metrics: metrics ? { host: '127.0.0.1', port: 0 } : undefined,
       logLevel: 'debug',
+      // Tests count lines: no rate limit unless a test sets one.
+      logLimits: { ...DEFAULT_LOG_LIMITS, connectionLines: UNLIMITED, warningLines: UNLIMITED },
       drainTimeoutMs: 1000,
       helloMemoryBytes: DEFAULT_HELLO_MEMORY_BYTES,
       ...more,

@@ -3,7 +3,7 @@
  * logging and shutdown, from command-line flags, a YAML file, or both. Everything is validated
  * up front and every problem is reported at once, with the path of the offending value.
  *
- *   log: { level: info }
+ *   log: { level: info, connectionLines: 100/1s, warningLines: 50/1s, summaryInterval: 10s }
  *   metrics: { listen: "127.0.0.1:9464" }
  *   drainTimeout: 30s
  *   helloMemory: 64MiB
@@ -34,6 +34,24 @@ export type ProxyProtocol = (typeof PROXY_PROTOCOLS)[number];
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/**
+ * Log volume: a connection flood must not fill the disk or slow the accept loop. Lines about one
+ * connection and warnings (blocks, refusals, errors) each have a token bucket, so an attack's blocks
+ * stay visible among its connection lines; what is dropped is counted in one summary line per kind
+ * every summaryInterval.
+ */
+export interface LogLimits {
+  readonly connectionLines: RateLimit;
+  readonly warningLines: RateLimit;
+  readonly summaryIntervalMs: number;
+}
+
+export const DEFAULT_LOG_LIMITS: LogLimits = {
+  connectionLines: { count: 100, windowMs: 1000 },
+  warningLines: { count: 50, windowMs: 1000 },
+  summaryIntervalMs: 10_000,
+};
+
 export interface Timeouts {
   /** From accept until both Finished (or TLS 1.3 / allowed non-TLS): slowloris-style clients are dropped. */
   readonly handshakeMs: number;
@@ -59,6 +77,7 @@ export interface GuardConfig {
   /** Serve Prometheus metrics on GET /metrics here; undefined: no metrics endpoint. */
   readonly metrics: Endpoint | undefined;
   readonly logLevel: LogLevel;
+  readonly logLimits: LogLimits;
   /** On SIGTERM: stop accepting, wait this long for connections to end, then close the rest. */
   readonly drainTimeoutMs: number;
   /** Bytes all connections of the process may hold back while their hellos are collected (hello-budget.ts). */
@@ -86,6 +105,7 @@ export interface GuardFlags {
   readonly connectTimeout?: string;
   readonly metrics?: string;
   readonly logLevel?: string;
+  readonly logRate?: string;
   readonly drainTimeout?: string;
   readonly helloMemory?: string;
 }
@@ -415,6 +435,7 @@ export function buildGuardConfig(flags: GuardFlags, yamlText?: string, source = 
 
   const metrics = globalMetrics(flags, file, source, problems);
   const logLevel = globalLogLevel(flags, file, source, problems);
+  const logLimits = globalLogLimits(flags, file, source, problems);
   const drainRaw = flags.drainTimeout ?? file['drainTimeout'];
   const drainTimeoutMs =
     drainRaw === undefined
@@ -436,6 +457,7 @@ export function buildGuardConfig(flags: GuardFlags, yamlText?: string, source = 
     listeners: listeners as ListenerConfig[],
     metrics,
     logLevel: logLevel ?? 'info',
+    logLimits,
     drainTimeoutMs: drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS,
     helloMemoryBytes: helloMemoryBytes ?? DEFAULT_HELLO_MEMORY_BYTES,
   };
@@ -465,6 +487,39 @@ function globalLogLevel(
   const log = file['log'];
   if (log === undefined) return 'info';
   if (!isRecord(log)) return problems.add(`${source}.log`, 'expected a mapping with level');
-  rejectUnknownKeys(log, ['level'], `${source}.log`, problems);
+  rejectUnknownKeys(log, ['level', ...LOG_LIMIT_KEYS], `${source}.log`, problems);
   return log['level'] === undefined ? 'info' : parseChoice(log['level'], LOG_LEVELS, `${source}.log.level`, problems);
+}
+
+const LOG_LIMIT_KEYS = ['connectionLines', 'warningLines', 'summaryInterval'];
+
+function globalLogLimits(
+  flags: GuardFlags,
+  file: Record<string, unknown>,
+  source: string,
+  problems: Problems,
+): LogLimits {
+  const log = isRecord(file['log']) ? file['log'] : {};
+  const d = DEFAULT_LOG_LIMITS;
+  const connectionLines =
+    flags.logRate !== undefined
+      ? parseRateLimit(flags.logRate, '--log-rate', problems)
+      : log['connectionLines'] === undefined
+        ? d.connectionLines
+        : parseRateLimit(log['connectionLines'], `${source}.log.connectionLines`, problems);
+  const warningLines =
+    log['warningLines'] === undefined
+      ? d.warningLines
+      : parseRateLimit(log['warningLines'], `${source}.log.warningLines`, problems);
+  let summaryIntervalMs =
+    log['summaryInterval'] === undefined
+      ? d.summaryIntervalMs
+      : parseDuration(log['summaryInterval'], `${source}.log.summaryInterval`, problems);
+  if (summaryIntervalMs === 0)
+    summaryIntervalMs = problems.add(`${source}.log.summaryInterval`, 'must be longer than 0');
+  return {
+    connectionLines: connectionLines ?? d.connectionLines,
+    warningLines: warningLines ?? d.warningLines,
+    summaryIntervalMs: summaryIntervalMs ?? d.summaryIntervalMs,
+  };
 }

@@ -43,7 +43,8 @@ export async function startGuard(config: GuardConfig, options: StartGuardOptions
     processMetrics: options.processMetrics ?? config.metrics !== undefined,
     helloBudget,
   });
-  const observer = fanOut([new LogObserver(logger), metrics, ...(options.observers ?? [])]);
+  const logObserver = new LogObserver(logger, config.logLimits);
+  const observer = fanOut([logObserver, metrics, ...(options.observers ?? [])]);
   const listeners = config.listeners.map((l) => new GuardListener(l, observer, helloBudget));
   const addresses: AddressInfo[] = [];
   let metricsServer: MetricsServer | undefined;
@@ -72,6 +73,7 @@ export async function startGuard(config: GuardConfig, options: StartGuardOptions
   } catch (e) {
     await Promise.all(listeners.map((l) => l.close(0)));
     await metricsServer?.close();
+    logObserver.close();
     throw e;
   }
 
@@ -83,6 +85,7 @@ export async function startGuard(config: GuardConfig, options: StartGuardOptions
     );
     await Promise.all(listeners.map((l) => l.close(drainMs)));
     await metricsServer?.close();
+    logObserver.close();
     logger.info('stopped');
   };
   return {
