@@ -4,6 +4,7 @@
  * reset travels through. Real sockets on 127.0.0.1; no timing assertions.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import * as net from 'node:net';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -11,9 +12,11 @@ import { ContentType, HandshakeType } from '../src/wire/enums.ts';
 import { concat } from '../src/wire/codec.ts';
 import { encodeRecordHeader } from '../src/wire/record.ts';
 import { buildGuardConfig, GuardConfigError } from '../src/guard/config.ts';
+import { fdsNeeded, parseProcLimits } from '../src/guard/fd-limit.ts';
 import { MAX_HELD_WHILE_COLLECTING } from '../src/guard/hello.ts';
 import { RenegotiationWatch } from '../src/guard/watch.ts';
-import { judgeOf, listenerConfig, policy, startTestGuard, type TestGuard } from './guard-support.ts';
+import { freePort } from './peers/ports.ts';
+import { clientHello, judgeOf, listenerConfig, policy, startTestGuard, type TestGuard } from './guard-support.ts';
 
 const WAIT_MS = 10_000;
 
@@ -257,5 +260,91 @@ describe('resource settings', () => {
         e.problems.some((p) => p.startsWith('--hello-memory: expected a size')) &&
         e.problems.some((p) => p.startsWith('config.log.warningLines')),
     );
+  });
+});
+
+describe('file descriptors', () => {
+  test('the soft limit is read from /proc/self/limits', () => {
+    const text =
+      'Max processes             63432                63432                processes\nMax open files            1024                 524288               files\n';
+    assert.deepEqual(parseProcLimits(text), { soft: 1024, hard: 524288 });
+    assert.equal(parseProcLimits('Max open files  unlimited unlimited files')?.soft, Infinity);
+    assert.equal(parseProcLimits('nothing here'), undefined);
+    assert.equal(fdsNeeded([10_000]), 20_064);
+  });
+
+  test('under ulimit -n 64: a warning at start, EMFILE said as such, and accepting resumes once descriptors are free', async () => {
+    const upstream = await rawUpstream();
+    const port = await freePort();
+    const child = spawn(
+      'prlimit',
+      [
+        '--nofile=64:64',
+        process.execPath,
+        '--import',
+        'tsx',
+        'src/cli/main.ts',
+        'guard',
+        '--listen',
+        `127.0.0.1:${port}`,
+        '--upstream',
+        `127.0.0.1:${upstream.port}`,
+        '--policy',
+        'deny',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let output = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (output += c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (output += c));
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const lines = (): Record<string, unknown>[] =>
+      output
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const clients: Client[] = [];
+    try {
+      await waitUntil('the guard to listen', () => output.includes('"msg":"listening"'), 20_000);
+      const warning = lines().find((l) => typeof l['msg'] === 'string' && l['msg'].startsWith('file descriptor limit'));
+      assert.equal(warning?.['level'], 40, output);
+      assert.equal(warning?.['softLimit'], 64);
+      assert.equal(warning?.['needed'], 20_064);
+      // 60 connections need 120 descriptors: accepts and upstream connects run out.
+      for (let i = 0; i < 60; i++) {
+        const c = await connect(port).catch(() => undefined);
+        if (c !== undefined) clients.push(c);
+      }
+      const exhausted = (): Record<string, unknown>[] =>
+        lines().filter((l) => l['reason'] === 'out-of-file-descriptors');
+      // The guard has descriptors for `capacity` connections and refuses the rest itself, with the
+      // reason, before accept fails (where libuv would close them without a word).
+      const capacity = warning?.['capacity'] as number;
+      assert.ok(capacity > 0 && capacity < 30, `capacity ${capacity}`);
+      await waitUntil(`${60 - capacity} refusals`, () => exhausted().length === 60 - capacity);
+      assert.ok(exhausted().every((l) => l['msg'] === 'connection refused'));
+      assert.ok(
+        exhausted().every((l) => l['level'] === 40),
+        'out-of-file-descriptors is a warning',
+      );
+      assert.ok(!lines().some((l) => l['reason'] === 'upstream-unreachable'), 'EMFILE is not upstream-unreachable');
+      // Once the clients are gone, the guard serves again.
+      for (const c of clients) c.destroy();
+      await sleep(500);
+      const before = upstream.received();
+      const fresh = await connect(port);
+      clients.push(fresh);
+      const hello = clientHello();
+      fresh.write(hello);
+      await waitUntil('a new connection to be proxied', () => upstream.received() >= before + hello.length);
+      assert.equal(fresh.isClosed, false);
+    } finally {
+      for (const c of clients) c.destroy();
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), WAIT_MS);
+      await exited;
+      clearTimeout(timer);
+      await upstream.stop();
+    }
   });
 });

@@ -8,7 +8,7 @@ import * as net from 'node:net';
 import type { ListenerConfig } from './config.ts';
 import type { Block, Judge, Side } from './events.ts';
 import type { HelloMemoryBudget } from './hello-budget.ts';
-import type { CloseReason, ConnectionInfo, GuardObserver } from './observer.ts';
+import { isFdExhaustion, type CloseReason, type ConnectionInfo, type GuardObserver } from './observer.ts';
 import { proxyV1Header, proxyV2Header } from './proxy-protocol.ts';
 import { RenegotiationWatch } from './watch.ts';
 
@@ -148,7 +148,9 @@ export class GuardedConnection {
   private watchSocket(socket: net.Socket, side: Side): void {
     socket.on('error', (e: NodeJS.ErrnoException) => {
       this.error ??= `${side}: ${e.code ?? e.message}`;
-      if (side === 'server' && !this.connected) this.ending ??= 'upstream-unreachable';
+      // EMFILE is not the upstream's fault: say what ran out.
+      if (side === 'server' && !this.connected)
+        this.ending ??= isFdExhaustion(e.code) ? 'out-of-file-descriptors' : 'upstream-unreachable';
     });
     socket.on('close', (hadError: boolean) => {
       this.closedSockets.add(socket);

@@ -13,7 +13,13 @@ import { pino, type DestinationStream, type Logger } from 'pino';
 import { DEFAULT_LOG_LIMITS, type LogLevel, type LogLimits } from './config.ts';
 import type { RateLimit } from './policy.ts';
 import type { GuardEvent, Initiator } from './events.ts';
-import type { ConnectionInfo, ConnectionSummary, GuardObserver, RefusalReason } from './observer.ts';
+import {
+  RESOURCE_CLOSE_REASONS,
+  type ConnectionInfo,
+  type ConnectionSummary,
+  type GuardObserver,
+  type RefusalReason,
+} from './observer.ts';
 
 export type { Logger } from 'pino';
 
@@ -210,8 +216,9 @@ export class LogObserver implements GuardObserver {
   }
 
   closed(c: ConnectionInfo, s: ConnectionSummary): void {
-    if (!this.admit('info')) return;
-    this.log.info(
+    const level = RESOURCE_CLOSE_REASONS.has(s.reason) ? 'warn' : 'info';
+    if (!this.admit(level)) return;
+    this.log[level](
       {
         conn: c.id,
         listener: c.listener,
