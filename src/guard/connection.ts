@@ -3,6 +3,13 @@
  * RenegotiationWatch between them. Bytes go on as the watch releases them; backpressure pauses
  * the reading side while the writing side's buffer is full, so nothing is buffered without bound.
  * Every wait is bounded (connect, handshake, idle, and the linger after a block).
+ *
+ * Fairness: libuv reads a readable socket up to 32 times per event-loop turn, and each read costs
+ * the guard a watch feed and a write; a client that streams without pause (1-byte writes
+ * included) would take a core while the other connections wait. Each reading side therefore
+ * yields after READS_PER_TURN (16 chunks or 256 KiB): it pauses and resumes on setImmediate,
+ * after the other sockets' I/O of this turn. Memory: Node buffers at most one readable
+ * high-water mark for the paused socket.
  */
 import * as net from 'node:net';
 import type { ListenerConfig } from './config.ts';
@@ -17,6 +24,27 @@ import { RenegotiationWatch } from './watch.ts';
  * gets its FIN; whatever has not closed this long after is destroyed.
  */
 export const LINGER_MS = 2_000;
+
+/** What one side of a connection may read before it yields the event loop to the others. */
+export const READS_PER_TURN = { chunks: 16, bytes: 256 * 1024 } as const;
+
+/** Chunks and bytes read since the side last yielded. */
+export class TurnBudget {
+  private chunks = 0;
+  private bytes = 0;
+
+  /** Counts one chunk; false once the side has had its share and must yield. */
+  spend(bytes: number): boolean {
+    this.chunks++;
+    this.bytes += bytes;
+    return this.chunks < READS_PER_TURN.chunks && this.bytes < READS_PER_TURN.bytes;
+  }
+
+  reset(): void {
+    this.chunks = 0;
+    this.bytes = 0;
+  }
+}
 
 export class GuardedConnection {
   readonly info: ConnectionInfo;
@@ -99,6 +127,12 @@ export class GuardedConnection {
 
   private pipe(from: net.Socket, to: net.Socket, side: Side): void {
     const listener = this.config.name;
+    // A side reads again only when neither its writer's backpressure nor its turn holds it.
+    const held = { drain: false, turn: false };
+    const budget = new TurnBudget();
+    const resume = (): void => {
+      if (this.ending === undefined && !held.drain && !held.turn) from.resume();
+    };
     from.on('data', (chunk: Buffer) => {
       if (this.ending !== undefined) return;
       this.bytesFrom[side] += chunk.length;
@@ -123,10 +157,21 @@ export class GuardedConnection {
         clearTimeout(this.handshakeTimer);
         this.handshakeTimer = undefined;
       }
-      if (!writable) {
+      if (!writable && !held.drain) {
+        held.drain = true;
         from.pause();
         to.once('drain', () => {
-          if (this.ending === undefined) from.resume();
+          held.drain = false;
+          resume();
+        });
+      }
+      if (!budget.spend(chunk.length) && !held.turn) {
+        held.turn = true;
+        from.pause();
+        setImmediate(() => {
+          held.turn = false;
+          budget.reset();
+          resume();
         });
       }
     });
