@@ -58,16 +58,19 @@ function partialHello(claimed: number, n: number): Uint8Array {
 interface Upstream {
   readonly port: number;
   readonly sockets: net.Socket[];
+  /** Error codes of the accepted sockets, in order. */
+  readonly errors: string[];
   received(): number;
   stop(): Promise<void>;
 }
 
 async function rawUpstream(onSocket: (s: net.Socket) => void = () => undefined): Promise<Upstream> {
   const sockets: net.Socket[] = [];
+  const errors: string[] = [];
   let received = 0;
   const server = net.createServer((s) => {
     sockets.push(s);
-    s.on('error', () => undefined);
+    s.on('error', (e: NodeJS.ErrnoException) => errors.push(e.code ?? e.message));
     s.on('data', (d: Buffer) => (received += d.length));
     onSocket(s);
   });
@@ -75,6 +78,7 @@ async function rawUpstream(onSocket: (s: net.Socket) => void = () => undefined):
   return {
     port: (server.address() as net.AddressInfo).port,
     sockets,
+    errors,
     received: () => received,
     stop: () =>
       new Promise((resolve) => {
@@ -430,6 +434,67 @@ describe('fairness between connections', () => {
       sender.kill('SIGKILL');
       await exited;
       await guard.close(100);
+      await upstream.stop();
+    }
+  });
+});
+
+describe('resets', () => {
+  const plain = (port: number): ReturnType<typeof listenerConfig> =>
+    listenerConfig(port, 'deny', {}, { allowNonTls: true });
+
+  test('an upstream that resets after sending data: the client gets the data, then a reset', async () => {
+    const upstream = await rawUpstream((s) => s.write('partial answer'));
+    const g = await startTestGuard([plain(upstream.port)]);
+    const c = await connect(g.port);
+    try {
+      await waitUntil('the data at the client', () => c.got === 'partial answer'.length);
+      upstream.sockets[0]!.resetAndDestroy();
+      await waitUntil('the client to be closed', () => c.isClosed);
+      assert.equal(c.error, 'ECONNRESET');
+      await g.recorded.waitClosed(1, WAIT_MS);
+      assert.equal(g.recorded.closed[0]!.summary.error, 'server: ECONNRESET');
+    } finally {
+      c.destroy();
+      await g.close();
+      await upstream.stop();
+    }
+  });
+
+  test('a client that resets: the upstream gets a reset, not a FIN', async () => {
+    const upstream = await rawUpstream();
+    const g = await startTestGuard([plain(upstream.port)]);
+    const c = await connect(g.port);
+    try {
+      c.write('GET / HTTP/1.0\r\n');
+      await waitUntil('the request at the upstream', () => upstream.received() === 16);
+      const ended: string[] = [];
+      upstream.sockets[0]!.once('end', () => ended.push('FIN'));
+      const closed = new Promise<void>((resolve) => upstream.sockets[0]!.once('close', () => resolve()));
+      c.resetAndDestroy();
+      await Promise.race([closed, sleep(WAIT_MS).then(() => assert.fail('the upstream was not closed'))]);
+      assert.deepEqual(upstream.errors, ['ECONNRESET']);
+      assert.deepEqual(ended, []);
+    } finally {
+      c.destroy();
+      await g.close();
+      await upstream.stop();
+    }
+  });
+
+  test('a clean close stays a clean close (FIN both ways, no reset)', async () => {
+    const upstream = await rawUpstream((s) => s.end('bye'));
+    const g = await startTestGuard([plain(upstream.port)]);
+    const c = await connect(g.port);
+    try {
+      await waitUntil('the client to see the end', () => c.got === 3);
+      c.end();
+      await waitUntil('the client to be closed', () => c.isClosed);
+      assert.equal(c.error, undefined);
+      assert.deepEqual(upstream.errors, []);
+    } finally {
+      c.destroy();
+      await g.close();
       await upstream.stop();
     }
   });

@@ -60,6 +60,8 @@ export class GuardedConnection {
   private ending: CloseReason | undefined;
   private finished = false;
   private error: string | undefined;
+  /** The side whose socket was reset: the other one is reset too, not closed. */
+  private resetBy: Side | undefined;
   private block: Block | undefined;
   private readonly closedSockets = new Set<net.Socket>();
   /** Bytes of the hello budget this connection holds (what its watch has allocated to held bytes). */
@@ -193,6 +195,7 @@ export class GuardedConnection {
   private watchSocket(socket: net.Socket, side: Side): void {
     socket.on('error', (e: NodeJS.ErrnoException) => {
       this.error ??= `${side}: ${e.code ?? e.message}`;
+      if (e.code === 'ECONNRESET') this.resetBy ??= side;
       // EMFILE is not the upstream's fault: say what ran out.
       if (side === 'server' && !this.connected)
         this.ending ??= isFdExhaustion(e.code) ? 'out-of-file-descriptors' : 'upstream-unreachable';
@@ -245,8 +248,13 @@ export class GuardedConnection {
     this.clearTimers();
     this.helloBudget.resize(this.helloShare, 0);
     this.helloShare = 0;
-    this.client.destroy();
-    this.upstream.destroy();
+    // A reset goes on as a reset (RST, SO_LINGER 0), as on a direct connection: a FIN would tell
+    // the other side the stream ended completely, and with non-TLS traffic let through it cannot
+    // tell a truncated stream from a whole one.
+    if (this.resetBy === 'server') this.client.resetAndDestroy();
+    else this.client.destroy();
+    if (this.resetBy === 'client') this.upstream.resetAndDestroy();
+    else this.upstream.destroy();
     this.observer.closed(this.info, {
       reason: this.ending,
       block: this.block,
