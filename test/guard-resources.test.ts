@@ -143,6 +143,18 @@ describe('memory held for hellos', () => {
     assert.equal(watch.retainedBytes('client'), 0, 'released when blocked');
   });
 
+  test('empty handshake records after a hello header do not grow what is held without bound', () => {
+    const watch = new RenegotiationWatch(judgeOf(policy('allow')));
+    watch.feed('client', partialHello(60_000, 4));
+    const empty = encodeRecordHeader(ContentType.handshake, 0x0301, 0);
+    let block;
+    for (let i = 0; block === undefined && i < 60_000; i++) {
+      block = watch.feed('client', empty).block;
+      assert.ok(watch.heldBytes('client') <= MAX_HELD_WHILE_COLLECTING + 5);
+    }
+    assert.equal(block?.reason, 'hello-too-large');
+  });
+
   test('the process-wide budget: the connection that would go over it is closed and counted, and the gauge returns to 0', async () => {
     const upstream = await rawUpstream();
     const limit = 200 * 1024;

@@ -240,6 +240,8 @@ export class RenegotiationWatch {
         break;
       case 'hold':
         lane.held.append(headerBytes);
+        // Empty handshake records (forbidden, RFC 5246 §6.2.1) would otherwise grow it 5 bytes at a time.
+        if (lane.held.length > MAX_HELD_WHILE_COLLECTING) this.block(lane, 'hello-too-large');
         break;
       case 'pass-through':
         this.release(lane, out);
