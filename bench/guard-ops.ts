@@ -5,7 +5,7 @@
  * a 9-byte hello header claiming 64 KiB and then nothing (they are held until the handshake
  * timeout). Every process is a child of its own (bench/guard-process.ts), on loopback.
  *
- *   tsx bench/guard-ops.ts [--rounds N] [--seconds S] [--held N] [--flood N]
+ *   tsx bench/guard-ops.ts [--rounds N] [--seconds S] [--held N] [--flood N] [--rates-only]
  */
 import * as net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startProxy, startRole, type BenchProcess } from './guard-proxies.ts';
+import { cpuSeconds, startProxy, startRole, type BenchProcess } from './guard-proxies.ts';
 import { clientScript, serverScript } from './guard-script.ts';
 import { connectionRate, type Scripts } from './guard-workloads.ts';
 import { median } from './lib/stats.ts';
@@ -30,6 +30,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '2' },
     held: { type: 'string', default: '4000' },
     flood: { type: 'string', default: '4000' },
+    'rates-only': { type: 'boolean', default: false },
   },
 });
 const rounds = Number(values.rounds);
@@ -37,7 +38,8 @@ const sampleMs = Number(values.seconds) * 1000;
 const projectDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const log = (line: string): void => console.error(`[bench] ${line}`);
 
-async function acceptRates(workDir: string): Promise<Record<string, number>> {
+/** Per subject: connections per second (median over rounds) and the proxy's CPU µs per connection (over all rounds). */
+async function acceptRates(workDir: string): Promise<Record<string, { rate: number; cpuUs: number }>> {
   const upstream = await startRole(projectDir, 'script-upstream', ['close']);
   const subjects: Record<string, BenchProcess | undefined> = {};
   try {
@@ -46,15 +48,26 @@ async function acceptRates(workDir: string): Promise<Record<string, number>> {
     subjects['haproxy'] = await startProxy('haproxy', upstream.port, projectDir, workDir).catch(() => undefined);
     const scripts: Scripts = { client: clientScript(), serverLength: serverScript().length };
     const samples: Record<string, number[]> = {};
+    const cpu: Record<string, { seconds: number; connections: number }> = {};
     for (let r = 0; r < rounds; r++) {
       const names = Object.keys(subjects).filter((n) => subjects[n] !== undefined);
       for (const name of r % 2 === 0 ? names : names.reverse()) {
-        const m = await connectionRate(subjects[name]!.port, scripts, sampleMs, CONCURRENCY);
+        const p = subjects[name]!;
+        const cpu0 = cpuSeconds(p.pid);
+        const m = await connectionRate(p.port, scripts, sampleMs, CONCURRENCY);
+        const c = (cpu[name] ??= { seconds: 0, connections: 0 });
+        c.seconds += cpuSeconds(p.pid) - cpu0;
+        c.connections += m.units;
         (samples[name] ??= []).push(m.rate);
         log(`round ${r + 1} ${name}: ${m.rate.toFixed(0)} connections/s`);
       }
     }
-    return Object.fromEntries(Object.entries(samples).map(([n, s]) => [n, median(s)]));
+    return Object.fromEntries(
+      Object.entries(samples).map(([n, s]) => [
+        n,
+        { rate: median(s), cpuUs: (cpu[n]!.seconds / cpu[n]!.connections) * 1e6 },
+      ]),
+    );
   } finally {
     const all = [...Object.values(subjects), upstream].filter((p): p is BenchProcess => p !== undefined);
     await Promise.all(all.map((p) => p.stop()));
@@ -130,12 +143,19 @@ async function main(): Promise<void> {
   const workDir = await mkdtemp(join(tmpdir(), 'renego-bench-guard-ops-'));
   try {
     const rates = await acceptRates(workDir);
+    const table = [
+      '| subject | connections/s (median) | proxy CPU µs/connection |',
+      '| ------- | ---------------------- | ----------------------- |',
+      ...Object.entries(rates).map(([n, r]) => `| ${n} | ${r.rate.toFixed(0)} | ${r.cpuUs.toFixed(0)} |`),
+    ];
+    if (values['rates-only']) {
+      console.log(table.join('\n'));
+      return;
+    }
     const idle = await idleMemory(workDir, Number(values.held));
     const flood = await helloFlood(workDir, Number(values.flood));
     const lines = [
-      '| subject | connections/s (median) |',
-      '| ------- | ---------------------- |',
-      ...Object.entries(rates).map(([n, r]) => `| ${n} | ${r.toFixed(0)} |`),
+      ...table,
       '',
       `Idle TLS connections: guard (info) RSS ${idle.before} KiB before, ${idle.after} KiB with ${idle.held} held: ` +
         `${((idle.after - idle.before) / idle.held).toFixed(1)} KiB per connection.`,
