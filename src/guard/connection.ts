@@ -107,6 +107,8 @@ export class GuardedConnection {
 
   private onUpstreamConnected(): void {
     clearTimeout(this.connectTimer);
+    // Dropped, not only cleared: a cleared Timeout still holds its callback for the connection's life.
+    this.connectTimer = undefined;
     if (this.ending !== undefined) return;
     this.connected = true;
     const header = this.proxyHeader();
