@@ -326,6 +326,8 @@ describe('file descriptors', () => {
     const clients: Client[] = [];
     try {
       await waitUntil('the guard to listen', () => output.includes('"msg":"listening"'), 20_000);
+      // The check runs once the listeners are open (their descriptors count), so it follows.
+      await waitUntil('the descriptor check', () => output.includes('file descriptor limit'));
       const warning = lines().find((l) => typeof l['msg'] === 'string' && l['msg'].startsWith('file descriptor limit'));
       assert.equal(warning?.['level'], 40, output);
       assert.equal(warning?.['softLimit'], 64);
