@@ -371,6 +371,73 @@ describe('file descriptors', () => {
   });
 });
 
+describe('file descriptors: the upstream connect', () => {
+  test('an upstream connect that fails with EMFILE closes the client as out-of-file-descriptors', async () => {
+    const upstream = await rawUpstream();
+    const port = await freePort();
+    const metricsPort = await freePort();
+    const child = spawn(
+      'prlimit',
+      [
+        '--nofile=64:64',
+        process.execPath,
+        '--import',
+        'tsx',
+        'src/cli/main.ts',
+        'guard',
+        '--listen',
+        `127.0.0.1:${port}`,
+        '--upstream',
+        `127.0.0.1:${upstream.port}`,
+        '--policy',
+        'deny',
+        '--metrics',
+        `127.0.0.1:${metricsPort}`,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let output = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (output += c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (output += c));
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const fillers: Client[] = [];
+    let client: Client | undefined;
+    try {
+      await waitUntil('the metrics endpoint', () => output.includes('serving metrics'), 20_000);
+      // Idle connections to the metrics endpoint take the guard's descriptors outside its
+      // connection count, until libuv closes one at accept (EMFILE): then none is free.
+      for (let i = 0; i < 80; i++) {
+        const s = await connect(metricsPort);
+        fillers.push(s);
+        await sleep(50);
+        if (s.isClosed) break;
+      }
+      assert.ok(fillers.at(-1)?.isClosed, 'the metrics endpoint ran out of descriptors');
+      // One free: the next accept takes it, and the upstream connect has none.
+      fillers[0]!.destroy();
+      await sleep(300);
+      client = await connect(port);
+      await waitUntil('the client to be closed', () => client!.isClosed);
+      await waitUntil('the closed line', () => output.includes('"msg":"connection closed"'));
+      const closed = output
+        .split('\n')
+        .filter((l) => l.includes('"msg":"connection closed"'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      assert.equal(closed[0]?.['reason'], 'out-of-file-descriptors', output);
+      assert.match(String(closed[0]?.['error']), /EMFILE/);
+      assert.equal(closed[0]?.['level'], 40);
+    } finally {
+      client?.destroy();
+      for (const s of fillers) s.destroy();
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), WAIT_MS);
+      await exited;
+      clearTimeout(timer);
+      await upstream.stop();
+    }
+  });
+});
+
 describe('fairness between connections', () => {
   test('a side yields after its share of reads', () => {
     const b = new TurnBudget();
