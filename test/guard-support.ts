@@ -11,7 +11,8 @@ import { alpn, renegotiationInfo, serverName, type Extension } from '../src/wire
 import { encodeHandshake } from '../src/wire/handshake.ts';
 import { encodeRecordHeader } from '../src/wire/record.ts';
 import type { Block, GuardEvent, Judge, Side } from '../src/guard/events.ts';
-import { DEFAULT_TIMEOUTS, type ListenerConfig } from '../src/guard/config.ts';
+import { DEFAULT_LOG_LIMITS, DEFAULT_TIMEOUTS, type GuardConfig, type ListenerConfig } from '../src/guard/config.ts';
+import { DEFAULT_HELLO_MEMORY_BYTES } from '../src/guard/hello-budget.ts';
 import type { ConnectionInfo, ConnectionSummary, GuardObserver } from '../src/guard/observer.ts';
 import { decide, type GuardPolicy, type PolicyMode } from '../src/guard/policy.ts';
 import { RenegotiationWatch } from '../src/guard/watch.ts';
@@ -277,7 +278,13 @@ export interface TestGuard {
   close(): Promise<void>;
 }
 
-export async function startTestGuard(listeners: ListenerConfig[], metrics = false): Promise<TestGuard> {
+const UNLIMITED = { count: 1e9, windowMs: 1000 };
+
+export async function startTestGuard(
+  listeners: ListenerConfig[],
+  metrics = false,
+  more: Partial<GuardConfig> = {},
+): Promise<TestGuard> {
   const recorded = recorder();
   const logs = new LogLines();
   const guard = await startGuard(
@@ -285,7 +292,11 @@ export async function startTestGuard(listeners: ListenerConfig[], metrics = fals
       listeners,
       metrics: metrics ? { host: '127.0.0.1', port: 0 } : undefined,
       logLevel: 'debug',
+      // Tests count lines: no rate limit unless a test sets one.
+      logLimits: { ...DEFAULT_LOG_LIMITS, connectionLines: UNLIMITED, warningLines: UNLIMITED },
       drainTimeoutMs: 1000,
+      helloMemoryBytes: DEFAULT_HELLO_MEMORY_BYTES,
+      ...more,
     },
     { logDestination: logs, observers: [recorded.observer], processMetrics: false },
   );

@@ -257,7 +257,9 @@ program
   .option('--connect-timeout <duration>', 'bound on the TCP connect to the upstream')
   .option('--metrics <address>', 'serve Prometheus metrics on http://ADDRESS/metrics')
   .option('--log-level <level>', 'trace, debug, info, warn, error, fatal or silent')
+  .option('--log-rate <count/window>', 'lines about connections per window, e.g. 100/1s (the rest are counted)')
   .option('--drain-timeout <duration>', 'on SIGTERM, wait this long for connections to end')
+  .option('--hello-memory <size>', 'bytes all connections may hold back while collecting hellos, e.g. 64MiB')
   .addHelpText(
     'after',
     helpFooter({ ok: 'stopped by SIGINT or SIGTERM (after draining)', usage: 'invalid configuration or flags' }, [

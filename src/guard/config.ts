@@ -3,9 +3,10 @@
  * logging and shutdown, from command-line flags, a YAML file, or both. Everything is validated
  * up front and every problem is reported at once, with the path of the offending value.
  *
- *   log: { level: info }
+ *   log: { level: info, connectionLines: 100/1s, warningLines: 50/1s, summaryInterval: 10s }
  *   metrics: { listen: "127.0.0.1:9464" }
  *   drainTimeout: 30s
+ *   helloMemory: 64MiB
  *   listeners:
  *     - name: web
  *       listen: "[::]:8443"
@@ -19,6 +20,7 @@
  */
 import { isIP } from 'node:net';
 import { parse as parseYaml } from 'yaml';
+import { DEFAULT_HELLO_MEMORY_BYTES } from './hello-budget.ts';
 import { POLICY_MODES, type GuardPolicy, type PolicyMode, type RateLimit } from './policy.ts';
 
 export interface Endpoint {
@@ -31,6 +33,24 @@ export type ProxyProtocol = (typeof PROXY_PROTOCOLS)[number];
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/**
+ * Log volume: a connection flood must not fill the disk or slow the accept loop. Lines about one
+ * connection and warnings (blocks, refusals, errors) each have a token bucket, so an attack's blocks
+ * stay visible among its connection lines; what is dropped is counted in one summary line per kind
+ * every summaryInterval.
+ */
+export interface LogLimits {
+  readonly connectionLines: RateLimit;
+  readonly warningLines: RateLimit;
+  readonly summaryIntervalMs: number;
+}
+
+export const DEFAULT_LOG_LIMITS: LogLimits = {
+  connectionLines: { count: 100, windowMs: 1000 },
+  warningLines: { count: 50, windowMs: 1000 },
+  summaryIntervalMs: 10_000,
+};
 
 export interface Timeouts {
   /** From accept until both Finished (or TLS 1.3 / allowed non-TLS): slowloris-style clients are dropped. */
@@ -57,8 +77,11 @@ export interface GuardConfig {
   /** Serve Prometheus metrics on GET /metrics here; undefined: no metrics endpoint. */
   readonly metrics: Endpoint | undefined;
   readonly logLevel: LogLevel;
+  readonly logLimits: LogLimits;
   /** On SIGTERM: stop accepting, wait this long for connections to end, then close the rest. */
   readonly drainTimeoutMs: number;
+  /** Bytes all connections of the process may hold back while their hellos are collected (hello-budget.ts). */
+  readonly helloMemoryBytes: number;
 }
 
 export const DEFAULT_TIMEOUTS: Timeouts = { handshakeMs: 10_000, idleMs: 300_000, connectMs: 5_000 };
@@ -82,7 +105,9 @@ export interface GuardFlags {
   readonly connectTimeout?: string;
   readonly metrics?: string;
   readonly logLevel?: string;
+  readonly logRate?: string;
   readonly drainTimeout?: string;
+  readonly helloMemory?: string;
 }
 
 export class GuardConfigError extends Error {
@@ -115,6 +140,18 @@ export function parseDuration(value: unknown, path: string, problems: Problems):
     path,
     `expected a duration such as 500ms, 10s, 5m or a number of milliseconds, got ${show(value)}`,
   );
+}
+
+const SIZE_UNITS: Readonly<Record<string, number>> = { '': 1, B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 };
+
+/** `512KiB`, `64MiB`, `1GiB`, or a plain number of bytes. */
+export function parseSize(value: unknown, path: string, problems: Problems): number | undefined {
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return value;
+  if (typeof value === 'string') {
+    const m = /^\s*(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB)?\s*$/.exec(value);
+    if (m) return Math.round(Number(m[1]) * SIZE_UNITS[m[2] ?? '']!);
+  }
+  return problems.add(path, `expected a size such as 512KiB, 64MiB, 1GiB or a number of bytes, got ${show(value)}`);
 }
 
 /** `host:port` or `[v6]:port`. */
@@ -346,7 +383,8 @@ function kebab(key: string): string {
 /**
  * Builds the configuration from flags and, when `--config` was given, the YAML text of that
  * file. Flags for one listener (`--listen`, `--upstream`, `--policy`, …) add a listener to those
- * of the file; global flags (`--metrics`, `--log-level`, `--drain-timeout`) override the file.
+ * of the file; global flags (`--metrics`, `--log-level`, `--drain-timeout`, `--hello-memory`)
+ * override the file.
  */
 export function buildGuardConfig(flags: GuardFlags, yamlText?: string, source = flags.config ?? 'config'): GuardConfig {
   const problems = new Problems();
@@ -361,7 +399,7 @@ export function buildGuardConfig(flags: GuardFlags, yamlText?: string, source = 
     if (parsed === null || parsed === undefined) parsed = {};
     if (!isRecord(parsed)) throw new GuardConfigError([`${source}: expected a mapping at the top level`]);
     file = parsed;
-    rejectUnknownKeys(file, ['listeners', 'metrics', 'log', 'drainTimeout'], source, problems);
+    rejectUnknownKeys(file, ['listeners', 'metrics', 'log', 'drainTimeout', 'helloMemory'], source, problems);
   }
 
   const rawListeners: { raw: RawListener; path: string }[] = [];
@@ -397,6 +435,7 @@ export function buildGuardConfig(flags: GuardFlags, yamlText?: string, source = 
 
   const metrics = globalMetrics(flags, file, source, problems);
   const logLevel = globalLogLevel(flags, file, source, problems);
+  const logLimits = globalLogLimits(flags, file, source, problems);
   const drainRaw = flags.drainTimeout ?? file['drainTimeout'];
   const drainTimeoutMs =
     drainRaw === undefined
@@ -407,12 +446,20 @@ export function buildGuardConfig(flags: GuardFlags, yamlText?: string, source = 
           problems,
         );
 
+  const helloRaw = flags.helloMemory ?? file['helloMemory'];
+  const helloMemoryBytes =
+    helloRaw === undefined
+      ? DEFAULT_HELLO_MEMORY_BYTES
+      : parseSize(helloRaw, flags.helloMemory !== undefined ? '--hello-memory' : `${source}.helloMemory`, problems);
+
   if (problems.list.length > 0) throw new GuardConfigError(problems.list);
   return {
     listeners: listeners as ListenerConfig[],
     metrics,
     logLevel: logLevel ?? 'info',
+    logLimits,
     drainTimeoutMs: drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS,
+    helloMemoryBytes: helloMemoryBytes ?? DEFAULT_HELLO_MEMORY_BYTES,
   };
 }
 
@@ -440,6 +487,39 @@ function globalLogLevel(
   const log = file['log'];
   if (log === undefined) return 'info';
   if (!isRecord(log)) return problems.add(`${source}.log`, 'expected a mapping with level');
-  rejectUnknownKeys(log, ['level'], `${source}.log`, problems);
+  rejectUnknownKeys(log, ['level', ...LOG_LIMIT_KEYS], `${source}.log`, problems);
   return log['level'] === undefined ? 'info' : parseChoice(log['level'], LOG_LEVELS, `${source}.log.level`, problems);
+}
+
+const LOG_LIMIT_KEYS = ['connectionLines', 'warningLines', 'summaryInterval'];
+
+function globalLogLimits(
+  flags: GuardFlags,
+  file: Record<string, unknown>,
+  source: string,
+  problems: Problems,
+): LogLimits {
+  const log = isRecord(file['log']) ? file['log'] : {};
+  const d = DEFAULT_LOG_LIMITS;
+  const connectionLines =
+    flags.logRate !== undefined
+      ? parseRateLimit(flags.logRate, '--log-rate', problems)
+      : log['connectionLines'] === undefined
+        ? d.connectionLines
+        : parseRateLimit(log['connectionLines'], `${source}.log.connectionLines`, problems);
+  const warningLines =
+    log['warningLines'] === undefined
+      ? d.warningLines
+      : parseRateLimit(log['warningLines'], `${source}.log.warningLines`, problems);
+  let summaryIntervalMs =
+    log['summaryInterval'] === undefined
+      ? d.summaryIntervalMs
+      : parseDuration(log['summaryInterval'], `${source}.log.summaryInterval`, problems);
+  if (summaryIntervalMs === 0)
+    summaryIntervalMs = problems.add(`${source}.log.summaryInterval`, 'must be longer than 0');
+  return {
+    connectionLines: connectionLines ?? d.connectionLines,
+    warningLines: warningLines ?? d.warningLines,
+    summaryIntervalMs: summaryIntervalMs ?? d.summaryIntervalMs,
+  };
 }

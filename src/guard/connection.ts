@@ -3,11 +3,19 @@
  * RenegotiationWatch between them. Bytes go on as the watch releases them; backpressure pauses
  * the reading side while the writing side's buffer is full, so nothing is buffered without bound.
  * Every wait is bounded (connect, handshake, idle, and the linger after a block).
+ *
+ * Fairness: libuv reads a readable socket up to 32 times per event-loop turn, and each read costs
+ * the guard a watch feed and a write; a client that streams without pause (1-byte writes
+ * included) would take a core while the other connections wait. Each reading side therefore
+ * yields after READS_PER_TURN (16 chunks or 256 KiB): it pauses and resumes on setImmediate,
+ * after the other sockets' I/O of this turn. Memory: Node buffers at most one readable
+ * high-water mark for the paused socket.
  */
 import * as net from 'node:net';
 import type { ListenerConfig } from './config.ts';
 import type { Block, Judge, Side } from './events.ts';
-import type { CloseReason, ConnectionInfo, GuardObserver } from './observer.ts';
+import type { HelloMemoryBudget } from './hello-budget.ts';
+import { isFdExhaustion, type CloseReason, type ConnectionInfo, type GuardObserver } from './observer.ts';
 import { proxyV1Header, proxyV2Header } from './proxy-protocol.ts';
 import { RenegotiationWatch } from './watch.ts';
 
@@ -16,6 +24,27 @@ import { RenegotiationWatch } from './watch.ts';
  * gets its FIN; whatever has not closed this long after is destroyed.
  */
 export const LINGER_MS = 2_000;
+
+/** What one side of a connection may read before it yields the event loop to the others. */
+export const READS_PER_TURN = { chunks: 16, bytes: 256 * 1024 } as const;
+
+/** Chunks and bytes read since the side last yielded. */
+export class TurnBudget {
+  private chunks = 0;
+  private bytes = 0;
+
+  /** Counts one chunk; false once the side has had its share and must yield. */
+  spend(bytes: number): boolean {
+    this.chunks++;
+    this.bytes += bytes;
+    return this.chunks < READS_PER_TURN.chunks && this.bytes < READS_PER_TURN.bytes;
+  }
+
+  reset(): void {
+    this.chunks = 0;
+    this.bytes = 0;
+  }
+}
 
 export class GuardedConnection {
   readonly info: ConnectionInfo;
@@ -31,8 +60,12 @@ export class GuardedConnection {
   private ending: CloseReason | undefined;
   private finished = false;
   private error: string | undefined;
+  /** The side whose socket was reset: the other one is reset too, not closed. */
+  private resetBy: Side | undefined;
   private block: Block | undefined;
   private readonly closedSockets = new Set<net.Socket>();
+  /** Bytes of the hello budget this connection holds (what its watch has allocated to held bytes). */
+  private helloShare = 0;
 
   constructor(
     private readonly client: net.Socket,
@@ -40,6 +73,7 @@ export class GuardedConnection {
     private readonly observer: GuardObserver,
     judge: Judge,
     id: number,
+    private readonly helloBudget: HelloMemoryBudget,
     private readonly onFinished: (c: GuardedConnection) => void,
   ) {
     this.info = {
@@ -73,6 +107,8 @@ export class GuardedConnection {
 
   private onUpstreamConnected(): void {
     clearTimeout(this.connectTimer);
+    // Dropped, not only cleared: a cleared Timeout still holds its callback for the connection's life.
+    this.connectTimer = undefined;
     if (this.ending !== undefined) return;
     this.connected = true;
     const header = this.proxyHeader();
@@ -95,12 +131,22 @@ export class GuardedConnection {
 
   private pipe(from: net.Socket, to: net.Socket, side: Side): void {
     const listener = this.config.name;
+    // A side reads again only when neither its writer's backpressure nor its turn holds it.
+    const held = { drain: false, turn: false };
+    const budget = new TurnBudget();
+    const resume = (): void => {
+      if (this.ending === undefined && !held.drain && !held.turn) from.resume();
+    };
     from.on('data', (chunk: Buffer) => {
       if (this.ending !== undefined) return;
       this.bytesFrom[side] += chunk.length;
       this.observer.bytes(listener, side, chunk.length);
       const verdict = this.watch.feed(side, chunk);
       for (const e of verdict.events) this.observer.event(this.info, e);
+      if (!this.accountHello()) {
+        this.shutdown('hello-memory-budget');
+        return;
+      }
       let writable = true;
       // Held-back bytes and the rest of the chunk go out in one writev, not one syscall each.
       const cork = verdict.forward.length > 1;
@@ -115,10 +161,21 @@ export class GuardedConnection {
         clearTimeout(this.handshakeTimer);
         this.handshakeTimer = undefined;
       }
-      if (!writable) {
+      if (!writable && !held.drain) {
+        held.drain = true;
         from.pause();
         to.once('drain', () => {
-          if (this.ending === undefined) from.resume();
+          held.drain = false;
+          resume();
+        });
+      }
+      if (!budget.spend(chunk.length) && !held.turn) {
+        held.turn = true;
+        from.pause();
+        setImmediate(() => {
+          held.turn = false;
+          budget.reset();
+          resume();
         });
       }
     });
@@ -128,10 +185,22 @@ export class GuardedConnection {
     });
   }
 
+  /** Brings this connection's share of the hello budget up to date; false when it does not fit. */
+  private accountHello(): boolean {
+    const now = this.watch.retainedBytes('client') + this.watch.retainedBytes('server');
+    if (now === this.helloShare) return true;
+    if (!this.helloBudget.resize(this.helloShare, now)) return false;
+    this.helloShare = now;
+    return true;
+  }
+
   private watchSocket(socket: net.Socket, side: Side): void {
     socket.on('error', (e: NodeJS.ErrnoException) => {
       this.error ??= `${side}: ${e.code ?? e.message}`;
-      if (side === 'server' && !this.connected) this.ending ??= 'upstream-unreachable';
+      if (e.code === 'ECONNRESET') this.resetBy ??= side;
+      // EMFILE is not the upstream's fault: say what ran out.
+      if (side === 'server' && !this.connected)
+        this.ending ??= isFdExhaustion(e.code) ? 'out-of-file-descriptors' : 'upstream-unreachable';
     });
     socket.on('close', (hadError: boolean) => {
       this.closedSockets.add(socket);
@@ -179,8 +248,15 @@ export class GuardedConnection {
     this.finished = true;
     this.ending ??= reason;
     this.clearTimers();
-    this.client.destroy();
-    this.upstream.destroy();
+    this.helloBudget.resize(this.helloShare, 0);
+    this.helloShare = 0;
+    // A reset goes on as a reset (RST, SO_LINGER 0), as on a direct connection: a FIN would tell
+    // the other side the stream ended completely, and with non-TLS traffic let through it cannot
+    // tell a truncated stream from a whole one.
+    if (this.resetBy === 'server') this.client.resetAndDestroy();
+    else this.client.destroy();
+    if (this.resetBy === 'client') this.upstream.resetAndDestroy();
+    else this.upstream.destroy();
     this.observer.closed(this.info, {
       reason: this.ending,
       block: this.block,

@@ -2,13 +2,18 @@
  * Reading the initial hellos, the only handshake messages of TLS ≤ 1.2 the guard parses: it
  * holds each back until it is whole (a hello may span records, RFC 5246 §6.2.1), decodes it with
  * the wire codecs, and keeps only the facts the policy needs. Bytes are never re-encoded.
+ *
+ * Memory, per direction while its hello is collected: one copy of the bytes held back
+ * (HeldBytes), allocated as they arrive (at most twice the bytes received, and at most
+ * MAX_HELD_WHILE_COLLECTING = 128 KiB of them), never what a header claims; a collector adds
+ * 4 bytes. A hello spread over several records is joined once, when it is whole, for decoding.
  */
 import { Reader } from '../wire/codec.ts';
 import { ExtensionType, HandshakeType, ProtocolVersion, TLS_EMPTY_RENEGOTIATION_INFO_SCSV } from '../wire/enums.ts';
 import { isTlsError } from '../wire/errors.ts';
 import { findExtension, parseAlpn, parseSelectedVersion, parseServerName, type Extension } from '../wire/extensions.ts';
 import { decodeHandshake, isUnknown, type ClientHello, type ServerHello } from '../wire/handshake.ts';
-import { HANDSHAKE_HEADER_LEN } from '../wire/record.ts';
+import { HANDSHAKE_HEADER_LEN, RECORD_HEADER_LEN } from '../wire/record.ts';
 import type { ClientHelloFacts, ClientRfc5746, ServerHelloFacts } from './events.ts';
 
 /**
@@ -17,29 +22,105 @@ import type { ClientHelloFacts, ClientRfc5746, ServerHelloFacts } from './events
  */
 export const MAX_HELLO_LEN = 65536;
 
+/**
+ * The most bytes held back while one hello is collected: its records' headers and the bytes after
+ * it in its last record count too. A hello cut into records of a few bytes each is legal but
+ * costs 5 bytes of header per record; no real peer comes near twice the largest hello.
+ */
+export const MAX_HELD_WHILE_COLLECTING = 2 * MAX_HELLO_LEN;
+
 const TLS13 = ProtocolVersion['TLSv1.3'];
 
 export type CollectResult =
   | { readonly status: 'more' }
-  | { readonly status: 'done'; readonly message: Uint8Array }
+  | { readonly status: 'done' }
   | { readonly status: 'error'; readonly reason: 'malformed-hello' | 'hello-too-large' };
 
+const NOTHING = new Uint8Array(0);
+
+/** The first allocation of a HeldBytes: a whole typical ClientHello record fits after one doubling. */
+const HELD_MIN_CAPACITY = 256;
+
 /**
- * Joins the first handshake message of one direction from handshake-record payloads, checking
- * its type and its length from the 4-byte header before the body arrives.
+ * The bytes held back from one direction while its hello is collected, in one buffer that grows
+ * as they arrive (doubling, so at most twice what was received and O(n) copying in all), never
+ * to the length a header claims: a 9-byte hello header that claims 64 KiB costs 256 bytes.
+ * This is the only copy: the collectors count, and the hello is read out of these bytes.
  */
-export class HelloCollector {
+export class HeldBytes {
+  // Shared while empty: most connections hold nothing past their hellos, and an ArrayBuffer of
+  // its own costs each of them about 180 bytes per direction.
+  private buf = NOTHING;
+  private used = 0;
+
+  get length(): number {
+    return this.used;
+  }
+
+  /** Bytes allocated. */
+  get capacity(): number {
+    return this.buf.length;
+  }
+
+  append(bytes: Uint8Array): void {
+    const need = this.used + bytes.length;
+    if (need > this.buf.length) {
+      const grown = new Uint8Array(Math.max(HELD_MIN_CAPACITY, 2 * this.buf.length, need));
+      grown.set(this.buf.subarray(0, this.used));
+      this.buf = grown;
+    }
+    this.buf.set(bytes, this.used);
+    this.used = need;
+  }
+
+  view(): Uint8Array {
+    return this.buf.subarray(0, this.used);
+  }
+
+  /** Hands the bytes over (to be written out) and starts empty. */
+  take(): Uint8Array {
+    const bytes = this.view();
+    this.clear();
+    return bytes;
+  }
+
+  clear(): void {
+    this.buf = NOTHING;
+    this.used = 0;
+  }
+}
+
+/**
+ * Follows the first message of one direction through the payloads it is pushed, without keeping
+ * them: it counts, checks what it must decide early, and reads the message out of the held bytes
+ * once it is whole.
+ */
+export interface HelloCollector {
+  readonly format: 'tls' | 'sslv2';
+  /** Takes the next payload bytes (already appended to the held bytes). */
+  push(bytes: Uint8Array): CollectResult;
+  /** The whole hello, out of the bytes held since the collection started; after push said 'done'. */
+  message(held: Uint8Array): Uint8Array;
+}
+
+/**
+ * A TLS hello joined from handshake-record payloads (a hello may span records, RFC 5246
+ * §6.2.1); its type and length are checked from the 4-byte header before the body arrives.
+ */
+export class TlsHelloCollector implements HelloCollector {
+  readonly format = 'tls';
   private readonly header = new Uint8Array(HANDSHAKE_HEADER_LEN);
   private headerHave = 0;
-  private body: Uint8Array | undefined;
-  private bodyHave = 0;
+  /** Header plus body, once the header is read. */
+  private length: number | undefined;
+  private have = 0;
 
   constructor(private readonly expectedType: number) {}
 
-  /** Takes payload bytes; bytes after the end of the hello (the next messages) are ignored. */
+  /** Bytes after the end of the hello (the next messages) are ignored. */
   push(bytes: Uint8Array): CollectResult {
     let at = 0;
-    if (this.body === undefined) {
+    if (this.length === undefined) {
       const n = Math.min(HANDSHAKE_HEADER_LEN - this.headerHave, bytes.length);
       this.header.set(bytes.subarray(0, n), this.headerHave);
       this.headerHave += n;
@@ -48,15 +129,35 @@ export class HelloCollector {
       if (this.header[0] !== this.expectedType) return { status: 'error', reason: 'malformed-hello' };
       const length = (this.header[1]! << 16) | (this.header[2]! << 8) | this.header[3]!;
       if (length > MAX_HELLO_LEN) return { status: 'error', reason: 'hello-too-large' };
-      this.body = new Uint8Array(HANDSHAKE_HEADER_LEN + length);
-      this.body.set(this.header);
-      this.bodyHave = HANDSHAKE_HEADER_LEN;
+      this.length = HANDSHAKE_HEADER_LEN + length;
+      this.have = HANDSHAKE_HEADER_LEN;
     }
-    const n = Math.min(this.body.length - this.bodyHave, bytes.length - at);
-    this.body.set(bytes.subarray(at, at + n), this.bodyHave);
-    this.bodyHave += n;
-    return this.bodyHave === this.body.length ? { status: 'done', message: this.body } : { status: 'more' };
+    this.have = Math.min(this.length, this.have + bytes.length - at);
+    return this.have === this.length ? { status: 'done' } : { status: 'more' };
   }
+
+  /** `held` is whole handshake records (the last one maybe partial): their payloads, joined. */
+  message(held: Uint8Array): Uint8Array {
+    const length = this.length ?? 0;
+    const first = recordPayload(held, 0);
+    // The usual case, a hello in one record: a view, no copy.
+    if (first.length >= length) return first.subarray(0, length);
+    const message = new Uint8Array(length);
+    let have = 0;
+    for (let at = 0; have < length && at + RECORD_HEADER_LEN <= held.length;) {
+      const payload = recordPayload(held, at);
+      const n = Math.min(payload.length, length - have);
+      message.set(payload.subarray(0, n), have);
+      have += n;
+      at += RECORD_HEADER_LEN + payload.length;
+    }
+    return message;
+  }
+}
+
+function recordPayload(held: Uint8Array, at: number): Uint8Array {
+  const length = (held[at + 3]! << 8) | held[at + 4]!;
+  return held.subarray(at + RECORD_HEADER_LEN, Math.min(at + RECORD_HEADER_LEN + length, held.length));
 }
 
 function decodeAs<T>(raw: Uint8Array, type: number): T | undefined {
@@ -154,6 +255,23 @@ export function isSslv2HeaderByte(first: number): boolean {
 
 export function sslv2RecordLength(head: Uint8Array): number {
   return ((head[0]! & 0x7f) << 8) | head[1]!;
+}
+
+/** The body of an SSL 2.0 record, whose 2-byte header gives its length: held right after that header. */
+export class Sslv2HelloCollector implements HelloCollector {
+  readonly format = 'sslv2';
+  private have = 0;
+
+  constructor(private readonly length: number) {}
+
+  push(bytes: Uint8Array): CollectResult {
+    this.have = Math.min(this.length, this.have + bytes.length);
+    return this.have === this.length ? { status: 'done' } : { status: 'more' };
+  }
+
+  message(held: Uint8Array): Uint8Array {
+    return held.subarray(SSLV2_HEADER_LEN, SSLV2_HEADER_LEN + this.length);
+  }
 }
 
 /**

@@ -6,7 +6,9 @@
 import * as net from 'node:net';
 import type { ListenerConfig } from './config.ts';
 import { GuardedConnection } from './connection.ts';
-import type { GuardObserver } from './observer.ts';
+import type { DescriptorSlots } from './fd-limit.ts';
+import type { HelloMemoryBudget } from './hello-budget.ts';
+import { isFdExhaustion, type GuardObserver } from './observer.ts';
 import { judgeFor } from './policy.ts';
 import { RenegotiationRateLimiter } from './rate-limit.ts';
 
@@ -22,12 +24,20 @@ export class GuardListener {
   constructor(
     readonly config: ListenerConfig,
     private readonly observer: GuardObserver,
+    /** Shared by every listener of the process. */
+    private readonly helloBudget: HelloMemoryBudget,
+    private readonly slots: DescriptorSlots,
   ) {
     const limit = config.policy.perClientLimit;
     this.limiter = limit === undefined ? undefined : new RenegotiationRateLimiter(limit);
     // Paused on accept: nothing is read from the client until the upstream is connected.
     this.server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => this.accept(socket));
-    this.server.on('error', () => undefined);
+    // libuv answers EMFILE/ENFILE on accept by accepting and closing the pending connections with
+    // a descriptor it keeps in reserve (usually without reporting it: see fd-limit.ts); accepting
+    // resumes by itself once descriptors are free, without a busy loop.
+    this.server.on('error', (e: NodeJS.ErrnoException) => {
+      if (isFdExhaustion(e.code)) this.observer.refused(this.config.name, 'out-of-file-descriptors', undefined);
+    });
   }
 
   get activeConnections(): number {
@@ -58,9 +68,20 @@ export class GuardListener {
       socket.destroy();
       return;
     }
+    if (!this.slots.take()) {
+      this.observer.refused(this.config.name, 'out-of-file-descriptors', socket.remoteAddress);
+      socket.destroy();
+      return;
+    }
     const judge = judgeFor(this.config.policy, this.limiter, socket.remoteAddress ?? '');
-    const conn = new GuardedConnection(socket, this.config, this.observer, judge, nextConnectionId++, (c) =>
-      this.forget(c),
+    const conn = new GuardedConnection(
+      socket,
+      this.config,
+      this.observer,
+      judge,
+      nextConnectionId++,
+      this.helloBudget,
+      (c) => this.forget(c),
     );
     this.connections.add(conn);
     conn.start();
@@ -68,6 +89,7 @@ export class GuardListener {
 
   private forget(conn: GuardedConnection): void {
     this.connections.delete(conn);
+    this.slots.give();
     if (this.draining && this.connections.size === 0) this.drained?.();
   }
 

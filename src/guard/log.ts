@@ -2,11 +2,24 @@
  * Structured JSON logs (pino): one line per connection event, each with the connection id, so a
  * connection's story can be read with `grep '"conn":42'`. Renegotiations carry their direction
  * (client-initiated or server-initiated) and, when blocked, the reason code.
+ *
+ * Rate limited (config.ts, LogLimits): a flood of connections costs a few hundred bytes of log
+ * each, enough to fill a disk and slow the accept loop. Lines about connections and warnings
+ * (blocks, refusals, errors) draw on separate token buckets, so an attack's blocks are seen even
+ * while its connection lines are dropped; every summary interval one line per kind says how many
+ * were dropped. Memory: two buckets and two counters.
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
-import type { LogLevel } from './config.ts';
+import { DEFAULT_LOG_LIMITS, type LogLevel, type LogLimits } from './config.ts';
+import type { RateLimit } from './policy.ts';
 import type { GuardEvent, Initiator } from './events.ts';
-import type { ConnectionInfo, ConnectionSummary, GuardObserver, RefusalReason } from './observer.ts';
+import {
+  RESOURCE_CLOSE_REASONS,
+  type ConnectionInfo,
+  type ConnectionSummary,
+  type GuardObserver,
+  type RefusalReason,
+} from './observer.ts';
 
 export type { Logger } from 'pino';
 
@@ -28,11 +41,90 @@ function hex(v: number): string {
   return `0x${v.toString(16).padStart(4, '0')}`;
 }
 
+/** `count` lines per window, in bursts of up to `count`. */
+export class TokenBucket {
+  private tokens: number;
+  private last: number;
+
+  constructor(
+    private readonly rate: RateLimit,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.tokens = rate.count;
+    this.last = now();
+  }
+
+  take(): boolean {
+    const now = this.now();
+    this.tokens = Math.min(this.rate.count, this.tokens + ((now - this.last) * this.rate.count) / this.rate.windowMs);
+    this.last = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+}
+
+/** Which bucket a line draws on. */
+type LineKind = 'connection' | 'warning';
+
+const SUMMARY: Record<LineKind, { level: 'info' | 'warn'; what: string }> = {
+  connection: { level: 'info', what: 'connection lines' },
+  warning: { level: 'warn', what: 'block and error lines' },
+};
+
 export class LogObserver implements GuardObserver {
-  constructor(private readonly log: Logger) {}
+  private readonly buckets: Record<LineKind, TokenBucket>;
+  private readonly suppressed: Record<LineKind, number> = { connection: 0, warning: 0 };
+  private since: number;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly log: Logger,
+    limits: LogLimits = DEFAULT_LOG_LIMITS,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.buckets = {
+      connection: new TokenBucket(limits.connectionLines, now),
+      warning: new TokenBucket(limits.warningLines, now),
+    };
+    this.since = now();
+    this.timer = setInterval(() => this.summarize(), limits.summaryIntervalMs);
+    this.timer.unref();
+  }
+
+  /** Writes the last summary and stops the timer. */
+  close(): void {
+    clearInterval(this.timer);
+    this.summarize();
+  }
+
+  /** One line per kind that had lines dropped since the last summary. */
+  summarize(): void {
+    const now = this.now();
+    const seconds = Math.max(1, Math.ceil((now - this.since) / 1000));
+    this.since = now;
+    for (const kind of ['connection', 'warning'] as const) {
+      const n = this.suppressed[kind];
+      if (n === 0) continue;
+      this.suppressed[kind] = 0;
+      const { level, what } = SUMMARY[kind];
+      this.log[level]({ suppressed: n, kind, seconds }, `${n} ${what} suppressed in the last ${seconds}s`);
+    }
+  }
+
+  /** Whether a line of this level may be written now; a dropped one is counted. Disabled levels cost nothing. */
+  private admit(
+    level: 'debug' | 'info' | 'warn',
+    kind: LineKind = level === 'warn' ? 'warning' : 'connection',
+  ): boolean {
+    if (!this.log.isLevelEnabled(level)) return false;
+    if (this.buckets[kind].take()) return true;
+    this.suppressed[kind]++;
+    return false;
+  }
 
   accepted(c: ConnectionInfo): void {
-    if (!this.log.isLevelEnabled('debug')) return;
+    if (!this.admit('debug')) return;
     this.log.debug(
       { conn: c.id, listener: c.listener, client: c.clientAddress, port: c.clientPort },
       'connection accepted',
@@ -40,6 +132,7 @@ export class LogObserver implements GuardObserver {
   }
 
   refused(listener: string, reason: RefusalReason, clientAddress: string | undefined): void {
+    if (!this.admit('warn')) return;
     this.log.warn({ listener, reason, client: clientAddress }, 'connection refused');
   }
 
@@ -47,7 +140,7 @@ export class LogObserver implements GuardObserver {
 
   event(c: ConnectionInfo, e: GuardEvent): void {
     // Nothing is built for a level that is off: this runs for every event of every connection.
-    if (!this.log.isLevelEnabled(levelOf(e))) return;
+    if (!this.admit(levelOf(e))) return;
     const base = { conn: c.id, listener: c.listener, event: e.type };
     switch (e.type) {
       case 'client-hello': {
@@ -123,8 +216,9 @@ export class LogObserver implements GuardObserver {
   }
 
   closed(c: ConnectionInfo, s: ConnectionSummary): void {
-    if (!this.log.isLevelEnabled('info')) return;
-    this.log.info(
+    const level = RESOURCE_CLOSE_REASONS.has(s.reason) ? 'warn' : 'info';
+    if (!this.admit(level)) return;
+    this.log[level](
       {
         conn: c.id,
         listener: c.listener,

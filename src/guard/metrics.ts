@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Endpoint } from './config.ts';
 import type { GuardEvent, Side } from './events.ts';
+import type { HelloMemoryBudget } from './hello-budget.ts';
 import { direction } from './log.ts';
 import type { ConnectionInfo, ConnectionSummary, GuardObserver, RefusalReason } from './observer.ts';
 
@@ -70,8 +71,27 @@ export class GuardMetrics implements GuardObserver {
   private readonly renegotiationsRefused = new Tally<'listener' | 'direction'>();
   private readonly violations = new Tally<'listener' | 'reason'>();
 
-  constructor(options: { processMetrics?: boolean } = {}) {
+  constructor(options: { processMetrics?: boolean; helloBudget?: HelloMemoryBudget } = {}) {
     const r = this.registry;
+    const budget = options.helloBudget;
+    if (budget !== undefined) {
+      new Gauge({
+        name: `${PREFIX}hello_buffered_bytes`,
+        help: 'Bytes held back by all connections while their initial hellos are collected',
+        registers: [r],
+        collect(this: Gauge) {
+          this.set(budget.bytes);
+        },
+      });
+      new Gauge({
+        name: `${PREFIX}hello_buffered_bytes_limit`,
+        help: 'The hello memory budget (helloMemory)',
+        registers: [r],
+        collect(this: Gauge) {
+          this.set(budget.limit);
+        },
+      });
+    }
     this.connections.register(r, 'counter', 'connections_total', 'Connections accepted', ['listener']);
     this.active.register(r, 'gauge', 'connections_active', 'Connections open now', ['listener']);
     this.refusedTotal.register(r, 'counter', 'connections_refused_total', 'Connections closed on accept', [

@@ -20,6 +20,10 @@ export type CloseReason =
   | 'idle-timeout'
   | 'upstream-unreachable'
   | 'upstream-connect-timeout'
+  /** The upstream connect failed with EMFILE/ENFILE: the process (or system) is out of file descriptors. */
+  | 'out-of-file-descriptors'
+  /** Holding this connection's hello would take the process over its hello memory budget. */
+  | 'hello-memory-budget'
   | 'shutdown';
 
 export interface ConnectionSummary {
@@ -33,7 +37,19 @@ export interface ConnectionSummary {
   readonly error: string | undefined;
 }
 
-export type RefusalReason = 'max-connections' | 'shutting-down';
+/** out-of-file-descriptors: accept failed with EMFILE/ENFILE (libuv accepted and closed the connection). */
+export type RefusalReason = 'max-connections' | 'shutting-down' | 'out-of-file-descriptors';
+
+/** Close reasons that say the guard itself is short of something: logged as warnings. */
+export const RESOURCE_CLOSE_REASONS: ReadonlySet<CloseReason> = new Set([
+  'out-of-file-descriptors',
+  'hello-memory-budget',
+]);
+
+/** The errno codes of running out of file descriptors, per process and system-wide. */
+export function isFdExhaustion(code: string | undefined): boolean {
+  return code === 'EMFILE' || code === 'ENFILE';
+}
 
 export interface GuardObserver {
   accepted(conn: ConnectionInfo): void;

@@ -17,8 +17,10 @@
  *   renegotiation, the policy must allow both (fail closed).
  *
  * Memory: per direction, at most one partial record header (4 bytes) and, at the start, the
- * initial hello held back until it is whole (bounded by MAX_HELLO_LEN). Payloads are passed on
- * as views of the input. docs/guard.md lists the edge cases handled here.
+ * initial hello held back until it is whole: one copy, grown as its bytes arrive (at most twice
+ * the bytes received, and at most MAX_HELD_WHILE_COLLECTING, see hello.ts), never allocated from
+ * the length a header claims. Payloads are passed on as views of the input. docs/guard.md lists
+ * the edge cases handled here.
  */
 import { ContentType, HandshakeType, ProtocolVersion } from '../wire/enums.ts';
 import { MAX_CIPHERTEXT, RECORD_HEADER_LEN } from '../wire/record.ts';
@@ -36,14 +38,17 @@ import type {
   Verdict,
 } from './events.ts';
 import {
-  HelloCollector,
+  HeldBytes,
+  MAX_HELD_WHILE_COLLECTING,
   SSLV2_HEADER_LEN,
+  Sslv2HelloCollector,
+  TlsHelloCollector,
   clientHelloFacts,
   isSslv2HeaderByte,
   serverHelloFacts,
   sslv2ClientHelloFacts,
   sslv2RecordLength,
-  type CollectResult,
+  type HelloCollector,
 } from './hello.ts';
 import {
   HELLO_REQUEST_LEN,
@@ -88,28 +93,6 @@ type Mode =
   | { readonly kind: 'pass-through' }
   | { readonly kind: 'blocked'; readonly block: Block };
 
-/** A fixed number of bytes: the body of an SSL 2.0 record, whose header gives its length. */
-class FixedCollector {
-  private readonly body: Uint8Array;
-  private have = 0;
-
-  constructor(length: number) {
-    this.body = new Uint8Array(length);
-  }
-
-  push(bytes: Uint8Array): CollectResult {
-    const n = Math.min(this.body.length - this.have, bytes.length);
-    this.body.set(bytes.subarray(0, n), this.have);
-    this.have += n;
-    return this.have === this.body.length ? { status: 'done', message: this.body } : { status: 'more' };
-  }
-}
-
-interface Collecting {
-  readonly format: 'tls' | 'sslv2';
-  readonly collector: HelloCollector | FixedCollector;
-}
-
 /** One direction of the connection. */
 class Lane {
   state: LaneState = 'expect-hello';
@@ -119,9 +102,9 @@ class Lane {
   payloadLeft = 0;
   /** Record headers read. */
   records = 0;
-  collecting: Collecting | undefined;
-  /** Copies of bytes held back while the hello is collected, in order. */
-  held: Uint8Array[] = [];
+  collecting: HelloCollector | undefined;
+  /** The one copy of the bytes held back while the hello is collected, in order. */
+  readonly held = new HeldBytes();
   /** The initial handshake's Finished has been seen. */
   finishedOnce = false;
   /** How record lengths relate to plaintext since this side's last ChangeCipherSpec. */
@@ -138,7 +121,7 @@ class Lane {
   constructor(readonly side: Side) {}
 
   get heldBytes(): number {
-    return this.held.reduce((n, b) => n + b.length, 0) + this.headHave;
+    return this.held.length + this.headHave;
   }
 }
 
@@ -210,6 +193,11 @@ export class RenegotiationWatch {
     return this.lanes[side].heldBytes;
   }
 
+  /** Bytes allocated to hold them (the record-header buffer aside): what the guard's memory budget counts. */
+  retainedBytes(side: Side): number {
+    return this.lanes[side].held.capacity;
+  }
+
   /** Takes the next bytes `from` one side; returns what may be sent on to the other. */
   feed(from: Side, chunk: Uint8Array): Verdict {
     const lane = this.lanes[from];
@@ -242,12 +230,15 @@ export class RenegotiationWatch {
       out.push(part);
       return at + n;
     }
-    lane.held.push(part.slice());
-    const result = collecting.collector.push(part);
-    if (result.status === 'more') return at + n;
+    lane.held.append(part);
+    const result = collecting.push(part);
+    if (result.status === 'more') {
+      if (lane.held.length > MAX_HELD_WHILE_COLLECTING) this.block(lane, 'hello-too-large');
+      return at + n;
+    }
     lane.collecting = undefined;
     if (result.status === 'error') this.block(lane, result.reason);
-    else if (this.onHello(lane, result.message, collecting.format)) this.release(lane, out);
+    else if (this.onHello(lane, collecting.message(lane.held.view()), collecting.format)) this.release(lane, out);
     return at + n;
   }
 
@@ -271,7 +262,9 @@ export class RenegotiationWatch {
         out.push(headerBytes);
         break;
       case 'hold':
-        lane.held.push(headerBytes.slice());
+        lane.held.append(headerBytes);
+        // Empty handshake records (forbidden, RFC 5246 §6.2.1) would otherwise grow it 5 bytes at a time.
+        if (lane.held.length > MAX_HELD_WHILE_COLLECTING) this.block(lane, 'hello-too-large');
         break;
       case 'pass-through':
         this.release(lane, out);
@@ -315,7 +308,7 @@ export class RenegotiationWatch {
   private helloRecord(lane: Lane, type: number): Action {
     if (type === ContentType.handshake) {
       const expected = lane.side === 'client' ? HandshakeType.client_hello : HandshakeType.server_hello;
-      lane.collecting ??= { format: 'tls', collector: new HelloCollector(expected) };
+      lane.collecting ??= new TlsHelloCollector(expected);
       return 'hold';
     }
     // A server may refuse the ClientHello with a clear alert before any ServerHello.
@@ -328,9 +321,9 @@ export class RenegotiationWatch {
     const length = sslv2RecordLength(lane.head);
     if (length < SSLV2_MIN_BODY) return this.block(lane, 'malformed-hello');
     lane.records++;
-    const collector = new FixedCollector(length);
+    const collector = new Sslv2HelloCollector(length);
     collector.push(lane.head.subarray(SSLV2_HEADER_LEN));
-    lane.collecting = { format: 'sslv2', collector };
+    lane.collecting = collector;
     lane.payloadLeft = length - (RECORD_HEADER_LEN - SSLV2_HEADER_LEN);
     return 'hold';
   }
@@ -534,7 +527,7 @@ export class RenegotiationWatch {
     this.mode = { kind: 'blocked', block };
     this.events.push({ type: 'blocked', block });
     for (const l of Object.values(this.lanes)) {
-      l.held = [];
+      l.held.clear();
       l.collecting = undefined;
     }
     return 'blocked';
@@ -547,8 +540,7 @@ export class RenegotiationWatch {
   }
 
   private release(lane: Lane, out: Output): void {
-    for (const b of lane.held) out.push(b);
-    lane.held = [];
+    out.push(lane.held.take());
   }
 
   /** Once inspection has stopped, everything held goes on, a partial header included. */

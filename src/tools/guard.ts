@@ -9,6 +9,8 @@ import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import type { DestinationStream } from 'pino';
 import { buildGuardConfig, type GuardConfig, type GuardFlags } from '../guard/config.ts';
+import { connectionCapacity, DescriptorSlots, fdsNeeded, openFds, readFdLimit } from '../guard/fd-limit.ts';
+import { HelloMemoryBudget } from '../guard/hello-budget.ts';
 import { GuardListener } from '../guard/listener.ts';
 import { createLogger, LogObserver, type Logger } from '../guard/log.ts';
 import { GuardMetrics, serveMetrics, type MetricsServer } from '../guard/metrics.ts';
@@ -37,9 +39,15 @@ export interface RunningGuard {
 
 export async function startGuard(config: GuardConfig, options: StartGuardOptions = {}): Promise<RunningGuard> {
   const logger = createLogger(config.logLevel, options.logDestination);
-  const metrics = new GuardMetrics({ processMetrics: options.processMetrics ?? config.metrics !== undefined });
-  const observer = fanOut([new LogObserver(logger), metrics, ...(options.observers ?? [])]);
-  const listeners = config.listeners.map((l) => new GuardListener(l, observer));
+  const helloBudget = new HelloMemoryBudget(config.helloMemoryBytes);
+  const slots = new DescriptorSlots();
+  const metrics = new GuardMetrics({
+    processMetrics: options.processMetrics ?? config.metrics !== undefined,
+    helloBudget,
+  });
+  const logObserver = new LogObserver(logger, config.logLimits);
+  const observer = fanOut([logObserver, metrics, ...(options.observers ?? [])]);
+  const listeners = config.listeners.map((l) => new GuardListener(l, observer, helloBudget, slots));
   const addresses: AddressInfo[] = [];
   let metricsServer: MetricsServer | undefined;
   try {
@@ -57,6 +65,7 @@ export async function startGuard(config: GuardConfig, options: StartGuardOptions
         'listening',
       );
     }
+    slots.capacity = checkFdLimit(config, logger);
     if (config.metrics !== undefined) {
       metricsServer = await serveMetrics(metrics.registry, config.metrics);
       logger.info(
@@ -67,6 +76,7 @@ export async function startGuard(config: GuardConfig, options: StartGuardOptions
   } catch (e) {
     await Promise.all(listeners.map((l) => l.close(0)));
     await metricsServer?.close();
+    logObserver.close();
     throw e;
   }
 
@@ -78,6 +88,7 @@ export async function startGuard(config: GuardConfig, options: StartGuardOptions
     );
     await Promise.all(listeners.map((l) => l.close(drainMs)));
     await metricsServer?.close();
+    logObserver.close();
     logger.info('stopped');
   };
   return {
@@ -89,6 +100,32 @@ export async function startGuard(config: GuardConfig, options: StartGuardOptions
     activeConnections: () => listeners.reduce((n, l) => n + l.activeConnections, 0),
     close: (drainMs) => (closing ??= close(drainMs)),
   };
+}
+
+/**
+ * Warns when the soft RLIMIT_NOFILE cannot hold every listener at maxConnections (two descriptors
+ * each), and answers how many connections the process has descriptors for (listeners open).
+ */
+function checkFdLimit(config: GuardConfig, logger: Logger): number {
+  const maxConnections = config.listeners.reduce((n, l) => n + l.maxConnections, 0);
+  const needed = fdsNeeded(config.listeners.map((l) => l.maxConnections));
+  const limit = readFdLimit();
+  const capacity = connectionCapacity(limit, openFds());
+  if (limit === undefined) {
+    logger.info(
+      { maxConnections, needed },
+      'file descriptor limit unknown (no /proc/self/limits): check ulimit -n against maxConnections × 2',
+    );
+    return capacity;
+  }
+  if (limit.soft >= needed) return capacity;
+  logger.warn(
+    { softLimit: limit.soft, hardLimit: limit.hard, maxConnections, needed, capacity },
+    `file descriptor limit ${limit.soft} is below the ${needed} that maxConnections ${maxConnections} needs ` +
+      `(2 per connection + margin), room for ${capacity} connections: ` +
+      'raise ulimit -n (LimitNOFILE= under systemd) or lower maxConnections',
+  );
+  return capacity;
 }
 
 /** The CLI entry: flags (and the YAML file they name) to a running guard that stops on SIGTERM/SIGINT. */
