@@ -12,6 +12,10 @@ import { DEFENCES } from '../src/lab/defences.ts';
 import { startLabGuard } from '../src/lab/guard.ts';
 import { runLab, type CellResult } from '../src/lab/run.ts';
 import { renderHtmlReport } from '../src/lab/report-html.ts';
+import { COLUMN } from '../src/lab/labels.ts';
+import { formatMatrix } from '../src/lab/report-text.ts';
+import { SCENARIOS } from '../src/lab/scenarios.ts';
+import { Transcript } from '../src/lab/transcript.ts';
 import { browserSkipReason, launchBrowser } from './peers/browser.ts';
 
 describe('the renegotiation splice lab', () => {
@@ -146,5 +150,53 @@ describe('the renegotiation splice lab', () => {
     assert.match(html, /splice point/);
     // Self-contained: no script and nothing fetched (the only link target is the marker inside the SVG).
     assert.doesNotMatch(html, /<script|<link|\ssrc=|@import/i);
+  });
+});
+
+/** A full matrix with the longest explanations the lab writes, without running it. */
+function syntheticCells(): CellResult[] {
+  return SCENARIOS.flatMap((s) =>
+    DEFENCES.map((d, i) => ({
+      scenario: s.id,
+      defence: d.id,
+      attackSucceeded: i % 3 === 0,
+      blockedBy: i % 3 === 0 ? ('nobody' as const) : ('server' as const),
+      explanation:
+        i % 2 === 0
+          ? 'bank executed "transfer to mallory by victim" (authenticated by client certificate CN=victim, issued by renego lab CA)'
+          : 'server sent fatal handshake_failure: RenegotiationInfoMismatch: renegotiation_info in a renegotiation ClientHello did not carry the previous verify_data',
+      legitimateFlowWorks: i % 2 === 0,
+      bankLog: [],
+      transcript: new Transcript(),
+      scan: { ok: true, vulnerabilities: i % 3 === 0 ? ['CVE-2009-3555', 'CVE-2011-1473', 'triple-handshake'] : [] },
+    })),
+  );
+}
+
+describe('the lab matrix on a terminal', () => {
+  test('fits 80 columns, with a head for every column', () => {
+    const text = formatMatrix(syntheticCells(), undefined, 80);
+    const lines = text.split('\n');
+    const long = lines.filter((l) => [...l].length > 80);
+    assert.deepEqual(long, [], 'no line is longer than 80 columns');
+    const heads = lines.filter((l) => l.trimStart().startsWith(COLUMN.defence));
+    assert.equal(heads.length, SCENARIOS.length + 1, 'a header per scenario table and one for the scan table');
+    for (const h of heads.slice(0, SCENARIOS.length)) {
+      assert.match(h, new RegExp(`${COLUMN.defence} +${COLUMN.attack} +${COLUMN.legitimateFlow}$`));
+    }
+    assert.match(heads.at(-1)!, new RegExp(`${COLUMN.defence} +${COLUMN.scan} +${COLUMN.attacksSucceeded}$`));
+  });
+
+  test('the text matrix and the HTML report use the same column heads and defence labels', () => {
+    const cells = syntheticCells();
+    const html = renderHtmlReport(cells);
+    const text = formatMatrix(cells, undefined, 80);
+    for (const word of [COLUMN.defence, COLUMN.attack, COLUMN.legitimateFlow]) {
+      assert.ok(text.includes(word), `text has ${word}`);
+      assert.ok(html.includes(`>${word}`), `HTML has ${word}`);
+    }
+    for (const d of DEFENCES) {
+      assert.ok(text.includes(d.label) && html.includes(d.label), `${d.id} is labelled ${d.label} in both`);
+    }
   });
 });

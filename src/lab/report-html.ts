@@ -6,7 +6,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { DEFENCES } from './defences.ts';
-import { verdictOf } from './report-text.ts';
+import { COLUMN, LEGITIMATE_FLOW, verdictOf } from './labels.ts';
 import type { CellResult } from './run.ts';
 import { SCENARIOS } from './scenarios.ts';
 import type { Party, TranscriptEntry } from './transcript.ts';
@@ -70,9 +70,9 @@ export function renderHtmlReport(cells: readonly CellResult[]): string {
   const rows = DEFENCES.filter((d) => cells.some((c) => c.defence === d.id));
   const cols = SCENARIOS.filter((s) => cells.some((c) => c.scenario === s.id));
   const table = [
-    '<table><thead><tr><th>defence</th>',
-    ...cols.map((s) => `<th>${esc(s.title)}</th>`),
-    '<th>legitimate client-certificate flow</th></tr></thead><tbody>',
+    `<table><thead><tr><th>${COLUMN.defence}</th>`,
+    ...cols.map((s) => `<th>${COLUMN.attack}: ${esc(s.title)}</th>`),
+    `<th>${COLUMN.legitimateFlow}</th></tr></thead><tbody>`,
     ...rows.map((d) => {
       const cellsHtml = cols.map((s) => {
         const c = cells.find((x) => x.scenario === s.id && x.defence === d.id);
@@ -80,8 +80,10 @@ export function renderHtmlReport(cells: readonly CellResult[]): string {
         return `<td class="${c.attackSucceeded ? 'bad' : 'good'}"><strong>${esc(verdictOf(c))}</strong><br><small>${esc(c.explanation)}</small></td>`;
       });
       const any = cells.find((x) => x.defence === d.id);
-      const legit = any?.legitimateFlowWorks ? '<td class="good">works</td>' : '<td class="bad">broken</td>';
-      return `<tr><th>${esc(d.title)}</th>${cellsHtml.join('')}${legit}</tr>`;
+      const legit = any?.legitimateFlowWorks
+        ? `<td class="good">${LEGITIMATE_FLOW.works}</td>`
+        : `<td class="bad">${LEGITIMATE_FLOW.broken}</td>`;
+      return `<tr><th title="${esc(d.title)}">${esc(d.label)}<br><small>${esc(d.title)}</small></th>${cellsHtml.join('')}${legit}</tr>`;
     }),
     '</tbody></table>',
   ].join('\n');
