@@ -298,3 +298,37 @@ export function judge(e: Evidence): Judgement {
     advice: tls13Only(e) ? ['Nothing to do: TLS 1.3 only, renegotiation does not exist there.'] : adviceFor(e, byId),
   };
 }
+
+/**
+ * How bad a finding is, for `--fail-on`: `high` an attacker can inject
+ * plaintext into another client's session (CVE-2009-3555); `medium` a
+ * renegotiation DoS without limit (CVE-2011-1473) or renegotiation without the
+ * extended master secret (triple handshake); `low` client-initiated
+ * renegotiation accepted but limited.
+ */
+export type Severity = 'high' | 'medium' | 'low';
+
+export const SEVERITIES: readonly Severity[] = ['high', 'medium', 'low'];
+
+export function severityOf(v: Verdict): Severity | undefined {
+  if (v.id === 'no-renegotiation') return undefined;
+  if (v.answer === 'limited') return 'low';
+  if (v.answer !== 'yes') return undefined;
+  return v.id === 'CVE-2009-3555' ? 'high' : 'medium';
+}
+
+/** The verdicts of a report that are findings, worst first. */
+export function findingsOf(verdicts: readonly Verdict[]): { verdict: Verdict; severity: Severity }[] {
+  return verdicts
+    .flatMap((verdict) => {
+      const severity = severityOf(verdict);
+      return severity ? [{ verdict, severity }] : [];
+    })
+    .sort((a, b) => SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity));
+}
+
+/** Does any finding reach `threshold` (`any`: a finding of any severity)? */
+export function reachesThreshold(verdicts: readonly Verdict[], threshold: Severity | 'any'): boolean {
+  const limit = threshold === 'any' ? SEVERITIES.length - 1 : SEVERITIES.indexOf(threshold);
+  return findingsOf(verdicts).some((f) => SEVERITIES.indexOf(f.severity) <= limit);
+}

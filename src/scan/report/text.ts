@@ -3,6 +3,7 @@
  * of checks. Colours only on a TTY and never with NO_COLOR set.
  */
 import { wrap } from '../../text/terminal.ts';
+import { findingsOf } from '../verdict.ts';
 import type { ClientInitiatedResult, ScanReport, ServerInitiatedPath, Tri, Verdict } from '../types.ts';
 
 export interface Paint {
@@ -14,7 +15,7 @@ export interface Paint {
 }
 
 const ESC = (code: string) => (s: string) => `\u001b[${code}m${s}\u001b[0m`;
-const PLAIN: Paint = { red: (s) => s, green: (s) => s, yellow: (s) => s, dim: (s) => s, bold: (s) => s };
+export const PLAIN: Paint = { red: (s) => s, green: (s) => s, yellow: (s) => s, dim: (s) => s, bold: (s) => s };
 const ANSI: Paint = { red: ESC('31'), green: ESC('32'), yellow: ESC('33'), dim: ESC('2'), bold: ESC('1') };
 
 /** Colours when the stream is a terminal and NO_COLOR is unset (https://no-color.org). */
@@ -146,6 +147,21 @@ export function formatText(r: ScanReport, p: Paint, width = 80): string {
   if (r.advice.length > 0) {
     lines.push(p.dim('  advice'));
     for (const a of r.advice) push(`  - ${a}`, 4);
+  }
+  return lines.join('\n');
+}
+
+/**
+ * `--quiet`: the findings only, worst first, one line each under the target;
+ * nothing for a target without findings.
+ */
+export function formatFindings(r: ScanReport, p: Paint, width = 80): string {
+  const found = findingsOf(r.verdicts);
+  if (found.length === 0) return '';
+  const lines = [p.bold(r.target)];
+  for (const { verdict, severity } of found) {
+    const sev = severity === 'high' ? p.red(p.bold(severity.padEnd(6))) : p.yellow(severity.padEnd(6));
+    lines.push(...wrap(`  ${sev} ${verdict.id.padEnd(VERDICT_ID)} ${verdict.reason}`, width, '', ' '.repeat(28)));
   }
   return lines.join('\n');
 }
