@@ -144,6 +144,73 @@ describe('the renegotiation splice lab', () => {
     },
   );
 
+  test(
+    'no label of a ladder overlaps another, runs over an arrowhead, or hides under the splice banner',
+    { skip: browserSkipReason },
+    async (t) => {
+      const dir = await mkdtemp(join(tmpdir(), 'renego-lab-ladder-'));
+      const browser = await launchBrowser();
+      t.after(async () => {
+        await browser.close();
+        await rm(dir, { recursive: true, force: true });
+      });
+      const file = join(dir, 'lab.html');
+      await writeFile(file, renderHtmlReport(cells));
+      const page = await browser.newPage();
+      // tsx keeps function names with a __name helper the page does not have.
+      await page.addInitScript({ content: 'globalThis.__name = (f) => f;' });
+      await page.goto(pathToFileURL(file).href, { timeout: 15_000 });
+      const problems = await page.$$eval('section svg', (svgs) => {
+        type Box = { left: number; right: number; top: number; bottom: number };
+        const box = (el: { getBoundingClientRect(): Box }): Box => {
+          const r = el.getBoundingClientRect();
+          return { left: r.left, right: r.right, top: r.top, bottom: r.bottom };
+        };
+        const meets = (a: Box, b: Box): boolean =>
+          a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+        const found: string[] = [];
+        svgs.forEach((svg, n) => {
+          const texts = [...svg.querySelectorAll('text')].map((el) => ({ text: el.textContent ?? '', box: box(el) }));
+          for (let i = 0; i < texts.length; i++)
+            for (let j = i + 1; j < texts.length; j++)
+              if (meets(texts[i]!.box, texts[j]!.box))
+                found.push(`ladder ${n}: "${texts[i]!.text}" overlaps "${texts[j]!.text}"`);
+          for (const hop of svg.querySelectorAll('g.hop')) {
+            const line = box(hop.querySelector('line')!);
+            const label = box(hop.querySelector('text.label')!);
+            // The arrowhead is the last 10 px at the x2 end.
+            const rightward = Number(hop.getAttribute('data-x2')) > Number(hop.getAttribute('data-x1'));
+            const head = rightward
+              ? { ...line, left: line.right - 10, top: line.top - 6, bottom: line.bottom + 6 }
+              : { ...line, right: line.left + 10, top: line.top - 6, bottom: line.bottom + 6 };
+            if (label.left < line.left || label.right > line.right || meets(label, head))
+              found.push(`ladder ${n}: "${hop.querySelector('text.label')!.textContent}" runs past its arrow`);
+          }
+          for (const rect of svg.querySelectorAll('rect.splice')) {
+            const banner = box(rect);
+            for (const t of texts)
+              if (!t.text.startsWith('splice point') && meets(banner, t.box))
+                found.push(`ladder ${n}: the splice banner covers "${t.text}"`);
+          }
+        });
+        return found;
+      });
+      assert.deepEqual(problems, []);
+    },
+  );
+
+  test('a ladder names every handshake message of a record and collapses runs of application data', () => {
+    const html = renderHtmlReport([cell('cookie-injection', 'none')]);
+    assert.match(html, /handshake: server_hello, certificate, server_key_exchange,/, 'the server flight in one record');
+    assert.match(html, /server_hello_done/);
+    assert.match(html, /application data ×\d+/);
+    const labels = [...html.matchAll(/<text text-anchor="middle" class="label [a-z]+">(.*?)<\/text>/g)].map((m) =>
+      m[1]!.replace(/<[^>]+>/g, ' ').trim(),
+    );
+    const bare = labels.filter((l) => l === 'application_data');
+    assert.ok(bare.length <= 2, `at most one bare application_data row each way, got ${bare.length}`);
+  });
+
   test('the HTML report is self-contained and draws one ladder per scenario', () => {
     const html = renderHtmlReport(cells);
     assert.equal((html.match(/<svg /g) ?? []).length, 3);
