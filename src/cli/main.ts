@@ -298,8 +298,7 @@ program
       [
         'renego scan example.test:443',
         'renego scan --targets-file hosts.txt --json > report.jsonl',
-        'renego scan smtp://mail.example.test --html report.html',
-        'renego scan --targets-file hosts.txt --quiet --fail-on high --json-file report.jsonl',
+        'renego scan smtp://mail.example.test --quiet --fail-on high --html-file report.html',
       ],
     ),
   )
