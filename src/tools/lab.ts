@@ -50,7 +50,7 @@ export async function runLabTool(opts: LabRunOptions): Promise<CellResult[]> {
       wrap(
         "renego lab: CVE-2009-3555 (renegotiation splice) on 127.0.0.1, judged from the server's own log",
         width,
-      ).join('\n'),
+      ).join('\n') + '\n',
     );
   const cells = await runLab(labOpts);
   if (opts.json) {
