@@ -310,6 +310,7 @@ program
         targetsFile: o.targetsFile,
         json: o.json,
         html: o.htmlFile ?? o.html,
+        htmlOption: o.htmlFile !== undefined ? '--html-file' : '--html',
         jsonFile: o.jsonFile,
         quiet: o.quiet,
         color: o.color,

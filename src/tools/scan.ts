@@ -29,6 +29,8 @@ export interface ScanCommandOptions {
   json?: boolean;
   /** The HTML report's file (`--html-file`, or `--html` as before). */
   html?: string;
+  /** Which of the two named it, for messages. */
+  htmlOption?: '--html' | '--html-file';
   /** JSON Lines to this file, whatever goes to stdout. */
   jsonFile?: string;
   /** false with --no-color. */
@@ -177,7 +179,7 @@ export async function runScanCommand(o: ScanCommandOptions, io: ScanIo): Promise
     shard = o.shard !== undefined ? parseShard(o.shard) : undefined;
     if (o.shard !== undefined && !shard) throw new UsageError('bad --shard');
     lines = await readTargets(o, io);
-    if (o.html !== undefined) fs.closeSync(openOutput('--html-file', o.html));
+    if (o.html !== undefined) fs.closeSync(openOutput(o.htmlOption ?? '--html-file', o.html));
     if (o.jsonFile !== undefined) jsonFd = openOutput('--json-file', o.jsonFile);
   } catch (e) {
     io.stderr.write(`renego scan: ${(e as Error).message}\n`);
