@@ -12,6 +12,10 @@ import { DEFENCES } from '../src/lab/defences.ts';
 import { startLabGuard } from '../src/lab/guard.ts';
 import { runLab, type CellResult } from '../src/lab/run.ts';
 import { renderHtmlReport } from '../src/lab/report-html.ts';
+import { COLUMN } from '../src/lab/labels.ts';
+import { formatMatrix } from '../src/lab/report-text.ts';
+import { SCENARIOS } from '../src/lab/scenarios.ts';
+import { Transcript } from '../src/lab/transcript.ts';
 import { browserSkipReason, launchBrowser } from './peers/browser.ts';
 
 describe('the renegotiation splice lab', () => {
@@ -140,11 +144,126 @@ describe('the renegotiation splice lab', () => {
     },
   );
 
+  test(
+    'no label of a ladder overlaps another, runs over an arrowhead, or hides under the splice banner',
+    { skip: browserSkipReason },
+    async (t) => {
+      const dir = await mkdtemp(join(tmpdir(), 'renego-lab-ladder-'));
+      const browser = await launchBrowser();
+      t.after(async () => {
+        await browser.close();
+        await rm(dir, { recursive: true, force: true });
+      });
+      const file = join(dir, 'lab.html');
+      await writeFile(file, renderHtmlReport(cells));
+      const page = await browser.newPage();
+      // tsx keeps function names with a __name helper the page does not have.
+      await page.addInitScript({ content: 'globalThis.__name = (f) => f;' });
+      await page.goto(pathToFileURL(file).href, { timeout: 15_000 });
+      const problems = await page.$$eval('section svg', (svgs) => {
+        type Box = { left: number; right: number; top: number; bottom: number };
+        const box = (el: { getBoundingClientRect(): Box }): Box => {
+          const r = el.getBoundingClientRect();
+          return { left: r.left, right: r.right, top: r.top, bottom: r.bottom };
+        };
+        const meets = (a: Box, b: Box): boolean =>
+          a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+        const found: string[] = [];
+        svgs.forEach((svg, n) => {
+          const texts = [...svg.querySelectorAll('text')].map((el) => ({ text: el.textContent ?? '', box: box(el) }));
+          for (let i = 0; i < texts.length; i++)
+            for (let j = i + 1; j < texts.length; j++)
+              if (meets(texts[i]!.box, texts[j]!.box))
+                found.push(`ladder ${n}: "${texts[i]!.text}" overlaps "${texts[j]!.text}"`);
+          for (const hop of svg.querySelectorAll('g.hop')) {
+            const line = box(hop.querySelector('line')!);
+            const label = box(hop.querySelector('text.label')!);
+            // The arrowhead is the last 10 px at the x2 end.
+            const rightward = Number(hop.getAttribute('data-x2')) > Number(hop.getAttribute('data-x1'));
+            const head = rightward
+              ? { ...line, left: line.right - 10, top: line.top - 6, bottom: line.bottom + 6 }
+              : { ...line, right: line.left + 10, top: line.top - 6, bottom: line.bottom + 6 };
+            if (label.left < line.left || label.right > line.right || meets(label, head))
+              found.push(`ladder ${n}: "${hop.querySelector('text.label')!.textContent}" runs past its arrow`);
+          }
+          for (const rect of svg.querySelectorAll('rect.splice')) {
+            const banner = box(rect);
+            for (const t of texts)
+              if (!t.text.startsWith('splice point') && meets(banner, t.box))
+                found.push(`ladder ${n}: the splice banner covers "${t.text}"`);
+          }
+        });
+        return found;
+      });
+      assert.deepEqual(problems, []);
+    },
+  );
+
+  test('a ladder names every handshake message of a record and collapses runs of application data', () => {
+    const html = renderHtmlReport([cell('cookie-injection', 'none')]);
+    assert.match(html, /handshake: server_hello, certificate, server_key_exchange,/, 'the server flight in one record');
+    assert.match(html, /server_hello_done/);
+    assert.match(html, /application data ×\d+/);
+    const labels = [...html.matchAll(/<text text-anchor="middle" class="label [a-z]+">(.*?)<\/text>/g)].map((m) =>
+      m[1]!.replace(/<[^>]+>/g, ' ').trim(),
+    );
+    const bare = labels.filter((l) => l === 'application_data');
+    assert.ok(bare.length <= 2, `at most one bare application_data row each way, got ${bare.length}`);
+  });
+
   test('the HTML report is self-contained and draws one ladder per scenario', () => {
     const html = renderHtmlReport(cells);
     assert.equal((html.match(/<svg /g) ?? []).length, 3);
     assert.match(html, /splice point/);
     // Self-contained: no script and nothing fetched (the only link target is the marker inside the SVG).
     assert.doesNotMatch(html, /<script|<link|\ssrc=|@import/i);
+  });
+});
+
+/** A full matrix with the longest explanations the lab writes, without running it. */
+function syntheticCells(): CellResult[] {
+  return SCENARIOS.flatMap((s) =>
+    DEFENCES.map((d, i) => ({
+      scenario: s.id,
+      defence: d.id,
+      attackSucceeded: i % 3 === 0,
+      blockedBy: i % 3 === 0 ? ('nobody' as const) : ('server' as const),
+      explanation:
+        i % 2 === 0
+          ? 'bank executed "transfer to mallory by victim" (authenticated by client certificate CN=victim, issued by renego lab CA)'
+          : 'server sent fatal handshake_failure: RenegotiationInfoMismatch: renegotiation_info in a renegotiation ClientHello did not carry the previous verify_data',
+      legitimateFlowWorks: i % 2 === 0,
+      bankLog: [],
+      transcript: new Transcript(),
+      scan: { ok: true, vulnerabilities: i % 3 === 0 ? ['CVE-2009-3555', 'CVE-2011-1473', 'triple-handshake'] : [] },
+    })),
+  );
+}
+
+describe('the lab matrix on a terminal', () => {
+  test('fits 80 columns, with a head for every column', () => {
+    const text = formatMatrix(syntheticCells(), undefined, 80);
+    const lines = text.split('\n');
+    const long = lines.filter((l) => [...l].length > 80);
+    assert.deepEqual(long, [], 'no line is longer than 80 columns');
+    const heads = lines.filter((l) => l.trimStart().startsWith(COLUMN.defence));
+    assert.equal(heads.length, SCENARIOS.length + 1, 'a header per scenario table and one for the scan table');
+    for (const h of heads.slice(0, SCENARIOS.length)) {
+      assert.match(h, new RegExp(`${COLUMN.defence} +${COLUMN.attack} +${COLUMN.legitimateFlow}$`));
+    }
+    assert.match(heads.at(-1)!, new RegExp(`${COLUMN.defence} +${COLUMN.scan} +${COLUMN.attacksSucceeded}$`));
+  });
+
+  test('the text matrix and the HTML report use the same column heads and defence labels', () => {
+    const cells = syntheticCells();
+    const html = renderHtmlReport(cells);
+    const text = formatMatrix(cells, undefined, 80);
+    for (const word of [COLUMN.defence, COLUMN.attack, COLUMN.legitimateFlow]) {
+      assert.ok(text.includes(word), `text has ${word}`);
+      assert.ok(html.includes(`>${word}`), `HTML has ${word}`);
+    }
+    for (const d of DEFENCES) {
+      assert.ok(text.includes(d.label) && html.includes(d.label), `${d.id} is labelled ${d.label} in both`);
+    }
   });
 });

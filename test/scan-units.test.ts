@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { distinguishedName } from '../src/scan/evidence.ts';
 import { ConnectionGate } from '../src/scan/gate.ts';
+import { htmlReport } from '../src/scan/report/html.ts';
 import { formatText, paintFor } from '../src/scan/report/text.ts';
 import { inShard, parseScanTarget, parseShard, targetLines } from '../src/scan/targets.ts';
 import type { ClientInitiatedResult, ScanReport, ServerInitiatedPath } from '../src/scan/types.ts';
@@ -210,7 +211,7 @@ describe('verdicts', () => {
     });
     assert.equal(answers(e)['CVE-2011-1473'], 'limited');
     assert.deepEqual(judge(e).vulnerabilities, []);
-    assert.ok(judge(e).advice.some((a) => a.includes('rate-limited (3 accepted')));
+    assert.ok(judge(e).advice.some((a) => a.includes('lets 3 through on each connection')));
   });
 
   test('all renegotiations accepted in a row is CVE-2011-1473', () => {
@@ -320,6 +321,73 @@ describe('evidence and output', () => {
     assert.ok(!formatText(report, paintFor({ isTTY: false }, {})).includes(ESC));
     assert.ok(formatText(report, paintFor({ isTTY: true }, {})).includes(ESC));
     assert.match(formatText(report, paintFor({ isTTY: false }, {})).split('\n')[0]!, /^t:443 {2}nothing found/);
+  });
+
+  /** The worst a server can be: insecure renegotiation, glued split requests, no limit, no EMS, faulty RFC 5746. */
+  function worstReport(): ScanReport {
+    const e = evidence({
+      extendedMasterSecret: false,
+      clientInitiated: {
+        secure: 'completed',
+        insecure: 'completed',
+        details: { secure: done('completed'), insecure: done('completed') },
+        split: { glued: true, over: 'insecure', evidence: [] },
+      },
+      dos: {
+        accepted: 10,
+        max: 10,
+        limitMet: false,
+        ratePerSecond: 185.2,
+        over: 'insecure',
+        attempts: [],
+      },
+      serverInitiated: [
+        {
+          ...certPath,
+          insecure: true,
+          enforced: false,
+          certificateAuthorities: ['CN=renego throwaway CA (rsa), O=A rather long organisation name, C=ZZ'],
+        },
+      ],
+    });
+    e.secureRenegotiation = { ...e.secureRenegotiation, enforced: false };
+    return { ...e, ...judge(e) } as ScanReport;
+  }
+
+  test('a report fits 80 columns, long values wrapped under their column', () => {
+    const text = formatText(worstReport(), paintFor({ isTTY: false }, {}), 80);
+    const lines = text.split('\n');
+    assert.deepEqual(
+      lines.filter((l) => [...l].length > 80),
+      [],
+      'no line is longer than 80 columns',
+    );
+    assert.ok(lines.length > 20, 'the long reasons and advice were wrapped, not cut');
+    assert.ok(text.includes('Enable the extended master secret'), 'advice kept whole across lines');
+  });
+
+  test('the worst check rows are red like the RFC 5746 rows', () => {
+    const RED = '\u001b[31m';
+    const text = formatText(worstReport(), paintFor({ isTTY: true }, {}), 200);
+    const line = (label: string): string => text.split('\n').find((l) => l.startsWith(`  ${label}`))!;
+    assert.ok(line('RFC 5746 enforced').includes(RED), 'the reference: a failed RFC 5746 check is red');
+    for (const label of ['client-initiated, insecure', 'split request glued', 'renegotiations in a row']) {
+      assert.ok(line(label).includes(RED), `${label} is red`);
+    }
+    const html = htmlReport([worstReport()]);
+    for (const label of ['client-initiated, insecure', 'split request glued', 'renegotiations in a row']) {
+      assert.match(html, new RegExp(`<th>${label}</th><td class="yes">`), `${label} is marked in HTML`);
+    }
+  });
+
+  test('advice is plain text that says what to do, not what the verdicts already said', () => {
+    const r = worstReport();
+    assert.ok(r.advice.length >= 4);
+    for (const a of r.advice) {
+      assert.ok(!a.includes('`'), `no markup in: ${a}`);
+      for (const v of r.verdicts) assert.ok(!a.includes(v.reason), `advice repeats the ${v.id} reason: ${a}`);
+      assert.doesNotMatch(a, /is accepted|advertised but not enforced|runs without the extended master secret/, a);
+    }
   });
 
   test('the connection gate lets one through at a time once serialized', async () => {

@@ -282,7 +282,15 @@ program
   )
   .option('--targets-file <file>', 'one target per line (- for stdin; # comments)')
   .option('--json', 'one JSON object per target (JSON Lines), schema in docs/scan.md')
-  .option('--html <file>', 'also write a self-contained HTML report')
+  .option('--html <file>', 'also write a self-contained HTML report (as --html-file)')
+  .option('--html-file <file>', 'write a self-contained HTML report to FILE, beside the output on stdout')
+  .option('--json-file <file>', 'write JSON Lines to FILE, beside the output on stdout')
+  .option('-q, --quiet', 'findings only: no progress bar, no summary, nothing for a clean target')
+  .option('--no-color', 'no colours (also when NO_COLOR is set, or stdout is not a terminal)')
+  .option(
+    '--fail-on <severity>',
+    'exit 1 when a finding reaches: high (CVE-2009-3555), medium (also CVE-2011-1473 without limit, triple handshake; the default) or any (also renegotiation limited)',
+  )
   .option('--concurrency <n>', 'targets scanned at once (default 32)', integer(1))
   .option('--shard <K/N>', 'scan only the K-th of N slices of the target list')
   .option('--starttls <protocol>', 'smtp, imap, pop3, ftp, xmpp, ldap or postgres, for every target')
@@ -299,16 +307,26 @@ program
   .option('--no-progress', 'no progress bar even on a terminal')
   .addHelpText(
     'after',
+    [
+      '',
+      'Severities (--fail-on, --quiet):',
+      '  high    CVE-2009-3555: insecure renegotiation (plaintext injection)',
+      '  medium  CVE-2011-1473 with no limit met; triple handshake (no EMS)',
+      '  low     CVE-2011-1473 limited: client renegotiation accepted, then stopped',
+    ].join('\n'),
+  )
+  .addHelpText(
+    'after',
     helpFooter(
       {
         ok: 'every target scanned, nothing vulnerable',
-        failed: 'at least one target vulnerable',
+        failed: 'a finding at or above --fail-on (default medium) on at least one target',
         usage: 'bad option or argument, or a target could not be scanned',
       },
       [
         'renego scan example.test:443',
         'renego scan --targets-file hosts.txt --json > report.jsonl',
-        'renego scan smtp://mail.example.test --html report.html',
+        'renego scan smtp://mail.example.test --quiet --fail-on high --html-file report.html',
       ],
     ),
   )
@@ -319,7 +337,12 @@ program
         targets,
         targetsFile: o.targetsFile,
         json: o.json,
-        html: o.html,
+        html: o.htmlFile ?? o.html,
+        htmlOption: o.htmlFile !== undefined ? '--html-file' : '--html',
+        jsonFile: o.jsonFile,
+        quiet: o.quiet,
+        color: o.color,
+        failOn: o.failOn,
         concurrency: o.concurrency,
         shard: o.shard,
         starttls: o.starttls,

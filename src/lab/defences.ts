@@ -9,6 +9,8 @@ export type VictimKind = 'legacy' | 'rfc5746-compatible' | 'strict';
 
 export interface Defence {
   id: string;
+  /** Short enough for an 80-column matrix; the row head in the text and HTML reports. */
+  label: string;
   title: string;
   where: 'none' | 'server' | 'client' | 'guard';
   server: ServerPresetName;
@@ -17,10 +19,25 @@ export interface Defence {
 }
 
 export const DEFENCES: readonly Defence[] = [
-  { id: 'none', title: 'legacy server, legacy client', where: 'none', server: 'legacy-2009', victim: 'legacy' },
-  { id: 'server-rfc5746', title: 'server RFC 5746', where: 'server', server: 'rfc5746', victim: 'rfc5746-compatible' },
+  {
+    id: 'none',
+    label: 'legacy server and client',
+    title: 'legacy server, legacy client',
+    where: 'none',
+    server: 'legacy-2009',
+    victim: 'legacy',
+  },
+  {
+    id: 'server-rfc5746',
+    label: 'server RFC 5746',
+    title: 'server RFC 5746',
+    where: 'server',
+    server: 'rfc5746',
+    victim: 'rfc5746-compatible',
+  },
   {
     id: 'server-renegotiation-off',
+    label: 'renegotiation off (977377)',
     title: 'renegotiation off (advisory 977377)',
     where: 'server',
     server: 'iis-977377',
@@ -28,6 +45,7 @@ export const DEFENCES: readonly Defence[] = [
   },
   {
     id: 'server-initial-client-cert',
+    label: 'client cert up front',
     title: 'client certificate at the initial handshake',
     where: 'server',
     server: 'iis-always-nego-client-cert',
@@ -35,6 +53,7 @@ export const DEFENCES: readonly Defence[] = [
   },
   {
     id: 'server-strict',
+    label: 'server strict RFC 5746',
     title: 'server strict RFC 5746',
     where: 'server',
     server: 'rfc5746-strict',
@@ -42,6 +61,7 @@ export const DEFENCES: readonly Defence[] = [
   },
   {
     id: 'client-rfc5746',
+    label: 'client RFC 5746 only',
     title: 'client RFC 5746 (compatible), legacy server',
     where: 'client',
     server: 'legacy-2009',
@@ -49,6 +69,7 @@ export const DEFENCES: readonly Defence[] = [
   },
   {
     id: 'client-strict',
+    label: 'client strict RFC 5746',
     title: 'client strict (refuses servers without RFC 5746)',
     where: 'client',
     server: 'legacy-2009',
@@ -56,6 +77,7 @@ export const DEFENCES: readonly Defence[] = [
   },
   {
     id: 'guard-deny',
+    label: 'guard deny',
     title: 'legacy server behind renego guard --policy deny',
     where: 'guard',
     server: 'legacy-2009',
@@ -64,6 +86,7 @@ export const DEFENCES: readonly Defence[] = [
   },
   {
     id: 'guard-secure-only',
+    label: 'guard secure-only',
     title: 'legacy server behind renego guard --policy secure-only',
     where: 'guard',
     server: 'legacy-2009',

@@ -6,63 +6,120 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { DEFENCES } from './defences.ts';
-import { verdictOf } from './report-text.ts';
+import { COLUMN, LEGITIMATE_FLOW, verdictOf } from './labels.ts';
 import type { CellResult } from './run.ts';
 import { SCENARIOS } from './scenarios.ts';
 import type { Party, TranscriptEntry } from './transcript.ts';
+import { truncate, wrap } from '../text/terminal.ts';
 
 const LANE_X: Record<Party, number> = { victim: 110, attacker: 420, server: 730 };
 const ROW = 34;
+const LINE = 13;
 const TOP = 60;
+/** Room kept clear at each end of an arrow: the arrowhead (10 px) and a gap. */
+const ARROW_ROOM = 16;
+/** A generous average width of an 11 px label character (bold, the widest). */
+const CHAR_PX = 7.5;
 
 function esc(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-function label(e: TranscriptEntry): string {
-  const what = e.message ? `${e.contentType} ${e.message}` : e.contentType;
-  return e.text ? `${what}: ${e.text.length > 44 ? e.text.slice(0, 41) + '...' : e.text}` : what;
+/** One row of the ladder: a record, or a run of application data records collapsed into one. */
+interface Hop {
+  entry: TranscriptEntry;
+  count: number;
 }
 
-/** One ladder: each transcript entry an arrow between two lanes, coloured by whose keys protect it. */
+function sameRun(a: TranscriptEntry, b: TranscriptEntry): boolean {
+  return (
+    a.contentType === 'application_data' &&
+    b.contentType === 'application_data' &&
+    !a.text &&
+    !b.text &&
+    a.from === b.from &&
+    a.to === b.to &&
+    a.protection === b.protection &&
+    a.note === b.note
+  );
+}
+
+/** Consecutive unreadable application data between the same parties under the same keys is one row. */
+function hops(entries: readonly TranscriptEntry[]): Hop[] {
+  const out: Hop[] = [];
+  for (const entry of entries) {
+    const last = out.at(-1);
+    if (last && sameRun(last.entry, entry)) last.count++;
+    else out.push({ entry, count: 1 });
+  }
+  return out;
+}
+
+/** The label's lines, each short enough to sit between the arrow's ends. */
+function labelLines(hop: Hop, spanPx: number): string[] {
+  const e = hop.entry;
+  const chars = Math.max(12, Math.floor((spanPx - 2 * ARROW_ROOM) / CHAR_PX));
+  if (hop.count > 1) return [`application data ×${hop.count}`];
+  const what = e.messages && e.messages.length > 0 ? `${e.contentType}: ${e.messages.join(', ')}` : e.contentType;
+  const words = e.text ? `${what}: ${JSON.stringify(e.text).slice(1, -1)}` : what;
+  const lines = wrap(words, chars);
+  // Two lines of request are enough to recognise it; the full text is in the page's summary.
+  return lines.length > 2 ? [lines[0]!, truncate(`${lines[1]!} …`, chars)] : lines;
+}
+
+function hopClass(e: TranscriptEntry): string {
+  if (e.note === 'the injected prefix') return 'injected';
+  if (e.protection === 'victim-server keys') return 'victim';
+  return e.protection === 'clear' ? 'clear' : 'attacker';
+}
+
+/**
+ * One ladder: each record an arrow between two lanes, coloured by whose keys
+ * protect it, every handshake message it carries named above it; the splice
+ * point a banner row of its own.
+ */
 export function ladderSvg(entries: readonly TranscriptEntry[]): string {
-  const height = TOP + entries.length * ROW + 30;
+  const body: string[] = [];
+  let cursor = TOP;
+  let spliceDrawn = false;
+  for (const hop of hops(entries)) {
+    const e = hop.entry;
+    if (!spliceDrawn && e.from === 'victim' && e.to === 'server') {
+      spliceDrawn = true;
+      // A row of its own, clear of the keys text above and the label below.
+      body.push(
+        `<g class="splice-row"><rect x="8" y="${cursor - 20}" width="824" height="22" class="splice"/>`,
+        `<text x="14" y="${cursor - 5}" class="splice-label">splice point: the victim's handshake becomes a renegotiation of the attacker's session</text></g>`,
+      );
+      cursor += ROW;
+    }
+    const x1 = LANE_X[e.from];
+    const x2 = LANE_X[e.to];
+    const lines = labelLines(hop, Math.abs(x2 - x1));
+    const y = cursor + (lines.length - 1) * LINE;
+    cursor = y + ROW;
+    const cls = hopClass(e);
+    const mid = (x1 + x2) / 2;
+    const text = lines
+      .map((l, k) => `<tspan x="${mid}" y="${y - 5 - (lines.length - 1 - k) * LINE}">${esc(l)}</tspan>`)
+      .join('');
+    body.push(
+      `<g class="hop" data-x1="${x1}" data-x2="${x2}"><line x1="${x1}" y1="${y}" x2="${x2}" y2="${y}" class="msg ${cls}" marker-end="url(#arrow)"/>`,
+      `<text text-anchor="middle" class="label ${cls}">${text}</text>`,
+      `<text x="836" y="${y + 4}" text-anchor="end" class="keys">${esc(e.protection)}</text></g>`,
+    );
+  }
+  const height = cursor + 10;
   const parts: string[] = [];
   parts.push(`<svg width="840" height="${height}" viewBox="0 0 840 ${height}" role="img">`);
   parts.push(
-    '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#333"/></marker></defs>',
+    '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" markerWidth="10" markerHeight="10" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#333"/></marker></defs>',
   );
   for (const [party, x] of Object.entries(LANE_X)) {
     parts.push(`<text x="${x}" y="24" text-anchor="middle" class="lane">${party}</text>`);
     parts.push(`<line x1="${x}" y1="34" x2="${x}" y2="${height - 10}" class="lifeline"/>`);
   }
-  let spliceDrawn = false;
-  entries.forEach((e, i) => {
-    const y = TOP + i * ROW;
-    const x1 = LANE_X[e.from];
-    const x2 = LANE_X[e.to];
-    // A hop the attacker re-encrypts is drawn through its lane, as what really happens on the wire.
-    const cls =
-      e.note === 'the injected prefix'
-        ? 'injected'
-        : e.protection === 'victim-server keys'
-          ? 'victim'
-          : e.protection === 'clear'
-            ? 'clear'
-            : 'attacker';
-    if (!spliceDrawn && e.from === 'victim' && e.to === 'server') {
-      spliceDrawn = true;
-      parts.push(`<rect x="8" y="${y - 22}" width="824" height="${ROW}" class="splice"/>`);
-      parts.push(
-        `<text x="12" y="${y - 8}" class="splice-label">splice point: the victim's handshake becomes a renegotiation of the attacker's session</text>`,
-      );
-    }
-    parts.push(`<line x1="${x1}" y1="${y}" x2="${x2}" y2="${y}" class="msg ${cls}" marker-end="url(#arrow)"/>`);
-    const mid = (x1 + x2) / 2;
-    parts.push(`<text x="${mid}" y="${y - 5}" text-anchor="middle" class="label ${cls}">${esc(label(e))}</text>`);
-    parts.push(`<text x="836" y="${y + 4}" text-anchor="end" class="keys">${esc(e.protection)}</text>`);
-  });
-  parts.push('</svg>');
+  parts.push(...body, '</svg>');
   return parts.join('\n');
 }
 
@@ -70,9 +127,9 @@ export function renderHtmlReport(cells: readonly CellResult[]): string {
   const rows = DEFENCES.filter((d) => cells.some((c) => c.defence === d.id));
   const cols = SCENARIOS.filter((s) => cells.some((c) => c.scenario === s.id));
   const table = [
-    '<table><thead><tr><th>defence</th>',
-    ...cols.map((s) => `<th>${esc(s.title)}</th>`),
-    '<th>legitimate client-certificate flow</th></tr></thead><tbody>',
+    `<table><thead><tr><th>${COLUMN.defence}</th>`,
+    ...cols.map((s) => `<th>${COLUMN.attack}: ${esc(s.title)}</th>`),
+    `<th>${COLUMN.legitimateFlow}</th></tr></thead><tbody>`,
     ...rows.map((d) => {
       const cellsHtml = cols.map((s) => {
         const c = cells.find((x) => x.scenario === s.id && x.defence === d.id);
@@ -80,8 +137,10 @@ export function renderHtmlReport(cells: readonly CellResult[]): string {
         return `<td class="${c.attackSucceeded ? 'bad' : 'good'}"><strong>${esc(verdictOf(c))}</strong><br><small>${esc(c.explanation)}</small></td>`;
       });
       const any = cells.find((x) => x.defence === d.id);
-      const legit = any?.legitimateFlowWorks ? '<td class="good">works</td>' : '<td class="bad">broken</td>';
-      return `<tr><th>${esc(d.title)}</th>${cellsHtml.join('')}${legit}</tr>`;
+      const legit = any?.legitimateFlowWorks
+        ? `<td class="good">${LEGITIMATE_FLOW.works}</td>`
+        : `<td class="bad">${LEGITIMATE_FLOW.broken}</td>`;
+      return `<tr><th title="${esc(d.title)}">${esc(d.label)}<br><small>${esc(d.title)}</small></th>${cellsHtml.join('')}${legit}</tr>`;
     }),
     '</tbody></table>',
   ].join('\n');

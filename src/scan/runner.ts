@@ -1,6 +1,6 @@
 /**
- * Many targets: a pool of `concurrency` scans, results streamed in the order
- * they finish, an optional global connection rate, and `--shard K/N` so N
+ * Many targets: a pool of `concurrency` scans, results streamed in input
+ * order (each as soon as every target before it is done), an optional global connection rate, and `--shard K/N` so N
  * machines can split one list. A line that is not a target becomes a failed
  * result naming the problem; the run goes on.
  */
@@ -13,6 +13,7 @@ export interface RunOptions {
   concurrency: number;
   shard?: Shard;
   defaults: TargetDefaults;
+  /** Called in input order: a result waits for the targets listed before it. */
   onResult(report: ScanReport): void;
   onProgress?(p: Progress): void;
 }
@@ -57,10 +58,12 @@ export async function runScans(lines: readonly string[], o: RunOptions): Promise
   const t0 = performance.now();
   const mine = lines.filter((_, i) => inShard(i, o.shard));
   const p: Progress = { done: 0, total: mine.length, vulnerable: 0, failed: 0, running: 0 };
+  const inOrder = new InOrder(o.onResult);
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < mine.length) {
-      const line = mine[next++]!;
+      const index = next++;
+      const line = mine[index]!;
       p.running++;
       o.onProgress?.({ ...p });
       let report: ScanReport;
@@ -73,10 +76,27 @@ export async function runScans(lines: readonly string[], o: RunOptions): Promise
       p.done++;
       if (!report.ok) p.failed++;
       if (report.vulnerabilities.length > 0) p.vulnerable++;
-      o.onResult(report);
+      inOrder.put(index, report);
       o.onProgress?.({ ...p });
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(o.concurrency, mine.length)) }, worker));
   return { ...p, ms: Math.round(performance.now() - t0) };
+}
+
+/** Releases items in index order, each as soon as every item before it has arrived. */
+export class InOrder<T> {
+  private readonly waiting = new Map<number, T>();
+  private next = 0;
+
+  constructor(private readonly emit: (item: T) => void) {}
+
+  put(index: number, item: T): void {
+    this.waiting.set(index, item);
+    while (this.waiting.has(this.next)) {
+      const ready = this.waiting.get(this.next)!;
+      this.waiting.delete(this.next++);
+      this.emit(ready);
+    }
+  }
 }

@@ -240,31 +240,27 @@ function adviceFor(e: Evidence, v: Record<VerdictId, Verdict>): string[] {
   }
   if (v['CVE-2009-3555'].answer === 'yes') {
     advice.push(
-      `Insecure renegotiation is accepted: upgrade to RFC 5746 (MS10-049/KB980436, OpenSSL ≥ 0.9.8m, GnuTLS without %UNSAFE_RENEGOTIATION) or switch renegotiation off (DisableRenegoOnServer, SSL_OP_NO_RENEGOTIATION); ${breaks}. Or put \`renego guard\` in front of it.`,
+      `Upgrade to RFC 5746 (MS10-049/KB980436, OpenSSL ≥ 0.9.8m, GnuTLS without %UNSAFE_RENEGOTIATION) or switch renegotiation off (DisableRenegoOnServer, SSL_OP_NO_RENEGOTIATION); ${breaks}. Or put renego guard in front of it.`,
     );
   }
   if (e.secureRenegotiation.enforced === false) {
-    advice.push(
-      'RFC 5746 is advertised but not enforced: the TLS stack is faulty; upgrade it. Until then, treat the server as unpatched.',
-    );
+    advice.push('Upgrade the TLS stack, whose RFC 5746 support is faulty; until then, treat the server as unpatched.');
   }
   if (v['CVE-2011-1473'].answer === 'yes') {
     advice.push(
-      'Client-initiated renegotiation is accepted without limit: refuse it (OpenSSL 3 default, SSL_OP_NO_RENEGOTIATION, jdk.tls.rejectClientInitiatedRenegotiation=true) or rate-limit it.',
+      'Refuse client-initiated renegotiation (OpenSSL 3 default, SSL_OP_NO_RENEGOTIATION, jdk.tls.rejectClientInitiatedRenegotiation=true) or rate-limit it.',
     );
   } else if (v['CVE-2011-1473'].answer === 'limited') {
     advice.push(
-      `Client-initiated renegotiation is rate-limited (${e.dos.accepted} accepted on one connection before ${e.dos.stoppedBy ?? 'a stop'}); refusing it entirely costs nothing unless clients depend on it.`,
+      `Refuse client-initiated renegotiation entirely: the limit still lets ${e.dos.accepted} through on each connection, and refusing costs nothing unless clients depend on it.`,
     );
   }
   if (v['triple-handshake'].answer === 'yes') {
-    advice.push(
-      'Renegotiation runs without the extended master secret: enable RFC 7627 (EMS) on the server, or stop renegotiating.',
-    );
+    advice.push('Enable the extended master secret (RFC 7627) on the server, or stop renegotiating.');
   }
   if (e.certificateChange === true)
     advice.push(
-      'The server certificate changed during a renegotiation: clients that pin it (BoringSSL, Go) will fail; without EMS this is the triple-handshake pattern.',
+      'Keep the server certificate the same across renegotiations: clients that pin it (BoringSSL, Go) fail, and without EMS a change is the triple-handshake pattern.',
     );
   if (advice.length === 0 && v['CVE-2009-3555'].answer === 'no') {
     advice.push(
@@ -301,4 +297,38 @@ export function judge(e: Evidence): Judgement {
     vulnerabilities,
     advice: tls13Only(e) ? ['Nothing to do: TLS 1.3 only, renegotiation does not exist there.'] : adviceFor(e, byId),
   };
+}
+
+/**
+ * How bad a finding is, for `--fail-on`: `high` an attacker can inject
+ * plaintext into another client's session (CVE-2009-3555); `medium` a
+ * renegotiation DoS without limit (CVE-2011-1473) or renegotiation without the
+ * extended master secret (triple handshake); `low` client-initiated
+ * renegotiation accepted but limited.
+ */
+export type Severity = 'high' | 'medium' | 'low';
+
+export const SEVERITIES: readonly Severity[] = ['high', 'medium', 'low'];
+
+export function severityOf(v: Verdict): Severity | undefined {
+  if (v.id === 'no-renegotiation') return undefined;
+  if (v.answer === 'limited') return 'low';
+  if (v.answer !== 'yes') return undefined;
+  return v.id === 'CVE-2009-3555' ? 'high' : 'medium';
+}
+
+/** The verdicts of a report that are findings, worst first. */
+export function findingsOf(verdicts: readonly Verdict[]): { verdict: Verdict; severity: Severity }[] {
+  return verdicts
+    .flatMap((verdict) => {
+      const severity = severityOf(verdict);
+      return severity ? [{ verdict, severity }] : [];
+    })
+    .sort((a, b) => SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity));
+}
+
+/** Does any finding reach `threshold` (`any`: a finding of any severity)? */
+export function reachesThreshold(verdicts: readonly Verdict[], threshold: Severity | 'any'): boolean {
+  const limit = threshold === 'any' ? SEVERITIES.length - 1 : SEVERITIES.indexOf(threshold);
+  return findingsOf(verdicts).some((f) => SEVERITIES.indexOf(f.severity) <= limit);
 }

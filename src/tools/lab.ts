@@ -5,6 +5,7 @@
 import { UsageError, describeSystemError } from './usage.ts';
 import { runLab, type CellResult, type LabOptions } from '../lab/run.ts';
 import { ANSI, NO_COLOURS, formatMatrix, verdictOf } from '../lab/report-text.ts';
+import { terminalWidth, wrap } from '../text/terminal.ts';
 import { DEFENCES } from '../lab/defences.ts';
 import { startLabGuard } from '../lab/guard.ts';
 import { SCENARIOS, type Scenario } from '../lab/scenarios.ts';
@@ -35,6 +36,7 @@ export async function runLabTool(opts: LabRunOptions): Promise<CellResult[]> {
       throw new UsageError(`cannot write --html ${opts.html}: ${describeSystemError(e)}`);
     }
   }
+  const width = terminalWidth(process.stdout);
   const colours = process.stdout.isTTY && !process.env.NO_COLOR && !opts.json ? ANSI : NO_COLOURS;
   const started = performance.now();
   const labOpts: LabOptions = {
@@ -44,14 +46,24 @@ export async function runLabTool(opts: LabRunOptions): Promise<CellResult[]> {
     ...(opts.defence ? { defences: [opts.defence] } : {}),
   };
   if (!opts.json)
-    out("renego lab: CVE-2009-3555 (renegotiation splice) on 127.0.0.1, judged from the server's own log");
+    out(
+      wrap(
+        "renego lab: CVE-2009-3555 (renegotiation splice) on 127.0.0.1, judged from the server's own log",
+        width,
+      ).join('\n') + '\n',
+    );
   const cells = await runLab(labOpts);
   if (opts.json) {
     for (const c of cells) out(JSON.stringify({ ...c, verdict: verdictOf(c), transcript: c.transcript.entries }));
   } else {
-    out(formatMatrix(cells, colours));
-    if (cells.length === 1)
-      out('\ntranscript (ms, from -> to, record, bytes, protection):\n' + cells[0]!.transcript.format());
+    out(formatMatrix(cells, colours, width));
+    if (cells.length === 1) {
+      const transcript = cells[0]!.transcript
+        .format()
+        .split('\n')
+        .flatMap((l) => wrap(l, width, '', ' '.repeat(10)));
+      out(['', 'transcript (ms, from -> to, record, bytes, protection):', ...transcript].join('\n'));
+    }
     out(`\n${cells.length} cells in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   }
   if (opts.html) {

@@ -1,15 +1,18 @@
 /**
  * `renego scan`: does this server need renegotiation switched off, and what
  * would break? Parses the options, reads the targets (arguments, a file, or
- * stdin), runs the scans with a progress bar on a terminal, streams each result
- * as it finishes (text or JSON Lines) and optionally writes an HTML report.
- * Exit code: 0 nothing found, 1 a vulnerability found, 2 usage or scan errors.
+ * stdin), runs the scans with a progress bar on a terminal, streams the
+ * results in input order (text or JSON Lines) and optionally writes JSON Lines
+ * and an HTML report to files. Exit code: 0 nothing found, 1 a finding at or
+ * above --fail-on, 2 usage or scan errors.
  */
 import { UsageError } from './usage.ts';
 import * as fs from 'node:fs';
 import { htmlReport } from '../scan/report/html.ts';
 import { jsonLine } from '../scan/report/json.ts';
-import { formatText, paintFor } from '../scan/report/text.ts';
+import { formatFindings, formatText, paintFor, PLAIN } from '../scan/report/text.ts';
+import { reachesThreshold, SEVERITIES, type Severity } from '../scan/verdict.ts';
+import { terminalWidth, truncate, wrap } from '../text/terminal.ts';
 import { RateLimiter, runScans, type Progress } from '../scan/runner.ts';
 import { isStartTlsProtocol } from '../scan/starttls.ts';
 import { parseShard, targetLines, type TargetDefaults } from '../scan/targets.ts';
@@ -24,7 +27,18 @@ export interface ScanCommandOptions {
   targets: string[];
   targetsFile?: string;
   json?: boolean;
+  /** The HTML report's file (`--html-file`, or `--html` as before). */
   html?: string;
+  /** Which of the two named it, for messages. */
+  htmlOption?: '--html' | '--html-file';
+  /** JSON Lines to this file, whatever goes to stdout. */
+  jsonFile?: string;
+  /** false with --no-color. */
+  color?: boolean;
+  /** Findings only: no progress bar, no summary, nothing for a clean target. */
+  quiet?: boolean;
+  /** Exit 1 when a finding reaches this severity (default medium: any listed vulnerability). */
+  failOn?: string;
   concurrency?: number;
   shard?: string;
   starttls?: string;
@@ -42,7 +56,7 @@ export interface ScanCommandOptions {
 }
 
 export interface ScanIo {
-  stdout: { write(s: string): unknown; isTTY?: boolean };
+  stdout: { write(s: string): unknown; isTTY?: boolean; columns?: number };
   stderr: { write(s: string): unknown; isTTY?: boolean; columns?: number };
   readStdin(): Promise<string>;
   env: NodeJS.ProcessEnv;
@@ -106,18 +120,22 @@ function readFile(path: string): string {
   }
 }
 
-/** A one-line bar on stderr, redrawn in place; cleared before each result is printed. */
-class ProgressBar {
+/**
+ * A one-line bar on stderr, redrawn in place and cleared before each result is
+ * printed. Never as wide as the terminal: a line that wraps cannot be redrawn
+ * with a carriage return, and each redraw would leave a line behind.
+ */
+export class ProgressBar {
   private shown = false;
   constructor(private readonly out: ScanIo['stderr']) {}
 
   draw(p: Progress): void {
-    const width = Math.max(10, Math.min(40, (this.out.columns ?? 80) - 50));
+    const room = terminalWidth({ isTTY: true, columns: this.out.columns ?? 80 }) - 1;
+    const counts = `${p.done}/${p.total} scanned, ${p.vulnerable} vulnerable, ${p.failed} ${NOT_SCANNED}, ${p.running} running`;
+    const width = Math.min(30, room - counts.length - 3);
     const filled = p.total === 0 ? width : Math.round((p.done / p.total) * width);
-    const bar = `${'#'.repeat(filled)}${'-'.repeat(width - filled)}`;
-    this.out.write(
-      `\r\u001b[K[${bar}] ${p.done}/${p.total} scanned, ${p.vulnerable} vulnerable, ${p.failed} failed, ${p.running} running`,
-    );
+    const bar = width >= 5 ? `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ` : '';
+    this.out.write(`\r\u001b[K${truncate(bar + counts, room)}`);
     this.shown = true;
   }
 
@@ -127,27 +145,61 @@ class ProgressBar {
   }
 }
 
+/** One word for a target that could not be scanned, in the bar and the summary. */
+const NOT_SCANNED = 'not scanned';
+
+function failOnFrom(v: string | undefined): Severity | 'any' {
+  if (v === undefined) return 'medium';
+  if (v === 'any' || (SEVERITIES as readonly string[]).includes(v)) return v as Severity | 'any';
+  throw new UsageError(`--fail-on wants high, medium or any, got ${v}`);
+}
+
+/** Opens an output file before the scan, so a bad path fails at once (exit 2), not after an hour. */
+function openOutput(option: string, path: string): number {
+  try {
+    return fs.openSync(path, 'w');
+  } catch (e) {
+    throw new UsageError(`cannot write ${option} ${path}: ${(e as Error).message}`);
+  }
+}
+
 export async function runScanCommand(o: ScanCommandOptions, io: ScanIo): Promise<number> {
   let lines: string[];
   let opts: ScanOptions;
   let defaults: TargetDefaults;
   let shard;
   let concurrency: number;
+  let failOn: Severity | 'any';
+  let jsonFd: number | undefined;
   try {
+    failOn = failOnFrom(o.failOn);
     opts = scanOptionsFrom(o);
     concurrency = positive('--concurrency', o.concurrency, DEFAULT_CONCURRENCY);
     defaults = targetDefaults(o);
     shard = o.shard !== undefined ? parseShard(o.shard) : undefined;
     if (o.shard !== undefined && !shard) throw new UsageError('bad --shard');
     lines = await readTargets(o, io);
+    if (o.html !== undefined) fs.closeSync(openOutput(o.htmlOption ?? '--html-file', o.html));
+    if (o.jsonFile !== undefined) jsonFd = openOutput('--json-file', o.jsonFile);
   } catch (e) {
     io.stderr.write(`renego scan: ${(e as Error).message}\n`);
     return EXIT_ERROR;
   }
-  const paint = paintFor(io.stdout, io.env);
-  const bar = (o.progress ?? io.stderr.isTTY === true) ? new ProgressBar(io.stderr) : undefined;
+  const paint = o.color === false ? PLAIN : paintFor(io.stdout, io.env);
+  const width = terminalWidth(io.stdout);
+  const bar = !o.quiet && (o.progress ?? io.stderr.isTTY === true) ? new ProgressBar(io.stderr) : undefined;
   const reports: ScanReport[] = [];
   let printed = 0;
+  let failing = false;
+  const print = (r: ScanReport): void => {
+    if (o.json) return void io.stdout.write(`${jsonLine(r)}\n`);
+    if (o.quiet && !r.ok)
+      return void io.stderr.write(
+        `${wrap(`renego scan: ${r.target} ${NOT_SCANNED}: ${r.error ?? 'unknown error'}`, width, '', '    ').join('\n')}\n`,
+      );
+    const text = o.quiet ? formatFindings(r, paint, width) : formatText(r, paint, width);
+    if (text !== '') io.stdout.write(`${printed++ > 0 ? '\n' : ''}${text}\n`);
+  };
   const summary = await runScans(lines, {
     scan: opts,
     concurrency,
@@ -155,12 +207,15 @@ export async function runScanCommand(o: ScanCommandOptions, io: ScanIo): Promise
     defaults,
     onResult: (r) => {
       if (o.html) reports.push(r);
+      if (jsonFd !== undefined) fs.writeSync(jsonFd, `${jsonLine(r)}\n`);
+      if (reachesThreshold(r.verdicts, failOn)) failing = true;
       bar?.clear();
-      io.stdout.write(o.json ? `${jsonLine(r)}\n` : `${printed++ > 0 ? '\n' : ''}${formatText(r, paint)}\n`);
+      print(r);
     },
     onProgress: (p) => bar?.draw(p),
   });
   bar?.clear();
+  if (jsonFd !== undefined) fs.closeSync(jsonFd);
   if (o.html) {
     try {
       fs.writeFileSync(o.html, htmlReport(reports));
@@ -169,11 +224,10 @@ export async function runScanCommand(o: ScanCommandOptions, io: ScanIo): Promise
       return EXIT_ERROR;
     }
   }
-  if (!o.json && summary.total > 1) {
-    io.stderr.write(
-      `${summary.total} targets in ${(summary.ms / 1000).toFixed(1)} s: ${summary.vulnerable} vulnerable, ${summary.failed} not scanned\n`,
-    );
+  if (!o.json && !o.quiet && summary.total > 1) {
+    const text = `${summary.total} targets in ${(summary.ms / 1000).toFixed(1)} s: ${summary.vulnerable} vulnerable, ${summary.failed} ${NOT_SCANNED}`;
+    io.stderr.write(`${wrap(text, terminalWidth(io.stderr)).join('\n')}\n`);
   }
-  if (summary.vulnerable > 0) return EXIT_VULNERABLE;
+  if (failing) return EXIT_VULNERABLE;
   return summary.failed > 0 ? EXIT_ERROR : EXIT_CLEAN;
 }

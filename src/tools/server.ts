@@ -17,7 +17,8 @@ import { SERVER_PRESETS, isPresetName } from '../handshake/server-presets.ts';
 import { certificateSubject as subjectOf, loadCertificate } from '../pki/credentials.ts';
 import { createTestPki, writePkiFiles, type KeyType } from '../pki/throwaway.ts';
 import { trustStoreFromPem } from '../pki/verify.ts';
-import { ProtocolVersion, versionName } from '../wire/enums.ts';
+import { ProtocolVersion, alertName, versionName } from '../wire/enums.ts';
+import { isTlsError } from '../wire/errors.ts';
 import { versionFromName } from './client.ts';
 import { UsageError, describeSystemError, readUserFile } from './usage.ts';
 
@@ -127,13 +128,17 @@ export async function startServer(opts: ServerRunOptions): Promise<RunningServer
     emit('handshake', { peer, ...describe(sock.getHandshakeSummary()!) });
     sock.on('renegotiated', (s: HandshakeSummary) => emit('renegotiation', { peer, ...describe(s) }));
     sock.on('renegotiationRequested', (e: { accepted: boolean; reason: string }) => {
-      if (!e.accepted) emit('renegotiation-refused', { peer, reason: e.reason });
+      if (!e.accepted) emit('renegotiation-refused', { peer, reason: withAlertNames(e.reason) });
     });
     if (app) app.emit('connection', sock);
     else sock.pipe(sock);
   });
   server.on('tlsClientError', (e: Error, sock: RenegoServerSocket) =>
-    emit('error', { peer: `${sock.remoteAddress}:${sock.remotePort}`, error: e.message }),
+    emit('error', {
+      peer: `${sock.remoteAddress}:${sock.remotePort}`,
+      ...(isTlsError(e) && e.peerAlert !== undefined ? { alert: alertName(e.peerAlert) } : {}),
+      error: withAlertNames(e.message),
+    }),
   );
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e) => {
@@ -253,7 +258,11 @@ function wwwApp(
     if (isProtected && !sock.getHandshakeSummary()?.clientCertificateSent && mode === 'renegotiate') {
       const r = await sock.renegotiate({ requestCert: true, timeoutMs: 10_000 });
       if (r.outcome !== 'completed')
-        emit('renegotiation-failed', { path: req.url, outcome: r.outcome, error: r.error ?? r.alert });
+        emit('renegotiation-failed', {
+          path: req.url,
+          outcome: r.outcome,
+          error: withAlertNames(r.error ?? r.alert ?? ''),
+        });
     }
     const s = sock.getHandshakeSummary();
     const subject = s?.peerCertificates[0] ? subjectOf(s.peerCertificates[0]) : null;
@@ -270,4 +279,9 @@ function wwwApp(
       `${req.method} ${req.url} HTTP/${req.httpVersion}\nrenegotiations: ${s?.renegotiation ?? 0}\nclient certificate: ${subject ?? 'none'}\n`,
     );
   }
+}
+
+/** Alerts by name, as `renego client` and `renego scan` print them: `fatal alert 48` → `fatal alert unknown_ca`. */
+export function withAlertNames(message: string): string {
+  return message.replace(/\balert (\d{1,3})\b/g, (_, n: string) => `alert ${alertName(Number(n))}`);
 }

@@ -33,9 +33,11 @@ function verdictCell(v: Verdict | undefined): string {
   return `<td class="${esc(cls)}" title="${esc(v.reason)}">${esc(v.answer)}</td>`;
 }
 
-function outcome(r: ClientInitiatedResult): string {
+/** A completed insecure renegotiation is the worst finding: coloured like a failed RFC 5746 check. */
+function outcome(r: ClientInitiatedResult, dangerous: boolean): string {
   if (r.outcome === 'not-tested') return `<td class="unknown">not tested: ${esc(r.reason)}</td>`;
-  return `<td>${esc(r.outcome)}${r.alert ? ` (${esc(r.alert)})` : ''}</td>`;
+  const cls = r.outcome === 'completed' && dangerous ? ' class="yes"' : '';
+  return `<td${cls}>${esc(r.outcome)}${r.alert ? ` (${esc(r.alert)})` : ''}</td>`;
 }
 
 function summaryRow(r: ScanReport): string {
@@ -82,15 +84,15 @@ function targetSection(r: ScanReport): string {
   );
   parts.push(`<tr><th>RFC 5746 enforced</th>${tri(sr.enforced, true)}</tr>`);
   parts.push(
-    `<tr><th>client-initiated, secure</th>${outcome(r.clientInitiated.details.secure)}</tr><tr><th>client-initiated, insecure</th>${outcome(r.clientInitiated.details.insecure)}</tr>`,
+    `<tr><th>client-initiated, secure</th>${outcome(r.clientInitiated.details.secure, false)}</tr><tr><th>client-initiated, insecure</th>${outcome(r.clientInitiated.details.insecure, true)}</tr>`,
   );
   const d = r.dos;
   parts.push(
-    `<tr><th>renegotiations in a row</th><td>${d.accepted === null ? `could not test: ${esc(d.reason)}` : `${d.accepted} of ${d.max}${d.ratePerSecond !== null ? ` at ${d.ratePerSecond}/s` : ''}${d.stoppedBy ? `, then ${esc(d.stoppedBy)}` : ''}`}</td></tr>`,
+    `<tr><th>renegotiations in a row</th><td${d.accepted !== null && d.accepted >= d.max && !d.stoppedBy ? ' class="yes"' : ''}>${d.accepted === null ? `could not test: ${esc(d.reason)}` : `${d.accepted} of ${d.max}${d.ratePerSecond !== null ? ` at ${d.ratePerSecond}/s` : ''}${d.stoppedBy ? `, then ${esc(d.stoppedBy)}` : ''}`}</td></tr>`,
   );
   const sp = r.clientInitiated.split;
   parts.push(
-    `<tr><th>split request glued</th><td>${sp.glued === null ? `not tested: ${esc(sp.reason)}` : sp.glued ? 'yes' : 'no'}</td></tr>`,
+    `<tr><th>split request glued</th>${sp.glued === null ? `<td class="unknown">not tested: ${esc(sp.reason)}</td>` : tri(sp.glued, false)}</tr>`,
   );
   for (const s of r.serverInitiated) {
     const text =
