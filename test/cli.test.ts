@@ -27,12 +27,12 @@ interface Run {
   readonly stderr: string;
 }
 
-function renego(args: readonly string[]): Promise<Run> {
+function renego(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       ['--import', 'tsx', 'src/cli/main.ts', ...args],
-      { cwd: ROOT, timeout: RUN_TIMEOUT_MS, env: { ...process.env, NO_COLOR: '1' } },
+      { cwd: ROOT, timeout: RUN_TIMEOUT_MS, env: { ...process.env, NO_COLOR: '1', ...env } },
       (error, stdout, stderr) => {
         const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
         resolve({ code, stdout, stderr });
@@ -120,20 +120,24 @@ describe('renego CLI errors', () => {
     const blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const port = (blocker.address() as { port: number }).port;
-    const before = new Set(fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith('renego-server-')));
+    // A temporary folder of its own: the throwaway PKI goes there (os.tmpdir() follows TMPDIR).
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'renego-cli-'));
     try {
-      const r = await renego(['server', '--port', String(port)]);
+      const r = await renego(['server', '--port', String(port)], { TMPDIR: tmp });
       assert.equal(r.code, EXIT.usage);
       assertOneLine(
         r,
         'renego server',
         new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: address already in use \\(choose another --port`),
       );
+      assert.deepEqual(
+        fs.readdirSync(tmp).filter((f) => f.startsWith('renego-')),
+        [],
+      );
     } finally {
       blocker.close();
+      fs.rmSync(tmp, { recursive: true, force: true });
     }
-    const left = fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith('renego-server-') && !before.has(f));
-    assert.deepEqual(left, []);
   });
 
   test('--debug adds the stack', async () => {
