@@ -13,21 +13,8 @@ import type { ConnectionEvent, HandshakeSummary } from '../handshake/events.ts';
 import { alertName, versionName } from '../wire/enums.ts';
 import { TlsError } from '../wire/errors.ts';
 
-/**
- * How a renegotiation we started ended:
- * - 'refused-alert': the peer answered with a warning no_renegotiation; the old session goes on (RFC 5246 §7.2.2).
- * - 'refused-fatal': the peer answered with a fatal alert (JSSE's handshake_failure); the connection is gone.
- * - 'refused-locally': our own policy refused before anything was sent; the connection goes on.
- * - 'closed': the connection ended without a refusal alert (close_notify, a TCP close, an error of ours),
- *   or had already ended when the renegotiation was asked for.
- */
-export type RenegotiationOutcome =
-  | 'completed'
-  | 'refused-alert'
-  | 'refused-fatal'
-  | 'refused-locally'
-  | 'closed'
-  | 'timeout';
+/** 'refused-locally': our own policy refused before anything was sent; the connection goes on. */
+export type RenegotiationOutcome = 'completed' | 'refused-alert' | 'refused-locally' | 'closed' | 'timeout';
 
 export interface RenegotiationResult {
   outcome: RenegotiationOutcome;
@@ -350,25 +337,17 @@ export abstract class EngineSocket<C extends Connection> extends Duplex {
           case 'renegotiation-refused':
             return done({ outcome: 'refused-alert', alert: alertName(e.alert) });
           case 'error':
-            // RFC 5246 §7.2.2: a fatal alert in answer to our hello is the peer refusing the renegotiation.
-            if (e.error.kind === 'PeerSentFatalAlert' && e.error.peerAlert !== undefined) {
-              return done({ outcome: 'refused-fatal', alert: alertName(e.error.peerAlert), error: e.error.message });
-            }
-            return done({ outcome: 'closed', error: e.error.message });
-          case 'close-notify':
-            return done({ outcome: 'closed', alert: 'close_notify', error: 'PeerClosed: peer sent close_notify' });
+            return done({
+              outcome: 'closed',
+              error: e.error.message,
+              ...(e.error.peerAlert !== undefined ? { alert: alertName(e.error.peerAlert) } : {}),
+            });
           case 'socket-closed':
             return done({ outcome: 'closed', error: 'connection closed' });
           default:
             return;
         }
       };
-      // A connection that already ended (the peer's close_notify after a reply, a reset) is closed, not refused.
-      const ended = this.engine.error ?? (this.socket.destroyed ? new TlsError('PeerClosed', 'connection closed') : undefined);
-      if (ended !== undefined) {
-        done({ outcome: 'closed', error: ended.message });
-        return;
-      }
       this.waiters.push(waiter);
       try {
         this.handle(start());

@@ -65,7 +65,7 @@ program
     }
     const report = await runClient(opts);
     process.stdout.write((o.json ? JSON.stringify(report) : formatReport(report)) + '\n');
-    process.exitCode = report.exitCode;
+    process.exitCode = report.ok ? 0 : 1;
   });
 
 program

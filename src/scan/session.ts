@@ -330,9 +330,9 @@ function classify(r: RenegotiationResult, ms: number, lastAlert: string | undefi
     case 'refused-locally':
       // Our engine would not start it: the connection had already failed or was mid-handshake.
       return { outcome: 'closed', error: `not sent: ${r.error ?? 'connection not usable'}`, ms };
-    case 'refused-fatal':
-      return { outcome: 'refused-fatal', alert: `fatal ${r.alert ?? 'unknown'}`, ...(r.error ? { error: r.error } : {}), ms };
     case 'closed': {
+      if (r.alert !== undefined)
+        return { outcome: 'refused-fatal', alert: `fatal ${r.alert}`, ...(r.error ? { error: r.error } : {}), ms };
       const a: RenegotiationAttempt = { outcome: 'closed', ms };
       if (r.error) a.error = r.error;
       if (lastAlert && lastAlert !== 'warning close_notify') a.alert = lastAlert;

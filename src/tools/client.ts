@@ -6,17 +6,9 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import { suiteByName } from '../crypto/suites.ts';
-import {
-  connect,
-  RenegoSocket,
-  type ConnectOptions,
-  type RenegotiationResult,
-} from '../adapter/tls-socket.ts';
-import type { ConnectionEvent } from '../handshake/events.ts';
-import { findExtension } from '../wire/extensions.ts';
-import type { ServerHello } from '../wire/handshake.ts';
+import { connect, type ConnectOptions, type RenegoSocket, type RenegotiationResult } from '../adapter/tls-socket.ts';
 import { parsePemCertificates, trustStoreFromPem } from '../pki/verify.ts';
-import { ExtensionType, HandshakeType, ProtocolVersion, versionName } from '../wire/enums.ts';
+import { ProtocolVersion, versionName } from '../wire/enums.ts';
 import { TlsError } from '../wire/errors.ts';
 import { parseTarget, formatTarget } from './target.ts';
 
@@ -66,16 +58,7 @@ export interface ClientReport {
   renegotiations: RenegotiationReport[];
   serverRenegotiations: number;
   handshakeMs?: number;
-  /** What `renego client` exits with: EXIT_OK, EXIT_HANDSHAKE_FAILED or EXIT_RENEGOTIATION_NOT_COMPLETED. */
-  exitCode: number;
 }
-
-/** The handshake and every renegotiation asked for completed. */
-export const EXIT_OK = 0;
-/** The initial handshake failed (`ok` is false). */
-export const EXIT_HANDSHAKE_FAILED = 1;
-/** The handshake completed, but a renegotiation asked for with --renegotiate did not (refused, closed, timeout). */
-export const EXIT_RENEGOTIATION_NOT_COMPLETED = 2;
 
 export function versionFromName(name: string | undefined, fallback: number): number {
   if (!name) return fallback;
@@ -136,22 +119,13 @@ export function connectOptions(opts: ClientRunOptions): ConnectOptions {
 
 /** Runs the batch mode: handshake, request, N renegotiations each followed by the request. Never throws. */
 export async function runClient(opts: ClientRunOptions): Promise<ClientReport> {
-  const report: ClientReport = {
-    target: opts.target,
-    ok: false,
-    renegotiations: [],
-    serverRenegotiations: 0,
-    exitCode: EXIT_HANDSHAKE_FAILED,
-  };
+  const report: ClientReport = { target: opts.target, ok: false, renegotiations: [], serverRenegotiations: 0 };
   let sock: RenegoSocket | undefined;
   try {
     report.target = formatTarget(parseTarget(opts.target));
     const started = performance.now();
-    sock = await connectObservingHello(connectOptions(opts), report);
+    sock = await connect(connectOptions(opts));
     report.handshakeMs = Math.round(performance.now() - started);
-    // After the handshake, a failure (a fatal alert refusing our renegotiation, a reset) belongs to the
-    // renegotiation or request under way and is reported there; the socket must not throw it at the process.
-    sock.on('error', () => undefined);
     sock.on('renegotiationRequested', (e: { accepted: boolean }) => {
       if (e.accepted) report.serverRenegotiations++;
     });
@@ -165,20 +139,14 @@ export async function runClient(opts: ClientRunOptions): Promise<ClientReport> {
       if (r.alert) entry.alert = r.alert;
       if (r.error) entry.error = r.error;
       if (r.summary) entry.secureRenegotiation = r.summary.secureRenegotiation;
-      // The connection carries data after a completed or refused-without-closing renegotiation only.
-      const usable = r.outcome === 'completed' || r.outcome === 'refused-alert' || r.outcome === 'refused-locally';
-      if (usable && opts.request !== undefined) {
+      if (r.outcome !== 'closed' && opts.request !== undefined) {
         entry.response = await exchange(sock, opts.request, opts.timeoutMs ?? 5000);
       }
       report.renegotiations.push(entry);
       if (r.outcome !== 'completed' && r.outcome !== 'refused-alert') break;
     }
-    report.exitCode = report.renegotiations.every((r) => r.outcome === 'completed')
-      ? EXIT_OK
-      : EXIT_RENEGOTIATION_NOT_COMPLETED;
   } catch (e) {
     report.ok = false;
-    report.exitCode = EXIT_HANDSHAKE_FAILED;
     report.error =
       e instanceof TlsError
         ? { kind: e.kind, message: e.message }
@@ -188,35 +156,6 @@ export async function runClient(opts: ClientRunOptions): Promise<ClientReport> {
     sock?.destroy();
   }
   return report;
-}
-
-/**
- * Connects as `connect` does, and notes in the report whether the ServerHello carried
- * renegotiation_info (RFC 5746 §3.4) as soon as it arrives: when the handshake then fails,
- * refusing a legacy server by default included, the report still says what the server signalled.
- */
-function connectObservingHello(options: ConnectOptions, report: ClientReport): Promise<RenegoSocket> {
-  return new Promise((resolve, reject) => {
-    const sock = new RenegoSocket({ ...options, observe: true });
-    const onEvent = (e: ConnectionEvent): void => {
-      if (e.type !== 'handshake-message' || e.direction !== 'in') return;
-      if (e.message.type !== HandshakeType.server_hello) return;
-      const sh = e.message as ServerHello;
-      report.secureRenegotiation = findExtension(sh.extensions, ExtensionType.renegotiation_info) !== undefined;
-      sock.off('tlsEvent', onEvent);
-    };
-    const onError = (e: Error): void => {
-      sock.off('tlsEvent', onEvent);
-      reject(e);
-    };
-    sock.on('tlsEvent', onEvent);
-    sock.once('error', onError);
-    sock.once('secureConnect', () => {
-      sock.off('error', onError);
-      sock.off('tlsEvent', onEvent);
-      resolve(sock);
-    });
-  });
 }
 
 function describe(sock: RenegoSocket, report: ClientReport): void {
@@ -305,13 +244,7 @@ export async function runInteractive(opts: ClientRunOptions, log: (s: string) =>
     log(`handshake failed: ${(e as Error).message}`);
     return 1;
   }
-  const report: ClientReport = {
-    target: opts.target,
-    ok: true,
-    renegotiations: [],
-    serverRenegotiations: 0,
-    exitCode: EXIT_OK,
-  };
+  const report: ClientReport = { target: opts.target, ok: true, renegotiations: [], serverRenegotiations: 0 };
   describe(sock, report);
   log(formatReport(report));
   sock.on('renegotiated', () => log('renegotiated'));
