@@ -33,14 +33,18 @@ import {
   HandshakeType,
   NamedGroup,
   ProtocolVersion,
+  SignatureScheme,
 } from '../src/wire/enums.ts';
+import { renegotiationInfo } from '../src/wire/extensions.ts';
 import { TlsError, alertFor, type TlsErrorKind } from '../src/wire/errors.ts';
 import {
   MAX_CLIENT_HELLO_LENGTH,
   decodeHandshake,
   encodeHandshake,
   type ClientHello,
+  type HandshakeMessage,
   type ServerHello,
+  type UnknownHandshake,
 } from '../src/wire/handshake.ts';
 import {
   HANDSHAKE_HEADER_LEN,
@@ -1150,6 +1154,115 @@ describe("the client's key share (ClientKeyExchange)", () => {
       assertServerFatal(pair, 'IllegalParameter', AlertDescription.illegal_parameter);
     });
   }
+});
+
+describe('signature_algorithms absent: the RFC 5246 §7.4.1.4.1 defaults, and resumption inside a renegotiation', () => {
+  /** The SignatureAndHashAlgorithm of an ECDHE ServerKeyExchange: it follows curve_type, named_curve and the point. */
+  function skeScheme(body: Uint8Array): number {
+    const at = 1 + 2 + 1 + body[3]!;
+    return (body[at]! << 8) | body[at + 1]!;
+  }
+
+  function outgoing(events: readonly ConnectionEvent[]): (HandshakeMessage | UnknownHandshake)[] {
+    return events.flatMap((e) => (e.type === 'handshake-message' && e.direction === 'out' ? [e.message] : []));
+  }
+
+  /** A connected pair whose server reports its handshake messages, with a session ID cached. */
+  function observedPair(ctx: ServerContext = presetContext('rfc5746')): Pair {
+    const server = new ProbedServer(ctx, { observe: true });
+    const client = newClient({ sessionTickets: false });
+    const pair: Pair = { client, server, clientEvents: [...client.start()], serverEvents: [] };
+    step(pair);
+    assert.equal(summaries(pair.serverEvents).length, 1);
+    assert.equal(server.security.sessionId.length, 32);
+    return pair;
+  }
+
+  /** A renegotiation ClientHello as a client without signature_algorithms would send it (RFC 5746 §3.5). */
+  function renegotiationHello(pair: Pair, sessionId: Uint8Array): Uint8Array {
+    return encodeHandshake({
+      type: HandshakeType.client_hello,
+      version: TLS12,
+      random: new Uint8Array(crypto.randomBytes(32)),
+      sessionId,
+      cipherSuites: [pair.server.security.suite!.id],
+      compressionMethods: Uint8Array.of(0),
+      extensions: [renegotiationInfo(pair.client.security.clientVerifyData), { type: 0x0017, data: new Uint8Array(0) }],
+    });
+  }
+
+  test('an initial TLS 1.2 ECDHE handshake without the extension is signed with rsa_pkcs1_sha1', () => {
+    const server = new ProbedServer(serverContext(), { observe: true });
+    const ch = encodeHandshake({
+      type: HandshakeType.client_hello,
+      version: TLS12,
+      random: new Uint8Array(32),
+      sessionId: new Uint8Array(0),
+      cipherSuites: [0xc02f],
+      compressionMethods: Uint8Array.of(0),
+      extensions: [{ type: 0xff01, data: Uint8Array.of(0) }],
+    });
+    const events = server.receive(concat(encodeRecordHeader(ContentType.handshake, TLS12, ch.length), ch));
+    assert.equal(server.error, undefined, server.error?.message);
+    const ske = outgoing(events).find((m) => m.type === HandshakeType.server_key_exchange);
+    assert.ok(ske && 'body' in ske);
+    assert.equal(skeScheme(ske.body), SignatureScheme.rsa_pkcs1_sha1);
+  });
+
+  test('a renegotiation without the extension is a full handshake signed with rsa_pkcs1_sha1', () => {
+    const pair = observedPair();
+    pair.client.sendRawHandshake(renegotiationHello(pair, new Uint8Array(0)));
+    const sent = outgoing(pair.server.receive(pair.client.takeOutput()));
+    assert.equal(pair.server.error, undefined, pair.server.error?.message);
+    assert.deepStrictEqual(
+      sent.map((m) => m.type),
+      [
+        HandshakeType.server_hello,
+        HandshakeType.certificate,
+        HandshakeType.server_key_exchange,
+        HandshakeType.server_hello_done,
+      ],
+    );
+    const ske = sent[2]!;
+    assert.ok('body' in ske);
+    assert.equal(skeScheme(ske.body), SignatureScheme.rsa_pkcs1_sha1);
+  });
+
+  test("a renegotiation without the extension that offers the connection's own session resumes it (abbreviated handshake)", () => {
+    const pair = observedPair();
+    const id = pair.server.security.sessionId;
+    pair.client.sendRawHandshake(renegotiationHello(pair, id));
+    const sent = outgoing(pair.server.receive(pair.client.takeOutput()));
+    assert.equal(pair.server.error, undefined, pair.server.error?.message);
+    assert.deepStrictEqual(
+      sent.map((m) => m.type),
+      [HandshakeType.server_hello, HandshakeType.finished],
+    );
+    assert.deepStrictEqual((sent[0] as ServerHello).sessionId, id);
+  });
+
+  test('a renegotiation that offers the session of another connection is a full handshake (the peer never changes)', () => {
+    const ctx = presetContext('rfc5746');
+    const other = observedPair(ctx);
+    const pair = observedPair(ctx);
+    pair.client.sendRawHandshake(renegotiationHello(pair, other.server.security.sessionId));
+    const sent = outgoing(pair.server.receive(pair.client.takeOutput()));
+    assert.equal(pair.server.error, undefined, pair.server.error?.message);
+    assert.deepStrictEqual(sent.map((m) => m.type).slice(0, 2), [
+      HandshakeType.server_hello,
+      HandshakeType.certificate,
+    ]);
+  });
+
+  test('a renegotiation asking for a client certificate does not resume a session made without one', () => {
+    const pair = observedPair();
+    pair.server.requestRenegotiation({ requestCert: true });
+    pair.server.takeOutput(); // the HelloRequest: the hello below answers it
+    pair.client.sendRawHandshake(renegotiationHello(pair, pair.server.security.sessionId));
+    const sent = outgoing(pair.server.receive(pair.client.takeOutput()));
+    assert.equal(pair.server.error, undefined, pair.server.error?.message);
+    assert.ok(sent.some((m) => m.type === HandshakeType.certificate_request));
+  });
 });
 
 describe('application data', () => {

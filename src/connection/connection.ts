@@ -247,8 +247,12 @@ export abstract class Connection {
   }
 
   private onChangeCipherSpec(data: Uint8Array): void {
-    // RFC 5246 §7.1: exactly one byte of value 1, on a handshake message boundary.
-    if (data.length !== 1 || data[0] !== 1) throw new TlsError('DecodeError', 'malformed ChangeCipherSpec');
+    // RFC 5246 §7.1: exactly one byte of value 1, on a handshake message boundary. Anything else
+    // is not a ChangeCipherSpec message at all: unexpected_message, as OpenSSL and tlsfuzzer's
+    // test-ccs ("two bytes long CCS") expect, and never a key change.
+    if (data.length !== 1 || data[0] !== 1) {
+      throw new TlsError('UnexpectedMessage', `malformed ChangeCipherSpec of ${data.length} bytes`);
+    }
     if (!this.joiner.isEmpty) throw new TlsError('UnexpectedMessage', 'ChangeCipherSpec inside a handshake message');
     if (!this.records.hasPendingReader)
       throw new TlsError('UnexpectedMessage', `ChangeCipherSpec in ${this.state.name}`);

@@ -22,6 +22,8 @@ export interface ConnectionSecurity {
   alpn: string | undefined;
   /** Completed handshakes on this connection, the first included. */
   handshakes: number;
+  /** Server side: the cached session the last handshake established or resumed (empty when none). */
+  sessionId: Uint8Array;
 }
 
 export function initialSecurity(): ConnectionSecurity {
@@ -35,6 +37,7 @@ export function initialSecurity(): ConnectionSecurity {
     peerCertificates: [],
     alpn: undefined,
     handshakes: 0,
+    sessionId: new Uint8Array(0),
   };
 }
 

@@ -143,8 +143,11 @@ function processClientHello(
     throw new TlsError('ExtendedMasterSecretDropped', 'renegotiation ClientHello dropped extended_master_secret');
   }
   const offeredTicket = ext.findExtension(hello.extensions, ExtensionType.session_ticket);
-  const resumable = !renegotiation && opts.sessions !== undefined;
-  const session = resumable ? findSession(config, opts.sessions!, hello, offeredTicket?.data) : undefined;
+  const session = opts.sessions
+    ? renegotiation
+      ? findRenegotiationSession(cx, config, opts, hello)
+      : findSession(config, opts.sessions, hello, offeredTicket?.data)
+    : undefined;
   // RFC 7627 §5.3: "If the original session used the extension but the new ClientHello does not
   // contain it, the server MUST abort the abbreviated handshake" — a client that drops EMS while
   // offering an EMS session is either broken or someone replaying it against a weaker handshake.
@@ -374,6 +377,28 @@ function findSession(
   return undefined;
 }
 
+/**
+ * RFC 5246 §7.4.1.2 lets a renegotiation ClientHello resume a session, and OpenSSL does
+ * (unless SSL_OP_NO_SESSION_RESUMPTION_ON_RENEGOTIATION). We resume only the session this
+ * connection already runs, on a connection secured by RFC 5746, and not when this handshake
+ * asks for a client certificate the session lacks: a renegotiation never changes who the peer
+ * is that way (the triple handshake, RFC 7627 §1, rests on such a change), and an IIS-style
+ * request for a certificate is not answered by resuming a session without one.
+ */
+function findRenegotiationSession(
+  cx: HandshakeContext,
+  config: ServerConfig,
+  opts: ServerHandshakeOptions,
+  hello: ClientHello,
+): ServerSession | undefined {
+  const current = cx.security.sessionId;
+  if (!cx.security.secureRenegotiation || !config.sessionCache || current.length === 0) return undefined;
+  if (!constantTimeEqual(hello.sessionId, current)) return undefined;
+  const s = opts.sessions!.get(current);
+  if (s && opts.requestClientCertificate && s.clientCertificates.length === 0) return undefined;
+  return s;
+}
+
 function sessionFits(config: ServerConfig, hs: Handshake, s: ServerSession): boolean {
   const suite = suiteById(s.cipherSuite);
   // RFC 5246 §7.4.1.2: a resuming ClientHello "MUST include at least the cipher_suite from that
@@ -560,6 +585,7 @@ function completeHandshake(cx: HandshakeContext, hs: Handshake): HandshakeState 
   sec.alpn = hs.alpn;
   sec.handshakes++;
   if (hs.sessions && hs.sessionId.length > 0 && !hs.resumed) hs.sessions.put(hs.sessionId, sessionOf(hs));
+  sec.sessionId = hs.sessionId;
   cx.emit({
     type: 'handshake-complete',
     summary: {
