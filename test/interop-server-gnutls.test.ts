@@ -143,7 +143,7 @@ describe('gnutls-cli', { skip: skipReason('gnutls-cli') }, () => {
       const r = await runGnutlsCli(server.port, ['--priority', 'NORMAL:%SAFE_RENEGOTIATION']);
       assert.equal(r.handshake, false, r.output);
       assert.match(r.output, /Safe renegotiation failed/);
-      await server.waitForOutput(/^error .*fatal alert 40/m, WAIT_MS);
+      await server.waitForOutput(/^error .*fatal alert handshake_failure/m, WAIT_MS);
     });
   });
 
