@@ -34,6 +34,7 @@ import {
   NamedGroup,
   ProtocolVersion,
   SignatureScheme,
+  TLS_FALLBACK_SCSV,
 } from '../src/wire/enums.ts';
 import { renegotiationInfo } from '../src/wire/extensions.ts';
 import { TlsError, alertFor, type TlsErrorKind } from '../src/wire/errors.ts';
@@ -837,7 +838,7 @@ describe('session resumption', () => {
     assert.deepStrictEqual(alertsSent(events), [[AlertLevel.fatal, AlertDescription.decode_error]]);
   });
 
-  test("a ClientHello that offers a session without the session's cipher suite gets a full handshake (RFC 5246 §7.4.1.2)", () => {
+  test("a ClientHello that offers a session without the session's cipher suite is refused with illegal_parameter (RFC 5246 §7.4.1.2)", () => {
     for (const sessionTickets of [false, true]) {
       const ctx = serverContext({ sessionCache: !sessionTickets });
       const session = firstSession(ctx, { sessionTickets });
@@ -851,15 +852,36 @@ describe('session resumption', () => {
       });
       const server = new ProbedServer(ctx);
       server.receive(concat(encodeRecordHeader(ContentType.handshake, TLS12, withoutIt.length), withoutIt));
+      const how = sessionTickets ? 'ticket' : 'session ID';
+      assert.equal(server.error?.kind, 'IllegalParameter', how);
+      const alert = parseRecords(server.takeOutput()).find((r) => r.type === ContentType.alert);
+      assert.deepStrictEqual([...(alert?.fragment ?? [])], [AlertLevel.fatal, AlertDescription.illegal_parameter], how);
+    }
+  });
+
+  test('TLS_FALLBACK_SCSV below our highest version is refused with inappropriate_fallback (RFC 7507 §3)', () => {
+    const helloAt = (version: number): Uint8Array => {
+      const client = newClient({ minVersion: ProtocolVersion.TLSv1, maxVersion: version });
+      client.start();
+      const hello = decodeHandshake(parseRecords(client.takeOutput())[0]!.fragment, undefined) as ClientHello;
+      const body = encodeHandshake({ ...hello, cipherSuites: [...hello.cipherSuites, TLS_FALLBACK_SCSV] });
+      return concat(encodeRecordHeader(ContentType.handshake, TLS12, body.length), body);
+    };
+    const TLS11 = ProtocolVersion['TLSv1.1'];
+    const downgraded = new ProbedServer(serverContext({ minVersion: ProtocolVersion.TLSv1 }));
+    downgraded.receive(helloAt(TLS11));
+    assert.equal(downgraded.error?.kind, 'InappropriateFallback');
+    const alert = parseRecords(downgraded.takeOutput()).find((r) => r.type === ContentType.alert);
+    assert.deepStrictEqual([...(alert?.fragment ?? [])], [AlertLevel.fatal, AlertDescription.inappropriate_fallback]);
+    // The same hello to a server whose highest version it is, and the SCSV at our highest: served.
+    for (const [serverMax, clientMax] of [
+      [TLS11, TLS11],
+      [TLS12, TLS12],
+    ] as const) {
+      const server = new ProbedServer(serverContext({ minVersion: ProtocolVersion.TLSv1, maxVersion: serverMax }));
+      server.receive(helloAt(clientMax));
       assert.equal(server.error, undefined, server.error?.message);
-      const flight = serverMessages(server.takeOutput()).map((m) => decodeHandshake(m, TLS12));
-      assert.deepStrictEqual(
-        flight.map((m) => m.type).slice(0, 2),
-        [HandshakeType.server_hello, HandshakeType.certificate],
-        `full handshake (${sessionTickets ? 'ticket' : 'session ID'})`,
-      );
-      const sh = flight[0] as ServerHello;
-      assert.notEqual(sh.cipherSuite, session.cipherSuite);
+      assert.equal(serverMessages(server.takeOutput()).length > 0, true);
     }
   });
 

@@ -28,6 +28,7 @@ import {
   NamedGroup,
   ProtocolVersion,
   TLS_EMPTY_RENEGOTIATION_INFO_SCSV,
+  TLS_FALLBACK_SCSV,
 } from '../wire/enums.ts';
 import { TlsError } from '../wire/errors.ts';
 import * as ext from '../wire/extensions.ts';
@@ -154,6 +155,12 @@ function processClientHello(
   if (session?.extendedMasterSecret && !offersEms) {
     throw new TlsError('ExtendedMasterSecretDropped', 'resumption of an EMS session without extended_master_secret');
   }
+  // RFC 5246 §7.4.1.2: a resuming ClientHello "MUST include at least the cipher_suite from that
+  // session". One that does not breaks the protocol: abort with illegal_parameter, as OpenSSL does
+  // (REQUIRED_CIPHER_MISSING) and tlsfuzzer's test-resumption-with-wrong-ciphers expects.
+  if (session && !hello.cipherSuites.includes(session.cipherSuite)) {
+    throw new TlsError('IllegalParameter', "a resuming ClientHello without the session's cipher suite");
+  }
   if (session && sessionFits(config, hs, session)) return resume(cx, config, hs, session, offeredTicket !== undefined);
 
   hs.suite = chooseSuite(config, hs, hello);
@@ -192,6 +199,14 @@ function chooseVersion(cx: HandshakeContext, config: ServerConfig, hello: Client
   const v = Math.min(hello.version, config.maxVersion);
   if (v < config.minVersion || hello.version < ProtocolVersion.TLSv1) {
     throw new TlsError('ProtocolVersion', `client offers at most 0x${hello.version.toString(16)}`);
+  }
+  // RFC 7507 §3: a client that signals a fallback while we support a higher version than it offers
+  // was pushed down by someone in the path; refuse rather than serve the downgrade.
+  if (hello.cipherSuites.includes(TLS_FALLBACK_SCSV) && hello.version < config.maxVersion) {
+    throw new TlsError(
+      'InappropriateFallback',
+      `TLS_FALLBACK_SCSV with 0x${hello.version.toString(16)} below our highest`,
+    );
   }
   return v;
 }
@@ -401,10 +416,7 @@ function findRenegotiationSession(
 
 function sessionFits(config: ServerConfig, hs: Handshake, s: ServerSession): boolean {
   const suite = suiteById(s.cipherSuite);
-  // RFC 5246 §7.4.1.2: a resuming ClientHello "MUST include at least the cipher_suite from that
-  // session"; one that does not is not resumed but gets a full handshake (OpenSSL aborts with
-  // illegal_parameter instead, which is what tlsfuzzer's test-resumption-with-wrong-ciphers expects).
-  if (!suite || s.version !== hs.version || !hs.hello.cipherSuites.includes(s.cipherSuite)) return false;
+  if (!suite || s.version !== hs.version) return false;
   if (!config.cipherSuites.some((c) => c.id === s.cipherSuite)) return false;
   // RFC 7627 §5.3: a session without EMS is not resumed by an EMS hello (full handshake instead);
   // the reverse was refused above, and an EMS session we no longer negotiate EMS for is not resumed.

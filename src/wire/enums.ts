@@ -150,5 +150,5 @@ export const ECPointFormat = { uncompressed: 0 } as const;
  * renegotiation_info extension in an initial ClientHello.
  */
 export const TLS_EMPTY_RENEGOTIATION_INFO_SCSV = 0x00ff;
-/** RFC 7507: downgrade signal, recognised only for reporting. */
+/** RFC 7507: a client retrying with a lower version than it supports (the downgrade signal). */
 export const TLS_FALLBACK_SCSV = 0x5600;

@@ -14,6 +14,7 @@ export type TlsErrorKind =
   | 'UnexpectedMessage'
   | 'IllegalParameter'
   | 'ProtocolVersion'
+  | 'InappropriateFallback'
   | 'UnsupportedExtension'
   // negotiation and authentication
   | 'HandshakeFailure'
@@ -91,6 +92,8 @@ function fatalDescriptionFor(kind: TlsErrorKind): number | undefined {
       return AlertDescription.illegal_parameter;
     case 'ProtocolVersion':
       return AlertDescription.protocol_version;
+    case 'InappropriateFallback':
+      return AlertDescription.inappropriate_fallback;
     case 'UnsupportedExtension':
       return AlertDescription.unsupported_extension;
     case 'HandshakeFailure':
