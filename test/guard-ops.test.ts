@@ -19,7 +19,7 @@ import { concat } from '../src/wire/codec.ts';
 import { ContentType } from '../src/wire/enums.ts';
 import { buildGuardConfig, GuardConfigError } from '../src/guard/config.ts';
 import { proxyV1Header, proxyV2Header } from '../src/guard/proxy-protocol.ts';
-import { RenegotiationRateLimiter } from '../src/guard/rate-limit.ts';
+import { RenegotiationRateLimiter } from '../src/handshake/rate-limit.ts';
 import { createTestPki, type TestPki } from '../src/pki/throwaway.ts';
 import {
   appData,

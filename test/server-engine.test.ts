@@ -603,19 +603,26 @@ describe('RFC 5746 rules on a renegotiation ClientHello (§3.7)', () => {
     assertServerFatal(pair, 'RenegotiationRefused', AlertDescription.handshake_failure);
   });
 
-  test('a client that keeps asking after warnings is cut off after a bounded number of refusals', () => {
-    const pair = connectPair(presetContext('openssl3-default'), newClient());
-    let asked = 0;
-    for (; asked < 50 && !pair.server.error; asked++) {
-      pair.client.renegotiate();
-      step(pair);
-      // Data between the refusals, so the client's own cap on consecutive warning alerts stays out of it.
-      if (!pair.server.error) assertDataFlows(pair, `refusal ${asked}`);
-    }
-    assertServerFatal(pair, 'TooManyRenegotiationRequests', AlertDescription.handshake_failure);
-    assert.equal(alertsSent(pair.serverEvents).filter(([l]) => l === AlertLevel.warning).length, 5);
-    assert.equal(asked, 6);
-  });
+  for (const maxRefusals of [undefined, 2] as const) {
+    test(`a client that keeps asking after warnings is cut off after maxRefusals refusals (${maxRefusals ?? 'default 5'})`, () => {
+      const more =
+        maxRefusals === undefined
+          ? {}
+          : { renegotiation: { ...SERVER_PRESETS['openssl3-default'].renegotiation, maxRefusals } };
+      const pair = connectPair(presetContext('openssl3-default', more), newClient());
+      let asked = 0;
+      for (; asked < 50 && !pair.server.error; asked++) {
+        pair.client.renegotiate();
+        step(pair);
+        // Data between the refusals, so the client's own cap on consecutive warning alerts stays out of it.
+        if (!pair.server.error) assertDataFlows(pair, `refusal ${asked}`);
+      }
+      const expected = maxRefusals ?? 5;
+      assertServerFatal(pair, 'TooManyRenegotiationRequests', AlertDescription.handshake_failure);
+      assert.equal(alertsSent(pair.serverEvents).filter(([l]) => l === AlertLevel.warning).length, expected);
+      assert.equal(asked, expected + 1);
+    });
+  }
 
   test('a renegotiation ClientHello that drops extended_master_secret is refused with handshake_failure (RFC 7627 §5.3)', () => {
     const pair = connectPair(presetContext('rfc5746'), newClient());

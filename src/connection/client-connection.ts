@@ -3,6 +3,7 @@
  * policy, applied in one place (`onHandshakeInTraffic` for the server's
  * HelloRequest, `renegotiate` for our own), as Go's handleRenegotiation does.
  */
+import { REFUSAL_TEXT, clientAnswer, clientMayRenegotiate, refusalAnswer } from '../handshake/renegotiation.ts';
 import { DEFAULT_CLIENT_SUITES } from '../crypto/suites.ts';
 import { SUPPORTED_GROUPS } from '../crypto/key-exchange.ts';
 import { MIN_DH_BITS } from '../crypto/key-exchange.ts';
@@ -112,10 +113,8 @@ export class ClientConnection extends Connection {
   }
 
   private checkRenegotiationAllowed(): void {
-    const p = this.config.renegotiation;
-    if (!this.security.secureRenegotiation && !p.allowUnsafeLegacyRenegotiation) {
-      throw new TlsError('InsecureRenegotiationRefused', 'server does not support RFC 5746; refusing to renegotiate');
-    }
+    const decision = clientMayRenegotiate(this.config.renegotiation, this.security.secureRenegotiation);
+    if (!decision.allow) throw new TlsError('InsecureRenegotiationRefused', REFUSAL_TEXT[decision.refusal]);
   }
 
   private beginRenegotiation(opts: ClientHelloOptions): void {
@@ -143,29 +142,25 @@ export class ClientConnection extends Connection {
     if (msg.type !== HandshakeType.hello_request) {
       throw new TlsError('UnexpectedMessage', `handshake message ${msg.type} after the handshake`);
     }
-    const refusal = this.refusalReason();
-    if (refusal === undefined) {
+    const p = this.config.renegotiation;
+    const decision = clientAnswer(p, { secure: this.security.secureRenegotiation, accepted: this.acceptedRequests });
+    if (decision.allow) {
       this.acceptedRequests++;
       this.emit({ type: 'renegotiation-requested', accepted: true, reason: 'policy allows it' });
       this.beginRenegotiation(this.helloRequestAnswer);
       return;
     }
-    this.emit({ type: 'renegotiation-requested', accepted: false, reason: refusal });
-    if (this.config.renegotiation.refuseWith === 'fatal') throw new TlsError('RenegotiationRefused', refusal);
-    if (++this.refusedRequests > this.config.renegotiation.maxRefusals) {
-      throw new TlsError('TooManyRenegotiationRequests', `server asked ${this.refusedRequests} times after refusals`);
+    const reason = REFUSAL_TEXT[decision.refusal];
+    this.emit({ type: 'renegotiation-requested', accepted: false, reason });
+    switch (refusalAnswer(p.refuseWith, this.refusedRequests++, p.maxRefusals)) {
+      case 'fatal':
+        throw new TlsError('RenegotiationRefused', reason);
+      case 'too-many':
+        throw new TlsError('TooManyRenegotiationRequests', `server asked ${this.refusedRequests} times after refusals`);
+      case 'warning':
+      case 'ignore':
+        this.sendAlert(AlertLevel.warning, AlertDescription.no_renegotiation);
     }
-    this.sendAlert(AlertLevel.warning, AlertDescription.no_renegotiation);
-  }
-
-  private refusalReason(): string | undefined {
-    const p = this.config.renegotiation;
-    if (p.accept === 'never') return 'renegotiation is disabled on this client';
-    if (p.accept === 'once' && this.acceptedRequests >= 1) return 'renegotiation already happened once';
-    if (!this.security.secureRenegotiation && !p.allowUnsafeLegacyRenegotiation) {
-      return 'server does not support RFC 5746 secure renegotiation';
-    }
-    return undefined;
   }
 
   /** A no_renegotiation warning in answer to our renegotiation ClientHello: the old session goes on (RFC 5246 §7.2.2). */

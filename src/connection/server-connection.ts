@@ -14,6 +14,8 @@ import {
   type ServerConfig,
   type ServerRenegotiationPolicy,
 } from '../handshake/server-config.ts';
+import { RenegotiationRateLimiter } from '../handshake/rate-limit.ts';
+import { REFUSAL_TEXT, refusalAnswer, serverDecision, type RenegotiationDecision } from '../handshake/renegotiation.ts';
 import { SessionStore } from '../handshake/server-sessions.ts';
 import { AlertDescription, AlertLevel, HandshakeType, ProtocolVersion } from '../wire/enums.ts';
 import { TlsError } from '../wire/errors.ts';
@@ -64,9 +66,6 @@ export function createServerContext(input: ServerConfigInput): ServerContext {
   return { config, sessions };
 }
 
-/** Refusals of a client's renegotiation tolerated before we close (rustls closes at the second). */
-const MAX_REFUSALS = 5;
-
 export interface ServerConnectionOptions {
   observe?: boolean;
 }
@@ -78,7 +77,8 @@ export class ServerConnection extends Connection {
   private helloRequestPending = false;
   private requestCertOnRenegotiation = false;
   private refusals = 0;
-  private readonly clientInitiated: number[] = [];
+  /** CVE-2011-1473: client-initiated renegotiations in a sliding window, as Node's CLIENT_RENEG_LIMIT. */
+  private readonly clientLimit: RenegotiationRateLimiter;
 
   constructor(ctx: ServerContext, options: ServerConnectionOptions = {}) {
     const first: HandshakeState = new ExpectClientHello(ctx.config, {
@@ -88,6 +88,7 @@ export class ServerConnection extends Connection {
     super({ maxHandshakeMessageSize: ctx.config.maxHandshakeMessageSize, observe: options.observe ?? false }, first);
     this.config = ctx.config;
     this.sessions = ctx.sessions;
+    this.clientLimit = new RenegotiationRateLimiter(ctx.config.renegotiation.clientLimit, 1);
   }
 
   protected negotiatingVersion(): number | undefined {
@@ -101,13 +102,13 @@ export class ServerConnection extends Connection {
    */
   requestRenegotiation(opts: { requestCert?: boolean } = {}): ConnectionEvent[] {
     if (this.error) throw this.error;
-    const p = this.config.renegotiation;
-    if (!p.enabled) throw new TlsError('RenegotiationRefused', 'renegotiation is disabled on this server');
     if (!this.handshakeComplete || this.isHandshaking || this.helloRequestPending) {
       throw new TlsError('InternalError', 'a renegotiation needs a completed handshake and none under way');
     }
-    if (p.rfc5746 && !this.security.secureRenegotiation && !p.allowUnsafeLegacy) {
-      throw new TlsError('InsecureRenegotiationRefused', 'client does not support RFC 5746; refusing to renegotiate');
+    const decision = this.decide(true);
+    if (!decision.allow) {
+      const kind = decision.refusal === 'legacy-peer' ? 'InsecureRenegotiationRefused' : 'RenegotiationRefused';
+      throw new TlsError(kind, REFUSAL_TEXT[decision.refusal]);
     }
     this.helloRequestPending = true;
     this.requestCertOnRenegotiation = opts.requestCert ?? false;
@@ -127,19 +128,31 @@ export class ServerConnection extends Connection {
       throw new TlsError('UnexpectedMessage', `handshake message ${msg.type} after the handshake`);
     }
     const requested = this.helloRequestPending;
-    const refusal = this.refusalReason(requested);
-    if (refusal) {
-      this.emit({ type: 'renegotiation-requested', accepted: false, reason: refusal });
-      if (this.config.renegotiation.refuseWith === 'fatal') throw new TlsError('RenegotiationRefused', refusal);
-      if (++this.refusals > MAX_REFUSALS)
-        throw new TlsError('TooManyRenegotiationRequests', `${this.refusals} refused renegotiations`);
-      // 'ignore': drop the ClientHello without a word, as some servers do; the client is left waiting.
-      if (this.config.renegotiation.refuseWith === 'warning') {
-        this.sendAlert(AlertLevel.warning, AlertDescription.no_renegotiation);
+    const decision = this.decide(requested);
+    if (!decision.allow) {
+      const reason = REFUSAL_TEXT[decision.refusal];
+      this.emit({ type: 'renegotiation-requested', accepted: false, reason });
+      const p = this.config.renegotiation;
+      switch (refusalAnswer(p.refuseWith, this.refusals++, p.maxRefusals)) {
+        case 'fatal':
+          throw new TlsError('RenegotiationRefused', reason);
+        case 'too-many':
+          throw new TlsError('TooManyRenegotiationRequests', `${this.refusals} refused renegotiations`);
+        case 'warning':
+          this.sendAlert(AlertLevel.warning, AlertDescription.no_renegotiation);
+          return;
+        case 'ignore':
+          // Drop the ClientHello without a word, as some servers do; the client is left waiting.
+          return;
       }
-      return;
     }
-    if (!requested) this.countClientInitiated();
+    if (!requested && !this.clientLimit.take('client')) {
+      const { count, windowMs } = this.config.renegotiation.clientLimit;
+      throw new TlsError(
+        'TooManyRenegotiationRequests',
+        `more than ${count} client-initiated renegotiations in ${windowMs} ms`,
+      );
+    }
     this.emit({
       type: 'renegotiation-requested',
       accepted: true,
@@ -156,30 +169,8 @@ export class ServerConnection extends Connection {
     this.advance({ kind: 'message', msg, raw });
   }
 
-  private refusalReason(requested: boolean): string | undefined {
-    const p = this.config.renegotiation;
-    if (!p.enabled) return 'renegotiation is disabled on this server';
-    if (!requested && !p.allowClientInitiated) return 'client-initiated renegotiation is not allowed';
-    // RFC 5746 §4.4: refuse to renegotiate a connection set up by a legacy client (OpenSSL's no_renegotiation warning).
-    if (p.rfc5746 && !this.security.secureRenegotiation && !p.allowUnsafeLegacy) {
-      return 'client does not support RFC 5746 secure renegotiation';
-    }
-    return undefined;
-  }
-
-  /** CVE-2011-1473: a sliding window over client-initiated renegotiations, as Node's CLIENT_RENEG_LIMIT. */
-  private countClientInitiated(): void {
-    const { count, windowMs } = this.config.renegotiation.clientLimit;
-    if (count <= 0) return;
-    const now = Date.now();
-    while (this.clientInitiated.length > 0 && now - this.clientInitiated[0]! > windowMs) this.clientInitiated.shift();
-    this.clientInitiated.push(now);
-    if (this.clientInitiated.length > count) {
-      throw new TlsError(
-        'TooManyRenegotiationRequests',
-        `more than ${count} client-initiated renegotiations in ${windowMs} ms`,
-      );
-    }
+  private decide(serverInitiated: boolean): RenegotiationDecision {
+    return serverDecision(this.config.renegotiation, { serverInitiated, secure: this.security.secureRenegotiation });
   }
 
   /** The client declined our HelloRequest with a no_renegotiation warning: the session goes on. */

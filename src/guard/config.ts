@@ -21,7 +21,8 @@
 import { isIP } from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import { DEFAULT_HELLO_MEMORY_BYTES } from './hello-budget.ts';
-import { POLICY_MODES, type GuardPolicy, type PolicyMode, type RateLimit } from './policy.ts';
+import type { RateLimit } from '../handshake/rate-limit.ts';
+import { POLICY_MODES, type GuardPolicy, type PolicyMode } from './policy.ts';
 
 export interface Endpoint {
   readonly host: string;

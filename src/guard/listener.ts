@@ -10,7 +10,7 @@ import type { DescriptorSlots } from './fd-limit.ts';
 import type { HelloMemoryBudget } from './hello-budget.ts';
 import { isFdExhaustion, type GuardObserver } from './observer.ts';
 import { judgeFor } from './policy.ts';
-import { RenegotiationRateLimiter } from './rate-limit.ts';
+import { RenegotiationRateLimiter } from '../handshake/rate-limit.ts';
 
 let nextConnectionId = 1;
 

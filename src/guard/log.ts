@@ -11,7 +11,7 @@
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { DEFAULT_LOG_LIMITS, type LogLevel, type LogLimits } from './config.ts';
-import type { RateLimit } from './policy.ts';
+import type { RateLimit } from '../handshake/rate-limit.ts';
 import type { GuardEvent, Initiator } from './events.ts';
 import {
   RESOURCE_CLOSE_REASONS,

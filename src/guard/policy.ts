@@ -4,7 +4,7 @@
  * KB980436 and to the other stacks' knobs.
  */
 import type { BlockReason, Decision, Initiator, Judge, Question, RenegotiationBlockReason } from './events.ts';
-import type { RenegotiationRateLimiter } from './rate-limit.ts';
+import type { RateLimit, RenegotiationRateLimiter } from '../handshake/rate-limit.ts';
 
 export const POLICY_MODES = [
   'allow',
@@ -26,11 +26,6 @@ export const POLICY_MODES = [
  *   signalling (KB980436 strict mode); renegotiation otherwise passes.
  */
 export type PolicyMode = (typeof POLICY_MODES)[number];
-
-export interface RateLimit {
-  readonly count: number;
-  readonly windowMs: number;
-}
 
 export interface GuardPolicy {
   readonly mode: PolicyMode;

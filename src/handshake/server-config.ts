@@ -4,6 +4,7 @@
  * IIS, OpenSSL, GnuTLS and JSSE knob it reproduces. Defaults are the safe ones;
  * the vulnerable settings are named DANGER.
  */
+import type { RateLimit } from './rate-limit.ts';
 import type * as crypto from 'node:crypto';
 import type { CipherSuiteInfo } from '../crypto/suites.ts';
 import type { TrustStore } from '../pki/verify.ts';
@@ -21,6 +22,11 @@ export interface ServerRenegotiationPolicy {
    * the ClientHello is dropped and the client left waiting, as some servers do).
    */
   refuseWith: 'warning' | 'fatal' | 'ignore';
+  /**
+   * Refused renegotiations a client may ask for before the connection is closed with a fatal
+   * handshake_failure (rustls closes at the second; the client side has the same setting).
+   */
+  maxRefusals: number;
   /** Accept renegotiations the client starts (OpenSSL 3 refuses them unless -client_renegotiation). */
   allowClientInitiated: boolean;
   /**
@@ -42,7 +48,7 @@ export interface ServerRenegotiationPolicy {
    * connection (Node's CLIENT_RENEG_LIMIT/WINDOW: 3 per 10 min); beyond it the
    * connection is closed (CVE-2011-1473). count 0 means no limit.
    */
-  clientLimit: { count: number; windowMs: number };
+  clientLimit: RateLimit;
 }
 
 export interface ServerCertificate {
@@ -91,6 +97,7 @@ export interface ServerConfig {
 export const SAFE_SERVER_RENEGOTIATION: ServerRenegotiationPolicy = {
   enabled: true,
   refuseWith: 'warning',
+  maxRefusals: 5,
   allowClientInitiated: false,
   rfc5746: true,
   allowUnsafeLegacy: false,

@@ -1,12 +1,18 @@
 /**
- * Renegotiations per client address per time window, shared by the connections of a listener.
- * CVE-2011-1473 (THC-SSL-DOS): one TCP connection can make the server run hundreds of handshakes,
- * which a per-connection limit alone does not stop when the attacker opens many connections.
+ * The one renegotiation rate limit (CVE-2011-1473, THC-SSL-DOS: each renegotiation costs the
+ * server a handshake): the engine's server keeps one per connection (as Node's
+ * CLIENT_RENEG_LIMIT/CLIENT_RENEG_WINDOW), the guard one per listener keyed by client address,
+ * since a per-connection limit alone does not stop an attacker who opens many connections.
  *
- * A sliding log: per address, the times of the last `count` renegotiations let through. Memory is
- * bounded by `count` timestamps per address and by `maxAddresses` addresses.
+ * A sliding log: per key, the times of the last `count` renegotiations let through. Memory is
+ * bounded by `count` timestamps per key and by `maxAddresses` keys.
  */
-import type { RateLimit } from './policy.ts';
+
+/** At most `count` in any `windowMs`; a count of 0 means no limit. */
+export interface RateLimit {
+  readonly count: number;
+  readonly windowMs: number;
+}
 
 export const DEFAULT_MAX_ADDRESSES = 65_536;
 
@@ -25,6 +31,7 @@ export class RenegotiationRateLimiter {
 
   /** Records a renegotiation from `address` and says whether it fits the limit; refusals are not recorded. */
   take(address: string): boolean {
+    if (this.limit.count <= 0) return true;
     const now = this.now();
     const times = this.log.get(address) ?? [];
     while (times.length > 0 && now - times[0]! >= this.limit.windowMs) times.shift();
