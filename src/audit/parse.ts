@@ -1,0 +1,26 @@
+/** One file's text → its parsed settings, by kind (pure; src/tools/audit.ts reads the bytes). */
+import { AuditInputError, decodeText, detectKind } from './input.ts';
+import { parseIisConfig } from './iis.ts';
+import { parseNetsh } from './netsh.ts';
+import { parseRegExport } from './schannel.ts';
+import { INPUT_KINDS, type InputKind, type ParsedInput } from './types.ts';
+
+export function parseInput(file: string, bytes: Uint8Array, kind?: InputKind): ParsedInput {
+  const { text, encoding } = decodeText(bytes);
+  const k = kind ?? detectKind(text);
+  if (k === undefined) {
+    throw new AuditInputError(`kind of file not recognised; name it with --kind (${INPUT_KINDS.join(', ')})`);
+  }
+  switch (k) {
+    case 'schannel-reg':
+      return parseRegExport(file, text, encoding === 'utf-16le' || encoding === 'utf-16be' ? 'utf-16le' : 'utf-8');
+    case 'netsh-sslcert':
+      return parseNetsh(file, text);
+    case 'iis-config':
+      return parseIisConfig(file, text);
+    case 'openssl-conf':
+    case 'gnutls-priority':
+    case 'java-properties':
+      throw new AuditInputError(`${k} is not supported yet`);
+  }
+}
