@@ -3,6 +3,9 @@
  * inputs (registry export, netsh bindings, applicationHost.config) are judged together, because
  * the breakage is in their combination; each other file is its own configuration.
  */
+import { judgeGnutls } from './gnutls-rules.ts';
+import { judgeJava } from './java-rules.ts';
+import { judgeOpenssl } from './openssl-rules.ts';
 import { judgeWindows } from './schannel-rules.ts';
 import type { IisConfig, NetshOutput, ParsedInput, SchannelExport, StackAudit } from './types.ts';
 
@@ -26,9 +29,13 @@ export function judge(inputs: readonly ParsedInput[], assume: AuditAssumptions =
       case 'iis-config':
         break;
       case 'openssl-conf':
+        out.push(judgeOpenssl(i, assume));
+        break;
       case 'gnutls-priority':
+        out.push(judgeGnutls(i));
+        break;
       case 'java-properties':
-        void assume;
+        out.push(judgeJava(i));
         break;
     }
   }

@@ -1,7 +1,10 @@
 /** One file's text → its parsed settings, by kind (pure; src/tools/audit.ts reads the bytes). */
 import { AuditInputError, decodeText, detectKind } from './input.ts';
+import { parseGnutlsPriority } from './gnutls.ts';
 import { parseIisConfig } from './iis.ts';
+import { parseJavaProperties } from './java.ts';
 import { parseNetsh } from './netsh.ts';
+import { parseOpensslConf } from './openssl.ts';
 import { parseRegExport } from './schannel.ts';
 import { INPUT_KINDS, type InputKind, type ParsedInput } from './types.ts';
 
@@ -19,8 +22,10 @@ export function parseInput(file: string, bytes: Uint8Array, kind?: InputKind): P
     case 'iis-config':
       return parseIisConfig(file, text);
     case 'openssl-conf':
+      return parseOpensslConf(file, text);
     case 'gnutls-priority':
+      return parseGnutlsPriority(file, text);
     case 'java-properties':
-      throw new AuditInputError(`${k} is not supported yet`);
+      return parseJavaProperties(file, text);
   }
 }

@@ -136,6 +136,7 @@ export const OPENSSL_FLAGS = [
   'UnsafeLegacyServerConnect',
   'ClientRenegotiation',
   'NoRenegotiation',
+  'ExtendedMasterSecret',
 ] as const;
 export type OpensslFlag = (typeof OPENSSL_FLAGS)[number];
 
