@@ -124,3 +124,23 @@ export function applicationHost(
 </configuration>
 `;
 }
+
+/** An OpenSSL configuration whose system_default section carries these Options. */
+export function opensslConf(options: string | undefined, extra = ''): string {
+  return [
+    '# renego audit test',
+    'openssl_conf = openssl_init',
+    '',
+    '[openssl_init]',
+    'ssl_conf = ssl_sect',
+    '',
+    '[ssl_sect]',
+    'system_default = system_default_sect',
+    '',
+    '[system_default_sect]',
+    'CipherString = DEFAULT:@SECLEVEL=1',
+    ...(options === undefined ? [] : [`Options = ${options}`]),
+    extra,
+    '',
+  ].join('\n');
+}

@@ -9,6 +9,7 @@ import { detectKind } from '../src/audit/input.ts';
 import { auditExitCode, judge, type AuditAssumptions } from '../src/audit/judge.ts';
 import { parseInput } from '../src/audit/parse.ts';
 import type { StackAudit } from '../src/audit/types.ts';
+import { opensslConf } from './audit-fixtures.ts';
 
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
 
@@ -19,26 +20,6 @@ function auditText(file: string, text: string, assume?: AuditAssumptions): Stack
 }
 const answer = (a: StackAudit, id: string) => a.verdicts.find((v) => v.id === id)?.answer;
 const setting = (a: StackAudit, name: string) => a.settings.find((s) => s.name === name)!;
-
-/** An OpenSSL configuration whose system_default section carries these Options. */
-export function opensslConf(options: string | undefined, extra = ''): string {
-  return [
-    '# renego audit test',
-    'openssl_conf = openssl_init',
-    '',
-    '[openssl_init]',
-    'ssl_conf = ssl_sect',
-    '',
-    '[ssl_sect]',
-    'system_default = system_default_sect',
-    '',
-    '[system_default_sect]',
-    'CipherString = DEFAULT:@SECLEVEL=1',
-    ...(options === undefined ? [] : [`Options = ${options}`]),
-    extra,
-    '',
-  ].join('\n');
-}
 
 describe('OpenSSL configuration files', () => {
   test('the 3.0 defaults: no insecure renegotiation, client-initiated refused', () => {
@@ -95,8 +76,14 @@ describe('GnuTLS priority strings', () => {
       const a = auditText('priority.txt', `# web server\n${priority}\n`);
       assert.equal(answer(a, 'CVE-2009-3555'), insecure);
       assert.equal(a.settings[0]!.source?.line, priority.includes('%') ? 2 : undefined);
+      assert.equal(a.settings[0]!.name, `priority ${priority}`);
     });
   }
+
+  test('reads `priority = "…"` lines', () => {
+    const a = auditText('gnutls.conf', 'priority = "NORMAL:%UNSAFE_RENEGOTIATION"\n');
+    assert.equal(a.settings[0]!.name, 'priority NORMAL:%UNSAFE_RENEGOTIATION');
+  });
 
   test('%SAFE_RENEGOTIATION costs unpatched peers; a misspelt keyword is reported', () => {
     const a = auditText('priority.txt', 'NORMAL:%SAFE_RENEGOTIATION\nNORMAL:%UNSAFE_RENEGOTATION\n');

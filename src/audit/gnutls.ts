@@ -14,7 +14,7 @@ export function parseGnutlsPriority(file: string, text: string): GnutlsPriority 
     const line = raw.replace(/#.*$/, '').trim();
     if (line === '') return;
     const value = line
-      .replace(/^[\w.-]+\s*[=:]\s*/, '')
+      .replace(/^[\w.-]+\s*=\s*/, '')
       .replace(/^["'](.*)["']$/, '$1')
       .trim();
     const source = sourceAt(file, i + 1, raw);
