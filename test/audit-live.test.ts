@@ -121,10 +121,10 @@ describe(
 );
 
 describe('GnuTLS: audit against gnutls-serv --priority', { skip: skipReason('gnutls-serv') }, () => {
-  for (const [priority, insecure] of [
-    ['NORMAL', 'no'],
-    ['NORMAL:%SAFE_RENEGOTIATION', 'no'],
-    ['NORMAL:%UNSAFE_RENEGOTIATION', 'yes'],
+  for (const [priority, insecure, measured] of [
+    ['NORMAL', 'no', ['CVE-2011-1473']],
+    ['NORMAL:%SAFE_RENEGOTIATION', 'no', ['CVE-2011-1473']],
+    ['NORMAL:%UNSAFE_RENEGOTIATION', 'yes', ['CVE-2009-3555', 'CVE-2011-1473']],
   ] as const) {
     test(`${priority}: CVE-2009-3555 ${insecure} in both`, async (t) => {
       const a = audit('priority.txt', `${priority}\n`);
@@ -139,6 +139,10 @@ describe('GnuTLS: audit against gnutls-serv --priority', { skip: skipReason('gnu
       assert.equal(answerOf(r.verdicts, 'CVE-2009-3555'), insecure, `${r.error}\n${s.output().slice(-1500)}`);
       // GnuTLS has no switch for client-initiated renegotiation: the audit cannot tell, the scan can.
       assertConsistent(a, r, { 'CVE-2009-3555': insecure, 'CVE-2011-1473': 'could-not-test' });
+      assert.deepEqual(
+        r.vulnerabilities.filter((v) => v !== 'triple-handshake'),
+        [...measured],
+      );
     });
   }
 });

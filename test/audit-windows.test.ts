@@ -338,5 +338,8 @@ describe('bad input', () => {
     assert.equal(vulnerable.code, 1);
     const report = JSON.parse(vulnerable.stdout) as StackAudit;
     assert.deepEqual(report.vulnerabilities, ['CVE-2009-3555']);
+    const help = await run(['--help']);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /Exit codes:\n( {2}\d {2}.+\n)+\nExamples:\n( {2}\$ renego audit( .+)?\n){3}\n*$/);
   });
 });
