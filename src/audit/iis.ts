@@ -8,7 +8,8 @@
 import { AuditInputError, sourceAt } from './input.ts';
 import type { IisAccess, IisConfig, IisSiteBinding, ParseNote } from './types.ts';
 
-const TAG = /<(\/?)([A-Za-z][\w.:-]*)((?:\s+[\w.:-]+\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*(\/?)>/g;
+// Attribute values cannot hold '<' in XML: stopping there keeps a scan from each '<' short.
+const TAG = /<(\/?)([A-Za-z][\w.:-]*)((?:\s+[\w.:-]+\s*=\s*(?:"[^"<]*"|'[^'<]*'))*)\s*(\/?)>/g;
 const ATTRIBUTE = /([\w.:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')/g;
 
 function attributes(text: string): Map<string, string> {

@@ -69,17 +69,23 @@ export function parseRegExport(file: string, text: string, encoding: 'utf-16le' 
   for (let i = first + 1; i < lines.length; i++) {
     const lineNo = i + 1;
     let line = lines[i]!.trim();
-    // A value may continue over lines ending in a backslash (long hex data).
-    while (line.endsWith('\\') && !line.startsWith('[')) {
-      if (i + 1 >= lines.length) {
-        notes.push({
-          source: sourceAt(file, lineNo, line),
-          message: 'the file ends inside a continued value: truncated export',
-        });
-        line = line.slice(0, -1);
-        break;
+    // A value may continue over lines ending in a backslash (long hex data); the pieces are
+    // joined once, so a long value costs linear time.
+    if (line.endsWith('\\') && !line.startsWith('[')) {
+      const parts = [line.slice(0, -1)];
+      let last = line;
+      while (last.endsWith('\\')) {
+        if (i + 1 >= lines.length) {
+          notes.push({
+            source: sourceAt(file, lineNo, line.slice(0, 80)),
+            message: 'the file ends inside a continued value: truncated export',
+          });
+          break;
+        }
+        last = lines[++i]!.trim();
+        parts.push(last.endsWith('\\') ? last.slice(0, -1) : last);
       }
-      line = line.slice(0, -1) + lines[++i]!.trim();
+      line = parts.join('');
     }
     if (line === '') continue;
     if (line.startsWith(';')) {
