@@ -132,3 +132,59 @@ describe('Java properties', () => {
     assert.ok(a.findings.some((f) => /system property/.test(f.text)));
   });
 });
+
+/** An Apache virtual host with /secure asking for a client certificate per directory. */
+function apacheConf(o: { host?: string; location?: string; extra?: string } = {}): string {
+  return [
+    'Listen 443',
+    '<VirtualHost *:443>',
+    '    SSLEngine on',
+    '    SSLCertificateFile /etc/ssl/server.pem',
+    ...(o.host === undefined ? [] : [`    ${o.host}`]),
+    ...(o.extra === undefined ? [] : [`    ${o.extra}`]),
+    '    <Location /secure>',
+    `        ${o.location ?? 'SSLVerifyClient require'}`,
+    '    </Location>',
+    '</VirtualHost>',
+    '',
+  ].join('\n');
+}
+
+describe('Apache mod_ssl', () => {
+  test('2009: SSLInsecureRenegotiation on and a per-directory SSLVerifyClient is CVE-2009-3555', () => {
+    const a = auditText('ssl.conf', apacheConf({ extra: 'SSLInsecureRenegotiation on' }));
+    assert.equal(a.stack, 'apache');
+    assert.equal(answer(a, 'CVE-2009-3555'), 'yes');
+    assert.equal(answer(a, 'CVE-2011-1473'), 'no');
+    assert.equal(a.decision.renegotiationNeeded, 'yes');
+    assert.match(a.decision.steps[0]!, /SSLVerifyClient optional at the <VirtualHost> level/);
+    assert.equal(auditExitCode([a]), 1);
+  });
+
+  test('defaults: RFC 5746 enforced, renegotiation still needed for /secure', () => {
+    const a = auditText('ssl.conf', apacheConf());
+    assert.equal(answer(a, 'CVE-2009-3555'), 'no');
+    assert.equal(a.decision.renegotiationNeeded, 'yes');
+    assert.match(a.decision.why, /<Location \/secure> \(ssl\.conf:6\)/);
+  });
+
+  test('NoRenegotiation through SSLOpenSSLConfCmd breaks the per-directory client certificate', () => {
+    const a = auditText('ssl.conf', apacheConf({ extra: 'SSLOpenSSLConfCmd Options NoRenegotiation' }));
+    assert.equal(answer(a, 'no-renegotiation'), 'yes');
+    assert.ok(a.findings.some((f) => f.kind === 'breaks' && /<Location \/secure>/.test(f.text)));
+    assert.equal(auditExitCode([a]), 1);
+  });
+
+  test('a certificate asked for at the host level needs no renegotiation', () => {
+    const a = auditText('ssl.conf', apacheConf({ host: 'SSLVerifyClient require' }));
+    assert.equal(a.decision.renegotiationNeeded, 'no');
+    assert.equal(answer(a, 'no-renegotiation'), 'yes');
+    assert.equal(auditExitCode([a]), 0);
+  });
+
+  test('Include lines and an unclosed section are reported', () => {
+    const a = auditText('httpd.conf', 'SSLEngine on\nInclude conf.d/*.conf\n<VirtualHost *:443>\nSSLEngine on\n');
+    assert.ok(a.findings.some((f) => /not followed/.test(f.text)));
+    assert.ok(a.findings.some((f) => f.kind === 'unreadable' && /never closed/.test(f.text)));
+  });
+});

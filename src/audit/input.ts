@@ -98,6 +98,9 @@ export function detectKind(text: string): InputKind | undefined {
   }
   if (/<configuration[\s>]/.test(head) || /<system\.(webServer|applicationHost)[\s>]/.test(text)) return 'iis-config';
   if (/(^|[\s"'])(-D)?(sun\.security\.ssl\.|jdk\.tls\.)/m.test(text)) return 'java-properties';
+  if (/^\s*(SSLEngine|SSLVerifyClient|SSLInsecureRenegotiation|SSLCertificateFile)\b|^\s*<VirtualHost\b/im.test(text)) {
+    return 'apache-conf';
+  }
   if (/^\s*\[\s*[\w.$-]+\s*\]\s*$/m.test(head) || /^\s*(openssl_conf|ssl_conf|system_default)\s*=/m.test(head)) {
     return 'openssl-conf';
   }

@@ -3,6 +3,7 @@
  * inputs (registry export, netsh bindings, applicationHost.config) are judged together, because
  * the breakage is in their combination; each other file is its own configuration.
  */
+import { judgeApache } from './apache-rules.ts';
 import { judgeGnutls } from './gnutls-rules.ts';
 import { judgeJava } from './java-rules.ts';
 import { judgeOpenssl } from './openssl-rules.ts';
@@ -36,6 +37,9 @@ export function judge(inputs: readonly ParsedInput[], assume: AuditAssumptions =
         break;
       case 'java-properties':
         out.push(judgeJava(i));
+        break;
+      case 'apache-conf':
+        out.push(judgeApache(i));
         break;
     }
   }

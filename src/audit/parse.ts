@@ -1,4 +1,5 @@
 /** One file's text → its parsed settings, by kind (pure; src/tools/audit.ts reads the bytes). */
+import { parseApacheConf } from './apache.ts';
 import { AuditInputError, decodeText, detectKind } from './input.ts';
 import { parseGnutlsPriority } from './gnutls.ts';
 import { parseIisConfig } from './iis.ts';
@@ -27,5 +28,7 @@ export function parseInput(file: string, bytes: Uint8Array, kind?: InputKind): P
       return parseGnutlsPriority(file, text);
     case 'java-properties':
       return parseJavaProperties(file, text);
+    case 'apache-conf':
+      return parseApacheConf(file, text);
   }
 }

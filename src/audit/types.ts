@@ -13,6 +13,7 @@ export const INPUT_KINDS = [
   'openssl-conf',
   'gnutls-priority',
   'java-properties',
+  'apache-conf',
 ] as const;
 export type InputKind = (typeof INPUT_KINDS)[number];
 
@@ -197,12 +198,33 @@ export interface JavaProperties {
   readonly notes: readonly ParseNote[];
 }
 
-export type ParsedInput = SchannelExport | NetshOutput | IisConfig | OpensslConf | GnutlsPriority | JavaProperties;
+/** An Apache mod_ssl directive that matters here, with the context it sits in. */
+export interface ApacheDirective {
+  readonly name: 'SSLInsecureRenegotiation' | 'SSLVerifyClient' | 'SSLCipherSuite' | 'SSLOpenSSLConfCmd';
+  readonly args: readonly string[];
+  /** server config, a <VirtualHost>, or a per-directory section (<Location>, <Directory>, …). */
+  readonly context: 'server' | 'virtualhost' | 'directory';
+  /** The enclosing sections, e.g. `<VirtualHost *:443> <Location /secure>`. */
+  readonly where: string;
+  /** The enclosing <VirtualHost> line, to find the host-level settings of a per-directory one. */
+  readonly virtualHost: string | undefined;
+  readonly source: Source;
+}
+
+export interface ApacheConf {
+  readonly kind: 'apache-conf';
+  readonly file: string;
+  readonly directives: readonly ApacheDirective[];
+  readonly notes: readonly ParseNote[];
+}
+
+export type ParsedInput =
+  SchannelExport | NetshOutput | IisConfig | OpensslConf | GnutlsPriority | JavaProperties | ApacheConf;
 
 // ---- The judge's answer ---------------------------------------------------------------------
 
 /** The stacks the judge answers for; the Windows inputs together make one. */
-export type Stack = 'schannel' | 'openssl' | 'gnutls' | 'java';
+export type Stack = 'schannel' | 'openssl' | 'gnutls' | 'java' | 'apache';
 
 /** One switch as it stands: its value and where that came from, what it does and costs. */
 export interface SettingReport {

@@ -332,7 +332,10 @@ program
   .command('audit')
   .description('judge renegotiation settings offline: SChannel registry, netsh sslcert, IIS, OpenSSL, GnuTLS, Java')
   .argument('<files...>', 'configuration files (kind recognised from the content; see docs/audit.md)')
-  .option('--kind <kind>', 'schannel-reg, netsh-sslcert, iis-config, openssl-conf, gnutls-priority or java-properties')
+  .option(
+    '--kind <kind>',
+    'schannel-reg, netsh-sslcert, iis-config, openssl-conf, gnutls-priority, java-properties or apache-conf',
+  )
   .option('--openssl-version <v>', 'OpenSSL whose defaults apply to absent options: 3 (default) or 1.1.1')
   .option('--json', 'one JSON object per configured stack (JSON Lines), schema in docs/audit.md')
   .addHelpText(

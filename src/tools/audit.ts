@@ -97,6 +97,7 @@ const LABEL: Record<StackAudit['stack'], string> = {
   openssl: 'OpenSSL',
   gnutls: 'GnuTLS',
   java: 'Java JSSE',
+  apache: 'Apache httpd mod_ssl',
 };
 
 export function formatAudit(a: StackAudit): string {
