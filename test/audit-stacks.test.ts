@@ -54,6 +54,8 @@ describe('OpenSSL configuration files', () => {
     assert.equal(answer(a, 'CVE-2011-1473'), 'yes');
     assert.match(a.assumed[0]!, /OpenSSL 1\.1\.1/);
     assert.equal(setting(a, 'UnsafeLegacyServerConnect').value, 'set');
+    const named = auditText('openssl.cnf', opensslConf('ClientRenegotiation'), { openssl: '1.1.1' });
+    assert.ok(named.findings.some((f) => f.kind === 'warning' && /arrived in OpenSSL 3\.0/.test(f.text)));
   });
 
   test('Options in a section OpenSSL never applies are reported, not counted', () => {

@@ -95,6 +95,15 @@ export function judgeOpenssl(conf: OpensslConf, assume: AuditAssumptions): Stack
       ),
     );
   }
+  if (series === '1.1.1' && src('ClientRenegotiation') !== undefined) {
+    findings.push(
+      finding(
+        'warning',
+        'ClientRenegotiation arrived in OpenSSL 3.0: 1.1.1 does not know it, and accepts client-initiated renegotiation regardless',
+        [src('ClientRenegotiation')],
+      ),
+    );
+  }
   const off = is('NoRenegotiation');
   const clientInitiated = off
     ? 'refused (NoRenegotiation)'
