@@ -190,3 +190,15 @@ describe('Apache mod_ssl', () => {
     assert.ok(a.findings.some((f) => f.kind === 'unreadable' && /never closed/.test(f.text)));
   });
 });
+
+describe('HTML report', () => {
+  test('one section per stack, every value escaped', async () => {
+    const { auditHtml } = await import('../src/audit/html.ts');
+    const a = auditText('<evil>.properties', 'jdk.tls.rejectClientInitiatedRenegotiation=<script>alert(1)</script>\n');
+    const html = auditHtml([a, auditText('priority.txt', 'NORMAL:%UNSAFE_RENEGOTIATION\n')]);
+    assert.equal(html.match(/<section>/g)?.length, 2);
+    assert.ok(!html.includes('<script>'));
+    assert.ok(html.includes('&#60;evil&#62;.properties'));
+    assert.match(html, /<tr class="yes"><td>CVE-2009-3555<\/td>/);
+  });
+});

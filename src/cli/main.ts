@@ -338,6 +338,7 @@ program
   )
   .option('--openssl-version <v>', 'OpenSSL whose defaults apply to absent options: 3 (default) or 1.1.1')
   .option('--json', 'one JSON object per configured stack (JSON Lines), schema in docs/audit.md')
+  .option('--html <file>', 'also write a self-contained HTML report')
   .addHelpText(
     'after',
     helpFooter(
@@ -356,7 +357,7 @@ program
   .action(async (files: string[], o) => {
     const { runAuditCommand } = await import('../tools/audit.ts');
     process.exitCode = await runAuditCommand(
-      { files, kind: o.kind, json: o.json, opensslVersion: o.opensslVersion },
+      { files, kind: o.kind, json: o.json, html: o.html, opensslVersion: o.opensslVersion },
       { stdout: process.stdout },
     );
   });

@@ -15,6 +15,7 @@ export interface AuditCommandOptions {
   readonly files: readonly string[];
   readonly kind?: string;
   readonly json?: boolean;
+  readonly html?: string;
   readonly opensslVersion?: string;
 }
 
@@ -88,6 +89,15 @@ export async function auditFiles(o: AuditCommandOptions): Promise<StackAudit[]> 
 
 export async function runAuditCommand(o: AuditCommandOptions, io: AuditIo): Promise<number> {
   const audits = await auditFiles(o);
+  if (o.html !== undefined) {
+    const { writeFile } = await import('node:fs/promises');
+    const { auditHtml } = await import('../audit/html.ts');
+    try {
+      await writeFile(o.html, auditHtml(audits));
+    } catch (e) {
+      throw new UsageError(`cannot write --html ${o.html}: ${describeSystemError(e)}`);
+    }
+  }
   io.stdout.write(o.json ? audits.map((a) => JSON.stringify(a)).join('\n') + '\n' : formatAudits(audits));
   return auditExitCode(audits);
 }
