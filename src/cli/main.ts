@@ -371,6 +371,40 @@ program
     );
   });
 
+program
+  .command('audit')
+  .description('judge renegotiation settings offline: SChannel registry, netsh sslcert, IIS, OpenSSL, GnuTLS, Java')
+  .argument('<files...>', 'configuration files (kind recognised from the content; see docs/audit.md)')
+  .option(
+    '--kind <kind>',
+    'schannel-reg, netsh-sslcert, iis-config, openssl-conf, gnutls-priority, java-properties or apache-conf',
+  )
+  .option('--openssl-version <v>', 'OpenSSL whose defaults apply to absent options: 3 (default) or 1.1.1')
+  .option('--json', 'one JSON object per configured stack (JSON Lines), schema in docs/audit.md')
+  .option('--html <file>', 'also write a self-contained HTML report')
+  .addHelpText(
+    'after',
+    helpFooter(
+      {
+        ok: 'nothing vulnerable and nothing broken',
+        failed: 'a setting leaves renegotiation insecure, or breaks something the inputs show in use',
+        usage: 'bad option, unreadable or unrecognised file (too large, binary, truncated)',
+      },
+      [
+        'renego audit schannel.reg sslcert.txt applicationHost.config',
+        'renego audit /etc/ssl/openssl.cnf --openssl-version 1.1.1 --json',
+        'renego audit --kind gnutls-priority priority.txt',
+      ],
+    ),
+  )
+  .action(async (files: string[], o) => {
+    const { runAuditCommand } = await import('../tools/audit.ts');
+    process.exitCode = await runAuditCommand(
+      { files, kind: o.kind, json: o.json, html: o.html, opensslVersion: o.opensslVersion },
+      { stdout: process.stdout },
+    );
+  });
+
 /** One line on stderr, the stack only with --debug; returns the exit code. */
 function report(e: unknown): number {
   if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.ok : EXIT.usage; // commander printed it
