@@ -148,7 +148,7 @@ describe('renego CLI errors', () => {
   });
 
   test('every subcommand --help ends with its exit codes and examples', async () => {
-    const commands = ['client', 'server', 'lab', 'guard', 'scan'];
+    const commands = ['client', 'server', 'lab', 'guard', 'scan', 'audit'];
     const runs = await inBatches(commands.map((c) => () => renego([c, '--help'])));
     runs.forEach((r, i) => {
       assert.equal(r.code, 0, commands[i]);

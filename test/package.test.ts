@@ -61,7 +61,7 @@ describe('the npm package', { skip }, () => {
 
   test('the globally installed `renego` prints its help and lists every tool', async () => {
     const { stdout } = await run(renego, ['--help'], { timeout: RUN_TIMEOUT_MS });
-    for (const command of ['client', 'server', 'lab', 'guard', 'scan'])
+    for (const command of ['client', 'server', 'lab', 'guard', 'scan', 'audit'])
       assert.match(stdout, new RegExp(`^  ${command} `, 'm'));
   });
 
