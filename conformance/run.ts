@@ -119,7 +119,7 @@ async function runConfig(
         TLSFUZZER_DIR,
         t.script.name,
         t.port,
-        t.script.args(pki, t.config.id),
+        t.script.args(pki, t.config.id, t.server),
         t.script.timeoutS ?? DEFAULT_SCRIPT_TIMEOUT_S,
       );
       results.set(resultKey(t.script.name, t.config.id, t.server), r);

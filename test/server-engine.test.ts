@@ -866,6 +866,20 @@ describe('session resumption', () => {
     }
   });
 
+  test('a ClientHello whose type byte is changed is unexpected_message, not decode_error (RFC 5246 §7.2.2)', () => {
+    for (const type of [HandshakeType.hello_request, HandshakeType.certificate_request, HandshakeType.finished]) {
+      const client = newClient();
+      client.start();
+      const hello = parseRecords(client.takeOutput())[0]!.fragment.slice();
+      hello[0] = type;
+      const server = new ProbedServer(serverContext());
+      server.receive(concat(encodeRecordHeader(ContentType.handshake, TLS12, hello.length), hello));
+      assert.equal(server.error?.kind, 'UnexpectedMessage', `type ${type}`);
+      const alert = parseRecords(server.takeOutput()).find((r) => r.type === ContentType.alert);
+      assert.deepStrictEqual([...(alert?.fragment ?? [])], [AlertLevel.fatal, AlertDescription.unexpected_message]);
+    }
+  });
+
   test('TLS_FALLBACK_SCSV below our highest version is refused with inappropriate_fallback (RFC 7507 §3)', () => {
     const helloAt = (version: number): Uint8Array => {
       const client = newClient({ minVersion: ProtocolVersion.TLSv1, maxVersion: version });

@@ -14,7 +14,7 @@ import {
   type HandshakeInput,
   type HandshakeState,
 } from '../handshake/context.ts';
-import { AlertDescription, AlertLevel, ContentType } from '../wire/enums.ts';
+import { AlertDescription, AlertLevel, ContentType, handshakeTypeName } from '../wire/enums.ts';
 import { TlsError, alertFor } from '../wire/errors.ts';
 import { decodeHandshake, type HandshakeMessage, type UnknownHandshake } from '../wire/handshake.ts';
 import { HandshakeJoiner } from '../wire/record.ts';
@@ -265,6 +265,10 @@ export abstract class Connection {
     if (data.length === 0) throw new TlsError('DecodeError', 'empty handshake record');
     this.joiner.push(data);
     for (let raw = this.joiner.next(); raw && !this.failure; raw = this.joiner.next()) {
+      const expects = this.state.expects;
+      if (expects !== undefined && !expects.includes(raw[0]!)) {
+        throw new TlsError('UnexpectedMessage', `${handshakeTypeName(raw[0]!)} while in ${this.state.name}`);
+      }
       const msg = decodeHandshake(raw, this.security.version ?? this.negotiatingVersion());
       this.emit({ type: 'handshake-message', direction: 'in', message: msg, raw });
       this.awaitingFinished = false;

@@ -60,6 +60,12 @@ export interface HandshakeContext {
 /** One state of a handshake state machine: consumes one input, returns the next state. */
 export interface HandshakeState {
   readonly name: string;
+  /**
+   * The handshake types this state accepts, when it knows them: any other is unexpected_message
+   * before its body is decoded (RFC 5246 §7.2.2), as OpenSSL checks the type against its state
+   * first. Undefined: the state checks the message itself.
+   */
+  readonly expects?: readonly number[];
   /** True while application data may flow in both directions (no handshake under way). */
   readonly isTraffic?: boolean;
   handle(cx: HandshakeContext, input: HandshakeInput): HandshakeState;

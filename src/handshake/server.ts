@@ -84,6 +84,7 @@ interface Handshake {
 /** The first state of a server handshake: the ClientHello arrives (or has just arrived, for a renegotiation). */
 export class ExpectClientHello implements HandshakeState {
   readonly name = 'ExpectClientHello';
+  readonly expects = [HandshakeType.client_hello] as const;
   constructor(
     private readonly config: ServerConfig,
     private readonly opts: ServerHandshakeOptions,
@@ -453,6 +454,7 @@ function resume(
 
 class ExpectCertificate implements HandshakeState {
   readonly name = 'ExpectCertificate';
+  readonly expects = [HandshakeType.certificate] as const;
   constructor(
     private readonly config: ServerConfig,
     private readonly hs: Handshake,
@@ -477,6 +479,7 @@ class ExpectCertificate implements HandshakeState {
 
 class ExpectClientKeyExchange implements HandshakeState {
   readonly name = 'ExpectClientKeyExchange';
+  readonly expects = [HandshakeType.client_key_exchange] as const;
   constructor(
     private readonly config: ServerConfig,
     private readonly hs: Handshake,
@@ -507,6 +510,7 @@ class ExpectClientKeyExchange implements HandshakeState {
 
 class ExpectCertificateVerify implements HandshakeState {
   readonly name = 'ExpectCertificateVerify';
+  readonly expects = [HandshakeType.certificate_verify] as const;
   constructor(
     private readonly config: ServerConfig,
     private readonly hs: Handshake,
@@ -533,6 +537,7 @@ class ExpectCertificateVerify implements HandshakeState {
 
 class ExpectCcs implements HandshakeState {
   readonly name = 'ExpectChangeCipherSpec';
+  readonly expects = [] as const;
   constructor(
     private readonly config: ServerConfig,
     private readonly hs: Handshake,
@@ -548,6 +553,7 @@ class ExpectCcs implements HandshakeState {
 
 class ExpectFinished implements HandshakeState {
   readonly name = 'ExpectFinished';
+  readonly expects = [HandshakeType.finished] as const;
   constructor(
     private readonly config: ServerConfig,
     private readonly hs: Handshake,
