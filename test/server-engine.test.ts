@@ -1173,6 +1173,34 @@ describe("the client's key share (ClientKeyExchange)", () => {
     });
   }
 
+  test('X448 is negotiated (RFC 8422 §5.1.1), and its small-order shares are refused with illegal_parameter (RFC 7748 §6.2)', () => {
+    const ctx = serverContext({ groups: [NamedGroup.x448] });
+    const ok = connectPair(ctx, newClient({ groups: [NamedGroup.x448] }));
+    assert.equal(ok.server.error, undefined, ok.server.error?.message);
+    assert.equal(summaries(ok.serverEvents).length, 1, 'an X448-only handshake completed');
+    const X448_P_MINUS_1 = (u: Uint8Array) => {
+      // p = 2^448 - 2^224 - 1, little-endian: p - 1 = fe ff … ff fe ff … ff (bytes 0..27 and 28..55).
+      u.fill(0xff);
+      u[0] = 0xfe;
+      u[28] = 0xfe;
+    };
+    for (const [name, change] of [
+      ['zero', (u: Uint8Array) => u.fill(0)],
+      ['one', (u: Uint8Array) => u.fill(0).set([1])],
+      ['p - 1', X448_P_MINUS_1],
+    ] as const) {
+      const pair = connectPair(
+        ctx,
+        newClient({ groups: [NamedGroup.x448] }),
+        rewritePoint((u) => {
+          assert.equal(u.length, 56);
+          change(u);
+        }),
+      );
+      assert.equal(pair.server.error?.kind, 'IllegalParameter', name);
+    }
+  });
+
   for (const group of [NamedGroup.secp256r1, NamedGroup.secp384r1]) {
     const name = group === NamedGroup.secp256r1 ? 'P-256' : 'P-384';
     test(`a ${name} point off the curve is refused with illegal_parameter`, () => {

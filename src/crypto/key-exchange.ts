@@ -58,15 +58,23 @@ export function parseServerKeyExchange(
   return { kind, params, group, publicKey, dhP, dhG, scheme, signature } as ServerKeyExchangeParams;
 }
 
-export const SUPPORTED_GROUPS: readonly number[] = [NamedGroup.x25519, NamedGroup.secp256r1, NamedGroup.secp384r1];
+export const SUPPORTED_GROUPS: readonly number[] = [
+  NamedGroup.x25519,
+  NamedGroup.secp256r1,
+  NamedGroup.x448,
+  NamedGroup.secp384r1,
+];
 
 const ECDH_CURVE: Record<number, string> = {
   [NamedGroup.secp256r1]: 'prime256v1',
   [NamedGroup.secp384r1]: 'secp384r1',
 };
 
-// DER SubjectPublicKeyInfo prefix for a raw 32-byte X25519 key (RFC 8410 §4).
-const X25519_SPKI_PREFIX = Buffer.from('302a300506032b656e032100', 'hex');
+/** The Montgomery curves of RFC 7748 (RFC 8422 §5.1.1): key length and DER SPKI prefix (RFC 8410 §4). */
+const MONTGOMERY: Record<number, { name: 'x25519' | 'x448'; length: number; spkiPrefix: Buffer }> = {
+  [NamedGroup.x25519]: { name: 'x25519', length: 32, spkiPrefix: Buffer.from('302a300506032b656e032100', 'hex') },
+  [NamedGroup.x448]: { name: 'x448', length: 56, spkiPrefix: Buffer.from('3042300506032b656f033900', 'hex') },
+};
 
 export interface KeyShare {
   /** Our public value as it goes on the wire (point or dh_Yc). */
@@ -76,29 +84,33 @@ export interface KeyShare {
 }
 
 export function ecdheKeyShare(group: number): KeyShare {
-  if (group === NamedGroup.x25519) {
-    const { publicKey, privateKey } = crypto.generateKeyPairSync('x25519');
-    const raw = publicKey.export({ type: 'spki', format: 'der' }).subarray(X25519_SPKI_PREFIX.length);
+  const montgomery = MONTGOMERY[group];
+  if (montgomery !== undefined) {
+    const { name, length, spkiPrefix } = montgomery;
+    const { publicKey, privateKey } =
+      name === 'x25519' ? crypto.generateKeyPairSync('x25519') : crypto.generateKeyPairSync('x448');
+    const raw = publicKey.export({ type: 'spki', format: 'der' }).subarray(spkiPrefix.length);
+    const label = name.toUpperCase();
     return {
       publicKey: new Uint8Array(raw),
       agree(peer) {
-        if (peer.length !== 32) throw new TlsError('IllegalParameter', 'X25519 point is not 32 bytes');
-        // RFC 7748 §6.1, RFC 8422 §5.11: a small-order share (0, 1, the order-8 points, p-1, …)
-        // forces an all-zero shared secret that an attacker knows; it is refused with
+        if (peer.length !== length) throw new TlsError('IllegalParameter', `${label} point is not ${length} bytes`);
+        // RFC 7748 §6.1/§6.2, RFC 8422 §5.11: a small-order share (0, 1, the low-order points,
+        // p-1, …) forces an all-zero shared secret that an attacker knows; it is refused with
         // illegal_parameter, as OpenSSL does and tlsfuzzer's test-x25519 expects. OpenSSL, under
         // node, fails the derivation itself for such shares; the zero check covers any other build.
         let secret: Uint8Array;
         try {
           const peerKey = crypto.createPublicKey({
-            key: Buffer.concat([X25519_SPKI_PREFIX, peer]),
+            key: Buffer.concat([spkiPrefix, peer]),
             format: 'der',
             type: 'spki',
           });
           secret = new Uint8Array(crypto.diffieHellman({ privateKey, publicKey: peerKey }));
         } catch {
-          throw new TlsError('IllegalParameter', 'X25519 share of small order (the shared secret would be zero)');
+          throw new TlsError('IllegalParameter', `${label} share of small order (the shared secret would be zero)`);
         }
-        if (secret.every((b) => b === 0)) throw new TlsError('IllegalParameter', 'X25519 shared secret is zero');
+        if (secret.every((b) => b === 0)) throw new TlsError('IllegalParameter', `${label} shared secret is zero`);
         return secret;
       },
     };
