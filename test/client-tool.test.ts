@@ -6,6 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { runCli } from './peers/interop-client-support.ts';
 import { startRenegoServer, type RenegoServerPeer } from './peers/renego-server.ts';
@@ -45,6 +47,23 @@ describe('renego client, s_client idioms', () => {
       /^>>> TLSv1\.2 record change_cipher_spec \[length 1, clear\]$/m,
     ]) {
       assert.match(stderr, line);
+    }
+  });
+
+  test('a failure a flag can get past says which flag: an unknown CA, a plaintext HTTP port', async () => {
+    const noCa = await runCli(server, ['--servername', 'localhost']);
+    assert.equal(noCa.code, 1);
+    assert.equal(noCa.report.error?.kind, 'UnknownCA');
+    assert.match(noCa.report.error?.hint ?? '', /--ca FILE.*-k/);
+    const plain = http.createServer((_req, res) => res.end('plain'));
+    await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (plain.address() as AddressInfo).port;
+      const r = await runCli({ host: '127.0.0.1', port }, ['-k']);
+      assert.equal(r.code, 1);
+      assert.match(r.report.error?.message ?? '', /not TLS: .*it sent text: "HTTP\//);
+    } finally {
+      plain.close();
     }
   });
 

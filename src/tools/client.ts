@@ -68,7 +68,8 @@ export interface RenegotiationReport {
 export interface ClientReport {
   target: string;
   ok: boolean;
-  error?: { kind: string; message: string };
+  /** `hint`: how to go on, where the flags of this tool can help. */
+  error?: { kind: string; message: string; hint?: string };
   version?: string;
   cipher?: string;
   secureRenegotiation?: boolean;
@@ -203,7 +204,7 @@ export async function runClient(opts: ClientRunOptions): Promise<ClientReport> {
     report.exitCode = EXIT.failed;
     report.error =
       e instanceof TlsError
-        ? { kind: e.kind, message: e.message }
+        ? { kind: e.kind, message: e.message, ...hintFor(e.kind) }
         : { kind: 'Error', message: String((e as Error).message ?? e) };
   } finally {
     sock?.end();
@@ -244,6 +245,22 @@ function connectObservingHello(
       resolve(sock);
     });
   });
+}
+
+/** What to try next for the failures a flag can get past (the flags, not the server, decide these). */
+function hintFor(kind: string): { hint: string } | Record<string, never> {
+  switch (kind) {
+    case 'UnknownCA':
+    case 'CertificateExpired':
+    case 'BadCertificate':
+      return { hint: 'trust its CA with --ca FILE, or skip verification with -k (auditing only)' };
+    case 'CertificateNameMismatch':
+      return { hint: 'give the name the certificate carries with --servername NAME, or -k (auditing only)' };
+    case 'UnsafeLegacyServerRefused':
+      return { hint: 'the server does not support RFC 5746; --allow-legacy-server connects anyway (no renegotiation)' };
+    default:
+      return {};
+  }
 }
 
 /** A plain TCP connection through the STARTTLS dialogue, when asked for; the engine takes over from there. */
@@ -355,6 +372,7 @@ export function formatReport(r: ClientReport): string {
   const lines: string[] = [];
   if (!r.ok) {
     lines.push(`${r.target}: handshake failed: ${r.error?.message ?? 'unknown error'}`);
+    if (r.error?.hint) lines.push(`  hint: ${r.error.hint}`);
     return lines.join('\n');
   }
   lines.push(`${r.target}: ${r.version} ${r.cipher}`);

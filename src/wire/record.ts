@@ -58,7 +58,11 @@ export class Deframer {
     const length = (head[3]! << 8) | head[4]!;
     if (!isKnownContentType(type)) {
       // Not TLS at all (an HTTP reply, an SSLv2 hello, random bytes): RFC 5246 §6 unexpected_message.
-      throw new TlsError('UnexpectedMessage', `record of unknown content type ${type}`);
+      const first = head.subarray(0, RECORD_HEADER_LEN);
+      const text = first.every((b) => b >= 0x20 && b < 0x7f)
+        ? ` (it sent text: ${JSON.stringify(String.fromCharCode(...first))})`
+        : '';
+      throw new TlsError('UnexpectedMessage', `not TLS: record of unknown content type ${type}${text}`);
     }
     if (head[1] !== 3) throw new TlsError('DecodeError', `record version 0x${version.toString(16)} is not TLS`);
     if (length > MAX_CIPHERTEXT) throw new TlsError('RecordOverflow', `record length ${length} exceeds 2^14+2048`);
