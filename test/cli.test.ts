@@ -140,6 +140,53 @@ describe('renego CLI errors', () => {
     }
   });
 
+  test('guard: an address in use, for a listener or for metrics, is one line naming it', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const taken = (blocker.address() as { port: number }).port;
+    try {
+      const free = await freePort();
+      const listen = await renego([
+        'guard',
+        '--listen',
+        `127.0.0.1:${taken}`,
+        '--upstream',
+        '127.0.0.1:9',
+        '--policy',
+        'deny',
+        '--log-level',
+        'silent',
+      ]);
+      assert.equal(listen.code, EXIT.usage);
+      assertOneLine(
+        listen,
+        'renego guard',
+        new RegExp(`cannot listen on 127\\.0\\.0\\.1:${taken}: address already in use`),
+      );
+      const metrics = await renego([
+        'guard',
+        '--listen',
+        `127.0.0.1:${free}`,
+        '--upstream',
+        '127.0.0.1:9',
+        '--policy',
+        'deny',
+        '--metrics',
+        `127.0.0.1:${taken}`,
+        '--log-level',
+        'silent',
+      ]);
+      assert.equal(metrics.code, EXIT.usage);
+      assertOneLine(
+        metrics,
+        'renego guard',
+        new RegExp(`cannot serve metrics on 127\\.0\\.0\\.1:${taken}: address already in use`),
+      );
+    } finally {
+      blocker.close();
+    }
+  });
+
   test('--debug adds the stack', async () => {
     const r = await renego(['--debug', 'server', '--cert', '/nonexistent/cert.pem']);
     assert.equal(r.code, EXIT.usage);

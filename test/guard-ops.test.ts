@@ -339,13 +339,17 @@ describe('hostile and broken clients', () => {
     }
   });
 
-  test('an unreachable upstream closes the client with a reason', async () => {
+  test('an unreachable upstream closes the client with a reason, logged at warn (seen at --log-level warn)', async () => {
     const port = await freePort();
-    await withGuard(startTestGuard([listenerConfig(port, 'deny')]), async (g) => {
+    await withGuard(startTestGuard([listenerConfig(port, 'deny')], true), async (g) => {
       const s = await connectRaw(g.port);
       await waitUntil('the client to be closed', () => s.isClosed());
       await g.recorded.waitClosed(1, WAIT_MS);
       assert.equal(g.recorded.closed[0]!.summary.reason, 'upstream-unreachable');
+      await waitUntil('the close to be logged', () => g.logs.lines.some((l) => l['msg'] === 'connection closed'));
+      const closed = g.logs.lines.find((l) => l['msg'] === 'connection closed')!;
+      assert.equal(closed['reason'], 'upstream-unreachable');
+      assert.equal(closed['level'], 40, 'pino level 40 is warn');
     });
   });
 
@@ -492,6 +496,10 @@ describe('logs and metrics', () => {
         assert.equal(blocked['reason'], 'client-initiated-renegotiation-denied');
         const hello = lines.find((l) => l['msg'] === 'client hello')!;
         assert.equal(hello['rfc5746'], 'extension');
+        // Suites and versions by name, as the client and the scanner print them.
+        const serverHello = lines.find((l) => l['msg'] === 'server hello')!;
+        assert.match(String(serverHello['suite']), /^TLS_[A-Z0-9_]+$/);
+        assert.equal(serverHello['version'], 'TLSv1.2');
 
         const text = await new Promise<string>((resolve, reject) => {
           const addr = g.guard.metricsAddress!;

@@ -10,11 +10,13 @@
  * were dropped. Memory: two buckets and two counters.
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
+import { suiteName } from '../crypto/suites.ts';
+import { versionName } from '../wire/enums.ts';
 import { DEFAULT_LOG_LIMITS, type LogLevel, type LogLimits } from './config.ts';
 import type { RateLimit } from '../handshake/rate-limit.ts';
 import type { GuardEvent, Initiator } from './events.ts';
 import {
-  RESOURCE_CLOSE_REASONS,
+  WARN_CLOSE_REASONS,
   type ConnectionInfo,
   type ConnectionSummary,
   type GuardObserver,
@@ -35,10 +37,6 @@ export function direction(initiator: Initiator): 'client-initiated' | 'server-in
 function levelOf(e: GuardEvent): 'debug' | 'info' | 'warn' {
   if (e.type === 'blocked') return 'warn';
   return e.type === 'handshake-complete' ? 'debug' : 'info';
-}
-
-function hex(v: number): string {
-  return `0x${v.toString(16).padStart(4, '0')}`;
 }
 
 /** `count` lines per window, in bursts of up to `count`. */
@@ -149,7 +147,7 @@ export class LogObserver implements GuardObserver {
           {
             ...base,
             format: h.format,
-            version: hex(h.version),
+            version: versionName(h.version),
             rfc5746: h.rfc5746,
             ems: h.ems,
             sni: h.sni,
@@ -165,8 +163,8 @@ export class LogObserver implements GuardObserver {
         this.log.info(
           {
             ...base,
-            version: hex(h.version),
-            suite: hex(h.cipherSuite),
+            version: versionName(h.version),
+            suite: suiteName(h.cipherSuite),
             rfc5746: h.rfc5746,
             ems: h.ems,
             alpn: h.alpn,
@@ -216,7 +214,7 @@ export class LogObserver implements GuardObserver {
   }
 
   closed(c: ConnectionInfo, s: ConnectionSummary): void {
-    const level = RESOURCE_CLOSE_REASONS.has(s.reason) ? 'warn' : 'info';
+    const level = WARN_CLOSE_REASONS.has(s.reason) ? 'warn' : 'info';
     if (!this.admit(level)) return;
     this.log[level](
       {

@@ -46,6 +46,13 @@ export const RESOURCE_CLOSE_REASONS: ReadonlySet<CloseReason> = new Set([
   'hello-memory-budget',
 ]);
 
+/** Closes an operator must see at `--log-level warn`: a dead upstream, or the guard out of resources. */
+export const WARN_CLOSE_REASONS: ReadonlySet<CloseReason> = new Set([
+  ...RESOURCE_CLOSE_REASONS,
+  'upstream-unreachable',
+  'upstream-connect-timeout',
+]);
+
 /** The errno codes of running out of file descriptors, per process and system-wide. */
 export function isFdExhaustion(code: string | undefined): boolean {
   return code === 'EMFILE' || code === 'ENFILE';

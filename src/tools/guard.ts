@@ -15,6 +15,8 @@ import { GuardListener } from '../guard/listener.ts';
 import { createLogger, LogObserver, type Logger } from '../guard/log.ts';
 import { GuardMetrics, serveMetrics, type MetricsServer } from '../guard/metrics.ts';
 import { fanOut, type GuardObserver } from '../guard/observer.ts';
+import { formatTarget } from './target.ts';
+import { UsageError, describeSystemError } from './usage.ts';
 
 export interface StartGuardOptions {
   /** Where JSON log lines go (default stdout). */
@@ -52,7 +54,7 @@ export async function startGuard(config: GuardConfig, options: StartGuardOptions
   let metricsServer: MetricsServer | undefined;
   try {
     for (const l of listeners) {
-      const address = await l.listen();
+      const address = await startupStep(`listen on ${formatTarget(l.config.listen)}`, () => l.listen());
       addresses.push(address);
       const { upstream, policy, name } = l.config;
       logger.info(
@@ -67,7 +69,10 @@ export async function startGuard(config: GuardConfig, options: StartGuardOptions
     }
     slots.capacity = checkFdLimit(config, logger);
     if (config.metrics !== undefined) {
-      metricsServer = await serveMetrics(metrics.registry, config.metrics);
+      const where = config.metrics;
+      metricsServer = await startupStep(`serve metrics on ${formatTarget(where)}`, () =>
+        serveMetrics(metrics.registry, where),
+      );
       logger.info(
         { metrics: `${metricsServer.address.address}:${metricsServer.address.port}` },
         'serving metrics on /metrics',
@@ -140,4 +145,14 @@ export async function runGuard(flags: GuardFlags): Promise<RunningGuard> {
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
   return guard;
+}
+
+/** A start-up step whose system error (an address in use, a name that does not resolve) is the user's to fix. */
+async function startupStep<T>(what: string, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === undefined) throw e;
+    throw new UsageError(`cannot ${what}: ${describeSystemError(e)}`);
+  }
 }
