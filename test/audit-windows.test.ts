@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { describe, test } from 'node:test';
+import { describe, test, after } from 'node:test';
 import { auditExitCode, judge } from '../src/audit/judge.ts';
 import { parseInput } from '../src/audit/parse.ts';
 import type { IisConfig, NetshOutput, ParsedInput, SchannelExport, StackAudit } from '../src/audit/types.ts';
@@ -273,6 +273,7 @@ describe('the 2009 decision tree on an IIS host with client certificates on /sec
 
 describe('bad input', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'renego-audit-'));
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const file = (name: string, data: Uint8Array | string) => {
     const p = path.join(dir, name);
     fs.writeFileSync(p, data);
