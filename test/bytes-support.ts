@@ -16,3 +16,15 @@ export function split(b: Uint8Array, cuts: readonly number[]): Uint8Array[] {
   out.push(b.subarray(at));
   return out;
 }
+
+/** Concatenates any number of parts (a byte-by-byte relay makes thousands: no spread). */
+export function join(parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

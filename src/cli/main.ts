@@ -7,6 +7,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { SERVER_PRESETS } from '../handshake/server-presets.ts';
 import { DEFENCES } from '../lab/defences.ts';
+import { STARTTLS_PROTOCOLS } from '../scan/starttls.ts';
 import type { ClientRunOptions } from '../tools/client.ts';
 import { EXIT, UsageError, describeSystemError } from '../tools/usage.ts';
 import { countPerWindow, helpFooter, integer } from './options.ts';
@@ -57,15 +58,7 @@ program
   .option('--showcerts', "report the server's whole chain as PEM (like s_client -showcerts)")
   .option('--reconnect', "connect a second time offering the first connection's session (like s_client -reconnect)")
   .addOption(
-    new Option('--starttls <protocol>', 'speak the protocol in clear first, then TLS').choices([
-      'smtp',
-      'imap',
-      'pop3',
-      'ftp',
-      'xmpp',
-      'ldap',
-      'postgres',
-    ]),
+    new Option('--starttls <protocol>', 'speak the protocol in clear first, then TLS').choices(STARTTLS_PROTOCOLS),
   )
   .option('--json', 'print one JSON object')
   .addHelpText(

@@ -4,6 +4,7 @@
  * them to the watch and hands what it forwards to the other engine, which decrypts it: what the
  * recipients report ('handshake-message' events) is what got past the guard.
  */
+import { join } from '../bytes-support.ts';
 import { ClientConnection, type ClientConfigInput } from '../../src/connection/client-connection.ts';
 import { ServerConnection, createServerContext, type ServerContext } from '../../src/connection/server-connection.ts';
 import type { RecordLayer } from '../../src/connection/record-layer.ts';
@@ -283,16 +284,4 @@ class GuardedSession {
       transcript: this.transcript,
     };
   }
-}
-
-/** Concatenates any number of parts (a byte-by-byte relay makes thousands: no spread). */
-function join(parts: readonly Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

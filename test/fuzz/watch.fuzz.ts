@@ -15,6 +15,7 @@
  * A failing stream is written to a JSON file; replay it with `npm run fuzz -- --replay FILE`.
  * Options: --seconds N (default 60), --seed N (first iteration seed, default: time-based).
  */
+import { join } from '../bytes-support.ts';
 import { writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
@@ -395,17 +396,6 @@ async function main(): Promise<void> {
       `most held: ${maxHeld} bytes (bound ${HELD_BOUND})`,
   );
   console.log([...outcomes].map(([k, n]) => `  ${k}: ${n}`).join('\n'));
-}
-
-function join(parts: readonly Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 function isPrefix(a: Uint8Array, b: Uint8Array): boolean {
