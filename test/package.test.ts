@@ -106,7 +106,12 @@ describe('the npm package', { skip }, () => {
     assert.ok(caDir !== undefined && !fs.existsSync(caDir), `the server left its private keys in ${caDir}`);
   });
 
-  test('`npx renego` works in the checkout after the build that `prepare` runs', async () => {
+  test('`npx renego` works in the checkout after the build that `prepare` runs (the bin is executable)', async () => {
+    // npx runs the checkout's own bin file directly: without its exec bit a fresh clone gets "Permission denied".
+    assert.ok(
+      (fs.statSync(path.join(ROOT, 'dist/cli/main.js')).mode & 0o111) !== 0,
+      'dist/cli/main.js is not executable',
+    );
     const { stdout } = await run('npx', ['--no-install', 'renego', '--version'], {
       cwd: ROOT,
       timeout: RUN_TIMEOUT_MS,
