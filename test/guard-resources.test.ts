@@ -104,6 +104,41 @@ function connect(port: number): Promise<Client> {
   });
 }
 
+/** `renego guard` as its own process under `prlimit --nofile=64:64`, its output collected. */
+interface LimitedGuard {
+  output(): string;
+  /** The JSON log lines so far. */
+  lines(): Record<string, unknown>[];
+  /** SIGTERM, then SIGKILL after WAIT_MS; resolves once the process is gone. */
+  stop(): Promise<void>;
+}
+
+function startLimitedGuard(args: readonly string[]): LimitedGuard {
+  const child = spawn(
+    'prlimit',
+    ['--nofile=64:64', process.execPath, '--import', 'tsx', 'src/cli/main.ts', 'guard', ...args],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  child.stdout.setEncoding('utf8').on('data', (c: string) => (output += c));
+  child.stderr.setEncoding('utf8').on('data', (c: string) => (output += c));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    output: () => output,
+    lines: () =>
+      output
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+    stop: async () => {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), WAIT_MS);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
 async function metric(g: TestGuard, pattern: RegExp): Promise<number> {
   const m = pattern.exec(await g.guard.metrics.registry.metrics());
   return m === null ? 0 : Number(m[1]);
@@ -296,40 +331,22 @@ describe('file descriptors', () => {
   test('under ulimit -n 64: a warning at start, EMFILE said as such, and accepting resumes once descriptors are free', async () => {
     const upstream = await rawUpstream();
     const port = await freePort();
-    const child = spawn(
-      'prlimit',
-      [
-        '--nofile=64:64',
-        process.execPath,
-        '--import',
-        'tsx',
-        'src/cli/main.ts',
-        'guard',
-        '--listen',
-        `127.0.0.1:${port}`,
-        '--upstream',
-        `127.0.0.1:${upstream.port}`,
-        '--policy',
-        'deny',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let output = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (output += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (output += c));
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    const lines = (): Record<string, unknown>[] =>
-      output
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const guard = startLimitedGuard([
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--upstream',
+      `127.0.0.1:${upstream.port}`,
+      '--policy',
+      'deny',
+    ]);
+    const { output, lines } = guard;
     const clients: Client[] = [];
     try {
-      await waitUntil('the guard to listen', () => output.includes('"msg":"listening"'), 20_000);
+      await waitUntil('the guard to listen', () => output().includes('"msg":"listening"'), 20_000);
       // The check runs once the listeners are open (their descriptors count), so it follows.
-      await waitUntil('the descriptor check', () => output.includes('file descriptor limit'));
+      await waitUntil('the descriptor check', () => output().includes('file descriptor limit'));
       const warning = lines().find((l) => typeof l['msg'] === 'string' && l['msg'].startsWith('file descriptor limit'));
-      assert.equal(warning?.['level'], 40, output);
+      assert.equal(warning?.['level'], 40, output());
       assert.equal(warning?.['softLimit'], 64);
       assert.equal(warning?.['needed'], 20_064);
       // 60 connections need 120 descriptors: accepts and upstream connects run out.
@@ -362,10 +379,7 @@ describe('file descriptors', () => {
       assert.equal(fresh.isClosed, false);
     } finally {
       for (const c of clients) c.destroy();
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), WAIT_MS);
-      await exited;
-      clearTimeout(timer);
+      await guard.stop();
       await upstream.stop();
     }
   });
@@ -376,34 +390,21 @@ describe('file descriptors: the upstream connect', () => {
     const upstream = await rawUpstream();
     const port = await freePort();
     const metricsPort = await freePort();
-    const child = spawn(
-      'prlimit',
-      [
-        '--nofile=64:64',
-        process.execPath,
-        '--import',
-        'tsx',
-        'src/cli/main.ts',
-        'guard',
-        '--listen',
-        `127.0.0.1:${port}`,
-        '--upstream',
-        `127.0.0.1:${upstream.port}`,
-        '--policy',
-        'deny',
-        '--metrics',
-        `127.0.0.1:${metricsPort}`,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let output = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (output += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (output += c));
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const guard = startLimitedGuard([
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--upstream',
+      `127.0.0.1:${upstream.port}`,
+      '--policy',
+      'deny',
+      '--metrics',
+      `127.0.0.1:${metricsPort}`,
+    ]);
+    const { output, lines } = guard;
     const fillers: Client[] = [];
     let client: Client | undefined;
     try {
-      await waitUntil('the metrics endpoint', () => output.includes('serving metrics'), 20_000);
+      await waitUntil('the metrics endpoint', () => output().includes('serving metrics'), 20_000);
       // Idle connections to the metrics endpoint take the guard's descriptors outside its
       // connection count, until libuv closes one at accept (EMFILE): then none is free.
       for (let i = 0; i < 80; i++) {
@@ -418,21 +419,15 @@ describe('file descriptors: the upstream connect', () => {
       await sleep(300);
       client = await connect(port);
       await waitUntil('the client to be closed', () => client!.isClosed);
-      await waitUntil('the closed line', () => output.includes('"msg":"connection closed"'));
-      const closed = output
-        .split('\n')
-        .filter((l) => l.includes('"msg":"connection closed"'))
-        .map((l) => JSON.parse(l) as Record<string, unknown>);
-      assert.equal(closed[0]?.['reason'], 'out-of-file-descriptors', output);
+      await waitUntil('the closed line', () => output().includes('"msg":"connection closed"'));
+      const closed = lines().filter((l) => l['msg'] === 'connection closed');
+      assert.equal(closed[0]?.['reason'], 'out-of-file-descriptors', output());
       assert.match(String(closed[0]?.['error']), /EMFILE/);
       assert.equal(closed[0]?.['level'], 40);
     } finally {
       client?.destroy();
       for (const s of fillers) s.destroy();
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), WAIT_MS);
-      await exited;
-      clearTimeout(timer);
+      await guard.stop();
       await upstream.stop();
     }
   });

@@ -164,6 +164,11 @@ function alertsSent(events: readonly ConnectionEvent[]): [number, number][] {
   );
 }
 
+/** One TLS 1.2 handshake record holding `body`, as a raw peer would send it. */
+function handshakeRecord(body: Uint8Array): Uint8Array {
+  return concat(encodeRecordHeader(ContentType.handshake, TLS12, body.length), body);
+}
+
 function dataIn(events: readonly ConnectionEvent[]): string {
   return events.flatMap((e) => (e.type === 'data' ? [new TextDecoder().decode(e.data)] : [])).join('');
 }
@@ -840,7 +845,7 @@ describe('session resumption', () => {
       compressionMethods: Uint8Array.of(0),
       extensions: [{ type: 0x0017, data: Uint8Array.of(0) }],
     });
-    const events = server.receive(concat(encodeRecordHeader(ContentType.handshake, TLS12, ch.length), ch));
+    const events = server.receive(handshakeRecord(ch));
     assert.equal(server.error?.kind, 'DecodeError', server.error?.message);
     assert.deepStrictEqual(alertsSent(events), [[AlertLevel.fatal, AlertDescription.decode_error]]);
   });
@@ -858,11 +863,10 @@ describe('session resumption', () => {
         cipherSuites: hello.cipherSuites.filter((id) => id !== session.cipherSuite),
       });
       const server = new ProbedServer(ctx);
-      server.receive(concat(encodeRecordHeader(ContentType.handshake, TLS12, withoutIt.length), withoutIt));
+      const events = server.receive(handshakeRecord(withoutIt));
       const how = sessionTickets ? 'ticket' : 'session ID';
       assert.equal(server.error?.kind, 'IllegalParameter', how);
-      const alert = parseRecords(server.takeOutput()).find((r) => r.type === ContentType.alert);
-      assert.deepStrictEqual([...(alert?.fragment ?? [])], [AlertLevel.fatal, AlertDescription.illegal_parameter], how);
+      assert.deepStrictEqual(alertsSent(events), [[AlertLevel.fatal, AlertDescription.illegal_parameter]], how);
     }
   });
 
@@ -873,10 +877,9 @@ describe('session resumption', () => {
       const hello = parseRecords(client.takeOutput())[0]!.fragment.slice();
       hello[0] = type;
       const server = new ProbedServer(serverContext());
-      server.receive(concat(encodeRecordHeader(ContentType.handshake, TLS12, hello.length), hello));
+      const events = server.receive(handshakeRecord(hello));
       assert.equal(server.error?.kind, 'UnexpectedMessage', `type ${type}`);
-      const alert = parseRecords(server.takeOutput()).find((r) => r.type === ContentType.alert);
-      assert.deepStrictEqual([...(alert?.fragment ?? [])], [AlertLevel.fatal, AlertDescription.unexpected_message]);
+      assert.deepStrictEqual(alertsSent(events), [[AlertLevel.fatal, AlertDescription.unexpected_message]]);
     }
   });
 
@@ -886,14 +889,13 @@ describe('session resumption', () => {
       client.start();
       const hello = decodeHandshake(parseRecords(client.takeOutput())[0]!.fragment, undefined) as ClientHello;
       const body = encodeHandshake({ ...hello, cipherSuites: [...hello.cipherSuites, TLS_FALLBACK_SCSV] });
-      return concat(encodeRecordHeader(ContentType.handshake, TLS12, body.length), body);
+      return handshakeRecord(body);
     };
     const TLS11 = ProtocolVersion['TLSv1.1'];
     const downgraded = new ProbedServer(serverContext({ minVersion: ProtocolVersion.TLSv1 }));
-    downgraded.receive(helloAt(TLS11));
+    const events = downgraded.receive(helloAt(TLS11));
     assert.equal(downgraded.error?.kind, 'InappropriateFallback');
-    const alert = parseRecords(downgraded.takeOutput()).find((r) => r.type === ContentType.alert);
-    assert.deepStrictEqual([...(alert?.fragment ?? [])], [AlertLevel.fatal, AlertDescription.inappropriate_fallback]);
+    assert.deepStrictEqual(alertsSent(events), [[AlertLevel.fatal, AlertDescription.inappropriate_fallback]]);
     // The same hello to a server whose highest version it is, and the SCSV at our highest: served.
     for (const [serverMax, clientMax] of [
       [TLS11, TLS11],
@@ -1054,7 +1056,7 @@ describe('RFC 5746 on an initial ClientHello (§3.6)', () => {
       compressionMethods: Uint8Array.of(0),
       extensions: null,
     });
-    server.receive(concat(encodeRecordHeader(ContentType.handshake, TLS12, ch.length), ch));
+    server.receive(handshakeRecord(ch));
     assert.equal(server.error, undefined, server.error?.message);
     const sh = decodeHandshake(serverMessages(server.takeOutput())[0]!, TLS12) as ServerHello;
     assert.equal(sh.type, HandshakeType.server_hello);
@@ -1140,7 +1142,7 @@ describe('ClientHello size: everything the record layer can carry is accepted (R
     const server = new ProbedServer(serverContext());
     const length = MAX_CLIENT_HELLO_LENGTH + 1;
     const header = Uint8Array.of(HandshakeType.client_hello, length >> 16, (length >> 8) & 0xff, length & 0xff);
-    const events = server.receive(concat(encodeRecordHeader(ContentType.handshake, TLS12, header.length), header));
+    const events = server.receive(handshakeRecord(header));
     assert.equal(server.error?.kind, 'MessageTooLarge');
     assert.deepStrictEqual(alertsSent(events), [[AlertLevel.fatal, AlertDescription.decode_error]]);
   });
@@ -1273,7 +1275,7 @@ describe('signature_algorithms absent: the RFC 5246 §7.4.1.4.1 defaults, and re
       compressionMethods: Uint8Array.of(0),
       extensions: [{ type: 0xff01, data: Uint8Array.of(0) }],
     });
-    const events = server.receive(concat(encodeRecordHeader(ContentType.handshake, TLS12, ch.length), ch));
+    const events = server.receive(handshakeRecord(ch));
     assert.equal(server.error, undefined, server.error?.message);
     const ske = outgoing(events).find((m) => m.type === HandshakeType.server_key_exchange);
     assert.ok(ske && 'body' in ske);

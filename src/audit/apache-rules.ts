@@ -9,7 +9,7 @@
  * - Apache refuses client-initiated renegotiation since it gained RFC 5746 (Qualys 2011).
  * - SSLOpenSSLConfCmd Options passes OpenSSL flags (UnsafeLegacyRenegotiation, NoRenegotiation).
  */
-import { at, CVE_2009_3555, CVE_2011_1473, evidenceOf, finding, verdict } from './findings.ts';
+import { at, CVE_2009_3555, CVE_2011_1473, evidenceOf, finding, verdict, vulnerabilitiesOf } from './findings.ts';
 import type { ApacheConf, ApacheDirective, Finding, SettingReport, StackAudit } from './types.ts';
 
 const ASSUMED =
@@ -192,7 +192,7 @@ export function judgeApache(c: ApacheConf): StackAudit {
     assumed: [ASSUMED],
     settings,
     verdicts,
-    vulnerabilities: verdicts.filter((v) => v.answer === 'yes' && v.id !== 'no-renegotiation').map((v) => v.id),
+    vulnerabilities: vulnerabilitiesOf(verdicts),
     findings,
     decision: {
       renegotiationNeeded: needed,

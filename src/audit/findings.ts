@@ -16,6 +16,11 @@ export function verdict(id: VerdictId, answer: Answer | 'limited', reason: strin
   return { id, title: TITLES[id], answer, reason, evidence };
 }
 
+/** The vulnerabilities a stack's verdicts establish ("no renegotiation" is a property, not one). */
+export function vulnerabilitiesOf(verdicts: readonly Verdict[]): string[] {
+  return verdicts.filter((v) => v.answer === 'yes' && v.id !== 'no-renegotiation').map((v) => v.id);
+}
+
 export function finding(kind: FindingKind, text: string, sources: readonly (Source | undefined)[] = []): Finding {
   return { kind, text, sources: sources.filter((s): s is Source => s !== undefined) };
 }

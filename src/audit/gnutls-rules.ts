@@ -8,7 +8,7 @@
  * - No keyword turns renegotiation off (gnutls#1252): whether a server answers a client's
  *   re-handshake (GNUTLS_E_REHANDSHAKE) is the application's choice; gnutls-serv does.
  */
-import { at, CVE_2009_3555, evidenceOf, finding, verdict } from './findings.ts';
+import { at, CVE_2009_3555, evidenceOf, finding, verdict, vulnerabilitiesOf } from './findings.ts';
 import type { Finding, GnutlsKeyword, GnutlsPriority, SettingReport, StackAudit } from './types.ts';
 
 const TEXT: Record<GnutlsKeyword, Omit<SettingReport, 'name' | 'value' | 'source' | 'origin' | 'reference'>> = {
@@ -107,7 +107,7 @@ export function judgeGnutls(p: GnutlsPriority): StackAudit {
     assumed: [ASSUMED],
     settings,
     verdicts,
-    vulnerabilities: worst ? ['CVE-2009-3555'] : [],
+    vulnerabilities: vulnerabilitiesOf(verdicts),
     findings,
     decision: {
       renegotiationNeeded: 'unknown',

@@ -8,7 +8,7 @@
  * - jdk.tls.rejectClientInitiatedRenegotiation, default false: true makes servers reject every
  *   client-initiated renegotiation (CVE-2011-1473).
  */
-import { at, CVE_2009_3555, CVE_2011_1473, evidenceOf, finding, verdict } from './findings.ts';
+import { at, CVE_2009_3555, CVE_2011_1473, evidenceOf, finding, verdict, vulnerabilitiesOf } from './findings.ts';
 import type { Finding, JavaProperties, JavaProperty, SettingReport, Source, StackAudit } from './types.ts';
 
 const ASSUMED =
@@ -152,7 +152,7 @@ export function judgeJava(p: JavaProperties): StackAudit {
     assumed: [ASSUMED],
     settings,
     verdicts,
-    vulnerabilities: verdicts.filter((v) => v.answer === 'yes' && v.id !== 'no-renegotiation').map((v) => v.id),
+    vulnerabilities: vulnerabilitiesOf(verdicts),
     findings,
     decision: {
       renegotiationNeeded: 'unknown',

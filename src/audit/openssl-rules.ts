@@ -14,7 +14,7 @@
  * - The extended master secret is negotiated by default since 1.1.0; `-ExtendedMasterSecret` turns it off.
  */
 import type { Verdict } from '../scan/types.ts';
-import { at, CVE_2009_3555, CVE_2011_1473, evidenceOf, finding, verdict } from './findings.ts';
+import { at, CVE_2009_3555, CVE_2011_1473, evidenceOf, finding, verdict, vulnerabilitiesOf } from './findings.ts';
 import type { AuditAssumptions } from './judge.ts';
 import type { Finding, OpensslConf, OpensslFlag, SettingReport, Source, StackAudit } from './types.ts';
 
@@ -229,7 +229,7 @@ export function judgeOpenssl(conf: OpensslConf, assume: AuditAssumptions): Stack
     ],
     settings,
     verdicts,
-    vulnerabilities: verdicts.filter((v) => v.answer === 'yes' && v.id !== 'no-renegotiation').map((v) => v.id),
+    vulnerabilities: vulnerabilitiesOf(verdicts),
     findings,
     decision: {
       renegotiationNeeded: 'unknown',

@@ -15,7 +15,7 @@
  *   SSLAlwaysNegoClientCert) in the initial handshake.
  */
 import type { Verdict } from '../scan/types.ts';
-import { at, CVE_2009_3555, CVE_2011_1473, evidenceOf, finding, verdict } from './findings.ts';
+import { at, CVE_2009_3555, CVE_2011_1473, evidenceOf, finding, verdict, vulnerabilitiesOf } from './findings.ts';
 import { clientCertNegotiationCommand } from './netsh.ts';
 import { isSchannelKey } from './schannel.ts';
 import {
@@ -457,7 +457,7 @@ export function judgeWindows(
     assumed: [WINDOWS_ASSUMPTION],
     settings: [...values.values()].map((e) => e.report),
     verdicts,
-    vulnerabilities: verdicts.filter((x) => x.answer === 'yes' && x.id !== 'no-renegotiation').map((x) => x.id),
+    vulnerabilities: vulnerabilitiesOf(verdicts),
     findings,
     decision: windowsDecision(
       needed,

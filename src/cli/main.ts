@@ -102,8 +102,7 @@ program
       reconnect: o.reconnect,
       starttls: o.starttls,
     };
-    const { formatReport, runClient, runInteractive, versionFromName } = await import('../tools/client.ts');
-    for (const v of [o.minVersion, o.maxVersion]) versionFromName(v, 0); // a usage error, not a failed handshake
+    const { formatReport, runClient, runInteractive } = await import('../tools/client.ts');
     if (!o.json && o.request === undefined && o.renegotiate === 0 && !o.showcerts && !o.reconnect) {
       process.exitCode = await runInteractive(opts, (l) => process.stderr.write(l + '\n'));
       return;

@@ -3,7 +3,7 @@
  * times and sends a request after each handshake, and reports what it saw as one
  * JSON-friendly object (or pipes stdin/stdout in interactive mode).
  */
-import { EXIT, UsageError, readUserFileSync } from './usage.ts';
+import { EXIT, UsageError, readUserFile } from './usage.ts';
 import * as crypto from 'node:crypto';
 import * as net from 'node:net';
 import { suiteByName } from '../crypto/suites.ts';
@@ -109,7 +109,7 @@ export function versionFromName(name: string | undefined, fallback: number): num
 /** Translates CLI options into engine options; a UsageError for an option the client cannot use. */
 export function connectOptions(opts: ClientRunOptions): ConnectOptions {
   const target = parseTarget(opts.target);
-  const ca = opts.caFile ? readUserFileSync('--ca', opts.caFile) : undefined;
+  const ca = opts.caFile ? readUserFile('--ca', opts.caFile) : undefined;
   const suites = opts.ciphers
     ? opts.ciphers.split(/[:,]/).map((n) => {
         const s = suiteByName(n.trim());
@@ -121,8 +121,8 @@ export function connectOptions(opts: ClientRunOptions): ConnectOptions {
   let clientKey: crypto.KeyObject | undefined;
   if (opts.certFile || opts.keyFile) {
     if (!opts.certFile || !opts.keyFile) throw new UsageError('--cert and --key go together');
-    const certPem = readUserFileSync('--cert', opts.certFile);
-    const keyPem = readUserFileSync('--key', opts.keyFile);
+    const certPem = readUserFile('--cert', opts.certFile);
+    const keyPem = readUserFile('--key', opts.keyFile);
     try {
       clientCertificates = parsePemCertificates(certPem).map((c) => new Uint8Array(c.raw));
       clientKey = crypto.createPrivateKey(keyPem);

@@ -80,11 +80,11 @@ export async function startServer(opts: ServerRunOptions): Promise<RunningServer
   /** The throwaway PKI's folder (private keys): removed when the server closes or the process exits. */
   let tempDir: string | undefined;
   let clientCaPem: string | Buffer | undefined = opts.clientCaFile
-    ? await readUserFile('--client-ca', opts.clientCaFile)
+    ? readUserFile('--client-ca', opts.clientCaFile)
     : undefined;
   if (opts.certFile) {
-    certPem = await readUserFile('--cert', opts.certFile);
-    keyPem = opts.keyFile === undefined ? certPem : await readUserFile('--key', opts.keyFile);
+    certPem = readUserFile('--cert', opts.certFile);
+    keyPem = opts.keyFile === undefined ? certPem : readUserFile('--key', opts.keyFile);
   } else {
     const pki = await createTestPki({ keyType: opts.keyType ?? 'rsa' });
     tempDir = throwawayDir();

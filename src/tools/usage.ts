@@ -4,7 +4,6 @@
  * what is wrong and how to go on.
  */
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
@@ -22,15 +21,7 @@ export const EXIT = {
 } as const;
 
 /** Reads a file the user named, saying which flag named it when that fails. */
-export async function readUserFile(flag: string, file: string): Promise<Buffer> {
-  try {
-    return await readFile(file);
-  } catch (e) {
-    throw new UsageError(`cannot read ${flag} ${file}: ${describeSystemError(e)}`);
-  }
-}
-
-export function readUserFileSync(flag: string, file: string): Buffer {
+export function readUserFile(flag: string, file: string): Buffer {
   try {
     return readFileSync(file);
   } catch (e) {
