@@ -122,7 +122,7 @@ export function detectKind(text: string): InputKind | undefined {
     return 'haproxy-conf';
   }
   if (
-    /^\s*(accept|connect|renegotiation)\s*=/im.test(head) &&
+    /^\s*(accept|connect|renegotiation|foreground|include|chroot|setuid|setgid)\s*=/im.test(head) &&
     !/^\s*(openssl_conf|ssl_conf|system_default)\s*=/m.test(head)
   ) {
     return 'stunnel-conf';
