@@ -10,6 +10,9 @@ const DEBIAN_PACKAGE: Readonly<Record<string, string>> = {
   java: 'default-jdk-headless',
   javac: 'default-jdk-headless',
   curl: 'curl',
+  nginx: 'nginx-light',
+  haproxy: 'haproxy',
+  stunnel4: 'stunnel4',
 };
 
 const found = new Map<string, string | undefined>();
