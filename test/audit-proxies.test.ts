@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { agreement } from '../src/audit/compare.ts';
 import { detectKind } from '../src/audit/input.ts';
 import { auditExitCode, judge, type AuditAssumptions } from '../src/audit/judge.ts';
 import { parseInput } from '../src/audit/parse.ts';
@@ -231,5 +232,23 @@ describe('Node (static reading)', () => {
     const a = audit([['unit.env', "NODE_OPTIONS='--tls-min-v1.3'\n// tls.CLIENT_RENEG_LIMIT = Infinity\n"]]);
     assert.equal(answer(a, 'CVE-2011-1473'), 'no');
     assert.equal(a.settings.find((s) => s.name === 'tls.CLIENT_RENEG_LIMIT')?.source, undefined);
+  });
+});
+
+describe('configured beside measured (--scan)', () => {
+  test('more open on the wire than in the file is not in effect; less open differs; could-not-test cannot tell', () => {
+    for (const [id, configured, measured, expected] of [
+      ['CVE-2009-3555', 'no', 'yes', 'not-in-effect'],
+      ['CVE-2011-1473', 'no', 'limited', 'not-in-effect'],
+      ['CVE-2011-1473', 'limited', 'yes', 'not-in-effect'],
+      ['CVE-2011-1473', 'yes', 'limited', 'differs'],
+      ['CVE-2009-3555', 'yes', 'no', 'differs'],
+      ['no-renegotiation', 'yes', 'no', 'not-in-effect'],
+      ['no-renegotiation', 'no', 'yes', 'differs'],
+      ['CVE-2011-1473', 'could-not-test', 'yes', 'cannot-tell'],
+      ['triple-handshake', 'no', 'no', 'agree'],
+    ] as const) {
+      assert.equal(agreement(id, configured, measured), expected, `${id} ${configured} → ${measured}`);
+    }
   });
 });

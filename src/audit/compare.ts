@@ -1,9 +1,10 @@
 /**
  * The configured beside the measured: one StackAudit and the scanner's reports of the servers it
- * configures (`renego audit FILE --scan HOST:PORT`). Where the scan measured an attack the
- * configuration rules out, the setting is not in effect (another file, a default of another
- * version, an application that overrides it): the verdict becomes the measured one, so the
- * audit never answers "no" where the scan measured "yes", and the disagreement is a finding.
+ * configures (`renego audit FILE --scan HOST:PORT`). Where the scan measured renegotiation more
+ * open than the configuration allows (an attack it rules out, a limit the scan did not meet), the
+ * setting is not in effect (another file, a default of another version, an application that
+ * overrides it): the verdict becomes the measured one, so the audit never answers "no" where the
+ * scan measured "yes", and the disagreement is a finding.
  */
 import type { Answer, ScanReport, Verdict, VerdictId } from '../scan/types.ts';
 import { finding, vulnerabilitiesOf } from './findings.ts';
@@ -13,13 +14,13 @@ const COMPARED: readonly VerdictId[] = ['CVE-2009-3555', 'CVE-2011-1473', 'tripl
 
 type AnyAnswer = Answer | 'limited';
 
-/** "Renegotiation is open" for the attacks; for no-renegotiation the measured "no" is the open one. */
-function open(id: VerdictId, a: AnyAnswer | undefined): boolean {
-  return id === 'no-renegotiation' ? a === 'no' : a === 'yes' || a === 'limited';
-}
-
-function closed(id: VerdictId, a: AnyAnswer | undefined): boolean {
-  return id === 'no-renegotiation' ? a === 'yes' : a === 'no';
+/**
+ * How open renegotiation is, per answer: for the attacks "no" < "limited" < "yes"; for
+ * no-renegotiation a measured "no" (a renegotiation completed) is the open one.
+ */
+function openness(id: VerdictId, a: AnyAnswer): number {
+  if (id === 'no-renegotiation') return a === 'no' ? 1 : 0;
+  return a === 'yes' ? 2 : a === 'limited' ? 1 : 0;
 }
 
 export function agreement(
@@ -36,8 +37,8 @@ export function agreement(
     return 'cannot-tell';
   }
   if (configured === measured) return 'agree';
-  if (closed(id, configured) && open(id, measured)) return 'not-in-effect';
-  return 'differs';
+  // More open on the wire than in the file (including a limit the scan did not meet): not in effect.
+  return openness(id, measured) > openness(id, configured) ? 'not-in-effect' : 'differs';
 }
 
 export function compareWithScans(a: StackAudit, reports: readonly ScanReport[]): StackAudit {
@@ -82,7 +83,7 @@ export function compareWithScans(a: StackAudit, reports: readonly ScanReport[]):
         findings.push(
           finding(
             'warning',
-            `${id}: configured ${row.configured}, measured ${row.measured} on ${r.target} (${theirs?.reason ?? ''}); the scan cannot make the server start a renegotiation, and the file may configure more than this port`,
+            `${id}: configured ${row.configured}, measured ${row.measured} on ${r.target} (${theirs?.reason ?? ''}); the scan measured less than the configuration allows: a scanner cannot make a server start a renegotiation, and the file may configure more than this port`,
           ),
         );
       }

@@ -202,7 +202,8 @@ export function judgeNode(p: NodeSource): StackAudit {
   if (unsafe) steps.push('Remove SSL_OP_ALLOW_UNSAFE_LEGACY_RENEGOTIATION from secureOptions');
   if (!noRenegotiation)
     steps.push(
-      "Then secureOptions: crypto.constants.SSL_OP_NO_RENEGOTIATION (or minVersion: 'TLSv1.3' where every client has it)",
+      (steps.length > 0 ? 'Then s' : 'S') +
+        "ecureOptions: crypto.constants.SSL_OP_NO_RENEGOTIATION (or minVersion: 'TLSv1.3' where every client has it)",
     );
   return {
     stack: 'node',
