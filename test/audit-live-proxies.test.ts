@@ -194,6 +194,30 @@ describe(
   },
 );
 
+describe(
+  'stunnel: a misspelt option',
+  { skip: stunnel ? undefined : 'stunnel not installed (apt-get install stunnel4)' },
+  () => {
+    for (const option of ['UNSAFE_LEGACY_RENEGOTIATION', 'SSL_OP_NO_RENEGOTIATION']) {
+      test(`options = ${option}: the audit says stunnel refuses the file, and stunnel does`, () => {
+        const file = path.join(folder('stunnel-bad'), 'stunnel.conf');
+        const text = stunnelConf({
+          cert: env.files.serverCert,
+          key: env.files.serverKey,
+          service: [`options = ${option}`],
+        });
+        fs.writeFileSync(file, text);
+        const a = auditText(file, text);
+        const f = a.findings.find((x) => x.kind === 'unreadable' && /Illegal TLS option/.test(x.text));
+        assert.equal(f?.sources[0]?.line, text.split('\n').indexOf(`options = ${option}`) + 1);
+        const run = spawnSync(stunnel!, [file], { encoding: 'utf8', timeout: 20_000 });
+        assert.notEqual(run.status, 0);
+        assert.match(run.stdout + run.stderr, new RegExp(`"options = ${option}": Illegal TLS option`));
+      });
+    }
+  },
+);
+
 describe('Node: audit of a server’s source against the same source run with node', () => {
   for (const [name, o, expected, measured] of [
     ['defaults', {}, { 'CVE-2009-3555': 'no', 'CVE-2011-1473': 'limited' }, []],

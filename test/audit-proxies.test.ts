@@ -189,6 +189,15 @@ describe('stunnel', () => {
   });
 });
 
+describe('stunnel option names', () => {
+  test('an SSL_OP_ prefix or a misspelt name is a file stunnel refuses (exit 2), and counts for nothing', () => {
+    const a = audit([['stunnel.conf', stunnelConf({ service: ['options = SSL_OP_NO_RENEGOTIATION'] })]]);
+    assert.ok(a.findings.some((f) => f.kind === 'unreadable' && /Illegal TLS option.*without SSL_OP_/.test(f.text)));
+    assert.equal(a.settings.find((s) => s.name === '[tls] options NO_RENEGOTIATION')?.value, 'not set');
+    assert.equal(auditExitCode([a]), 2);
+  });
+});
+
 describe('Node (static reading)', () => {
   test('defaults: client-initiated renegotiation limited to 3 per 600 s, and the reading is said to be static', () => {
     const a = audit([['server.mjs', nodeServer()]]);

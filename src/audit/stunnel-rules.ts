@@ -26,6 +26,25 @@ const FLAGS = [
 ] as const;
 type Flag = (typeof FLAGS)[number];
 
+/**
+ * The option names stunnel 5.68 accepts on OpenSSL 3.0 (`stunnel -options`); any other name, an
+ * `SSL_OP_` prefix included, makes stunnel refuse the file ("Illegal TLS option").
+ */
+const KNOWN_OPTIONS = new Set(
+  (
+    'ALL ALLOW_CLIENT_RENEGOTIATION ALLOW_NO_DHE_KEX ALLOW_UNSAFE_LEGACY_RENEGOTIATION CIPHER_SERVER_PREFERENCE ' +
+    'CISCO_ANYCONNECT CLEANSE_PLAINTEXT COOKIE_EXCHANGE CRYPTOPRO_TLSEXT_BUG DISABLE_TLSEXT_CA_NAMES ' +
+    'DONT_INSERT_EMPTY_FRAGMENTS ENABLE_KTLS ENABLE_MIDDLEBOX_COMPAT EPHEMERAL_RSA IGNORE_UNEXPECTED_EOF ' +
+    'LEGACY_SERVER_CONNECT MICROSOFT_BIG_SSLV3_BUFFER MICROSOFT_SESS_ID_BUG MSIE_SSLV2_RSA_PADDING ' +
+    'NETSCAPE_CA_DN_BUG NETSCAPE_CHALLENGE_BUG NETSCAPE_DEMO_CIPHER_CHANGE_BUG NETSCAPE_REUSE_CIPHER_CHANGE_BUG ' +
+    'NO_ANTI_REPLAY NO_COMPRESSION NO_DTLS_MASK NO_DTLSv1 NO_DTLSv1_2 NO_ENCRYPT_THEN_MAC NO_EXTENDED_MASTER_SECRET ' +
+    'NO_QUERY_MTU NO_RENEGOTIATION NO_SESSION_RESUMPTION_ON_RENEGOTIATION NO_SSL_MASK NO_SSLv2 NO_SSLv3 NO_TICKET ' +
+    'NO_TLSv1 NO_TLSv1_1 NO_TLSv1_2 NO_TLSv1_3 PKCS1_CHECK_1 PKCS1_CHECK_2 PRIORITIZE_CHACHA SAFARI_ECDHE_ECDSA_BUG ' +
+    'SINGLE_DH_USE SINGLE_ECDH_USE SSLEAY_080_CLIENT_DH_BUG SSLREF2_REUSE_CERT_TYPE_BUG TLS_BLOCK_PADDING_BUG ' +
+    'TLS_D5_BUG TLSEXT_PADDING TLS_ROLLBACK_BUG'
+  ).split(' '),
+);
+
 interface Service {
   readonly name: string;
   readonly source: Source | undefined;
@@ -48,14 +67,8 @@ function serviceOf(
   );
   for (const e of all.filter((x) => x.key === 'options')) {
     const set = !e.value.startsWith('-');
-    const flag = FLAGS.find(
-      (f) =>
-        f ===
-        e.value
-          .replace(/^-/, '')
-          .replace(/^SSL_OP_/i, '')
-          .toUpperCase(),
-    );
+    // Names as stunnel takes them: exact, no SSL_OP_ prefix (anything else is refused, below).
+    const flag = FLAGS.find((f) => f === e.value.replace(/^-/, ''));
     if (flag) flags.set(flag, { set, source: e.source });
   }
   return {
@@ -75,6 +88,15 @@ export function judgeStunnel(c: StunnelConf, assume: AuditAssumptions): StackAud
   const global = c.entries.filter((e) => e.section === '');
   for (const inc of global.filter((e) => e.key === 'include')) {
     findings.push(finding('warning', `include = ${inc.value} is not followed: audit those files too`, [inc.source]));
+  }
+  for (const e of c.entries.filter((x) => x.key === 'options' && !KNOWN_OPTIONS.has(x.value.replace(/^-/, '')))) {
+    findings.push(
+      finding(
+        'unreadable',
+        `options = ${e.value}: not an option stunnel knows ("Illegal TLS option"): stunnel refuses this file${/RENEGOTIATION/i.test(e.value) ? '; the names are ALLOW_UNSAFE_LEGACY_RENEGOTIATION, ALLOW_CLIENT_RENEGOTIATION and NO_RENEGOTIATION, without SSL_OP_' : ''}`,
+        [e.source],
+      ),
+    );
   }
   const names = [...new Set(c.entries.filter((e) => e.section !== '').map((e) => e.section))];
   const services = (names.length > 0 ? names : ['(global)']).map((n) =>
