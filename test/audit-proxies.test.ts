@@ -237,6 +237,13 @@ describe('Node (static reading)', () => {
     assert.ok(findings(a, 'breaks').length > 0);
   });
 
+  test('secureOptions computed elsewhere is said to be unread, not guessed', () => {
+    const text = nodeServer({ before: ['const flags = loadFlags();'], options: ['secureOptions: flags,'] });
+    const a = audit([['server.mjs', text]]);
+    const w = a.findings.find((f) => f.kind === 'warning' && /computed elsewhere/.test(f.text));
+    assert.equal(w?.sources[0]?.line, lineOf(text, 'secureOptions'));
+  });
+
   test('--tls-min-v1.3 in NODE_OPTIONS leaves no renegotiation; commented-out code is not read', () => {
     const a = audit([['unit.env', "NODE_OPTIONS='--tls-min-v1.3'\n// tls.CLIENT_RENEG_LIMIT = Infinity\n"]]);
     assert.equal(answer(a, 'CVE-2011-1473'), 'no');

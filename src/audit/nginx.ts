@@ -47,7 +47,6 @@ export function parseNginxConf(file: string, lines: readonly SourceLine[]): Ngin
       name: head.text,
       args: args.map((a) => a.text),
       blocks: blocks.map((b) => b.name),
-      server: blocks.filter((b) => b.name === 'server').at(-1)?.source,
       source: head.source,
     });
   };

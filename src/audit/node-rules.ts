@@ -43,6 +43,15 @@ export function judgeNode(p: NodeSource): StackAudit {
     v === undefined ? undefined : /^Infinity$/.test(v) ? Infinity : /^\d+(\.\d+)?$/.test(v) ? Number(v) : NaN;
   const limit = numeric(limitFact?.value) ?? 3;
   const window = numeric(windowFact?.value) ?? 600;
+  for (const o of all('secure-options').filter((x) => !/SSL_OP_/.test(x.expression))) {
+    findings.push(
+      finding(
+        'warning',
+        `secureOptions: ${o.expression}: the flags are computed elsewhere, not read; the verdicts assume none of them`,
+        [o.source],
+      ),
+    );
+  }
   for (const f of [limitFact, windowFact]) {
     if (f && Number.isNaN(numeric(f.value))) {
       findings.push(

@@ -16,13 +16,11 @@ const PATTERNS: readonly [RegExp, (m: RegExpExecArray) => NodeFact][] = [
   [/\bsecureOptions\s*[:=]\s*([^,}\n]+)/g, (m) => ({ type: 'secure-options', expression: m[1]!.trim() })],
   [/\.renegotiate\s*\(/g, () => ({ type: 'renegotiate-call' })],
   [/\.disableRenegotiation\s*\(/g, () => ({ type: 'disable-renegotiation' })],
-  [/\brequestCert\s*:\s*([^,}\n]+)/g, (m) => ({ type: 'request-cert', value: m[1]!.trim() })],
   [
     /(?:^|[\s"'=])(--tls-(?:min|max)-v1\.[0-3]|--tls-cipher-list(?:=\S+)?|--openssl-config(?:=\S+)?|--openssl-legacy-provider)\b/g,
     (m) => ({ type: 'tls-flag', flag: m[1]! }),
   ],
   [/\bminVersion\s*:\s*['"`](TLSv1(?:\.[123])?)['"`]/g, (m) => ({ type: 'min-version', value: m[1]! })],
-  [/\bmaxVersion\s*:\s*['"`](TLSv1(?:\.[123])?)['"`]/g, (m) => ({ type: 'max-version', value: m[1]! })],
   [
     /\b(?:tls|https|http2)\.(?:createServer|createSecureServer)\s*\(|\bcreateSecureServer\s*\(|new\s+(?:tls\.)?TLSSocket\s*\([^)]*isServer/g,
     () => ({ type: 'tls-server' }),

@@ -228,8 +228,6 @@ export interface NginxDirective {
   readonly args: readonly string[];
   /** The enclosing block names, outermost first: `['http', 'server', 'location /secure']`. */
   readonly blocks: readonly string[];
-  /** The enclosing `server {` line, to group a server's directives. */
-  readonly server: Source | undefined;
   readonly source: Source;
 }
 
@@ -282,10 +280,8 @@ export type NodeFact =
   | { readonly type: 'secure-options'; readonly expression: string }
   | { readonly type: 'renegotiate-call' }
   | { readonly type: 'disable-renegotiation' }
-  | { readonly type: 'request-cert'; readonly value: string }
   | { readonly type: 'tls-flag'; readonly flag: string }
   | { readonly type: 'min-version'; readonly value: string }
-  | { readonly type: 'max-version'; readonly value: string }
   | { readonly type: 'tls-server' };
 
 export interface NodeSource {
