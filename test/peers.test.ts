@@ -157,14 +157,28 @@ describe('throwaway PKI', () => {
 });
 
 describe('ports and binaries', () => {
-  test('freePort returns a port that can be listened on', async () => {
+  test('freePort returns an unprivileged port that a listener then holds, and a taken port is refused', async (t) => {
     const port = await freePort();
+    assert.ok(Number.isInteger(port) && port >= 1024 && port <= 65535, `port ${port}`);
     const server = createServer();
+    t.after(() => new Promise((resolve) => server.close(resolve)));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(port, '127.0.0.1', resolve);
+      server.listen({ port, host: '127.0.0.1', exclusive: true }, resolve);
     });
-    await new Promise((resolve) => server.close(resolve));
+    const address = server.address();
+    assert.ok(address !== null && typeof address === 'object');
+    assert.equal(address.port, port);
+    // The port is now taken: a second exclusive listener on it fails, so the first one really holds it.
+    const second = createServer();
+    await assert.rejects(
+      new Promise<void>((resolve, reject) => {
+        second.once('error', reject);
+        second.listen({ port, host: '127.0.0.1', exclusive: true }, resolve);
+      }),
+      /EADDRINUSE/,
+    );
+    assert.notEqual(await freePort(), port, 'freePort does not hand out a port that is in use');
   });
 
   test('skipReason names the Debian package of a missing program', () => {
