@@ -4,7 +4,7 @@
  * them to the watch and hands what it forwards to the other engine, which decrypts it: what the
  * recipients report ('handshake-message' events) is what got past the guard.
  */
-import { join } from '../bytes-support.ts';
+import { join } from '../support/bytes.ts';
 import { ClientConnection, type ClientConfigInput } from '../../src/connection/client-connection.ts';
 import { ServerConnection, createServerContext, type ServerContext } from '../../src/connection/server-connection.ts';
 import type { RecordLayer } from '../../src/connection/record-layer.ts';

@@ -15,7 +15,7 @@
  * A failing stream is written to a JSON file; replay it with `npm run fuzz -- --replay FILE`.
  * Options: --seconds N (default 60), --seed N (first iteration seed, default: time-based).
  */
-import { join } from '../bytes-support.ts';
+import { join } from '../support/bytes.ts';
 import { writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
