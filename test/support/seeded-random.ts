@@ -10,6 +10,12 @@
  * module.syncBuiltinESMExports(), which is what makes the replacement reach `import * as crypto`
  * and named imports alike. Signatures are not covered: RSA PKCS#1 v1.5 is deterministic, PSS
  * and ECDSA are not (the golden sessions avoid them).
+ *
+ * The seam this stands in for: a `random(n)` and a `now()` in the client and server configs,
+ * read by randomWithTime and the session ids in src/handshake, and handed to the key shares
+ * (src/crypto/key-exchange.ts: ecdheKeyShare, dheKeyShare, rsaKeyTransport, the RSA fallback
+ * premaster), the session tickets (src/handshake/server-sessions.ts) and the CBC IVs
+ * (src/crypto/record-protection.ts); ephemeral keys would then be built from drawn bytes, as here.
  */
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import type * as NodeCrypto from 'node:crypto';
