@@ -17,7 +17,7 @@ import { getCiphers as tlsCiphers } from 'node:tls';
 import fc from 'fast-check';
 import { TlsError, type TlsErrorKind } from '../src/wire/errors.ts';
 import {
-  Transcript,
+  HandshakeHash,
   extendedMasterSecret,
   keyBlock,
   masterSecret,
@@ -183,7 +183,7 @@ test('the key schedule feeds the RFC labels and seeds to the PRF', () => {
 });
 
 // ---------------------------------------------------------------------------
-// Transcript
+// HandshakeHash
 
 test('the transcript hash is MD5||SHA-1 before TLS 1.2 and the PRF hash from 1.2 on', () => {
   const msgs = randomBytes(300);
@@ -196,7 +196,7 @@ test('the transcript hash is MD5||SHA-1 before TLS 1.2 and the PRF hash from 1.2
 
 test('a running transcript can be hashed at any point, repeatedly, without disturbing it', () => {
   const parts = [randomBytes(10), randomBytes(1000), randomBytes(0), randomBytes(77)];
-  const t = new Transcript();
+  const t = new HandshakeHash();
   const seen: Uint8Array[] = [];
   for (const part of parts) {
     const input = Uint8Array.from(part);

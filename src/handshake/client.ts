@@ -15,7 +15,7 @@ import {
   rsaKeyTransport,
   type ServerKeyExchangeParams,
 } from '../crypto/key-exchange.ts';
-import { extendedMasterSecret, masterSecret, Transcript } from '../crypto/prf.ts';
+import { extendedMasterSecret, masterSecret, HandshakeHash } from '../crypto/prf.ts';
 import { chooseScheme, keyTypeOf, sign, verifySignature } from '../crypto/signatures.ts';
 import { suiteAllowsVersion, suiteById, suiteName, type CipherSuiteInfo } from '../crypto/suites.ts';
 import { systemTrustStore, verifyChain } from '../pki/verify.ts';
@@ -69,7 +69,7 @@ export interface ClientHelloOptions {
 
 /** Per-handshake data carried from state to state. */
 interface Handshake {
-  readonly transcript: Transcript;
+  readonly transcript: HandshakeHash;
   readonly clientRandom: Uint8Array;
   readonly offeredVersion: number;
   readonly offeredSuites: readonly number[];
@@ -104,7 +104,7 @@ export function startClientHandshake(
   opts: ClientHelloOptions = {},
 ): ClientState {
   const renegotiation = cx.security.handshakes > 0;
-  const transcript = new Transcript();
+  const transcript = new HandshakeHash();
   let hello: ClientHello;
   let raw: Uint8Array;
   let offeredSession: ClientSession | undefined;

@@ -11,7 +11,7 @@ import { PLANS } from './probes/registry.ts';
 import { emptyDos } from './probes/renegotiation-run.ts';
 import { ConnectionGate } from './gate.ts';
 import { runPlan } from './scheduler.ts';
-import { resolveAddress } from './session.ts';
+import { resolveAddress } from './transport.ts';
 import type { ScanOptions, ScanReport, ScanTarget } from './types.ts';
 
 export const SCANNER = 'renego-scan/0.1.0';

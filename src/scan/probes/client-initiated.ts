@@ -6,7 +6,7 @@
  * whose renegotiation completed stays open for the CVE-2011-1473 run
  * (renegotiation-run.ts), which goes on renegotiating on it.
  */
-import type { ProbeSession } from '../session.ts';
+import type { ProbeSession } from '../probe-session.ts';
 import type { ClientInitiatedResult, RenegotiationAttempt, ScanOptions } from '../types.ts';
 import { open } from './context.ts';
 import { RENEGOTIATION_ROUND_TRIPS, CONNECT_ROUND_TRIPS, type Probe } from './probe.ts';
@@ -41,13 +41,13 @@ export async function probeClientInitiated(
 ): Promise<ClientInitiatedProbe> {
   if (!session) return { result: notTested(notTestedReason), evidence: [], ms: 0, session: undefined, opened: false };
   const t0 = performance.now();
-  const mark = session.transcript.lines.length;
+  const mark = session.log.lines.length;
   let kept = false;
   try {
     const first = await session.renegotiate(opts);
     const evidence = [
       `${kind} client-initiated renegotiation: ${describeAttempt(first)}`,
-      ...session.transcript.lines.slice(mark, mark + 12),
+      ...session.log.lines.slice(mark, mark + 12),
     ];
     kept = keep && first.outcome === 'completed' && !session.closed;
     return {

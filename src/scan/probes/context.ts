@@ -3,7 +3,7 @@ import { ALL_SUITES, suiteById, type CipherSuiteInfo } from '../../crypto/suites
 import type { ClientRenegotiationPolicy } from '../../handshake/client-config.ts';
 import { ProtocolVersion } from '../../wire/enums.ts';
 import type { ConnectionGate } from '../gate.ts';
-import { openSession, type OpenResult, type ProbeConnectOptions, type ProbeSession } from '../session.ts';
+import { openSession, type OpenResult, type ProbeConnectOptions, type ProbeSession } from '../probe-session.ts';
 import type { ScanOptions, ScanTarget } from '../types.ts';
 
 export interface ProbeContext {

@@ -6,7 +6,7 @@
  * renegotiation completed, on the same connection (its first renegotiation is
  * the run's first): secure first, else insecure. It is the plan's longest chain.
  */
-import type { ProbeSession } from '../session.ts';
+import type { ProbeSession } from '../probe-session.ts';
 import type { ClientInitiatedResult, DosResult, RenegotiationAttempt, ScanOptions, Tri } from '../types.ts';
 import type { Evidence } from '../verdict.ts';
 import type { ClientInitiatedProbe } from './client-initiated.ts';

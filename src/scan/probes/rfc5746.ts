@@ -7,7 +7,7 @@
  * handed on to the insecure client-initiated check.
  */
 import { riEvidence } from '../evidence.ts';
-import type { ProbeSession } from '../session.ts';
+import type { ProbeSession } from '../probe-session.ts';
 import type { Tri } from '../types.ts';
 import { open, type Negotiated, type ProbeContext } from './context.ts';
 import { CONNECT_ROUND_TRIPS, type Probe } from './probe.ts';
@@ -32,7 +32,7 @@ export async function probeScsv(cx: ProbeContext, n: Negotiated): Promise<ScsvPr
   }
   const session = r.session;
   session.close();
-  const sh = session.transcript.serverHello;
+  const sh = session.log.serverHello;
   return {
     scsv: session.summary.secureRenegotiation,
     evidence: [

@@ -15,7 +15,7 @@ import { HandshakeType } from '../../wire/enums.ts';
 import type { CertificateRequest } from '../../wire/handshake.ts';
 import { distinguishedName } from '../evidence.ts';
 import { answerSettled, isHttpResponse, request, statusOf } from '../http.ts';
-import type { ProbeSession } from '../session.ts';
+import type { ProbeSession } from '../probe-session.ts';
 import type { ClientInitiatedResult, SecureRenegotiationResult, ServerInitiatedPath, Tri } from '../types.ts';
 import { describeAttempt } from './client-initiated.ts';
 import { open, type Negotiated, type ProbeContext } from './context.ts';
@@ -66,7 +66,7 @@ async function requestAndWatch(s: ProbeSession, path: string, host: string, time
     s.write(request('GET', path, host));
     o.response = await s.read(timeoutMs, answerSettled);
     o.closed = s.closed;
-    if (s.transcript.alertReceived) o.alert = s.transcript.alertReceived;
+    if (s.log.alertReceived) o.alert = s.log.alertReceived;
   } finally {
     s.sock.off('tlsEvent', onEvent);
     s.sock.off('renegotiated', onRenegotiated);

@@ -5,7 +5,7 @@
  * "could not scan". Needs no other probe.
  */
 import * as tls from 'node:tls';
-import { openTransport } from '../session.ts';
+import { openTransport } from '../transport.ts';
 import type { Tri } from '../types.ts';
 import type { ProbeContext } from './context.ts';
 import type { Probe } from './probe.ts';

@@ -12,7 +12,7 @@
 import { suiteName } from '../../crypto/suites.ts';
 import { ProtocolVersion, versionName } from '../../wire/enums.ts';
 import { distinguishedName } from '../evidence.ts';
-import type { ProbeSession } from '../session.ts';
+import type { ProbeSession } from '../probe-session.ts';
 import type { Baseline, HandshakeAttempt, VersionsResult } from '../types.ts';
 import { SCAN_SUITES, VERSIONS, open, suitesWithout, type Negotiated, type ProbeContext } from './context.ts';
 import { CONNECT_ROUND_TRIPS, type Probe } from './probe.ts';
@@ -111,7 +111,7 @@ function baselineOf(o: VersionOutcome, session: ProbeSession): HandshakeProbe {
     peerCertificate: session.sock.getPeerCertificate().subject?.split('\n').join(', '),
     attempts: [],
     // A copy: a reused session's transcript goes on with its renegotiations.
-    evidence: [...session.transcript.lines],
+    evidence: [...session.log.lines],
   };
   return {
     negotiated: { version: o.version, suites: SCAN_SUITES.filter((x) => o.suites.includes(x.id)) },
