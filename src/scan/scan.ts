@@ -58,7 +58,11 @@ function finish(e: Evidence, t0: number): ScanReport {
 
 export async function scanTarget(target: ScanTarget, opts: ScanOptions): Promise<ScanReport> {
   const t0 = performance.now();
-  const e = emptyReport(target, opts.maxRenegotiations);
+  const e = emptyReport(
+    target,
+    opts.maxRenegotiations,
+    opts.plan === 'quick' ? 'not checked in --quick mode' : 'not reached',
+  );
   try {
     return await scanInto(e, target, opts, t0);
   } catch (err) {

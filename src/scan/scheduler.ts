@@ -65,11 +65,13 @@ export async function runPlan(plan: readonly AnyProbe[], cx: ProbeContext, e: Ev
     return promise;
   };
   await Promise.all(plan.map(start));
+  const inOrder: Record<string, number> = {};
+  for (const p of plan) if (ms[p.id] !== undefined) inOrder[p.id] = ms[p.id]!;
   for (const p of plan) {
     const out = outputs.get(p.id);
     if (out !== undefined) p.contribute(e, out as never, run);
   }
-  return { ms, roundTrips: longestChain(plan, outputs, cx.opts) };
+  return { ms: inOrder, roundTrips: longestChain(plan, outputs, cx.opts) };
 }
 
 function longestChain(plan: readonly AnyProbe[], outputs: Map<ProbeId, unknown>, opts: ScanOptions): number {
