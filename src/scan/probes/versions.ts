@@ -14,6 +14,7 @@ import { ProtocolVersion, versionName } from '../../wire/enums.ts';
 import { distinguishedName } from '../evidence.ts';
 import type { ProbeSession } from '../probe-session.ts';
 import type { Baseline, HandshakeAttempt, VersionsResult } from '../types.ts';
+import type { Evidence } from '../verdict.ts';
 import { SCAN_SUITES, VERSIONS, open, suitesWithout, type Negotiated, type ProbeContext } from './context.ts';
 import { CONNECT_ROUND_TRIPS, type Probe } from './probe.ts';
 
@@ -188,7 +189,7 @@ export const versionsProbe: Probe<'versions'> = {
 };
 
 /** TLS 1.3 only: every renegotiation check has its answer, there is nothing to renegotiate. */
-function tls13Only(e: Parameters<Probe['contribute']>[0]): void {
+function tls13Only(e: Evidence): void {
   e.ok = true;
   const why = 'TLS 1.3 only: renegotiation does not exist there';
   e.secureRenegotiation.reasons = { extension: why, scsv: why, required: why, enforced: why };
