@@ -13,6 +13,7 @@
  *
  *   npx tsx bench/scan.ts --latency [--delays 0,20,50] [--rounds N] [--no-docs]
  */
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
 import { createTestPki, writePkiFiles } from '../src/pki/throwaway.ts';
@@ -82,7 +83,7 @@ async function cpuPerAudit(files: { serverCert: string; serverKey: string }): Pr
     const c = process.cpuUsage(c0);
     const wall = performance.now() - t0;
     const cpu = (c.user + c.system) / 1000 / CPU_AUDITS;
-    return `CPU per full audit of gnutls-serv NORMAL (default options, ${CPU_AUDITS} audits in one process after a warm-up): ${fixed(cpu, 1)} ms (user ${fixed(c.user / 1000 / CPU_AUDITS, 1)}, system ${fixed(c.system / 1000 / CPU_AUDITS, 1)}); wall ${fixed(wall / CPU_AUDITS, 0)} ms per audit; ${fixed(handshakes / CPU_AUDITS, 0)} renegotiations per audit in the run.`;
+    return `CPU per full audit of gnutls-serv NORMAL (default options, ${CPU_AUDITS} audits in one process after a warm-up): ${fixed(cpu, 1)} ms (user ${fixed(c.user / 1000 / CPU_AUDITS, 1)}, system ${fixed(c.system / 1000 / CPU_AUDITS, 1)}); wall ${fixed(wall / CPU_AUDITS, 0)} ms per audit; ${fixed(handshakes / CPU_AUDITS, 0)} renegotiations in a row per audit (the CVE-2011-1473 run).`;
   } finally {
     await g.stop();
   }
@@ -95,6 +96,7 @@ export async function runLatencyBench(o: {
 }): Promise<SuiteResult> {
   const testsslBin = which('testssl') ?? which('testssl.sh');
   const sslscanBin = which('sslscan');
+  const loadBefore = loadavg()[0]!;
   const build = await buildRenego();
   const files = await writePkiFiles(join(build.dir, 'pki'), await createTestPki({ keyType: 'rsa' }));
   const rows: Row[] = [];
@@ -163,6 +165,7 @@ export async function runLatencyBench(o: {
   const cpu = await cpuPerAudit(files);
   await rm(build.dir, { recursive: true, force: true });
   const machine = describeMachine();
+  const load = `Load average (1 min) ${fixed(loadBefore, 1)} at the start, ${fixed(loadavg()[0]!, 1)} at the end: on a shared machine every time here includes waiting for a core, and the 0 ms rows show how much of the audit is not round trips.`;
   const header = [
     'server',
     'RTT ms',
@@ -180,7 +183,7 @@ export async function runLatencyBench(o: {
     ...(testsslBin ? [] : ['testssl.sh is not installed: its columns are skipped.']),
     ...(sslscanBin ? [] : ['sslscan is not installed: its columns are skipped.']),
   ];
-  const text = [textTable(header, rows), ...missing, '', cpu].join('\n');
+  const text = [textTable(header, rows), ...missing, load, '', cpu].join('\n');
   const markdown = [
     '## Scanner at a distance (`renego scan` behind a delaying proxy) and CPU per audit',
     '',
@@ -191,6 +194,8 @@ export async function runLatencyBench(o: {
     '```',
     '',
     markdownTable(header, rows),
+    '',
+    load,
     '',
     ...missing,
     ...(missing.length > 0 ? [''] : []),
