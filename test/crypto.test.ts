@@ -16,7 +16,7 @@ import { createCipheriv, createDecipheriv, createHash, createHmac, getCiphers, r
 import { getCiphers as tlsCiphers } from 'node:tls';
 import fc from 'fast-check';
 import { TlsError, type TlsErrorKind } from '../src/wire/errors.ts';
-import { Transcript, extendedMasterSecret, keyBlock, masterSecret, prf, verifyData } from '../src/crypto/prf.ts';
+import { HandshakeHash, extendedMasterSecret, keyBlock, masterSecret, prf, verifyData } from '../src/crypto/prf.ts';
 import {
   ALL_SUITES,
   DEFAULT_CLIENT_SUITES,
@@ -180,11 +180,11 @@ test('the key schedule feeds the RFC labels and seeds to the PRF', () => {
 });
 
 // ---------------------------------------------------------------------------
-// Transcript
+// HandshakeHash
 
 test('the transcript hash is MD5||SHA-1 before TLS 1.2 and the PRF hash from 1.2 on', () => {
   const msgs = randomBytes(300);
-  const t = new Transcript();
+  const t = new HandshakeHash();
   t.append(msgs);
   const md5sha1 = Buffer.concat([createHash('md5').update(msgs).digest(), createHash('sha1').update(msgs).digest()]);
   assert.deepEqual(t.hash(TLS10, 'sha256'), Uint8Array.from(md5sha1));
@@ -195,7 +195,7 @@ test('the transcript hash is MD5||SHA-1 before TLS 1.2 and the PRF hash from 1.2
 
 test('a running transcript can be hashed at any point, repeatedly, without disturbing it', () => {
   const parts = [randomBytes(10), randomBytes(1000), randomBytes(0), randomBytes(77)];
-  const t = new Transcript();
+  const t = new HandshakeHash();
   const seen: Uint8Array[] = [];
   for (const part of parts) {
     const input = Uint8Array.from(part);

@@ -15,7 +15,7 @@ import { renderHtmlReport } from '../src/lab/report-html.ts';
 import { COLUMN } from '../src/lab/labels.ts';
 import { formatMatrix } from '../src/lab/report-text.ts';
 import { SCENARIOS } from '../src/lab/scenarios.ts';
-import { Transcript } from '../src/lab/transcript.ts';
+import { RecordLog } from '../src/lab/record-log.ts';
 import { browserSkipReason, launchBrowser } from './peers/browser.ts';
 
 describe('the renegotiation splice lab', () => {
@@ -236,7 +236,7 @@ function syntheticCells(): CellResult[] {
           : 'server sent fatal handshake_failure: RenegotiationInfoMismatch: renegotiation_info in a renegotiation ClientHello did not carry the previous verify_data',
       legitimateFlowWorks: i % 2 === 0,
       bankLog: [],
-      transcript: new Transcript(),
+      transcript: new RecordLog(),
       scan: { ok: true, vulnerabilities: i % 3 === 0 ? ['CVE-2009-3555', 'CVE-2011-1473', 'triple-handshake'] : [] },
     })),
   );

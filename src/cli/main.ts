@@ -273,6 +273,10 @@ program
     'HOST[:PORT], [IPv6]:PORT, or SCHEME://HOST[:PORT] (https, smtp, imap, pop3, ftp, xmpp, ldap, postgres)',
   )
   .option('--targets-file <file>', 'one target per line (- for stdin; # comments)')
+  .option(
+    '--quick',
+    'RFC 5746 (extension and SCSV), one secure and one insecure client renegotiation, TLS 1.3 only: no run, paths or split',
+  )
   .option('--json', 'one JSON object per target (JSON Lines), schema in docs/scan.md')
   .option('--html <file>', 'also write a self-contained HTML report (as --html-file)')
   .option('--html-file <file>', 'write a self-contained HTML report to FILE, beside the output on stdout')
@@ -317,7 +321,7 @@ program
       },
       [
         'renego scan example.test:443',
-        'renego scan --targets-file hosts.txt --json > report.jsonl',
+        'renego scan --quick --targets-file hosts.txt --json > report.jsonl',
         'renego scan smtp://mail.example.test --quiet --fail-on high --html-file report.html',
       ],
     ),
@@ -328,6 +332,7 @@ program
       {
         targets,
         targetsFile: o.targetsFile,
+        quick: o.quick,
         json: o.json,
         html: o.htmlFile ?? o.html,
         htmlOption: o.htmlFile !== undefined ? '--html-file' : '--html',

@@ -70,10 +70,14 @@ const ECDH_CURVE: Record<number, string> = {
   [NamedGroup.secp384r1]: 'secp384r1',
 };
 
-/** The Montgomery curves of RFC 7748 (RFC 8422 §5.1.1): key length and DER SPKI prefix (RFC 8410 §4). */
-const MONTGOMERY: Record<number, { name: 'x25519' | 'x448'; length: number; spkiPrefix: Buffer }> = {
-  [NamedGroup.x25519]: { name: 'x25519', length: 32, spkiPrefix: Buffer.from('302a300506032b656e032100', 'hex') },
-  [NamedGroup.x448]: { name: 'x448', length: 56, spkiPrefix: Buffer.from('3042300506032b656f033900', 'hex') },
+/**
+ * The Montgomery curves of RFC 7748 (RFC 8422 §5.1.1): key length and JWK curve name (RFC 8037 §2).
+ * Keys cross into node:crypto as JWK, which carries the raw key: OpenSSL 3's DER SPKI encoder and
+ * decoder cost several times the X25519 operation itself, in every handshake.
+ */
+const MONTGOMERY: Record<number, { name: 'x25519' | 'x448'; length: number; crv: 'X25519' | 'X448' }> = {
+  [NamedGroup.x25519]: { name: 'x25519', length: 32, crv: 'X25519' },
+  [NamedGroup.x448]: { name: 'x448', length: 56, crv: 'X448' },
 };
 
 export interface KeyShare {
@@ -86,10 +90,10 @@ export interface KeyShare {
 export function ecdheKeyShare(group: number): KeyShare {
   const montgomery = MONTGOMERY[group];
   if (montgomery !== undefined) {
-    const { name, length, spkiPrefix } = montgomery;
+    const { name, length, crv } = montgomery;
     const { publicKey, privateKey } =
       name === 'x25519' ? crypto.generateKeyPairSync('x25519') : crypto.generateKeyPairSync('x448');
-    const raw = publicKey.export({ type: 'spki', format: 'der' }).subarray(spkiPrefix.length);
+    const raw = Buffer.from(publicKey.export({ format: 'jwk' }).x ?? '', 'base64url');
     const label = name.toUpperCase();
     return {
       publicKey: new Uint8Array(raw),
@@ -101,11 +105,8 @@ export function ecdheKeyShare(group: number): KeyShare {
         // node, fails the derivation itself for such shares; the zero check covers any other build.
         let secret: Uint8Array;
         try {
-          const peerKey = crypto.createPublicKey({
-            key: Buffer.concat([spkiPrefix, peer]),
-            format: 'der',
-            type: 'spki',
-          });
+          const x = Buffer.from(peer.buffer, peer.byteOffset, peer.byteLength).toString('base64url');
+          const peerKey = crypto.createPublicKey({ key: { kty: 'OKP', crv, x }, format: 'jwk' });
           secret = new Uint8Array(crypto.diffieHellman({ privateKey, publicKey: peerKey }));
         } catch {
           throw new TlsError('IllegalParameter', `${label} share of small order (the shared secret would be zero)`);

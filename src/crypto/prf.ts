@@ -136,7 +136,7 @@ export function verifyData(
  * `hash()` digests a copy, so it can be taken at any point, any number of times
  * (CertificateVerify, the RFC 7627 session hash, both Finished messages).
  */
-export class Transcript {
+export class HandshakeHash {
   private readonly md5: Hash = createHash('md5');
   private readonly sha1: Hash = createHash('sha1');
   private readonly sha256: Hash = createHash('sha256');

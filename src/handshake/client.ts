@@ -15,7 +15,8 @@ import {
   rsaKeyTransport,
   type ServerKeyExchangeParams,
 } from '../crypto/key-exchange.ts';
-import { extendedMasterSecret, masterSecret, Transcript } from '../crypto/prf.ts';
+import { certificatePublicKey } from '../crypto/certificate-key.ts';
+import { extendedMasterSecret, masterSecret, HandshakeHash } from '../crypto/prf.ts';
 import { chooseScheme, keyTypeOf, sign, verifySignature } from '../crypto/signatures.ts';
 import { suiteAllowsVersion, suiteById, suiteName, type CipherSuiteInfo } from '../crypto/suites.ts';
 import { systemTrustStore, verifyChain } from '../pki/verify.ts';
@@ -69,7 +70,7 @@ export interface ClientHelloOptions {
 
 /** Per-handshake data carried from state to state. */
 interface Handshake {
-  readonly transcript: Transcript;
+  readonly transcript: HandshakeHash;
   readonly clientRandom: Uint8Array;
   readonly offeredVersion: number;
   readonly offeredSuites: readonly number[];
@@ -104,7 +105,7 @@ export function startClientHandshake(
   opts: ClientHelloOptions = {},
 ): ClientState {
   const renegotiation = cx.security.handshakes > 0;
-  const transcript = new Transcript();
+  const transcript = new HandshakeHash();
   let hello: ClientHello;
   let raw: Uint8Array;
   let offeredSession: ClientSession | undefined;
@@ -388,21 +389,18 @@ class ExpectCertificate implements ClientState {
     received(this.hs, input);
     const hs = this.hs;
     if (msg.certificates.length === 0) throw new TlsError('BadCertificate', 'server sent no certificate');
-    let leaf: crypto.X509Certificate;
+    let peerKey: crypto.KeyObject;
     if (this.config.insecure) {
-      try {
-        leaf = new crypto.X509Certificate(Buffer.from(msg.certificates[0]!));
-      } catch {
-        throw new TlsError('BadCertificate', 'server certificate does not parse');
-      }
+      peerKey = certificatePublicKey(msg.certificates[0]!);
     } else {
-      leaf = verifyChain(msg.certificates, this.config.trust ?? systemTrustStore(), this.config.serverName)[0]!;
+      peerKey = verifyChain(msg.certificates, this.config.trust ?? systemTrustStore(), this.config.serverName)[0]!
+        .publicKey;
       hs.peerVerified = true;
     }
     checkIdentityChange(cx, this.config, hs, msg.certificates);
     hs.peerCertificates = msg.certificates;
-    hs.peerKey = leaf.publicKey;
-    const keyType = keyTypeOf(leaf.publicKey);
+    hs.peerKey = peerKey;
+    const keyType = keyTypeOf(peerKey);
     if ((hs.suite.auth === 'RSA' && keyType !== 'rsa') || (hs.suite.auth === 'ECDSA' && keyType !== 'ec')) {
       throw new TlsError('BadCertificate', `a ${keyType} certificate for a ${hs.suite.auth} suite`);
     }

@@ -1,6 +1,6 @@
 /** What the client and server state machines share: message plumbing and the traffic state. */
 import * as crypto from 'node:crypto';
-import { verifyData, type FinishedLabel, type Transcript } from '../crypto/prf.ts';
+import { verifyData, type FinishedLabel, type HandshakeHash } from '../crypto/prf.ts';
 import type { RecordProtector } from '../crypto/record-protection.ts';
 import type { CipherSuiteInfo } from '../crypto/suites.ts';
 import { HandshakeType, handshakeTypeName } from '../wire/enums.ts';
@@ -30,7 +30,7 @@ export function expectCcs(input: HandshakeInput, state: string): void {
 }
 
 /** Encodes a message, adds it to the transcript and queues it for the current flight. */
-export function sendMessage(cx: HandshakeContext, transcript: Transcript, m: HandshakeMessage): void {
+export function sendMessage(cx: HandshakeContext, transcript: HandshakeHash, m: HandshakeMessage): void {
   const raw = encodeHandshake(m);
   transcript.append(raw);
   cx.send(raw);
@@ -42,7 +42,7 @@ export interface FinishedInputs {
   readonly version: number;
   readonly suite: CipherSuiteInfo;
   readonly masterSecret: Uint8Array;
-  readonly transcript: Transcript;
+  readonly transcript: HandshakeHash;
 }
 
 /** RFC 5246 §7.4.9: PRF(master_secret, finished_label, Hash(handshake_messages)) over the transcript so far. */

@@ -15,7 +15,7 @@ import {
   rsaDecryptPremaster,
   type KeyShare,
 } from '../crypto/key-exchange.ts';
-import { extendedMasterSecret, masterSecret, Transcript } from '../crypto/prf.ts';
+import { extendedMasterSecret, masterSecret, HandshakeHash } from '../crypto/prf.ts';
 import type { RecordProtector } from '../crypto/record-protection.ts';
 import { chooseScheme, sign, verifySignature } from '../crypto/signatures.ts';
 import { suiteAllowsVersion, suiteById, type CipherSuiteInfo } from '../crypto/suites.ts';
@@ -56,7 +56,7 @@ export interface ServerHandshakeOptions {
 }
 
 interface Handshake {
-  readonly transcript: Transcript;
+  readonly transcript: HandshakeHash;
   readonly hello: ClientHello;
   readonly renegotiation: boolean;
   readonly serverRandom: Uint8Array;
@@ -104,7 +104,7 @@ function processClientHello(
   raw: Uint8Array,
 ): HandshakeState {
   const renegotiation = cx.security.handshakes > 0;
-  const transcript = new Transcript();
+  const transcript = new HandshakeHash();
   transcript.append(raw);
   ext.rejectDuplicates(hello.extensions);
   if (!hello.compressionMethods.includes(0)) {

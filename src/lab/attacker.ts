@@ -14,7 +14,7 @@ import { connect, type RenegoSocket } from '../adapter/tls-socket.ts';
 import type { RecordLayer } from '../connection/record-layer.ts';
 import { ContentType, HandshakeType, alertLevelName, alertName } from '../wire/enums.ts';
 import { Deframer, HandshakeJoiner, encodeRecordHeader, type Record } from '../wire/record.ts';
-import { Transcript } from './transcript.ts';
+import { RecordLog } from './record-log.ts';
 
 export interface AttackerOptions {
   upstream: { host: string; port: number };
@@ -22,7 +22,7 @@ export interface AttackerOptions {
   prefix: string;
   /** Splice the victim's hello at once (client-initiated) or as the answer to the server's HelloRequest. */
   trigger: 'client-initiated' | 'hello-request';
-  transcript: Transcript;
+  transcript: RecordLog;
   timeoutMs?: number;
 }
 
@@ -67,7 +67,7 @@ export async function startAttacker(opts: AttackerOptions): Promise<Attacker> {
 async function handleVictim(
   victim: net.Socket,
   opts: AttackerOptions,
-  t: Transcript,
+  t: RecordLog,
   sockets: net.Socket[],
   notes: string[],
 ): Promise<string> {
@@ -158,7 +158,7 @@ function relay(
   fromVictim: Deframer,
   helloRecords: Record[],
   opts: AttackerOptions,
-  t: Transcript,
+  t: RecordLog,
   notes: string[],
 ): Promise<string> {
   return new Promise((resolve) => {
@@ -190,7 +190,7 @@ function relay(
         t.add({
           from: 'victim',
           to: 'server',
-          contentType: Transcript.describe(r.type, undefined).contentType,
+          contentType: RecordLog.describe(r.type, undefined).contentType,
           length: r.length,
           protection: 'victim-server keys',
           note: 'relayed unread',
@@ -201,7 +201,7 @@ function relay(
       t.add({
         from: 'victim',
         to: 'server',
-        ...Transcript.describe(r.type, r.fragment),
+        ...RecordLog.describe(r.type, r.fragment),
         length: r.length,
         protection: 'attacker-server keys',
         note: 'victim handshake wrapped in the attacker session',
@@ -231,7 +231,7 @@ function relay(
             t.add({
               from: 'server',
               to: 'victim',
-              contentType: Transcript.describe(raw.type, undefined).contentType,
+              contentType: RecordLog.describe(raw.type, undefined).contentType,
               length: raw.length,
               protection: 'victim-server keys',
               note: 'relayed unread',
@@ -240,7 +240,7 @@ function relay(
           }
           const rec = records.nextRecord();
           if (!rec) break;
-          const desc = Transcript.describe(rec.type, rec.data);
+          const desc = RecordLog.describe(rec.type, rec.data);
           if (rec.type === ContentType.alert && rec.data.length >= 2) {
             notes.push(
               `server sent ${alertLevelName(rec.data[0]!)} ${alertName(rec.data[1]!)} ${spliced ? 'during the spliced handshake' : 'to the attacker'}`,

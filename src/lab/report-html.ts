@@ -9,7 +9,7 @@ import { DEFENCES } from './defences.ts';
 import { COLUMN, LEGITIMATE_FLOW, verdictOf } from './labels.ts';
 import type { CellResult } from './run.ts';
 import { SCENARIOS } from './scenarios.ts';
-import type { Party, TranscriptEntry } from './transcript.ts';
+import type { Party, RecordLogEntry } from './record-log.ts';
 import { truncate, wrap } from '../text/terminal.ts';
 
 const LANE_X: Record<Party, number> = { victim: 110, attacker: 420, server: 730 };
@@ -27,11 +27,11 @@ function esc(s: string): string {
 
 /** One row of the ladder: a record, or a run of application data records collapsed into one. */
 interface Hop {
-  entry: TranscriptEntry;
+  entry: RecordLogEntry;
   count: number;
 }
 
-function sameRun(a: TranscriptEntry, b: TranscriptEntry): boolean {
+function sameRun(a: RecordLogEntry, b: RecordLogEntry): boolean {
   return (
     a.contentType === 'application_data' &&
     b.contentType === 'application_data' &&
@@ -45,7 +45,7 @@ function sameRun(a: TranscriptEntry, b: TranscriptEntry): boolean {
 }
 
 /** Consecutive unreadable application data between the same parties under the same keys is one row. */
-function hops(entries: readonly TranscriptEntry[]): Hop[] {
+function hops(entries: readonly RecordLogEntry[]): Hop[] {
   const out: Hop[] = [];
   for (const entry of entries) {
     const last = out.at(-1);
@@ -67,7 +67,7 @@ function labelLines(hop: Hop, spanPx: number): string[] {
   return lines.length > 2 ? [lines[0]!, truncate(`${lines[1]!} …`, chars)] : lines;
 }
 
-function hopClass(e: TranscriptEntry): string {
+function hopClass(e: RecordLogEntry): string {
   if (e.note === 'the injected prefix') return 'injected';
   if (e.protection === 'victim-server keys') return 'victim';
   return e.protection === 'clear' ? 'clear' : 'attacker';
@@ -78,7 +78,7 @@ function hopClass(e: TranscriptEntry): string {
  * protect it, every handshake message it carries named above it; the splice
  * point a banner row of its own.
  */
-export function ladderSvg(entries: readonly TranscriptEntry[]): string {
+export function ladderSvg(entries: readonly RecordLogEntry[]): string {
   const body: string[] = [];
   let cursor = TOP;
   let spliceDrawn = false;

@@ -10,7 +10,7 @@ import { startAttacker } from './attacker.ts';
 import { startPresetBank, type BankEntry } from './bank.ts';
 import { DEFENCES, type Defence } from './defences.ts';
 import { SCENARIOS, type Scenario } from './scenarios.ts';
-import { Transcript } from './transcript.ts';
+import { RecordLog } from './record-log.ts';
 import { runVictim, type VictimCredentials } from './victim.ts';
 import type { ServerCertificate } from '../handshake/server-config.ts';
 import type { TrustStore } from '../pki/verify.ts';
@@ -27,7 +27,7 @@ export interface CellResult {
   /** Does the legitimate client-certificate flow still work under this defence? */
   legitimateFlowWorks: boolean;
   bankLog: BankEntry[];
-  transcript: Transcript;
+  transcript: RecordLog;
   /** `renego scan`'s verdict on this defence's server (through the guard, if any). */
   scan?: ScanVerdict;
 }
@@ -79,7 +79,7 @@ async function runCell(pki: LabPki, scenario: Scenario, defence: Defence, opts: 
   const bank = await startPresetBank(pki, defence.server, timeoutMs * 2);
   const guard = defence.guard && opts.startGuard ? await opts.startGuard(defence.guard, bank.port) : undefined;
   const upstreamPort = guard?.port ?? bank.port;
-  const transcript = new Transcript();
+  const transcript = new RecordLog();
   const attacker = await startAttacker({
     upstream: { host: '127.0.0.1', port: upstreamPort },
     prefix: scenario.prefix,

@@ -189,7 +189,12 @@ export interface ScanReport {
   verdicts: Verdict[];
   vulnerabilities: VerdictId[];
   advice: string[];
-  timings: { totalMs: number; probes: ProbeTiming };
+  /**
+   * Wall time of the audit and of each probe that ran, and the round trips on
+   * the longest chain of probes that ran (the audit cannot take less than that
+   * many round-trip times).
+   */
+  timings: { totalMs: number; probes: ProbeTiming; roundTrips?: number };
   scannedAt: string;
   scanner: string;
 }
@@ -209,6 +214,8 @@ export interface ScanOptions {
   nudgeAfterMs: number;
   /** Connections one target gets at once (dropped to 1 when the server turns out to serve one at a time). */
   connectionsPerTarget: number;
+  /** Which probes run: every check (default), or `quick` (RFC 5746 and one renegotiation of each kind). */
+  plan?: 'full' | 'quick';
   /** Shared connection rate limiter; undefined means no limit. */
   limiter?: { take(): Promise<void> };
 }

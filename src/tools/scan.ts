@@ -39,6 +39,8 @@ export interface ScanCommandOptions {
   quiet?: boolean;
   /** Exit 1 when a finding reaches this severity (default medium: any listed vulnerability). */
   failOn?: string;
+  /** The quick plan: RFC 5746, one renegotiation of each kind, TLS 1.3 only. */
+  quick?: boolean;
   concurrency?: number;
   shard?: string;
   starttls?: string;
@@ -84,6 +86,7 @@ export function scanOptionsFrom(o: ScanCommandOptions): ScanOptions {
       DEFAULT_SCAN_OPTIONS.connectionsPerTarget,
     ),
   };
+  if (o.quick) opts.plan = 'quick';
   if (o.rate !== undefined) opts.limiter = new RateLimiter(positive('--rate', o.rate, 1));
   return opts;
 }

@@ -3,7 +3,7 @@ import { ALL_SUITES, type CipherSuiteInfo } from '../../crypto/suites.ts';
 import type { ClientRenegotiationPolicy } from '../../handshake/client-config.ts';
 import { ProtocolVersion } from '../../wire/enums.ts';
 import type { ConnectionGate } from '../gate.ts';
-import { openSession, type OpenResult, type ProbeConnectOptions } from '../session.ts';
+import { openSession, type OpenResult, type ProbeConnectOptions, type ProbeSession } from '../probe-session.ts';
 import type { ScanOptions, ScanTarget } from '../types.ts';
 
 export interface ProbeContext {
@@ -11,6 +11,8 @@ export interface ProbeContext {
   readonly address: string;
   readonly opts: ScanOptions;
   readonly gate: ConnectionGate;
+  /** Every session open to this target: the scan closes what a probe left open, whatever happened. */
+  readonly sessions: Set<ProbeSession>;
 }
 
 /** The version and suites the baseline handshake settled on. */
@@ -71,7 +73,12 @@ export async function open(
         };
     const r = await openSession(cx.target, cx.address, engineOptions(n, signal, extra), cx.opts, stall);
     if (r.ok) {
-      r.session.onClose(release);
+      const session = r.session;
+      cx.sessions.add(session);
+      session.onClose(() => {
+        cx.sessions.delete(session);
+        release();
+      });
       return r;
     }
     release();

@@ -12,6 +12,7 @@ import { hex } from '../evidence.ts';
 import type { ClientInitiatedResult, RenegotiationOutcome, SecureRenegotiationResult, Tri } from '../types.ts';
 import { describeAttempt } from './client-initiated.ts';
 import { open, type Negotiated, type ProbeContext } from './context.ts';
+import { CONNECT_ROUND_TRIPS, type Probe } from './probe.ts';
 
 type RiChoice = NonNullable<RenegotiateOptions['renegotiationInfo']>;
 
@@ -106,3 +107,36 @@ export function judgeEnforcement(
     reason: `the server refuses client-initiated renegotiation (${secureOutcome}) the same way whatever renegotiation_info says`,
   };
 }
+
+declare module './probe.ts' {
+  interface ProbeOutputs {
+    /** `advertised` false: the server does not signal RFC 5746, nothing was sent. */
+    'rfc5746-enforced': EnforcementProbe & { advertised: boolean };
+  }
+}
+
+export const enforcementProbe: Probe<'rfc5746-enforced'> = {
+  id: 'rfc5746-enforced',
+  needs: ['handshake'],
+  informs: ['CVE-2009-3555'],
+  async run(r) {
+    const h = r.need('handshake');
+    if (!h.info.secureRenegotiation) return { enforcement: [], evidence: [], ms: 0, advertised: false };
+    return { ...(await probeEnforcement(r.cx, h.negotiated)), advertised: true };
+  },
+  contribute(e, out, r) {
+    const sr = e.secureRenegotiation;
+    if (!out.advertised) {
+      sr.enforced = null;
+      sr.reasons.enforced = 'the server does not advertise RFC 5746, so there is nothing to enforce';
+      return;
+    }
+    sr.enforcement = out.enforcement;
+    sr.evidence.push(...out.evidence);
+    const j = judgeEnforcement(out, r.output('client-initiated-secure')?.result.outcome ?? 'not-tested');
+    sr.enforced = j.enforced;
+    if (j.reason) sr.reasons.enforced = j.reason;
+  },
+  // A new session, then a ClientHello answered by an alert or a ServerHello.
+  roundTrips: (out) => (out.advertised ? CONNECT_ROUND_TRIPS + 1 : 0),
+};

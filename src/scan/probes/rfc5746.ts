@@ -7,9 +7,10 @@
  * handed on to the insecure client-initiated check.
  */
 import { riEvidence } from '../evidence.ts';
-import type { ProbeSession } from '../session.ts';
+import type { ProbeSession } from '../probe-session.ts';
 import type { Tri } from '../types.ts';
 import { open, type Negotiated, type ProbeContext } from './context.ts';
+import { CONNECT_ROUND_TRIPS, type Probe } from './probe.ts';
 
 export interface ScsvProbe {
   scsv: Tri;
@@ -31,7 +32,7 @@ export async function probeScsv(cx: ProbeContext, n: Negotiated): Promise<ScsvPr
   }
   const session = r.session;
   session.close();
-  const sh = session.transcript.serverHello;
+  const sh = session.log.serverHello;
   return {
     scsv: session.summary.secureRenegotiation,
     evidence: [
@@ -85,3 +86,43 @@ export async function probeLegacyClient(cx: ProbeContext, n: Negotiated): Promis
     ms: f.ms,
   };
 }
+
+declare module './probe.ts' {
+  interface ProbeOutputs {
+    'rfc5746-scsv': ScsvProbe;
+    'rfc5746-required': LegacyProbe;
+  }
+}
+
+export const scsvProbe: Probe<'rfc5746-scsv'> = {
+  id: 'rfc5746-scsv',
+  needs: ['handshake'],
+  informs: [],
+  run: (r) => probeScsv(r.cx, r.need('handshake').negotiated),
+  contribute(e, out) {
+    const sr = e.secureRenegotiation;
+    sr.scsv = out.scsv;
+    if (out.reason) sr.reasons.scsv = out.reason;
+    sr.evidence.push(...out.evidence);
+  },
+  roundTrips: () => CONNECT_ROUND_TRIPS,
+};
+
+/** The legacy client's handshake; its session, when it opens, is the insecure client-initiated check's. */
+export const requiredProbe: Probe<'rfc5746-required'> = {
+  id: 'rfc5746-required',
+  needs: ['handshake'],
+  informs: ['CVE-2009-3555'],
+  async run(r) {
+    const l = await probeLegacyClient(r.cx, r.need('handshake').negotiated);
+    if (!r.planned('client-initiated-insecure')) l.session?.close();
+    return l;
+  },
+  contribute(e, out) {
+    const sr = e.secureRenegotiation;
+    sr.required = out.required;
+    if (out.reason) sr.reasons.required = out.reason;
+    sr.evidence.push(...out.evidence.slice(0, 3));
+  },
+  roundTrips: () => CONNECT_ROUND_TRIPS,
+};

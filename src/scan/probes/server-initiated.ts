@@ -15,11 +15,12 @@ import { HandshakeType } from '../../wire/enums.ts';
 import type { CertificateRequest } from '../../wire/handshake.ts';
 import { distinguishedName } from '../evidence.ts';
 import { answerSettled, isHttpResponse, request, statusOf } from '../http.ts';
-import type { ProbeSession } from '../session.ts';
-import type { ClientInitiatedResult, ServerInitiatedPath, Tri } from '../types.ts';
+import type { ProbeSession } from '../probe-session.ts';
+import type { ClientInitiatedResult, SecureRenegotiationResult, ServerInitiatedPath, Tri } from '../types.ts';
 import { describeAttempt } from './client-initiated.ts';
 import { open, type Negotiated, type ProbeContext } from './context.ts';
 import { misbehaviours } from './enforcement.ts';
+import { CONNECT_ROUND_TRIPS, RENEGOTIATION_ROUND_TRIPS, type Probe } from './probe.ts';
 
 interface Observation {
   helloRequest: boolean;
@@ -65,7 +66,7 @@ async function requestAndWatch(s: ProbeSession, path: string, host: string, time
     s.write(request('GET', path, host));
     o.response = await s.read(timeoutMs, answerSettled);
     o.closed = s.closed;
-    if (s.transcript.alertReceived) o.alert = s.transcript.alertReceived;
+    if (s.log.alertReceived) o.alert = s.log.alertReceived;
   } finally {
     s.sock.off('tlsEvent', onEvent);
     s.sock.off('renegotiated', onRenegotiated);
@@ -268,3 +269,59 @@ export async function probeServerInitiated(
     ms: ms(),
   };
 }
+
+declare module './probe.ts' {
+  interface ProbeOutputs {
+    'server-initiated': (ServerInitiatedPath & { ms: number })[];
+  }
+}
+
+/**
+ * Where the server renegotiated on its own, its renegotiations show enforcement
+ * too: one that carried on after a bad renegotiation_info is not enforcing RFC
+ * 5746, whatever client-initiated renegotiation showed; one that aborted every
+ * time answers what a server refusing client renegotiation left open.
+ */
+function addServerInitiatedEnforcement(sr: SecureRenegotiationResult, paths: ServerInitiatedPath[]): void {
+  for (const p of paths) {
+    sr.enforcement.push(
+      ...p.enforcement.map((x) => ({ ...x, sent: `${x.sent}, answering the HelloRequest of GET ${p.path}` })),
+    );
+  }
+  const failed = paths.find((p) => p.enforced === false);
+  const held = paths.find((p) => p.enforced === true);
+  if (failed) {
+    sr.enforced = false;
+    delete sr.reasons.enforced;
+  } else if (sr.enforced === null && held) {
+    sr.enforced = true;
+    sr.reasons.enforced = `shown on the server-initiated renegotiation of GET ${held.path}: each misbehaving answer to its HelloRequest was refused`;
+  }
+}
+
+export const serverInitiatedProbe: Probe<'server-initiated'> = {
+  id: 'server-initiated',
+  needs: ['handshake'],
+  informs: ['CVE-2009-3555', 'no-renegotiation'],
+  run(r) {
+    const n = r.need('handshake').negotiated;
+    return Promise.all(r.cx.opts.paths.map((p) => probeServerInitiated(r.cx, n, p)));
+  },
+  contribute(e, out) {
+    e.serverInitiated = out.map(({ ms: _ms, ...p }) => p);
+    addServerInitiatedEnforcement(e.secureRenegotiation, e.serverInitiated);
+  },
+  // A session, the request and its HelloRequest, the renegotiation; on a secure session the legacy and
+  // misbehaving answers follow on new sessions, the same again.
+  roundTrips: (out) =>
+    Math.max(
+      0,
+      ...out.map((p) =>
+        p.renegotiates !== true
+          ? p.evidence.length > 0
+            ? CONNECT_ROUND_TRIPS + 1
+            : 0
+          : 2 * (CONNECT_ROUND_TRIPS + 1 + RENEGOTIATION_ROUND_TRIPS),
+      ),
+    ),
+};

@@ -6,9 +6,10 @@
  * a victim's credentials (tlsfuzzer's "incomplete GET").
  */
 import { answerSettled, isHttpResponse, statusOf } from '../http.ts';
-import type { SplitRequestResult } from '../types.ts';
+import type { ClientInitiatedResult, SplitRequestResult } from '../types.ts';
 import { describeAttempt } from './client-initiated.ts';
 import { open, type Negotiated, type ProbeContext } from './context.ts';
+import { CONNECT_ROUND_TRIPS, RENEGOTIATION_ROUND_TRIPS, type Probe } from './probe.ts';
 
 export async function probeSplit(
   cx: ProbeContext,
@@ -86,3 +87,36 @@ export async function probeSplit(
     s.close();
   }
 }
+
+declare module './probe.ts' {
+  interface ProbeOutputs {
+    'split-request': SplitRequestResult & { ms: number };
+  }
+}
+
+/** The split runs over whichever kind of renegotiation the server accepts, insecure first. */
+function renegotiating(
+  insecure: ClientInitiatedResult,
+  secure: ClientInitiatedResult,
+): 'secure' | 'insecure' | undefined {
+  if (insecure.outcome === 'completed') return 'insecure';
+  return secure.outcome === 'completed' ? 'secure' : undefined;
+}
+
+export const splitProbe: Probe<'split-request'> = {
+  id: 'split-request',
+  needs: ['handshake', 'client-initiated-secure', 'client-initiated-insecure'],
+  informs: ['CVE-2009-3555'],
+  run: (r) =>
+    probeSplit(
+      r.cx,
+      r.need('handshake').negotiated,
+      renegotiating(r.need('client-initiated-insecure').result, r.need('client-initiated-secure').result),
+    ),
+  contribute(e, out) {
+    const { ms: _ms, ...split } = out;
+    e.clientInitiated.split = split;
+  },
+  // A new session, the first half, a renegotiation, the second half and its answer.
+  roundTrips: (out) => (out.evidence.length > 0 ? CONNECT_ROUND_TRIPS + RENEGOTIATION_ROUND_TRIPS + 1 : 0),
+};

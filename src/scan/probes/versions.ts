@@ -1,50 +1,71 @@
 /**
  * Check 1: protocol versions, and the handshake every other check builds on.
- * TLS 1.0, 1.1 and 1.2 are each tried alone with every suite the engine runs;
- * when a handshake fails after the ServerHello (a suite we cannot finish, a weak
- * DH group), the chosen suite is dropped and the version tried again. TLS 1.3 is
- * only detected, through node:tls: renegotiation does not exist there.
+ * TLS 1.0, 1.1 and 1.2 are each tried alone with every suite the engine runs,
+ * all at once; when a handshake fails after the ServerHello (a suite we cannot
+ * finish, a weak DH group), the chosen suite is dropped and the version tried
+ * again. Two probes read the same tries: `handshake` is done as soon as the
+ * highest version that works is known (TLS 1.2 answering is enough), so the
+ * probes that build on it need not wait for older versions; `versions` waits for
+ * every try. The TLS 1.2 session stays open for the secure client-initiated
+ * check, which renegotiates on it instead of a new handshake.
  */
-import * as tls from 'node:tls';
 import { suiteName } from '../../crypto/suites.ts';
-import { versionName } from '../../wire/enums.ts';
+import { ProtocolVersion, versionName } from '../../wire/enums.ts';
 import { distinguishedName } from '../evidence.ts';
-import { openTransport, type ProbeSession } from '../session.ts';
-import type { Baseline, HandshakeAttempt, Tri, VersionsResult } from '../types.ts';
+import type { ProbeSession } from '../probe-session.ts';
+import type { Baseline, HandshakeAttempt, VersionsResult } from '../types.ts';
+import type { Evidence } from '../verdict.ts';
 import { SCAN_SUITES, VERSIONS, open, suitesWithout, type Negotiated, type ProbeContext } from './context.ts';
+import { CONNECT_ROUND_TRIPS, type Probe } from './probe.ts';
 
 /** Suites dropped, at most, before a version counts as not working. */
 const MAX_SUITE_FALLBACKS = 3;
 
-export interface VersionProbe {
-  versions: VersionsResult;
-  /** The highest version that completed. */
-  baseline: { negotiated: Negotiated; info: Baseline } | undefined;
-  /** Why no TLS 1.0–1.2 handshake worked. */
-  error: string | undefined;
-  /** Every TCP attempt failed before TLS began: the target is unreachable. */
-  unreachable: boolean;
-  ms: number;
-}
-
 interface VersionOutcome {
   version: number;
-  /** Closed at once; kept for its summary and transcript. */
+  /** What the handshake showed; the session itself is closed unless kept for reuse. */
   session: ProbeSession | undefined;
   suites: readonly number[];
   attempts: HandshakeAttempt[];
   transportOnly: boolean;
 }
 
-async function tryVersion(cx: ProbeContext, version: number): Promise<VersionOutcome> {
+/** The handshake every other probe builds on. */
+export interface HandshakeProbe {
+  negotiated: Negotiated;
+  info: Baseline;
+  /** Still open when it can be reused: TLS 1.2 with RFC 5746, for the secure client-initiated check. */
+  session: ProbeSession | undefined;
+}
+
+export interface VersionsProbe {
+  versions: Omit<VersionsResult, 'TLSv1.3'>;
+  attempts: HandshakeAttempt[];
+  /** Why no TLS 1.0–1.2 handshake worked (undefined when one did). */
+  error: string | undefined;
+  /** Every TCP attempt failed before TLS began. */
+  transportOnly: boolean;
+}
+
+declare module './probe.ts' {
+  interface ProbeOutputs {
+    handshake: HandshakeProbe;
+    versions: VersionsProbe;
+  }
+}
+
+/** The newest version we try: a session of it is the best there can be, so it may stay open. */
+const NEWEST = ProtocolVersion['TLSv1.2'];
+
+async function tryVersion(cx: ProbeContext, version: number, keep: boolean): Promise<VersionOutcome> {
   let suites = SCAN_SUITES;
   const attempts: HandshakeAttempt[] = [];
   let transportOnly = true;
   for (let i = 0; i <= MAX_SUITE_FALLBACKS; i++) {
     const r = await open(cx, { version, suites }, 'extension');
     if (r.ok) {
-      // Closed at once: a server that serves one connection at a time must be free for the next probe.
-      r.session.close();
+      // Closed at once unless reused: a server that serves one connection at a time must be free for the next probe.
+      if (!keep || !r.session.summary.secureRenegotiation) r.session.close();
       attempts.push({ version: versionName(version), ok: true, cipher: r.session.cipher, ms: r.session.handshakeMs });
       return { version, session: r.session, suites: suites.map((s) => s.id), attempts, transportOnly: false };
     }
@@ -66,80 +87,116 @@ async function tryVersion(cx: ProbeContext, version: number): Promise<VersionOut
   return { version, session: undefined, suites: [], attempts, transportOnly };
 }
 
-/** TLS 1.3 through node:tls (after STARTTLS when asked): true, false, or null when the connection itself failed. */
-export async function detectTls13(cx: ProbeContext): Promise<{ value: Tri; note: string }> {
-  const release = await cx.gate.acquire();
-  try {
-    return await tls13Handshake(cx);
-  } finally {
-    release();
+/** The tries, newest version first, started once per target whichever probe asks first. */
+const triesByTarget = new WeakMap<ProbeContext, Promise<VersionOutcome>[]>();
+
+function versionTries(cx: ProbeContext, keepNewest: boolean): Promise<VersionOutcome>[] {
+  let tries = triesByTarget.get(cx);
+  if (!tries) {
+    tries = VERSIONS.map((v) => tryVersion(cx, v, keepNewest && v === NEWEST));
+    triesByTarget.set(cx, tries);
   }
+  return tries;
 }
 
-async function tls13Handshake(cx: ProbeContext): Promise<{ value: Tri; note: string }> {
-  let raw;
-  try {
-    raw = await openTransport(cx.target, cx.address, cx.opts);
-  } catch (e) {
-    return { value: null, note: `TLS 1.3: ${(e as Error).message}` };
-  }
-  return new Promise((resolve) => {
-    const s = tls.connect({
-      socket: raw,
-      ...(cx.target.serverName ? { servername: cx.target.serverName } : {}),
-      minVersion: 'TLSv1.3',
-      maxVersion: 'TLSv1.3',
-      rejectUnauthorized: false,
-    });
-    const done = (value: Tri, note: string): void => {
-      clearTimeout(timer);
-      s.destroy();
-      raw.destroy();
-      resolve({ value, note });
-    };
-    const timer = setTimeout(() => done(null, `TLS 1.3: no answer within ${cx.opts.timeoutMs} ms`), cx.opts.timeoutMs);
-    s.once('secureConnect', () =>
-      done(true, `TLS 1.3 handshake completed (${s.getCipher()?.standardName ?? 'unknown suite'})`),
-    );
-    s.once('error', (e: NodeJS.ErrnoException) => {
-      // An alert or a close in answer to a TLS 1.3-only hello is a "no"; a reset before anything is too.
-      done(false, `TLS 1.3 refused: ${e.code ?? ''} ${e.message}`.trim());
-    });
-  });
-}
-
-export async function probeVersions(cx: ProbeContext): Promise<VersionProbe> {
-  const t0 = performance.now();
-  const [outcomes, tls13] = await Promise.all([Promise.all(VERSIONS.map((v) => tryVersion(cx, v))), detectTls13(cx)]);
-  const versions: VersionsResult = { TLSv1: null, 'TLSv1.1': null, 'TLSv1.2': null, 'TLSv1.3': tls13.value };
-  for (const o of outcomes) {
-    versions[versionName(o.version) as keyof VersionsResult] = o.session ? true : o.transportOnly ? null : false;
-  }
-  const best = outcomes.find((o) => o.session);
-  const attempts = outcomes.flatMap((o) => o.attempts);
-  const ms = Math.round(performance.now() - t0);
-  const unreachable = outcomes.every((o) => o.transportOnly) && tls13.value === null;
-  if (!best?.session) {
-    const last = attempts.at(-1);
-    return { versions, baseline: undefined, error: last?.error ?? 'no handshake completed', unreachable, ms };
-  }
-  const session = best.session;
+function baselineOf(o: VersionOutcome, session: ProbeSession): HandshakeProbe {
   const s = session.summary;
-  const negotiated: Negotiated = {
-    version: best.version,
-    suites: SCAN_SUITES.filter((x) => best.suites.includes(x.id)),
-  };
   const info: Baseline = {
     version: versionName(s.version),
     cipher: suiteName(s.cipherSuite),
-    suites: [...best.suites],
+    suites: [...o.suites],
     secureRenegotiation: s.secureRenegotiation,
     extendedMasterSecret: s.extendedMasterSecret,
     initialCertificateRequest: s.certificateRequested !== undefined,
     certificateAuthorities: (s.certificateRequested?.certificateAuthorities ?? []).map(distinguishedName),
     peerCertificate: session.sock.getPeerCertificate().subject?.split('\n').join(', '),
-    attempts,
-    evidence: [...session.transcript.lines, tls13.note],
+    attempts: [],
+    // A copy: a reused session's transcript goes on with its renegotiations.
+    evidence: [...session.log.lines],
   };
-  return { versions, baseline: { negotiated, info }, error: undefined, unreachable: false, ms };
+  return {
+    negotiated: { version: o.version, suites: SCAN_SUITES.filter((x) => o.suites.includes(x.id)) },
+    info,
+    session: session.closed ? undefined : session,
+  };
+}
+
+export const handshakeProbe: Probe<'handshake'> = {
+  id: 'handshake',
+  needs: [],
+  informs: ['CVE-2009-3555', 'triple-handshake'],
+  async run(r) {
+    for (const t of versionTries(r.cx, r.planned('client-initiated-secure'))) {
+      const o = await t;
+      if (o.session) return baselineOf(o, o.session);
+    }
+    return undefined;
+  },
+  contribute(e, out) {
+    const info = out.info;
+    e.ok = true;
+    e.baseline = info;
+    e.extendedMasterSecret = info.extendedMasterSecret;
+    const sr = e.secureRenegotiation;
+    sr.extension = info.secureRenegotiation;
+    if (!sr.extension) sr.reasons.extension = 'no renegotiation_info in the ServerHello';
+    sr.evidence.push(
+      ...info.evidence.filter((l) => l.includes('ServerHello') || l.includes('ClientHello')).slice(0, 2),
+    );
+  },
+  roundTrips: () => CONNECT_ROUND_TRIPS,
+};
+
+export const versionsProbe: Probe<'versions'> = {
+  id: 'versions',
+  needs: [],
+  informs: ['no-renegotiation'],
+  async run(r) {
+    const outcomes = await Promise.all(versionTries(r.cx, r.planned('client-initiated-secure')));
+    const versions: VersionsProbe['versions'] = { TLSv1: null, 'TLSv1.1': null, 'TLSv1.2': null };
+    for (const o of outcomes) {
+      versions[versionName(o.version) as keyof VersionsProbe['versions']] = o.session
+        ? true
+        : o.transportOnly
+          ? null
+          : false;
+    }
+    const attempts = outcomes.flatMap((o) => o.attempts);
+    const worked = outcomes.some((o) => o.session);
+    return {
+      versions,
+      attempts,
+      error: worked ? undefined : (attempts.at(-1)?.error ?? 'no handshake completed'),
+      transportOnly: outcomes.every((o) => o.transportOnly),
+    };
+  },
+  contribute(e, out, r) {
+    Object.assign(e.versions, out.versions);
+    if (e.baseline) {
+      e.baseline.attempts = out.attempts;
+      return;
+    }
+    if (out.error === undefined) return;
+    const tls13 = r.output('tls13')?.value ?? null;
+    if (tls13 === true) {
+      tls13Only(e);
+      return;
+    }
+    const unreachable = out.transportOnly && tls13 === null;
+    e.error = unreachable ? `unreachable: ${out.error}` : `no TLS 1.0–1.2 handshake completed: ${out.error}`;
+  },
+  roundTrips: () => CONNECT_ROUND_TRIPS,
+};
+
+/** TLS 1.3 only: every renegotiation check has its answer, there is nothing to renegotiate. */
+function tls13Only(e: Evidence): void {
+  e.ok = true;
+  const why = 'TLS 1.3 only: renegotiation does not exist there';
+  e.secureRenegotiation.reasons = { extension: why, scsv: why, required: why, enforced: why };
+  e.clientInitiated.details = {
+    secure: { outcome: 'not-tested', reason: why },
+    insecure: { outcome: 'not-tested', reason: why },
+  };
+  e.clientInitiated.split.reason = why;
+  e.dos = { ...e.dos, reason: why };
 }

@@ -3,7 +3,7 @@ import { contentTypeName, handshakeTypeName } from '../wire/enums.ts';
 
 export type Party = 'victim' | 'attacker' | 'server';
 
-export interface TranscriptEntry {
+export interface RecordLogEntry {
   at: number;
   from: Party;
   to: Party;
@@ -20,11 +20,11 @@ export interface TranscriptEntry {
   note?: string;
 }
 
-export class Transcript {
-  readonly entries: TranscriptEntry[] = [];
+export class RecordLog {
+  readonly entries: RecordLogEntry[] = [];
   private readonly t0 = performance.now();
 
-  add(e: Omit<TranscriptEntry, 'at'>): void {
+  add(e: Omit<RecordLogEntry, 'at'>): void {
     this.entries.push({ at: Math.round(performance.now() - this.t0), ...e });
   }
 

@@ -1,93 +1,25 @@
 /**
- * One probe connection: TCP (address family, retries of transient failures, the
- * shared rate limit), STARTTLS, then a handshake on the renego client engine with
- * every record and message observed. Every wait is bounded by the probe timeout;
- * `close()` always releases the socket.
+ * One probe connection: the transport (transport.ts), then a handshake on the
+ * renego client engine with every record and message in an evidence log, and
+ * the session the probes share (application data inbox, renegotiation
+ * classified). Every wait is bounded by the probe timeout; `close()` always
+ * releases the socket.
  */
-import * as dns from 'node:dns/promises';
-import * as net from 'node:net';
+import type * as net from 'node:net';
 import { RenegoSocket, type ConnectOptions, type RenegotiateOptions } from '../adapter/tls-socket.ts';
 import type { RenegotiationResult } from '../adapter/engine-socket.ts';
 import { suiteName } from '../crypto/suites.ts';
 import type { ConnectionEvent, HandshakeSummary } from '../handshake/events.ts';
-import { HandshakeType, alertLevelName, alertName, versionName } from '../wire/enums.ts';
+import { HandshakeType, versionName } from '../wire/enums.ts';
 import { TlsError } from '../wire/errors.ts';
-import type { HandshakeMessage, UnknownHandshake } from '../wire/handshake.ts';
-import { describeHandshake } from './evidence.ts';
-import { nudgeFor, startTls } from './starttls.ts';
+import { EvidenceLog } from './evidence-log.ts';
+import { classifyRenegotiation } from './outcome.ts';
+import { nudgeFor } from './starttls.ts';
+import { openTransport } from './transport.ts';
 import type { RenegotiationAttempt, ScanOptions, ScanTarget } from './types.ts';
-
-/** Errors worth one more try: nothing TLS-related happened yet. */
-const TRANSIENT = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EAI_AGAIN',
-  'EPIPE',
-]);
 
 /** The server said nothing while we had other connections open to it. */
 class QueuedError extends Error {}
-
-export class TransientError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.code = code;
-  }
-}
-
-/** Resolves the host once per family choice, so every probe of a target hits the same address. */
-export async function resolveAddress(target: ScanTarget): Promise<string> {
-  if (net.isIP(target.host)) return target.host;
-  const r = await dns.lookup(target.host, target.family ? { family: target.family } : {});
-  return r.address;
-}
-
-function tcpConnect(address: string, port: number, timeoutMs: number): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: address, port });
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new TransientError('ETIMEDOUT', `TCP connect to ${address}:${port} timed out after ${timeoutMs} ms`));
-    }, timeoutMs);
-    socket.once('connect', () => {
-      clearTimeout(timer);
-      socket.removeAllListeners('error');
-      resolve(socket);
-    });
-    socket.once('error', (e: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      socket.destroy();
-      const code = e.code ?? 'ERROR';
-      reject(TRANSIENT.has(code) ? new TransientError(code, `${code}: ${e.message}`) : e);
-    });
-  });
-}
-
-/** A TCP connection ready for a ClientHello (STARTTLS done), retried on transient failures. */
-export async function openTransport(target: ScanTarget, address: string, opts: ScanOptions): Promise<net.Socket> {
-  for (let attempt = 0; ; attempt++) {
-    await opts.limiter?.take();
-    try {
-      const socket = await tcpConnect(address, target.port, opts.timeoutMs);
-      if (target.starttls) {
-        try {
-          await startTls(socket, target.starttls, target.serverName ?? target.host, opts.timeoutMs);
-        } catch (e) {
-          socket.destroy();
-          throw e;
-        }
-      }
-      return socket;
-    } catch (e) {
-      if (!(e instanceof TransientError) || attempt >= opts.retries) throw e;
-      await new Promise((r) => setTimeout(r, 100 * (attempt + 1)));
-    }
-  }
-}
 
 export type ProbeConnectOptions = Omit<ConnectOptions, 'host' | 'port' | 'socket'>;
 
@@ -107,45 +39,12 @@ export interface HandshakeFailure {
   transcript: string[];
 }
 
-/** Records and messages as one-line notes, for evidence. */
-export class Transcript {
-  readonly lines: string[] = [];
-  serverHello: (HandshakeMessage & { type: typeof HandshakeType.server_hello }) | undefined;
-  alertReceived: string | undefined;
-  private readonly limit = 64;
-
-  note(line: string): void {
-    if (this.lines.length < this.limit) this.lines.push(line);
-  }
-
-  onEvent(e: ConnectionEvent): void {
-    switch (e.type) {
-      case 'handshake-message':
-        this.onMessage(e.direction, e.message);
-        return;
-      case 'alert': {
-        const text = `${alertLevelName(e.level)} ${alertName(e.description)}`;
-        if (e.direction === 'received') this.alertReceived = text;
-        this.note(`${e.direction === 'received' ? '←' : '→'} alert ${text}`);
-        return;
-      }
-      default:
-        return;
-    }
-  }
-
-  private onMessage(direction: 'in' | 'out', m: HandshakeMessage | UnknownHandshake): void {
-    if (direction === 'in' && m.type === HandshakeType.server_hello) this.serverHello = m as typeof this.serverHello;
-    this.note(`${direction === 'in' ? '←' : '→'} ${describeHandshake(m)}`);
-  }
-}
-
 /** What a probe keeps of the server's application data: status lines and short bodies fit, the rest is dropped. */
 export const MAX_INBOX_BYTES = 1 << 20;
 
 /** A completed handshake with the inbox of application data and helpers the probes share. */
 export class ProbeSession {
-  readonly transcript: Transcript;
+  readonly log: EvidenceLog;
   private inbox: Buffer[] = [];
   private inboxBytes = 0;
   private wake: (() => void) | undefined;
@@ -156,11 +55,11 @@ export class ProbeSession {
   constructor(
     readonly sock: RenegoSocket,
     readonly summary: HandshakeSummary,
-    transcript: Transcript,
+    log: EvidenceLog,
     readonly handshakeMs: number,
     private readonly target: ScanTarget,
   ) {
-    this.transcript = transcript;
+    this.log = log;
     sock.on('data', (d: Buffer) => {
       const keep = d.subarray(0, Math.max(0, MAX_INBOX_BYTES - this.inboxBytes));
       if (keep.length > 0) {
@@ -269,7 +168,7 @@ export class ProbeSession {
       clearTimeout(nudge);
       this.sock.off('tlsEvent', watch);
     }
-    const attempt = classify(r, Math.round(performance.now() - started), this.transcript.alertReceived);
+    const attempt = classifyRenegotiation(r, Math.round(performance.now() - started), this.log.alertReceived);
     if (serverHello) attempt.serverHello = true;
     if (nudged) attempt.nudged = true;
     if (r.summary) {
@@ -318,34 +217,6 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
-/** The adapter's outcome in the issue's vocabulary: a warning no_renegotiation is 'refused-alert', a fatal alert 'refused-fatal'. */
-function classify(r: RenegotiationResult, ms: number, lastAlert: string | undefined): RenegotiationAttempt {
-  switch (r.outcome) {
-    case 'completed':
-      return { outcome: 'completed', ms };
-    case 'refused-alert':
-      return { outcome: 'refused-alert', alert: `warning ${r.alert ?? 'no_renegotiation'}`, ms };
-    case 'timeout':
-      return { outcome: 'ignored', ms };
-    case 'refused-locally':
-      // Our engine would not start it: the connection had already failed or was mid-handshake.
-      return { outcome: 'closed', error: `not sent: ${r.error ?? 'connection not usable'}`, ms };
-    case 'refused-fatal':
-      return {
-        outcome: 'refused-fatal',
-        alert: `fatal ${r.alert ?? 'unknown'}`,
-        ...(r.error ? { error: r.error } : {}),
-        ms,
-      };
-    case 'closed': {
-      const a: RenegotiationAttempt = { outcome: 'closed', ms };
-      if (r.error) a.error = r.error;
-      if (lastAlert && lastAlert !== 'warning close_notify') a.alert = lastAlert;
-      return a;
-    }
-  }
-}
-
 export type OpenResult = { ok: true; session: ProbeSession } | { ok: false; failure: HandshakeFailure };
 
 /** Connects and handshakes; never throws. The caller closes the session. */
@@ -357,7 +228,7 @@ export async function openSession(
   stall?: { ms: number; crowded: () => boolean; activity: () => void },
 ): Promise<OpenResult> {
   const started = performance.now();
-  const transcript = new Transcript();
+  const log = new EvidenceLog();
   let socket: net.Socket;
   try {
     socket = await openTransport(target, address, opts);
@@ -382,7 +253,7 @@ export async function openSession(
     observe: true,
     handshakeTimeout: opts.timeoutMs,
   });
-  sock.on('tlsEvent', (e: ConnectionEvent) => transcript.onEvent(e));
+  sock.on('tlsEvent', (e: ConnectionEvent) => log.onEvent(e));
   return new Promise<OpenResult>((resolve) => {
     let settled = false;
     const finish = (r: OpenResult): void => {
@@ -393,16 +264,16 @@ export async function openSession(
     };
     const fail = (e: Error): void => {
       sock.destroy();
-      const sh = transcript.serverHello;
+      const sh = log.serverHello;
       const failure: HandshakeFailure = {
         error: e.message,
         kind: e instanceof QueuedError ? 'Queued' : e instanceof TlsError ? e.kind : 'Error',
         serverHello: sh !== undefined,
         transport: false,
         ms: elapsed(started),
-        transcript: transcript.lines,
+        transcript: log.lines,
       };
-      if (transcript.alertReceived) failure.alert = transcript.alertReceived;
+      if (log.alertReceived) failure.alert = log.alertReceived;
       if (sh) failure.chosenSuite = sh.cipherSuite;
       finish({ ok: false, failure });
     };
@@ -432,7 +303,7 @@ export async function openSession(
       sock.removeAllListeners('close');
       sock.on('error', () => undefined);
       const summary = sock.getHandshakeSummary()!;
-      finish({ ok: true, session: new ProbeSession(sock, summary, transcript, elapsed(started), target) });
+      finish({ ok: true, session: new ProbeSession(sock, summary, log, elapsed(started), target) });
     });
   });
 }
