@@ -63,6 +63,15 @@ program
   .option('--json', 'print one JSON object')
   .addHelpText(
     'after',
+    [
+      '',
+      'Interactive (no --json, --request, --renegotiate, --showcerts or --reconnect):',
+      '  as s_client, lines typed go to the server and its answers are printed;',
+      '  a line R alone renegotiates, a line Q alone closes the connection and quits.',
+    ].join('\n'),
+  )
+  .addHelpText(
+    'after',
     helpFooter(
       {
         ok: 'the handshake (and every renegotiation asked for) completed',
