@@ -12,6 +12,17 @@ import * as path from 'node:path';
 import { once } from 'node:events';
 import { describe, test } from 'node:test';
 import * as tls from 'node:tls';
+import { durationText } from '../src/cli/options.ts';
+import {
+  DEFAULT_DRAIN_TIMEOUT_MS,
+  DEFAULT_LOG_LEVEL,
+  DEFAULT_LOG_LIMITS,
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_TIMEOUTS,
+} from '../src/guard/defaults.ts';
+import { DEFAULT_HELLO_MEMORY_BYTES } from '../src/guard/hello-budget.ts';
+import { DEFAULT_POLICY } from '../src/guard/policy.ts';
+import { SAFE_SERVER_RENEGOTIATION } from '../src/handshake/server-config.ts';
 import { DEFENCES } from '../src/lab/defences.ts';
 import { SCENARIOS } from '../src/lab/scenarios.ts';
 import { EXIT } from '../src/tools/usage.ts';
@@ -209,6 +220,45 @@ describe('renego CLI errors', () => {
     const lab = runs[commands.indexOf('lab')]!.stdout.replace(/\s+/g, ' ');
     for (const { id } of [...DEFENCES, ...SCENARIOS])
       assert.ok(lab.includes(` ${id}`), `lab --help does not list ${id}`);
+  });
+});
+
+describe('defaults in --help', () => {
+  test('server --help shows the renegotiation policy a server runs with no flag, and the flag changing each', async () => {
+    const { stdout } = await renego(['server', '--help']);
+    const p = SAFE_SERVER_RENEGOTIATION;
+    const yes = (b: boolean): string => (b ? 'yes' : 'no');
+    for (const [what, value, flag] of [
+      ['renegotiation at all', yes(p.enabled), '--no-renegotiation'],
+      ['RFC 5746 secure renegotiation', yes(p.rfc5746), '--no-rfc5746'],
+      ['client-initiated accepted', yes(p.allowClientInitiated), '--client-renegotiation'],
+      ['client-initiated limit', `${p.clientLimit.count}/${p.clientLimit.windowMs}`, '--client-reneg-limit'],
+      ['a refusal answers with', `${p.refuseWith}, fatal after ${p.maxRefusals}`, '--refuse-with'],
+      ['legacy clients renegotiate', yes(p.allowUnsafeLegacy), '--legacy-renegotiation'],
+      ['legacy clients refused', yes(p.requireSecureClients), '--strict'],
+    ])
+      assert.match(stdout, new RegExp(`^  ${what}: +${value} +${flag}$`, 'm'));
+  });
+
+  test('guard --help shows the default of every limit and timeout', async () => {
+    const { stdout } = await renego(['guard', '--help']);
+    const flat = stdout.replace(/\s+/g, ' ');
+    const limits = DEFAULT_LOG_LIMITS.connectionLines;
+    for (const [flag, value] of [
+      ['--max-renegotiations', String(DEFAULT_POLICY.maxRenegotiationsPerConnection)],
+      ['--rate-limit', 'none'],
+      ['--max-connections', String(DEFAULT_MAX_CONNECTIONS)],
+      ['--handshake-timeout', durationText(DEFAULT_TIMEOUTS.handshakeMs)],
+      ['--idle-timeout', durationText(DEFAULT_TIMEOUTS.idleMs)],
+      ['--connect-timeout', durationText(DEFAULT_TIMEOUTS.connectMs)],
+      ['--log-level', DEFAULT_LOG_LEVEL],
+      ['--log-rate', `${limits.count}/${durationText(limits.windowMs)}`],
+      ['--drain-timeout', durationText(DEFAULT_DRAIN_TIMEOUT_MS)],
+      ['--hello-memory', `${DEFAULT_HELLO_MEMORY_BYTES / 1024 / 1024}MiB`],
+    ])
+      assert.match(flat, new RegExp(` ${flag} <[^>]+> [^(]*\\(default: ${value}\\)`), `${flag} shows its default`);
+    assert.equal(durationText(300_000), '5m');
+    assert.equal(durationText(1500), '1500ms');
   });
 });
 

@@ -5,12 +5,22 @@
  * in many short processes; the throwaway PKI's X.509 library is heavy).
  */
 import { Command, CommanderError, Option } from 'commander';
+import {
+  DEFAULT_DRAIN_TIMEOUT_MS,
+  DEFAULT_LOG_LEVEL,
+  DEFAULT_LOG_LIMITS,
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_TIMEOUTS,
+} from '../guard/defaults.ts';
+import { DEFAULT_HELLO_MEMORY_BYTES } from '../guard/hello-budget.ts';
+import { DEFAULT_POLICY } from '../guard/policy.ts';
+import { SAFE_SERVER_RENEGOTIATION } from '../handshake/server-config.ts';
 import { SERVER_PRESETS } from '../handshake/server-presets.ts';
 import { DEFENCES } from '../lab/defences.ts';
 import { STARTTLS_PROTOCOLS } from '../scan/starttls.ts';
 import type { ClientRunOptions } from '../tools/client.ts';
 import { EXIT, UsageError, describeSystemError } from '../tools/usage.ts';
-import { countPerWindow, helpFooter, integer } from './options.ts';
+import { countPerWindow, durationText, helpFooter, integer, serverPolicyHelp } from './options.ts';
 
 /** The subcommand running, for the one-line error prefix. */
 let running = 'renego';
@@ -160,6 +170,7 @@ program
   .option('--alpn <protocols>', 'ALPN protocols in preference order, comma-separated')
   .option('--handshake-timeout <ms>', 'drop clients whose handshake takes longer', integer(1), 10_000)
   .option('--json', 'log JSON lines')
+  .addHelpText('after', serverPolicyHelp(SAFE_SERVER_RENEGOTIATION))
   .addHelpText(
     'after',
     helpFooter(
@@ -246,21 +257,42 @@ program
   .option('--name <name>', 'listener name in logs and metrics')
   .option(
     '--policy <mode>',
-    'allow, deny, deny-client-initiated, deny-server-initiated, secure-only or require-rfc5746',
+    'allow, deny, deny-client-initiated, deny-server-initiated, secure-only or require-rfc5746 (required)',
   )
-  .option('--max-renegotiations <n>', 'renegotiations let through per connection (0: no limit)')
-  .option('--rate-limit <count/window>', 'renegotiations per client address per window, e.g. 10/60s')
+  .option(
+    '--max-renegotiations <n>',
+    `renegotiations let through per connection, 0: no limit (default: ${DEFAULT_POLICY.maxRenegotiationsPerConnection})`,
+  )
+  .option('--rate-limit <count/window>', 'renegotiations per client address per window, e.g. 10/60s (default: none)')
   .option('--allow-non-tls', 'pass non-TLS traffic through instead of closing it')
-  .option('--proxy-protocol <v>', 'send a PROXY protocol header to the upstream: v1 or v2')
-  .option('--max-connections <n>', 'open connections per listener')
-  .option('--handshake-timeout <duration>', 'close connections whose initial handshake takes longer, e.g. 10s')
-  .option('--idle-timeout <duration>', 'close connections idle this long, e.g. 5m')
-  .option('--connect-timeout <duration>', 'bound on the TCP connect to the upstream')
+  .option('--proxy-protocol <v>', 'send a PROXY protocol header to the upstream: v1 or v2 (default: none)')
+  .option('--max-connections <n>', `open connections per listener (default: ${DEFAULT_MAX_CONNECTIONS})`)
+  .option(
+    '--handshake-timeout <duration>',
+    `close connections whose initial handshake takes longer (default: ${durationText(DEFAULT_TIMEOUTS.handshakeMs)})`,
+  )
+  .option(
+    '--idle-timeout <duration>',
+    `close connections idle this long (default: ${durationText(DEFAULT_TIMEOUTS.idleMs)})`,
+  )
+  .option(
+    '--connect-timeout <duration>',
+    `bound on the TCP connect to the upstream (default: ${durationText(DEFAULT_TIMEOUTS.connectMs)})`,
+  )
   .option('--metrics <address>', 'serve Prometheus metrics on http://ADDRESS/metrics')
-  .option('--log-level <level>', 'trace, debug, info, warn, error, fatal or silent')
-  .option('--log-rate <count/window>', 'lines about connections per window, e.g. 100/1s (the rest are counted)')
-  .option('--drain-timeout <duration>', 'on SIGTERM, wait this long for connections to end')
-  .option('--hello-memory <size>', 'bytes all connections may hold back while collecting hellos, e.g. 64MiB')
+  .option('--log-level <level>', `trace, debug, info, warn, error, fatal or silent (default: ${DEFAULT_LOG_LEVEL})`)
+  .option(
+    '--log-rate <count/window>',
+    `lines about connections per window, the rest counted (default: ${DEFAULT_LOG_LIMITS.connectionLines.count}/${durationText(DEFAULT_LOG_LIMITS.connectionLines.windowMs)})`,
+  )
+  .option(
+    '--drain-timeout <duration>',
+    `on SIGTERM, wait this long for connections to end (default: ${durationText(DEFAULT_DRAIN_TIMEOUT_MS)})`,
+  )
+  .option(
+    '--hello-memory <size>',
+    `bytes all connections may hold back while collecting hellos (default: ${DEFAULT_HELLO_MEMORY_BYTES / 1024 / 1024}MiB)`,
+  )
   .addHelpText(
     'after',
     helpFooter({ ok: 'stopped by SIGINT or SIGTERM (after draining)', usage: 'invalid configuration or flags' }, [
