@@ -80,7 +80,23 @@ const USAGE_CASES: readonly (readonly [readonly string[], string, RegExp])[] = [
   [['server', '--min-version', 'tls1.3'], 'renego server', /unknown version tls1\.3: use tls1, tls1\.1 or tls1\.2/],
   [['server', '--client-reneg-limit', 'abc'], 'renego server', /COUNT\/MILLISECONDS/],
   [['server', '--ciphers', 'NOPE'], 'renego server', /unknown or unavailable cipher suite NOPE/],
+  // An empty label fails in the C library before any DNS query is built: no packet leaves.
+  [
+    ['server', '--host', 'bad..name', '--port', '0'],
+    'renego server',
+    /cannot listen on bad\.\.name:0: host name not found/,
+  ],
+  [
+    ['server', '--cert', 'package.json', '--key', 'package.json'],
+    'renego server',
+    /--cert\/--key: no certificate in the PEM \(want a PEM certificate chain and its private key\)$/,
+  ],
   [['lab', '--scenario', 'nope'], 'renego lab', /known: client-certificate, cookie-injection, redirect/],
+  [
+    ['lab', '--defence', 'nope'],
+    'renego lab',
+    new RegExp(`unknown defence nope; known: ${DEFENCES.map((d) => d.id).join(', ')}$`),
+  ],
   [['lab', '--html', '/nonexistent/lab.html'], 'renego lab', /cannot write --html \/nonexistent\/lab.html/],
   [['scan', '--bogus', '127.0.0.1:1'], 'renego scan', /unknown option '--bogus'/],
   [['scan', '--concurrency', 'abc', '127.0.0.1:1'], 'renego scan', /--concurrency .*whole number 1 or more/],
@@ -117,6 +133,8 @@ describe('renego CLI errors', () => {
     USAGE_CASES.forEach(([args, prefix, message], i) => {
       const r = runs[i]!;
       assert.equal(r.code, EXIT.usage, `renego ${args.join(' ')}: exit ${r.code}\n${r.stderr}`);
+      // Nothing ran before the error: no matrix, no scan result, no "listening".
+      assert.equal(r.stdout, '', `renego ${args.join(' ')} wrote to stdout`);
       if (args[0] === 'guard') {
         // A configuration error lists every problem, one per line, under its heading.
         assert.match(r.stderr, message);
@@ -198,6 +216,15 @@ describe('renego CLI errors', () => {
     }
   });
 
+  test('client takes an https:// URL as scan does: its host and port, not a host named "https"', async () => {
+    const port = await freePort();
+    const r = await renego(['client', `https://127.0.0.1:${port}/path`, '--json']);
+    assert.equal(r.code, EXIT.failed, r.stderr);
+    const report = JSON.parse(r.stdout) as { target: string; error?: { message: string } };
+    assert.equal(report.target, `127.0.0.1:${port}`);
+    assert.match(report.error?.message ?? '', /ECONNREFUSED/);
+  });
+
   test('--debug adds the stack', async () => {
     const r = await renego(['--debug', 'server', '--cert', '/nonexistent/cert.pem']);
     assert.equal(r.code, EXIT.usage);
@@ -262,8 +289,16 @@ describe('defaults in --help', () => {
   });
 });
 
-describe('renego server console (s_server r, R, q)', () => {
-  test('r sends a HelloRequest to every connection, R asks for a client certificate, q stops the server', async () => {
+/** The pid of the child of parent whose command line contains needle (Linux /proc). */
+function childRunning(parent: number, needle: string): number {
+  const children = fs.readFileSync(`/proc/${parent}/task/${parent}/children`, 'utf8').trim().split(/\s+/).map(Number);
+  const pid = children.find((p) => fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(needle));
+  assert.ok(pid !== undefined, `no child of ${parent} runs ${needle}`);
+  return pid;
+}
+
+describe('renego server console (s_server r, R, q) and SIGUSR1', () => {
+  test('r sends a HelloRequest to every connection, R asks for a client certificate, SIGUSR1 does as r, q stops the server', async () => {
     const port = await freePort();
     const server = await spawnPeer({
       name: 'renego server',
@@ -291,6 +326,13 @@ describe('renego server console (s_server r, R, q)', () => {
       server.write('R\n');
       const afterCertR = await server.waitForOutput(/(requestCert=true[^\n]*outcome=completed[^]*){2}/, RUN_TIMEOUT_MS);
       assert.equal(countMatches(afterCertR, /^renegotiation peer=/m), 4);
+      // SIGUSR1 does what r does, for a server without a console (the signal goes to node, not the watchdog shell).
+      process.kill(childRunning(server.pid, 'main.ts'), 'SIGUSR1');
+      const afterSignal = await server.waitForOutput(
+        /(requestCert=false[^\n]*outcome=completed[^]*){4}/,
+        RUN_TIMEOUT_MS,
+      );
+      assert.equal(countMatches(afterSignal, /^renegotiation peer=/m), 6);
       server.write('q\n');
       assert.ok(await server.waitForExit(RUN_TIMEOUT_MS), 'q did not stop the server');
       assert.equal(server.exitStatus()?.code, 0);

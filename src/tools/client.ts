@@ -3,7 +3,7 @@
  * times and sends a request after each handshake, and reports what it saw as one
  * JSON-friendly object (or pipes stdin/stdout in interactive mode).
  */
-import { EXIT, UsageError, readUserFile } from './usage.ts';
+import { EXIT, UsageError, readUserFile, unusableCertificate } from './usage.ts';
 import * as crypto from 'node:crypto';
 import * as net from 'node:net';
 import { suiteByName } from '../crypto/suites.ts';
@@ -127,7 +127,7 @@ export function connectOptions(opts: ClientRunOptions): ConnectOptions {
       clientCertificates = parsePemCertificates(certPem).map((c) => new Uint8Array(c.raw));
       clientKey = crypto.createPrivateKey(keyPem);
     } catch (e) {
-      throw new UsageError(`--cert/--key: ${(e as Error).message} (PEM certificate chain and its private key)`);
+      throw unusableCertificate(e);
     }
   }
   const legacy = opts.legacy ?? false;
