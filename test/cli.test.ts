@@ -4,7 +4,7 @@
  * EXIT.usage (2); `--debug` adds the stack. Each --help ends with its exit codes and examples.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { createServer } from 'node:net';
 import * as os from 'node:os';
@@ -296,6 +296,49 @@ function childRunning(parent: number, needle: string): number {
   assert.ok(pid !== undefined, `no child of ${parent} runs ${needle}`);
   return pid;
 }
+
+describe('renego server leaves no private key behind', () => {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    test(`stopped by ${signal}, it removes its throwaway CA and keys`, async (t) => {
+      // A temporary folder of its own: the throwaway PKI goes there (os.tmpdir() follows TMPDIR).
+      const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'renego-cli-'));
+      // Spawned directly, not under a shell: a shell's background job may start with SIGINT ignored.
+      const server = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'server', '--port', '0'], {
+        cwd: ROOT,
+        env: { ...process.env, TMPDIR: tmp },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const exited = once(server, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+      t.after(() => {
+        server.kill('SIGKILL');
+        fs.rmSync(tmp, { recursive: true, force: true });
+      });
+      let output = '';
+      server.stderr.setEncoding('utf8').on('data', (c: string) => (output += c));
+      const listening = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no "listening" line: ${output}`)), RUN_TIMEOUT_MS);
+        server.stdout.setEncoding('utf8').on('data', (c: string) => {
+          output += c;
+          if (/^listening /m.test(output)) {
+            clearTimeout(timer);
+            resolve(output);
+          }
+        });
+      });
+      const ca = / ca=(\S+)/.exec(listening)?.[1] ?? '';
+      assert.ok(ca.startsWith(tmp) && fs.existsSync(ca), `the CA is in ${tmp}: ${listening}`);
+      server.kill(signal);
+      const [code, killedBy] = await exited;
+      assert.equal(code, 0, `killed by ${killedBy}: ${output}`);
+      assert.ok(!fs.existsSync(path.dirname(ca)), `${path.dirname(ca)} left behind`);
+      // tsx keeps its compile cache there too (tsx-UID): only the server's own folders count.
+      assert.deepEqual(
+        fs.readdirSync(tmp).filter((f) => f.startsWith('renego-')),
+        [],
+      );
+    });
+  }
+});
 
 describe('renego server console (s_server r, R, q) and SIGUSR1', () => {
   test('r sends a HelloRequest to every connection, R asks for a client certificate, SIGUSR1 does as r, q stops the server', async () => {

@@ -192,7 +192,16 @@ program
     if (o.refuseWith) renegotiation.refuseWith = o.refuseWith;
     if (o.clientRenegLimit) renegotiation.clientLimit = o.clientRenegLimit;
     const { consoleCommand, startServer } = await import('../tools/server.ts');
-    const running = await startServer({
+    // Handlers first: a signal during start-up must not kill the process before its throwaway
+    // keys can be removed (the 'exit' hook does not run on death by signal).
+    const state: { server?: Awaited<ReturnType<typeof startServer>>; stopping?: true } = {};
+    const stop = (): void => {
+      state.stopping = true;
+      void state.server?.close().then(() => process.exit(0));
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    const server = await startServer({
       host: o.host,
       port: o.port,
       certFile: o.cert,
@@ -212,16 +221,15 @@ program
       handshakeTimeoutMs: o.handshakeTimeout,
       json: o.json,
     });
-    const stop = (): void => void running.close().then(() => process.exit(0));
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    state.server = server;
+    if (state.stopping) return stop();
     // s_server's console on stdin, and SIGUSR1 for a HelloRequest to every connection.
-    process.on('SIGUSR1', () => void running.renegotiateAll({ requestCert: false }));
+    process.on('SIGUSR1', () => void server.renegotiateAll({ requestCert: false }));
     const { createInterface } = await import('node:readline');
     createInterface({ input: process.stdin }).on('line', (line) => {
       const command = consoleCommand(line);
       if (command === 'quit') stop();
-      else if (command !== undefined) void running.renegotiateAll({ requestCert: command === 'renegotiate-cert' });
+      else if (command !== undefined) void server.renegotiateAll({ requestCert: command === 'renegotiate-cert' });
     });
   });
 
