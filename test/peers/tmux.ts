@@ -1,11 +1,14 @@
 /**
  * A terminal a test can type into and read, as a person at an 80×24 terminal would: a detached
- * tmux session on a server of its own (`tmux -L NAME`, so tests running side by side and a
- * person's own tmux never meet), running a plain bash with the prompt "$ ". `type` is send-keys,
+ * tmux session on a server of its own (`tmux -S SOCKET` in a temporary folder, so tests running
+ * side by side and a person's own tmux never meet, and stop() leaves no socket file behind),
+ * running a plain bash with the prompt "$ ". `type` is send-keys,
  * `screen` and `scrollback` are capture-pane.
  */
 import { execFile } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 
@@ -24,7 +27,7 @@ export interface TerminalOptions {
 
 export class Terminal {
   private constructor(
-    private readonly socket: string,
+    private readonly dir: string,
     readonly width: number,
     readonly height: number,
   ) {}
@@ -33,17 +36,22 @@ export class Terminal {
   static async start(options: TerminalOptions): Promise<Terminal> {
     const width = options.width ?? 80;
     const height = options.height ?? 24;
-    const terminal = new Terminal(`renego-test-${process.pid}-${randomUUID().slice(0, 8)}`, width, height);
+    const terminal = new Terminal(await mkdtemp(join(tmpdir(), 'renego-tmux-')), width, height);
     const env = { ...process.env, ...options.env, PS1: '$ ' };
-    // -f /dev/null: no user configuration; no status line, so the pane is the whole width × height.
-    await terminal.tmux(
-      ['-f', '/dev/null', 'new-session', '-d', '-x', String(width), '-y', String(height), '-c', options.cwd],
-      ['bash', '--norc', '--noprofile'],
-      env,
-    );
-    await terminal.tmux(['set-option', '-g', 'status', 'off']);
-    await terminal.tmux(['set-option', '-g', 'history-limit', '10000']);
-    await terminal.tmux(['resize-window', '-x', String(width), '-y', String(height)]);
+    try {
+      // -f /dev/null: no user configuration; no status line, so the pane is the whole width × height.
+      await terminal.tmux(
+        ['-f', '/dev/null', 'new-session', '-d', '-x', String(width), '-y', String(height), '-c', options.cwd],
+        ['bash', '--norc', '--noprofile'],
+        env,
+      );
+      await terminal.tmux(['set-option', '-g', 'status', 'off']);
+      await terminal.tmux(['set-option', '-g', 'history-limit', '10000']);
+      await terminal.tmux(['resize-window', '-x', String(width), '-y', String(height)]);
+    } catch (e) {
+      await terminal.stop();
+      throw e;
+    }
     return terminal;
   }
 
@@ -91,9 +99,10 @@ export class Terminal {
     }
   }
 
-  /** Ends the session, whatever runs in it, and the tmux server. Safe to call twice. */
+  /** Ends the session, whatever runs in it, and the tmux server, and removes the socket. Safe to call twice. */
   async stop(): Promise<void> {
     await this.tmux(['kill-server']).catch(() => undefined);
+    await rm(this.dir, { recursive: true, force: true });
   }
 
   private tmux(
@@ -101,7 +110,7 @@ export class Terminal {
     command: readonly string[] = [],
     env?: NodeJS.ProcessEnv,
   ): Promise<{ stdout: string }> {
-    return run('tmux', ['-L', this.socket, ...args, ...command], { timeout: COMMAND_TIMEOUT_MS, env });
+    return run('tmux', ['-S', join(this.dir, 'socket'), ...args, ...command], { timeout: COMMAND_TIMEOUT_MS, env });
   }
 }
 
