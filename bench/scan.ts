@@ -1,5 +1,5 @@
 /**
- * The scanner benchmark (issue 4): on the same local servers, in one run,
+ * The scanner benchmark: on the same local servers, in one run,
  *
  * - the wall time of a full renegotiation audit of one target by `renego scan`
  *   against `testssl.sh -R` and `sslscan` with their unrelated checks off

@@ -4,15 +4,14 @@
  * file says why and can be kept honest:
  *   inapplicable: …                   the conversation tests something the preset deliberately lacks
  *   stricter (RFC NNNN §X.Y): …        renego refuses what the script expects accepted, citing the rule
- *   issue 10 item N: being fixed …     a known server finding; delete the entry once the fix lands
- *   new finding (not in issue 10): …   a deviation this check found, to be filed and fixed
+ *   being fixed: …                     a known server finding; delete the entry once the fix lands
+ *   new finding: …                     a deviation this check found, not yet known: to be filed and fixed
  * A reason may be written out or name an entry of `reasons:`.
  */
 import { readFile } from 'node:fs/promises';
 import { parse, stringify } from 'yaml';
 
-export const REASON_SHAPE =
-  /^(inapplicable: |stricter \(RFC \d+ §[\d.]+\): |issue 10 item \d+: being fixed|new finding \(not in issue 10\): )/;
+export const REASON_SHAPE = /^(inapplicable: |stricter \(RFC \d+ §[\d.]+\): |being fixed: |new finding: )/;
 
 export interface Expectations {
   /** script → config → conversation → reason (resolved). */

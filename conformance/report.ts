@@ -60,7 +60,7 @@ export function expectedFailures(e: Expectations): string {
       }
     }
   }
-  const kinds = ['new finding', 'issue', 'stricter', 'inapplicable'];
+  const kinds = ['new finding', 'being fixed', 'stricter', 'inapplicable'];
   const order = (r: string): number => kinds.findIndex((k) => r.startsWith(k));
   return [...byReason]
     .sort(([a], [b]) => order(a) - order(b) || a.localeCompare(b))
@@ -99,7 +99,7 @@ export function markdown(
     '',
     '## Expected failures',
     '',
-    'From `conformance/expectations.yaml`, by reason: new findings this check made (to be filed and fixed), known findings being fixed (issue 10; the entries go once the fix lands, and the run reports them as stale until then), deliberate strictness with its RFC section, and conversations a preset cannot pass by design.',
+    'From `conformance/expectations.yaml`, by reason: new findings this check made (to be filed and fixed), known findings being fixed (the entries go once the fix lands, and the run reports them as stale until then), deliberate strictness with its RFC section, and conversations a preset cannot pass by design.',
     '',
     expectedFailures(e),
     '',

@@ -144,3 +144,111 @@ export function opensslConf(options: string | undefined, extra = ''): string {
     '',
   ].join('\n');
 }
+
+/** An nginx configuration with one TLS server (and, with paths, what a live test needs to run it). */
+export function nginxConf(
+  o: {
+    port?: number;
+    cert?: string;
+    key?: string;
+    dir?: string;
+    server?: readonly string[];
+    http?: readonly string[];
+  } = {},
+): string {
+  const dir = o.dir ?? '/var/lib/nginx';
+  return [
+    '# renego audit test',
+    'daemon off;',
+    'master_process off;',
+    `pid ${dir}/nginx.pid;`,
+    `error_log ${dir}/error.log notice;`,
+    'events { worker_connections 64; }',
+    'http {',
+    '  access_log off;',
+    ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${dir};`),
+    ...(o.http ?? []).map((l) => `  ${l}`),
+    '  server {',
+    `    listen 127.0.0.1:${o.port ?? 443} ssl;`,
+    `    ssl_certificate ${o.cert ?? 'server.pem'};`,
+    `    ssl_certificate_key ${o.key ?? 'server.key'};`,
+    ...(o.server ?? []).map((l) => `    ${l}`),
+    '    location / { return 200 "ok\\n"; }',
+    '  }',
+    '}',
+    '',
+  ].join('\n');
+}
+
+/** A HAProxy configuration with one TLS frontend that answers itself (no backend needed). */
+export function haproxyConf(
+  o: { port?: number; pem?: string; global?: readonly string[]; bind?: string } = {},
+): string {
+  return [
+    '# renego audit test',
+    'global',
+    ...(o.global ?? []).map((l) => `  ${l}`),
+    'defaults',
+    '  mode http',
+    '  timeout connect 2s',
+    '  timeout client 5s',
+    '  timeout server 5s',
+    'frontend fe',
+    `  bind 127.0.0.1:${o.port ?? 443} ssl crt ${o.pem ?? 'server.pem'}${o.bind ? ` ${o.bind}` : ''}`,
+    '  http-request return status 200 content-type text/plain string ok',
+    '',
+  ].join('\n');
+}
+
+/** A stunnel configuration with one server service in front of a TCP backend. */
+export function stunnelConf(
+  o: {
+    port?: number;
+    backend?: number;
+    cert?: string;
+    key?: string;
+    service?: readonly string[];
+    global?: readonly string[];
+  } = {},
+): string {
+  return [
+    '; renego audit test',
+    'foreground = yes',
+    'pid =',
+    ...(o.global ?? []),
+    '[tls]',
+    `accept = 127.0.0.1:${o.port ?? 443}`,
+    `connect = 127.0.0.1:${o.backend ?? 80}`,
+    `cert = ${o.cert ?? 'server.pem'}`,
+    `key = ${o.key ?? 'server.key'}`,
+    ...(o.service ?? []),
+    '',
+  ].join('\n');
+}
+
+/**
+ * A runnable node:tls server (ES module) whose renegotiation settings are the lines given: the
+ * audit reads this text, and a live test runs it with `node FILE PORT CERT KEY`.
+ */
+export function nodeServer(o: { before?: readonly string[]; options?: readonly string[] } = {}): string {
+  return [
+    "import tls from 'node:tls';",
+    "import { constants } from 'node:crypto';",
+    "import { readFileSync } from 'node:fs';",
+    '',
+    'const [port, cert, key] = process.argv.slice(2);',
+    ...(o.before ?? []),
+    'const server = tls.createServer({',
+    '  cert: readFileSync(cert),',
+    '  key: readFileSync(key),',
+    ...(o.options ?? []).map((l) => `  ${l}`),
+    '}, (socket) => {',
+    "  socket.on('error', () => socket.destroy());",
+    "  socket.on('data', (d) => socket.write(d));",
+    '});',
+    "server.on('tlsClientError', () => {});",
+    "server.listen(Number(port), '127.0.0.1', () => console.log('listening'));",
+    'void constants;',
+    '',
+  ].join('\n');
+}

@@ -9,7 +9,17 @@ import { AuditInputError } from '../src/audit/input.ts';
 import { judge } from '../src/audit/judge.ts';
 import { parseInput } from '../src/audit/parse.ts';
 import { INPUT_KINDS } from '../src/audit/types.ts';
-import { applicationHost, dword, netshOutput, opensslConf, regExport } from './audit-fixtures.ts';
+import {
+  applicationHost,
+  dword,
+  haproxyConf,
+  netshOutput,
+  nginxConf,
+  nodeServer,
+  opensslConf,
+  regExport,
+  stunnelConf,
+} from './audit-fixtures.ts';
 
 function survives(bytes: Uint8Array, kind?: (typeof INPUT_KINDS)[number]): void {
   try {
@@ -50,6 +60,16 @@ test('random text with the formats’ punctuation only ever raises AuditInputErr
     '-D',
     'Options = ',
     '[x]',
+    'server {',
+    '}',
+    ';',
+    'include ',
+    'ssl_verify_client on;',
+    'bind :443 ssl ',
+    'renegotiation = ',
+    'options = ',
+    'secureOptions: ',
+    'CLIENT_RENEG_LIMIT = ',
     '-----',
   );
   fc.assert(
@@ -70,6 +90,15 @@ test('every prefix of a valid file parses or raises AuditInputError', () => {
     enc(netshOutput([{ key: 'IP:port', address: '[::]:443', negotiate: 'Disabled', newer: true }])),
     enc(applicationHost()),
     enc(opensslConf('UnsafeLegacyRenegotiation')),
+    enc(nginxConf({ server: ['ssl_verify_client on;', 'ssl_conf_command Options "UnsafeLegacyRenegotiation";'] })),
+    enc(haproxyConf({ global: ['ssl-default-server-options no-renegotiate'] })),
+    enc(stunnelConf({ service: ['renegotiation = no', 'options = ALLOW_CLIENT_RENEGOTIATION'] })),
+    enc(
+      nodeServer({
+        before: ['tls.CLIENT_RENEG_LIMIT = 10;'],
+        options: ['secureOptions: constants.SSL_OP_NO_RENEGOTIATION,'],
+      }),
+    ),
   ];
   for (const f of files) for (let n = 0; n <= f.length; n += 3) survives(f.subarray(0, n));
 });
@@ -81,6 +110,10 @@ test('inputs built to make the parsers backtrack are read in linear time', () =>
     '<configuration>' + '<a x="" '.repeat(n / 8),
     'SSL Certificate bindings:\n' + 'IP:port : '.repeat(n / 10),
     '[a]\n' + '= '.repeat(n / 2),
+    'http {\n' + '"'.repeat(n),
+    'http {\n' + '{ '.repeat(n / 2),
+    "import tls from 'node:tls';\n" + 'CLIENT_RENEG_LIMIT ='.repeat(n / 20),
+    'global\n' + 'bind '.repeat(n / 5),
   ];
   for (const text of cases) {
     const start = Date.now();

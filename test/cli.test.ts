@@ -18,10 +18,10 @@ import {
   DEFAULT_LOG_LEVEL,
   DEFAULT_LOG_LIMITS,
   DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_MAX_RENEGOTIATIONS_PER_CONNECTION,
   DEFAULT_TIMEOUTS,
 } from '../src/guard/defaults.ts';
 import { DEFAULT_HELLO_MEMORY_BYTES } from '../src/guard/hello-budget.ts';
-import { DEFAULT_POLICY } from '../src/guard/policy.ts';
 import { SAFE_SERVER_RENEGOTIATION } from '../src/handshake/server-config.ts';
 import { DEFENCES } from '../src/lab/defences.ts';
 import { SCENARIOS } from '../src/lab/scenarios.ts';
@@ -272,7 +272,7 @@ describe('defaults in --help', () => {
     const flat = stdout.replace(/\s+/g, ' ');
     const limits = DEFAULT_LOG_LIMITS.connectionLines;
     for (const [flag, value] of [
-      ['--max-renegotiations', String(DEFAULT_POLICY.maxRenegotiationsPerConnection)],
+      ['--max-renegotiations', String(DEFAULT_MAX_RENEGOTIATIONS_PER_CONNECTION)],
       ['--rate-limit', 'none'],
       ['--max-connections', String(DEFAULT_MAX_CONNECTIONS)],
       ['--handshake-timeout', durationText(DEFAULT_TIMEOUTS.handshakeMs)],

@@ -9,8 +9,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { X509Certificate } from 'node:crypto';
 import { createCA } from '../src/pki/throwaway.ts';
-import { ClientConnection, type ClientConfigInput } from '../src/connection/client-connection.ts';
-import type { ConnectionEvent } from '../src/handshake/events.ts';
+import type { ClientConfigInput } from '../src/connection/client-connection.ts';
 import { concat } from '../src/wire/codec.ts';
 import {
   AlertDescription,
@@ -23,17 +22,14 @@ import {
 import { TlsError, alertFor, type TlsErrorKind } from '../src/wire/errors.ts';
 import { renegotiationInfo, type Extension } from '../src/wire/extensions.ts';
 import { decodeHandshake, encodeHandshake, type ClientHello, type ServerHello } from '../src/wire/handshake.ts';
-import { MAX_CIPHERTEXT, MAX_PLAINTEXT, RECORD_HEADER_LEN, encodeRecordHeader } from '../src/wire/record.ts';
-import { ONE_RECORD, split } from './bytes-support.ts';
+import { MAX_CIPHERTEXT, MAX_PLAINTEXT, encodeRecordHeader } from '../src/wire/record.ts';
+import { assertArbitraryBytesHandled, assertArbitraryRecordsHandled } from './support/arbitraries.ts';
+import { split } from './support/bytes.ts';
+import { errorsIn } from './support/events.ts';
+import { alertRecord, alertsIn, handshakeRecord, parseRecords, record } from './support/records.ts';
+import { ProbedClient, checkOutcome, feed } from './support/sans-io.ts';
 
 const TLS12 = ProtocolVersion['TLSv1.2'];
-
-/** A client that also shows how many received bytes its record layer holds. */
-class ProbedClient extends ClientConnection {
-  get bufferedIn(): number {
-    return this.records.bufferedIn;
-  }
-}
 
 interface Started {
   conn: ProbedClient;
@@ -52,49 +48,6 @@ function startClient(input: ClientConfigInput = {}): Started {
   return { conn, hello: hello as ClientHello };
 }
 
-interface WireRecord {
-  type: number;
-  version: number;
-  fragment: Uint8Array;
-}
-
-/** Splits the engine's output into records; the output must be whole records. */
-function parseRecords(out: Uint8Array): WireRecord[] {
-  const records: WireRecord[] = [];
-  let at = 0;
-  while (at < out.length) {
-    assert.ok(out.length - at >= RECORD_HEADER_LEN, 'output ends inside a record header');
-    const length = (out[at + 3]! << 8) | out[at + 4]!;
-    const end = at + RECORD_HEADER_LEN + length;
-    assert.ok(end <= out.length, 'output ends inside a record');
-    records.push({
-      type: out[at]!,
-      version: (out[at + 1]! << 8) | out[at + 2]!,
-      fragment: out.subarray(at + RECORD_HEADER_LEN, end),
-    });
-    at = end;
-  }
-  return records;
-}
-
-/** The alerts in the engine's output, as [level, description] pairs. */
-function alertsIn(out: Uint8Array): [number, number][] {
-  return parseRecords(out)
-    .filter((r) => r.type === ContentType.alert)
-    .map((r) => {
-      assert.equal(r.fragment.length, 2, 'an alert record carries one alert');
-      return [r.fragment[0]!, r.fragment[1]!];
-    });
-}
-
-function record(type: number, body: Uint8Array, version: number = TLS12): Uint8Array {
-  return concat(encodeRecordHeader(type, version, body.length), body);
-}
-
-const handshakeRecord = (message: Uint8Array): Uint8Array => record(ContentType.handshake, message);
-const alertRecord = (level: number, description: number): Uint8Array =>
-  record(ContentType.alert, Uint8Array.of(level, description));
-
 const EMPTY_RI = renegotiationInfo(new Uint8Array(0));
 
 /** A ServerHello that is correct for this hello (first offered suite, empty renegotiation_info), with overrides. */
@@ -109,10 +62,6 @@ function serverHello(hello: ClientHello, over: Partial<Omit<ServerHello, 'type'>
     extensions: [EMPTY_RI],
     ...over,
   });
-}
-
-function errorsIn(events: readonly ConnectionEvent[]): TlsError[] {
-  return events.flatMap((e) => (e.type === 'error' ? [e.error] : []));
 }
 
 /**
@@ -577,98 +526,20 @@ describe('alerts from the server', () => {
 
 // --- arbitrary input ---------------------------------------------------------------------------
 
-/**
- * What every run must end in: still waiting, or closed by the peer's
- * close_notify, or exactly one error event carrying a TlsError; a local error
- * (not InternalError, which would mean a non-TLS exception escaped a decoder)
- * leaves its fatal alert as the last record out.
- */
-function checkOutcome(conn: ProbedClient, events: readonly ConnectionEvent[], output: Uint8Array): void {
-  const errors = errorsIn(events);
-  if (conn.error === undefined) {
-    assert.deepStrictEqual(errors, []);
-    assert.ok(conn.bufferedIn <= ONE_RECORD, `${conn.bufferedIn} bytes buffered while waiting`);
-    return;
-  }
-  if (conn.error.kind === 'PeerClosed') {
-    assert.ok(events.some((e) => e.type === 'close-notify'));
-    return;
-  }
-  assert.equal(errors.length, 1);
-  assert.ok(errors[0] instanceof TlsError);
-  assert.equal(errors[0], conn.error);
-  assert.notEqual(conn.error.kind, 'InternalError', conn.error.message);
-  const alert = alertFor(conn.error.kind)?.description;
-  const sent = alertsIn(output);
-  if (alert === undefined) assert.ok(!sent.some(([level]) => level === AlertLevel.fatal));
-  else assert.deepStrictEqual(sent.at(-1), [AlertLevel.fatal, alert]);
-}
-
-/** Feeds every chunk, never letting receive() throw; returns all events and all output. */
-function feed(conn: ProbedClient, chunks: readonly Uint8Array[]): { events: ConnectionEvent[]; output: Uint8Array } {
-  const events: ConnectionEvent[] = [];
-  const outputs: Uint8Array[] = [];
-  for (const chunk of chunks) {
-    const failedBefore = conn.error !== undefined;
-    const buffered = conn.bufferedIn;
-    const got = conn.receive(chunk);
-    if (failedBefore) {
-      // Sticky: nothing new happens, and the input is not even buffered.
-      assert.deepStrictEqual(got, []);
-      assert.equal(conn.bufferedIn, buffered);
-    }
-    if (conn.error === undefined) assert.ok(conn.bufferedIn <= ONE_RECORD);
-    events.push(...got);
-    outputs.push(conn.takeOutput());
-  }
-  return { events, output: concat(...outputs) };
-}
-
 describe('arbitrary input', () => {
   test('arbitrary bytes never throw out of receive() and end waiting or in a typed error', () => {
-    const tlsLooking = fc
-      .tuple(fc.constantFrom(20, 21, 22, 23, 24), fc.integer({ min: 0, max: 4 }), fc.uint8Array({ maxLength: 120 }))
-      .map(([type, minor, rest]) => concat(Uint8Array.of(type, 3, minor), rest));
-    const chunk = fc.oneof(fc.uint8Array({ maxLength: 200 }), tlsLooking);
-    fc.assert(
-      fc.property(fc.array(chunk, { minLength: 1, maxLength: 6 }), (chunks) => {
-        const { conn } = startClient();
-        const { events, output } = feed(conn, chunks);
-        checkOutcome(conn, events, output);
-      }),
-      { numRuns: 300 },
-    );
+    assertArbitraryBytesHandled(() => startClient().conn, 300);
   });
 
   test('arbitrary sequences of well-formed records never throw out of receive() and end waiting or in a typed error', () => {
-    // Bodies: random bytes, or a handshake message of random type with a right length and random body,
-    // or (marked by null) a valid ServerHello for this client's hello, to reach the states after it.
-    const handshakeBody = fc
-      .tuple(fc.integer({ min: 0, max: 30 }), fc.uint8Array({ maxLength: 60 }))
-      .map(([t, b]) => concat(Uint8Array.of(t, 0, b.length >>> 8, b.length & 0xff), b));
-    const body = fc.oneof(fc.uint8Array({ maxLength: 40 }), handshakeBody, fc.constant(null));
-    const wireRecord = fc.record({
-      type: fc.oneof(fc.constantFrom(20, 21, 22, 23, 24), fc.integer({ min: 0, max: 255 })),
-      version: fc.constantFrom(0x0300, 0x0301, 0x0302, 0x0303, 0x0304),
-      body,
-    });
-    fc.assert(
-      fc.property(
-        fc.array(wireRecord, { minLength: 1, maxLength: 8 }),
-        fc.array(fc.nat(), { maxLength: 6 }),
-        fc.boolean(),
-        (records, cuts, legacy) => {
-          const { conn, hello } = startClient(legacy ? { renegotiation: { allowLegacyServer: true } } : {});
-          const stream = concat(
-            ...records.map((r) =>
-              r.body === null ? handshakeRecord(serverHello(hello)) : record(r.type, r.body, r.version),
-            ),
-          );
-          const { events, output } = feed(conn, split(stream, cuts));
-          checkOutcome(conn, events, output);
-        },
-      ),
-      { numRuns: 400 },
+    // Some records are a valid ServerHello for this client's hello, to reach the states after it.
+    assertArbitraryRecordsHandled(
+      fc.boolean(),
+      (legacy) => {
+        const { conn, hello } = startClient(legacy ? { renegotiation: { allowLegacyServer: true } } : {});
+        return { conn, valid: handshakeRecord(serverHello(hello)) };
+      },
+      400,
     );
   });
 

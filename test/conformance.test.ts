@@ -71,18 +71,18 @@ describe('expectations file', () => {
       good,
       [
         'reasons:',
-        "  item-9: 'issue 10 item 9: being fixed: two-byte CCS'",
+        "  two-byte-ccs: 'being fixed: a two-byte ChangeCipherSpec'",
         'expected-failures:',
         '  test-ccs:',
         '    rfc5746:',
-        "      'two bytes long CCS': item-9",
+        "      'two bytes long CCS': two-byte-ccs",
         "      'sanity': 'stricter (RFC 5246 §7.1): reasons may be written out'",
       ].join('\n'),
     );
     const e = await loadExpectations(good);
     assert.equal(
       e.failures.get('test-ccs')?.get('rfc5746')?.get('two bytes long CCS'),
-      'issue 10 item 9: being fixed: two-byte CCS',
+      'being fixed: a two-byte ChangeCipherSpec',
     );
     const bad = join(dir, 'bad.yaml');
     await writeFile(bad, "expected-failures:\n  test-ccs:\n    rfc5746:\n      'sanity': 'it fails'\n");

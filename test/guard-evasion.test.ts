@@ -1,5 +1,5 @@
 /**
- * Issue 16: can a peer get a renegotiation past `renego guard` by how it lays out its records?
+ * Can a peer get a renegotiation past `renego guard` by how it lays out its records?
  * Seeded sessions between the real client and server engines, relayed in memory through a
  * RenegotiationWatch (test/evasion/session.ts): every version, suite and policy, RFC 5746 on or
  * off at either end, full handshakes and resumptions, renegotiations from both sides in random
@@ -16,9 +16,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createOpener, createSealer } from '../src/crypto/record-protection.ts';
 import { suiteById } from '../src/crypto/suites.ts';
-import { DEFAULT_POLICY, POLICY_MODES } from '../src/guard/policy.ts';
+import { POLICY_MODES } from '../src/guard/policy.ts';
 import { ContentType, ProtocolVersion } from '../src/wire/enums.ts';
-import { evasionFixtures } from './evasion/fixtures.ts';
+import { BASE_POLICY, evasionFixtures } from './evasion/fixtures.ts';
 import { SUITES, VERSIONS, describePlan, makePlan, type Plan } from './evasion/plan.ts';
 import { runSession, type Outcome } from './evasion/session.ts';
 import { check, failsClosed, isBenignAllowed, type Rule, type Violation } from './evasion/verdict.ts';
@@ -84,7 +84,7 @@ describe(`renego guard against ${seeds.length.toLocaleString('en')} seeded evasi
       const plan = makePlan(seed);
       let outcome: Outcome;
       try {
-        outcome = runSession(plan, fx, { ...DEFAULT_POLICY, mode: plan.mode });
+        outcome = runSession(plan, fx, { ...BASE_POLICY, mode: plan.mode });
       } catch (e) {
         throw new Error(`${describePlan(plan)}\n  the session itself failed; replay: ${replayHint(seed)}`, {
           cause: e,

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { request } from 'node:https';
-import * as net from 'node:net';
+import type * as net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test } from 'node:test';
 import * as tls from 'node:tls';
@@ -16,6 +16,7 @@ import { startGnutlsServer, type GnutlsServer } from './peers/gnutls-server.ts';
 import { startNodeTlsServer } from './peers/node-server.ts';
 import { countRenegotiationAttempts, runOpensslClient } from './peers/openssl-client.ts';
 import { startOpensslServer, type OpensslServer } from './peers/openssl-server.ts';
+import { recordingRelay, sentBy } from './peers/recording-relay.ts';
 import { useTempPki } from './peers/temp-pki.ts';
 import { listenerConfig, startTestGuard, type TestGuard } from './guard-support.ts';
 
@@ -290,38 +291,6 @@ async function echoServer(options: tls.TlsOptions = {}): Promise<{ port: number;
   };
 }
 
-/** A TCP relay that records both directions, to compare what enters and what leaves the guard. */
-async function tap(
-  targetPort: number,
-): Promise<{ port: number; fromClient: Buffer[]; fromServer: Buffer[]; stop(): Promise<void> }> {
-  const fromClient: Buffer[] = [];
-  const fromServer: Buffer[] = [];
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((c) => {
-    const u = net.connect(targetPort, '127.0.0.1');
-    for (const s of [c, u]) {
-      sockets.add(s);
-      s.on('error', () => undefined);
-      s.once('close', () => sockets.delete(s));
-    }
-    c.on('data', (d: Buffer) => fromClient.push(d));
-    u.on('data', (d: Buffer) => fromServer.push(d));
-    c.pipe(u);
-    u.pipe(c);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    fromClient,
-    fromServer,
-    stop: () =>
-      new Promise((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
-}
-
 function echoRoundTrip(socket: tls.TLSSocket, payload: Buffer): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const parts: Buffer[] = [];
@@ -342,13 +311,12 @@ function echoRoundTrip(socket: tls.TLSSocket, payload: Buffer): Promise<Buffer> 
 describe('what must pass untouched', () => {
   test('TLS 1.3 passes byte-exact under deny and require-rfc5746', async () => {
     const server = await echoServer({ minVersion: 'TLSv1.3' });
-    const outer = await tap(server.port);
+    const outer = await recordingRelay(server.port);
     try {
       for (const mode of ['deny', 'require-rfc5746'] as const) {
-        outer.fromClient.length = 0;
-        outer.fromServer.length = 0;
+        outer.steps.length = 0;
         await withGuard(outer.port, mode, async (g) => {
-          const inner = await tap(g.port);
+          const inner = await recordingRelay(g.port);
           try {
             const socket = await tlsConnect(inner.port);
             assert.equal(socket.getProtocol(), 'TLSv1.3');
@@ -356,8 +324,8 @@ describe('what must pass untouched', () => {
             assert.deepEqual(await echoRoundTrip(socket, payload), payload);
             socket.end();
             await g.recorded.waitClosed(1, WAIT_MS);
-            assert.deepEqual(Buffer.concat(inner.fromClient), Buffer.concat(outer.fromClient));
-            assert.deepEqual(Buffer.concat(inner.fromServer), Buffer.concat(outer.fromServer));
+            assert.deepEqual(sentBy(inner.steps, 'client'), sentBy(outer.steps, 'client'));
+            assert.deepEqual(sentBy(inner.steps, 'server'), sentBy(outer.steps, 'server'));
             assert.deepEqual(blockReasons(g), []);
             assert.ok(g.recorded.events.some(({ event }) => event.type === 'pass-through' && event.why === 'tls13'));
           } finally {

@@ -5,7 +5,7 @@
  * renegotiations in both directions, and the exact byte where a block starts.
  */
 import assert from 'node:assert/strict';
-import * as net from 'node:net';
+import type * as net from 'node:net';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as tls from 'node:tls';
@@ -14,39 +14,12 @@ import { RECORD_HEADER_LEN } from '../src/wire/record.ts';
 import { skipReason } from './peers/binaries.ts';
 import { runOpensslClient } from './peers/openssl-client.ts';
 import { startOpensslServer } from './peers/openssl-server.ts';
+import { recordingRelay } from './peers/recording-relay.ts';
 import { useTempPki } from './peers/temp-pki.ts';
 import { concatSteps, eventTypes, judgeOf, policy, replay, type Step } from './guard-support.ts';
 
 const WAIT_MS = 10_000;
 const env = useTempPki('renego-guard-recorded-', 'ecdsa');
-
-/** A relay to targetPort that records every chunk with its direction, in arrival order. */
-async function recordingRelay(targetPort: number): Promise<{ port: number; steps: Step[]; stop(): Promise<void> }> {
-  const steps: Step[] = [];
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((c) => {
-    const u = net.connect(targetPort, '127.0.0.1');
-    for (const s of [c, u]) {
-      sockets.add(s);
-      s.on('error', () => undefined);
-      s.once('close', () => sockets.delete(s));
-    }
-    c.on('data', (d: Buffer) => steps.push(['client', new Uint8Array(d)]));
-    u.on('data', (d: Buffer) => steps.push(['server', new Uint8Array(d)]));
-    c.pipe(u);
-    u.pipe(c);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    steps,
-    stop: () =>
-      new Promise((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
-}
 
 /** Records one node:tls conversation: a handshake, an echo, a close. */
 async function recordNodeTls(cipher: string, extra: tls.ConnectionOptions = {}): Promise<Step[]> {

@@ -9,7 +9,6 @@ import { concat } from '../src/wire/codec.ts';
 import { ContentType, ExtensionType, HandshakeType, TLS_EMPTY_RENEGOTIATION_INFO_SCSV } from '../src/wire/enums.ts';
 import { alpn, renegotiationInfo, serverName, type Extension } from '../src/wire/extensions.ts';
 import { encodeHandshake } from '../src/wire/handshake.ts';
-import { encodeRecordHeader } from '../src/wire/record.ts';
 import type { Block, GuardEvent, Judge, Side } from '../src/guard/events.ts';
 import type { GuardConfig, ListenerConfig } from '../src/guard/config.ts';
 import { DEFAULT_LOG_LIMITS, DEFAULT_TIMEOUTS } from '../src/guard/defaults.ts';
@@ -17,18 +16,16 @@ import { DEFAULT_HELLO_MEMORY_BYTES } from '../src/guard/hello-budget.ts';
 import type { ConnectionInfo, ConnectionSummary, GuardObserver } from '../src/guard/observer.ts';
 import { decide, type GuardPolicy, type PolicyMode } from '../src/guard/policy.ts';
 import { RenegotiationWatch } from '../src/guard/watch.ts';
+import { record } from './support/records.ts';
 import { startGuard, type RunningGuard } from '../src/tools/guard.ts';
 
+export { record };
 export const TLS12 = 0x0303;
 export const TLS13 = 0x0304;
 /** TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256: Finished records are exactly 40 bytes. */
 export const GCM_SUITE = 0xc02f;
 /** TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA: Finished records vary with padding. */
 export const CBC_SUITE = 0xc013;
-
-export function record(type: number, body: Uint8Array, version = TLS12): Uint8Array {
-  return concat(encodeRecordHeader(type, version, body.length), body);
-}
 
 /** An encrypted record stands in as random bytes of the right length: the guard only reads headers. */
 export function sealed(type: number, length: number): Uint8Array {

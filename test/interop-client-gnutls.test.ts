@@ -7,47 +7,38 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { describe, test, type TestContext } from 'node:test';
-import type { ConnectOptions, RenegoSocket } from '../src/adapter/tls-socket.ts';
+import { describe, test } from 'node:test';
+import type { RenegoSocket } from '../src/adapter/tls-socket.ts';
 import { suiteByName } from '../src/crypto/suites.ts';
 import { EXIT } from '../src/tools/usage.ts';
 import { AlertDescription, ProtocolVersion } from '../src/wire/enums.ts';
 import { TlsError } from '../src/wire/errors.ts';
 import { skipReason } from './peers/binaries.ts';
-import { startGnutlsServer, type GnutlsServer } from './peers/gnutls-server.ts';
+import { startGnutlsServer, type GnutlsServer, type GnutlsServerOptions } from './peers/gnutls-server.ts';
 import {
-  connectTo,
-  openConnection,
+  LEGACY_CLIENT,
+  RENEGOTIATION_TIMEOUT_MS,
+  interopPeers,
   runCli,
-  sharedPeer,
   waitForClose,
-  type Opened,
 } from './peers/interop-client-support.ts';
 import { useTempPki } from './peers/temp-pki.ts';
 
 const WAIT_MS = 10_000;
-const RENEGOTIATION_TIMEOUT_MS = 5_000;
-const LEGACY_CLIENT = { signal: 'none', allowUnsafeLegacyRenegotiation: true } as const;
 const TLS10 = ProtocolVersion.TLSv1;
 const TLS12 = ProtocolVersion['TLSv1.2'];
 
 const env = useTempPki('renego-interop-gnutls-', 'rsa');
 
+const gnutls = interopPeers<Omit<GnutlsServerOptions, 'cert' | 'key'>, GnutlsServer>(
+  env,
+  startGnutlsServer,
+  'gnutls-serv did not start',
+);
+const { open, connect } = gnutls;
+
 /** Starts one gnutls-serv with this priority for the enclosing describe block. */
-function sharedServer(priority: string): () => GnutlsServer {
-  return sharedPeer(
-    () => startGnutlsServer({ cert: env.files.serverCert, key: env.files.serverKey, priority }),
-    'gnutls-serv did not start',
-  );
-}
-
-function connect(server: GnutlsServer, options: Partial<ConnectOptions> = {}): Promise<RenegoSocket> {
-  return connectTo(server, env.trust, options);
-}
-
-function open(t: TestContext, server: GnutlsServer, options: Partial<ConnectOptions> = {}): Promise<Opened> {
-  return openConnection(t, server, env.trust, options);
-}
+const sharedServer = (priority: string): (() => GnutlsServer) => gnutls.shared(() => ({ priority }));
 
 /** Sends a fresh line and waits (bounded) until gnutls-serv echoes it back. */
 async function assertEchoes(sock: RenegoSocket): Promise<void> {

@@ -9,42 +9,34 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { describe, test, type TestContext } from 'node:test';
-import type { ConnectOptions, RenegoSocket } from '../src/adapter/tls-socket.ts';
+import { describe, test } from 'node:test';
+import type { RenegoSocket } from '../src/adapter/tls-socket.ts';
 import type { HandshakeSummary } from '../src/handshake/events.ts';
 import { EXIT } from '../src/tools/usage.ts';
 import { ProtocolVersion } from '../src/wire/enums.ts';
 import { TlsError } from '../src/wire/errors.ts';
 import { skipReason } from './peers/binaries.ts';
 import {
+  RENEGOTIATION_TIMEOUT_MS,
   clientCredentials,
+  interopPeers,
   nextEvent,
-  openConnection,
   runCli,
-  sharedPeer,
   waitForClose,
-  type Opened,
 } from './peers/interop-client-support.ts';
 import { startJavaServer, type JavaServer, type JavaServerOptions } from './peers/java-server.ts';
 import { useTempPki } from './peers/temp-pki.ts';
 
 const WAIT_MS = 10_000;
-const RENEGOTIATION_TIMEOUT_MS = 5_000;
 const LARGE_LINE_BYTES = 100 * 1024;
 
 const env = useTempPki('renego-interop-java-', 'rsa');
 
-/** Starts one JSSE server for the enclosing describe block; options are read once the PKI exists. */
-function sharedServer(options: () => Omit<JavaServerOptions, 'cert' | 'key'> = () => ({})): () => JavaServer {
-  return sharedPeer(
-    () => startJavaServer({ cert: env.files.serverCert, key: env.files.serverKey, ...options() }),
-    'the JSSE server did not start',
-  );
-}
-
-function open(t: TestContext, server: JavaServer, options: Partial<ConnectOptions> = {}): Promise<Opened> {
-  return openConnection(t, server, env.trust, options);
-}
+const { shared: sharedServer, open } = interopPeers<Omit<JavaServerOptions, 'cert' | 'key'>, JavaServer>(
+  env,
+  startJavaServer,
+  'the JSSE server did not start',
+);
 
 /** Sends one line and resolves with what came back up to and including the first newline (bounded). */
 function exchangeLine(sock: RenegoSocket, line: string): Promise<string> {

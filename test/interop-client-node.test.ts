@@ -6,42 +6,34 @@
  */
 import assert from 'node:assert/strict';
 import { constants } from 'node:crypto';
-import { describe, test, type TestContext } from 'node:test';
+import { describe, test } from 'node:test';
 import { CLIENT_RENEG_LIMIT } from 'node:tls';
-import type { ConnectOptions, RenegoSocket } from '../src/adapter/tls-socket.ts';
+import type { RenegoSocket } from '../src/adapter/tls-socket.ts';
 import type { HandshakeSummary } from '../src/handshake/events.ts';
 import { MAX_REPLY_BYTES, runClient } from '../src/tools/client.ts';
 import { AlertDescription } from '../src/wire/enums.ts';
 import { TlsError } from '../src/wire/errors.ts';
 import {
+  RENEGOTIATION_TIMEOUT_MS,
   clientCredentials,
+  interopPeers,
   nextEvent,
-  openConnection,
-  sharedPeer,
-  type Opened,
 } from './peers/interop-client-support.ts';
 import { startFloodServer } from './peers/flood-server.ts';
 import { startNodeTlsServer, type NodeTlsServer, type NodeTlsServerOptions } from './peers/node-server.ts';
 import { useTempPki } from './peers/temp-pki.ts';
 
 const WAIT_MS = 10_000;
-const RENEGOTIATION_TIMEOUT_MS = 5_000;
 /** The end of a chunked HTTP/1.1 body. */
 const LAST_CHUNK = '\r\n0\r\n\r\n';
 
 const env = useTempPki('renego-interop-node-', 'rsa');
 
-/** Starts one server for the enclosing describe block; options are read once the PKI exists. */
-function sharedServer(options: () => Omit<NodeTlsServerOptions, 'cert' | 'key'> = () => ({})): () => NodeTlsServer {
-  return sharedPeer(
-    () => startNodeTlsServer({ cert: env.files.serverCert, key: env.files.serverKey, ...options() }),
-    'node https server did not start',
-  );
-}
-
-function open(t: TestContext, server: NodeTlsServer, options: Partial<ConnectOptions> = {}): Promise<Opened> {
-  return openConnection(t, server, env.trust, options);
-}
+const { shared: sharedServer, open } = interopPeers<Omit<NodeTlsServerOptions, 'cert' | 'key'>, NodeTlsServer>(
+  env,
+  startNodeTlsServer,
+  'node https server did not start',
+);
 
 interface HttpOutcome {
   /** The whole response, or what arrived of it. */

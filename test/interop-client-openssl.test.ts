@@ -11,38 +11,34 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { describe, test, type TestContext } from 'node:test';
-import type { ConnectOptions, RenegoSocket } from '../src/adapter/tls-socket.ts';
+import { describe, test } from 'node:test';
+import type { RenegoSocket } from '../src/adapter/tls-socket.ts';
 import type { ClientSession } from '../src/handshake/client-config.ts';
 import { createTestPki, writePkiFiles } from '../src/pki/throwaway.ts';
 import { EXIT } from '../src/tools/usage.ts';
 import { ProtocolVersion } from '../src/wire/enums.ts';
 import { skipReason } from './peers/binaries.ts';
-import { openConnection, runCli, sharedPeer, type Opened } from './peers/interop-client-support.ts';
+import { LEGACY_CLIENT, RENEGOTIATION_TIMEOUT_MS, interopPeers, runCli } from './peers/interop-client-support.ts';
 import { startOpensslServer, type OpensslServer, type OpensslServerOptions } from './peers/openssl-server.ts';
 import { useTempPki } from './peers/temp-pki.ts';
 
 const WAIT_MS = 10_000;
-const RENEGOTIATION_TIMEOUT_MS = 5_000;
-const LEGACY_CLIENT = { signal: 'none', allowUnsafeLegacyRenegotiation: true } as const;
 
 let otherCa: string;
 const env = useTempPki('renego-interop-openssl-', 'rsa', async ({ dir }) => {
   otherCa = (await writePkiFiles(join(dir, 'other'), await createTestPki({ keyType: 'ecdsa' }))).ca;
 });
 
-/** Starts one s_server for the tests of the enclosing describe block and stops it afterwards. */
-function sharedServer(options: Omit<OpensslServerOptions, 'cert' | 'key'> = {}): () => OpensslServer {
-  return sharedPeer(
-    () => startOpensslServer({ cert: env.files.serverCert, key: env.files.serverKey, ...options }),
-    's_server did not start',
-  );
-}
+const openssl = interopPeers<Omit<OpensslServerOptions, 'cert' | 'key'>, OpensslServer>(
+  env,
+  startOpensslServer,
+  's_server did not start',
+);
+const { open } = openssl;
 
-/** Connects our client to the server and destroys the socket when the test ends. */
-function open(t: TestContext, server: OpensslServer, options: Partial<ConnectOptions> = {}): Promise<Opened> {
-  return openConnection(t, server, env.trust, options);
-}
+/** Starts one s_server for the tests of the enclosing describe block and stops it afterwards. */
+const sharedServer = (options: Omit<OpensslServerOptions, 'cert' | 'key'> = {}): (() => OpensslServer) =>
+  openssl.shared(() => options);
 
 /** Sends a line nobody else sends and waits until s_server prints it: the connection still carries data. */
 async function assertServerReceives(sock: RenegoSocket, server: OpensslServer): Promise<void> {

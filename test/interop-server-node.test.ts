@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { request, type RequestOptions } from 'node:https';
 import { describe, test } from 'node:test';
-import * as tls from 'node:tls';
-import { OutputLog } from './peers/peer-process.ts';
+import type * as tls from 'node:tls';
 import { withRenegoServer } from './peers/interop-server-support.ts';
+import { openLineClient, type LineClient } from './peers/node-tls-client.ts';
 import type { RenegoServerPeer } from './peers/renego-server.ts';
 import { useTempPki } from './peers/temp-pki.ts';
 
@@ -24,32 +24,8 @@ const env = useTempPki('renego-interop-node-', 'rsa', async ({ files }) => {
   clientKey = await readFile(files.clientKey, 'utf8');
 });
 
-interface Client {
-  socket: tls.TLSSocket;
-  waitFor(re: RegExp): Promise<string>;
-}
-
-function tlsConnect(server: RenegoServerPeer, options: tls.ConnectionOptions = {}): Promise<Client> {
-  return new Promise((resolve, reject) => {
-    const received = new OutputLog('node:tls client');
-    const socket = tls.connect({ host: '127.0.0.1', port: server.port, servername: 'localhost', ca, ...options });
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error('no handshake in time'));
-    }, WAIT_MS);
-    socket.setEncoding('utf8');
-    socket.on('data', (d: string) => received.append(d));
-    socket.on('close', () => received.end('closed'));
-    socket.once('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    socket.once('secureConnect', () => {
-      clearTimeout(timer);
-      socket.on('error', () => undefined);
-      resolve({ socket, waitFor: (re) => received.waitFor(re, WAIT_MS) });
-    });
-  });
+function tlsConnect(server: RenegoServerPeer, options: tls.ConnectionOptions = {}): Promise<LineClient> {
+  return openLineClient({ host: '127.0.0.1', port: server.port }, { servername: 'localhost', ca, ...options }, WAIT_MS);
 }
 
 function renegotiate(

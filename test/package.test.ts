@@ -112,9 +112,12 @@ describe('the npm package', { skip }, () => {
       (fs.statSync(path.join(ROOT, 'dist/cli/main.js')).mode & 0o111) !== 0,
       'dist/cli/main.js is not executable',
     );
+    // A cache of its own: npx writes an entry per checkout path there, and two runs sharing ~/.npm
+    // (two clones testing at once) can read each other's half-written entry.
     const { stdout } = await run('npx', ['--no-install', 'renego', '--version'], {
       cwd: ROOT,
       timeout: RUN_TIMEOUT_MS,
+      env: { ...process.env, npm_config_cache: path.join(tmp, 'npx-cache') },
     });
     const { version } = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
     assert.equal(stdout.trim(), version);

@@ -11,7 +11,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { connect, type ConnectionOptions, type TLSSocket } from 'node:tls';
+import type { ConnectionOptions } from 'node:tls';
 import { promisify } from 'node:util';
 import { createTestPki, writePkiFiles, type PkiFiles, type TestPki } from '../src/pki/throwaway.ts';
 import { skipReason, which } from './peers/binaries.ts';
@@ -20,7 +20,8 @@ import { startJavaServer } from './peers/java-server.ts';
 import { startNodeTlsServer } from './peers/node-server.ts';
 import { countRenegotiationAttempts, runOpensslClient } from './peers/openssl-client.ts';
 import { countClientHellos, startOpensslServer } from './peers/openssl-server.ts';
-import { OutputLog, processGroupAlive, type TlsPeer } from './peers/peer-process.ts';
+import { processGroupAlive, type TlsPeer } from './peers/peer-process.ts';
+import { openLineClient, type LineClient } from './peers/node-tls-client.ts';
 import { freePort } from './peers/ports.ts';
 
 const execFileAsync = promisify(execFile);
@@ -42,39 +43,10 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** A node:tls client that collects what it receives, for line-based echo peers. */
-interface LineClient {
-  readonly socket: TLSSocket;
-  send(line: string): void;
-  waitFor(re: RegExp): Promise<string>;
-  close(): void;
-}
-
+/** A node:tls client trusting the RSA CA (options override), for line-based echo peers. */
 function openTlsClient(peer: TlsPeer, options: ConnectionOptions = {}): Promise<LineClient> {
-  return new Promise((resolve, reject) => {
-    const received = new OutputLog('tls client');
-    const socket = connect({ host: peer.host, port: peer.port, ca: rsa.ca.certPem, ...options });
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`no TLS handshake with ${peer.host}:${peer.port} within ${WAIT_MS} ms\n${peer.output()}`));
-    }, WAIT_MS);
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => received.append(chunk));
-    socket.on('close', () => received.end('connection closed'));
-    socket.once('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    socket.once('secureConnect', () => {
-      clearTimeout(timer);
-      socket.on('error', () => undefined);
-      resolve({
-        socket,
-        send: (line) => socket.write(`${line}\n`),
-        waitFor: (re) => received.waitFor(re, WAIT_MS),
-        close: () => socket.destroy(),
-      });
-    });
+  return openLineClient(peer, { ca: rsa.ca.certPem, ...options }, WAIT_MS).catch((error: Error) => {
+    throw new Error(`${error.message}\n${peer.output()}`);
   });
 }
 
@@ -157,14 +129,28 @@ describe('throwaway PKI', () => {
 });
 
 describe('ports and binaries', () => {
-  test('freePort returns a port that can be listened on', async () => {
+  test('freePort returns an unprivileged port that a listener then holds, and a taken port is refused', async (t) => {
     const port = await freePort();
+    assert.ok(Number.isInteger(port) && port >= 1024 && port <= 65535, `port ${port}`);
     const server = createServer();
+    t.after(() => new Promise((resolve) => server.close(resolve)));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(port, '127.0.0.1', resolve);
+      server.listen({ port, host: '127.0.0.1', exclusive: true }, resolve);
     });
-    await new Promise((resolve) => server.close(resolve));
+    const address = server.address();
+    assert.ok(address !== null && typeof address === 'object');
+    assert.equal(address.port, port);
+    // The port is now taken: a second exclusive listener on it fails, so the first one really holds it.
+    const second = createServer();
+    await assert.rejects(
+      new Promise<void>((resolve, reject) => {
+        second.once('error', reject);
+        second.listen({ port, host: '127.0.0.1', exclusive: true }, resolve);
+      }),
+      /EADDRINUSE/,
+    );
+    assert.notEqual(await freePort(), port, 'freePort does not hand out a port that is in use');
   });
 
   test('skipReason names the Debian package of a missing program', () => {

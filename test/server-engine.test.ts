@@ -13,7 +13,7 @@ import * as crypto from 'node:crypto';
 import fc from 'fast-check';
 import { ClientConnection, type ClientConfigInput } from '../src/connection/client-connection.ts';
 import {
-  ServerConnection,
+  type ServerConnection,
   createServerContext,
   type ServerConfigInput,
   type ServerContext,
@@ -54,7 +54,11 @@ import {
   RECORD_HEADER_LEN,
   encodeRecordHeader,
 } from '../src/wire/record.ts';
-import { ONE_RECORD, split } from './bytes-support.ts';
+import { assertArbitraryBytesHandled, assertArbitraryRecordsHandled } from './support/arbitraries.ts';
+import { connectPair, step, tamperMessage, type Pair } from './support/engine-pair.ts';
+import { alertsSent, dataIn, errorsIn, summaries } from './support/events.ts';
+import { encodeRecords, handshakeRecord, parseRecords, type WireRecord } from './support/records.ts';
+import { ProbedServer, checkOutcome, feed } from './support/sans-io.ts';
 
 const TLS12 = ProtocolVersion['TLSv1.2'];
 const text = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -77,13 +81,6 @@ const strangerCredentials = {
 /** The DER subject of our CA: what a CertificateRequest must list (RFC 5246 §7.4.4). */
 const caSubject = new Uint8Array(pki.ca.cert.subjectName.toArrayBuffer());
 
-/** A server connection that also shows how many received bytes its record layer holds. */
-class ProbedServer extends ServerConnection {
-  get bufferedIn(): number {
-    return this.records.bufferedIn;
-  }
-}
-
 function serverContext(input: Partial<ServerConfigInput> = {}): ServerContext {
   return createServerContext({ certificates: [serverCert], clientTrust: trust, ...input });
 }
@@ -95,82 +92,6 @@ function presetContext(name: ServerPresetName, more: Partial<ServerConfigInput> 
 
 function newClient(input: ClientConfigInput = {}): ClientConnection {
   return new ClientConnection({ serverName: 'localhost', trust, ...input });
-}
-
-// --- the in-memory pair ------------------------------------------------------------------------
-
-interface Pair {
-  client: ClientConnection;
-  server: ProbedServer;
-  /** Every event each side produced so far. */
-  clientEvents: ConnectionEvent[];
-  serverEvents: ConnectionEvent[];
-}
-
-const MAX_PUMP_ROUNDS = 64;
-
-/**
- * Moves bytes both ways until neither side has anything to send. `alter` may
- * change (or drop) what the client sends, record by record stream, before the
- * server sees it. Returns the events of this pump only.
- */
-function pump(
-  client: ClientConnection,
-  server: ServerConnection,
-  alter?: (fromClient: Uint8Array) => Uint8Array,
-): { client: ConnectionEvent[]; server: ConnectionEvent[] } {
-  const got = { client: [] as ConnectionEvent[], server: [] as ConnectionEvent[] };
-  got.client.push(...client.drainEvents());
-  got.server.push(...server.drainEvents());
-  for (let round = 0; round < MAX_PUMP_ROUNDS; round++) {
-    const up = client.takeOutput();
-    const down = server.takeOutput();
-    if (up.length === 0 && down.length === 0) return got;
-    if (up.length > 0) got.server.push(...server.receive(alter ? alter(up) : up));
-    if (down.length > 0) got.client.push(...client.receive(down));
-  }
-  throw new Error(`no quiescence after ${MAX_PUMP_ROUNDS} rounds`);
-}
-
-function connectPair(ctx: ServerContext, client: ClientConnection, alter?: (b: Uint8Array) => Uint8Array): Pair {
-  const server = new ProbedServer(ctx);
-  const pair: Pair = { client, server, clientEvents: [...client.start()], serverEvents: [] };
-  step(pair, alter);
-  return pair;
-}
-
-/** Pumps a pair, keeping its event logs; returns this step's events. */
-function step(
-  pair: Pair,
-  alter?: (b: Uint8Array) => Uint8Array,
-): { client: ConnectionEvent[]; server: ConnectionEvent[] } {
-  const got = pump(pair.client, pair.server, alter);
-  pair.clientEvents.push(...got.client);
-  pair.serverEvents.push(...got.server);
-  return got;
-}
-
-function summaries(events: readonly ConnectionEvent[]): HandshakeSummary[] {
-  return events.flatMap((e) => (e.type === 'handshake-complete' ? [e.summary] : []));
-}
-
-function errorsIn(events: readonly ConnectionEvent[]): TlsError[] {
-  return events.flatMap((e) => (e.type === 'error' ? [e.error] : []));
-}
-
-function alertsSent(events: readonly ConnectionEvent[]): [number, number][] {
-  return events.flatMap((e) =>
-    e.type === 'alert' && e.direction === 'sent' ? [[e.level, e.description] as [number, number]] : [],
-  );
-}
-
-/** One TLS 1.2 handshake record holding `body`, as a raw peer would send it. */
-function handshakeRecord(body: Uint8Array): Uint8Array {
-  return concat(encodeRecordHeader(ContentType.handshake, TLS12, body.length), body);
-}
-
-function dataIn(events: readonly ConnectionEvent[]): string {
-  return events.flatMap((e) => (e.type === 'data' ? [new TextDecoder().decode(e.data)] : [])).join('');
 }
 
 /** Application data still flows both ways under the keys in force. */
@@ -196,51 +117,6 @@ function assertServerFatal(pair: Pair, kind: TlsErrorKind, alert: number): void 
 
 function assertThrowsTls(fn: () => unknown, kind: TlsErrorKind): void {
   assert.throws(fn, (e: unknown) => e instanceof TlsError && e.kind === kind);
-}
-
-// --- altering the client's records in flight ----------------------------------------------------
-
-interface WireRecord {
-  type: number;
-  version: number;
-  fragment: Uint8Array;
-}
-
-function parseRecords(out: Uint8Array): WireRecord[] {
-  const records: WireRecord[] = [];
-  for (let at = 0; at < out.length;) {
-    const length = (out[at + 3]! << 8) | out[at + 4]!;
-    records.push({
-      type: out[at]!,
-      version: (out[at + 1]! << 8) | out[at + 2]!,
-      fragment: out.slice(at + RECORD_HEADER_LEN, at + RECORD_HEADER_LEN + length),
-    });
-    at += RECORD_HEADER_LEN + length;
-  }
-  return records;
-}
-
-function encodeRecords(records: readonly WireRecord[]): Uint8Array {
-  return concat(...records.flatMap((r) => [encodeRecordHeader(r.type, r.version, r.fragment.length), r.fragment]));
-}
-
-/**
- * Changes the body of each plaintext handshake message of `type` in the
- * client's output (the initial handshake, before ChangeCipherSpec).
- */
-function tamperMessage(type: number, change: (body: Uint8Array) => void): (b: Uint8Array) => Uint8Array {
-  return (bytes) => {
-    const records = parseRecords(bytes);
-    for (const r of records) {
-      if (r.type !== ContentType.handshake) continue;
-      for (let at = 0; at + 4 <= r.fragment.length;) {
-        const length = (r.fragment[at + 1]! << 16) | (r.fragment[at + 2]! << 8) | r.fragment[at + 3]!;
-        if (r.fragment[at] === type) change(r.fragment.subarray(at + 4, at + 4 + length));
-        at += 4 + length;
-      }
-    }
-    return encodeRecords(records);
-  };
 }
 
 // --- presets, as docs/server-policy.md defines them ---------------------------------------------
@@ -1448,99 +1324,16 @@ function validHelloRecord(): Uint8Array {
   return c.takeOutput();
 }
 
-/**
- * What every run must end in: still waiting with at most one record buffered,
- * or closed by close_notify, or exactly one error event carrying a typed
- * TlsError (never InternalError, which would mean a plain exception escaped),
- * with its fatal alert as the last record sent.
- */
-function checkOutcome(server: ProbedServer, events: readonly ConnectionEvent[], output: Uint8Array): void {
-  const errors = errorsIn(events);
-  if (server.error === undefined) {
-    assert.deepStrictEqual(errors, []);
-    assert.ok(server.bufferedIn <= ONE_RECORD, `${server.bufferedIn} bytes buffered while waiting`);
-    return;
-  }
-  if (server.error.kind === 'PeerClosed') return;
-  assert.equal(errors.length, 1);
-  assert.ok(errors[0] instanceof TlsError);
-  assert.equal(errors[0], server.error);
-  assert.notEqual(server.error.kind, 'InternalError', server.error.message);
-  const alert = alertFor(server.error.kind)?.description;
-  const sent = parseRecords(output).filter((r) => r.type === ContentType.alert);
-  if (server.error.kind === 'PeerSentFatalAlert') {
-    assert.ok(!sent.some((r) => r.fragment[0] === AlertLevel.fatal));
-    return;
-  }
-  assert.ok(alert !== undefined);
-  const last = sent.at(-1);
-  assert.ok(last, 'a fatal alert was sent');
-  assert.deepStrictEqual([...last.fragment], [AlertLevel.fatal, alert]);
-}
-
-function feed(server: ProbedServer, chunks: readonly Uint8Array[]): { events: ConnectionEvent[]; output: Uint8Array } {
-  const events: ConnectionEvent[] = [];
-  const outputs: Uint8Array[] = [];
-  for (const chunk of chunks) {
-    const failedBefore = server.error !== undefined;
-    let got: ConnectionEvent[] = [];
-    assert.doesNotThrow(() => {
-      got = server.receive(chunk);
-    });
-    if (failedBefore) assert.deepStrictEqual(got, [], 'errors are sticky');
-    if (server.error === undefined) assert.ok(server.bufferedIn <= ONE_RECORD);
-    events.push(...got);
-    outputs.push(server.takeOutput());
-  }
-  return { events, output: concat(...outputs) };
-}
-
 describe('arbitrary input to a fresh ServerConnection', () => {
   const ctx = serverContext();
 
   test('random bytes never throw out of receive(), never buffer more than one record, and end waiting or in a typed error', () => {
-    const tlsLooking = fc
-      .tuple(fc.constantFrom(20, 21, 22, 23, 24), fc.integer({ min: 0, max: 4 }), fc.uint8Array({ maxLength: 120 }))
-      .map(([type, minor, rest]) => concat(Uint8Array.of(type, 3, minor), rest));
-    const chunk = fc.oneof(fc.uint8Array({ maxLength: 200 }), tlsLooking);
-    fc.assert(
-      fc.property(fc.array(chunk, { minLength: 1, maxLength: 6 }), (chunks) => {
-        const server = new ProbedServer(ctx);
-        const { events, output } = feed(server, chunks);
-        checkOutcome(server, events, output);
-      }),
-      { numRuns: 300 },
-    );
+    assertArbitraryBytesHandled(() => new ProbedServer(ctx), 300);
   });
 
   test('random well-formed records (some a valid ClientHello) never throw and end waiting or in a typed error', () => {
-    const hello = validHelloRecord();
-    const handshakeBody = fc
-      .tuple(fc.integer({ min: 0, max: 30 }), fc.uint8Array({ maxLength: 60 }))
-      .map(([t, b]) => concat(Uint8Array.of(t, 0, b.length >>> 8, b.length & 0xff), b));
-    const body = fc.oneof(fc.uint8Array({ maxLength: 40 }), handshakeBody, fc.constant(null));
-    const wireRecord = fc.record({
-      type: fc.oneof(fc.constantFrom(20, 21, 22, 23, 24), fc.integer({ min: 0, max: 255 })),
-      version: fc.constantFrom(0x0300, 0x0301, 0x0302, 0x0303, 0x0304),
-      body,
-    });
-    fc.assert(
-      fc.property(
-        fc.array(wireRecord, { minLength: 1, maxLength: 8 }),
-        fc.array(fc.nat(), { maxLength: 6 }),
-        (records, cuts) => {
-          const server = new ProbedServer(ctx);
-          const stream = concat(
-            ...records.map((r) =>
-              r.body === null ? hello : concat(encodeRecordHeader(r.type, r.version, r.body.length), r.body),
-            ),
-          );
-          const { events, output } = feed(server, split(stream, cuts));
-          checkOutcome(server, events, output);
-        },
-      ),
-      { numRuns: 300 },
-    );
+    const valid = validHelloRecord();
+    assertArbitraryRecordsHandled(fc.constant(undefined), () => ({ conn: new ProbedServer(ctx), valid }), 300);
   });
 
   test('a mutated ClientHello (one byte changed, or cut short) never throws and ends waiting or in a typed error', () => {

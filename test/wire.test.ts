@@ -37,7 +37,7 @@ import {
   RECORD_HEADER_LEN,
   encodeRecordHeader,
 } from '../src/wire/record.ts';
-import { split } from './bytes-support.ts';
+import { split } from './support/bytes.ts';
 
 const TLS10 = ProtocolVersion.TLSv1;
 const TLS11 = ProtocolVersion['TLSv1.1'];

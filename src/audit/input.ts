@@ -96,10 +96,36 @@ export function detectKind(text: string): InputKind | undefined {
   ) {
     return 'netsh-sslcert';
   }
+  if (
+    /\bCLIENT_RENEG_(LIMIT|WINDOW)\b|\bNODE_OPTIONS\s*=|\brequire\(\s*['"](node:)?(tls|https|http2)['"]\s*\)|\bfrom\s+['"](node:)?(tls|https|http2)['"]/.test(
+      text,
+    )
+  ) {
+    return 'node-source';
+  }
   if (/<configuration[\s>]/.test(head) || /<system\.(webServer|applicationHost)[\s>]/.test(text)) return 'iis-config';
   if (/(^|[\s"'])(-D)?(sun\.security\.ssl\.|jdk\.tls\.)/m.test(text)) return 'java-properties';
   if (/^\s*(SSLEngine|SSLVerifyClient|SSLInsecureRenegotiation|SSLCertificateFile)\b|^\s*<VirtualHost\b/im.test(text)) {
     return 'apache-conf';
+  }
+  if (
+    /^\s*(http|events|stream|mail)\s*\{|^\s*(ssl_certificate|ssl_verify_client|ssl_protocols)\s[^;\n]*;|^\s*listen\s[^;\n]*\bssl\b[^;\n]*;/m.test(
+      text,
+    )
+  ) {
+    return 'nginx-conf';
+  }
+  if (
+    /^\s*(global|defaults)\s*$/m.test(head) ||
+    /^\s*(ssl-default-(bind|server)-\S+|(frontend|backend|listen)\s+\S+\s*$|bind\s+\S+.*\sssl(\s|$))/m.test(head)
+  ) {
+    return 'haproxy-conf';
+  }
+  if (
+    /^\s*(accept|connect|renegotiation|foreground|include|chroot|setuid|setgid)\s*=/im.test(head) &&
+    !/^\s*(openssl_conf|ssl_conf|system_default)\s*=/m.test(head)
+  ) {
+    return 'stunnel-conf';
   }
   if (/^\s*\[\s*[\w.$-]+\s*\]\s*$/m.test(head) || /^\s*(openssl_conf|ssl_conf|system_default)\s*=/m.test(head)) {
     return 'openssl-conf';
@@ -114,3 +140,17 @@ export function detectKind(text: string): InputKind | undefined {
   }
   return undefined;
 }
+
+/** One line of configuration with the file it came from (includes splice other files' lines in). */
+export interface SourceLine {
+  readonly file: string;
+  /** 1-based. */
+  readonly line: number;
+  readonly text: string;
+}
+
+export function textLines(file: string, text: string): SourceLine[] {
+  return linesOf(text.replace(/^\uFEFF/, '')).map((t, i) => ({ file, line: i + 1, text: t }));
+}
+
+export const lineSource = (l: SourceLine): Source => sourceAt(l.file, l.line, l.text);

@@ -8,7 +8,7 @@
  * (SSL_OP_LEGACY_SERVER_CONNECT), ClientRenegotiation (SSL_OP_ALLOW_CLIENT_RENEGOTIATION, 3.0),
  * NoRenegotiation (SSL_OP_NO_RENEGOTIATION, 1.1.1), ExtendedMasterSecret (RFC 7627).
  */
-import { linesOf, sourceAt } from './input.ts';
+import { lineSource, type SourceLine } from './input.ts';
 import {
   OPENSSL_FLAGS,
   type OpensslConf,
@@ -24,35 +24,35 @@ interface Entry {
   readonly source: Source;
 }
 
-function sections(file: string, text: string, notes: ParseNote[]): Map<string, Entry[]> {
+function sections(lines: readonly SourceLine[], notes: ParseNote[]): Map<string, Entry[]> {
   const out = new Map<string, Entry[]>([['default', []]]);
   let current = out.get('default')!;
-  linesOf(text.replace(/^\uFEFF/, '')).forEach((raw, i) => {
-    const line = raw.replace(/(^|\s)#.*$/, '').trim();
-    if (line === '') return;
+  for (const l of lines) {
+    const line = l.text.replace(/(^|\s)#.*$/, '').trim();
+    if (line === '') continue;
     const header = /^\[\s*([^\]\s]+)\s*\]$/.exec(line);
     if (header) {
       current = out.get(header[1]!) ?? [];
       out.set(header[1]!, current);
-      return;
+      continue;
     }
     if (line.startsWith('.include') || line.startsWith('.pragma')) {
       if (line.startsWith('.include')) {
-        notes.push({ source: sourceAt(file, i + 1, raw), message: 'an included file is not read: audit it too' });
+        notes.push({ source: lineSource(l), message: 'an included file is not read: audit it too' });
       }
-      return;
+      continue;
     }
     const kv = /^([^=]+?)\s*=\s*(.*)$/.exec(line);
     if (!kv) {
-      notes.push({ source: sourceAt(file, i + 1, raw), message: 'not a `name = value` line: damaged or truncated' });
-      return;
+      notes.push({ source: lineSource(l), message: 'not a `name = value` line: damaged or truncated' });
+      continue;
     }
     current.push({
       key: kv[1]!.trim(),
       value: kv[2]!.replace(/^"(.*)"$/, '$1').trim(),
-      source: sourceAt(file, i + 1, raw),
+      source: lineSource(l),
     });
-  });
+  }
   return out;
 }
 
@@ -63,9 +63,9 @@ function lookup(s: Map<string, Entry[]>, section: string, key: string): string |
     .at(-1)?.value;
 }
 
-export function parseOpensslConf(file: string, text: string): OpensslConf {
+export function parseOpensslConf(file: string, lines: readonly SourceLine[]): OpensslConf {
   const notes: ParseNote[] = [];
-  const s = sections(file, text, notes);
+  const s = sections(lines, notes);
   const init = lookup(s, 'default', 'openssl_conf');
   const sslConf = init !== undefined ? lookup(s, init, 'ssl_conf') : undefined;
   const systemDefault = sslConf !== undefined ? lookup(s, sslConf, 'system_default') : undefined;

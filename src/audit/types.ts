@@ -3,7 +3,7 @@
  * from) and what the judge concluded (verdicts in the scanner's vocabulary, findings, advice).
  * Parsers and the judge are pure; only src/tools/audit.ts touches files.
  */
-import type { Verdict } from '../scan/types.ts';
+import type { Verdict, VerdictId } from '../scan/types.ts';
 
 /** The kinds of input the audit reads; recognised from the content or named with --kind. */
 export const INPUT_KINDS = [
@@ -14,6 +14,10 @@ export const INPUT_KINDS = [
   'gnutls-priority',
   'java-properties',
   'apache-conf',
+  'nginx-conf',
+  'haproxy-conf',
+  'stunnel-conf',
+  'node-source',
 ] as const;
 export type InputKind = (typeof INPUT_KINDS)[number];
 
@@ -218,13 +222,92 @@ export interface ApacheConf {
   readonly notes: readonly ParseNote[];
 }
 
+/** One nginx directive that matters here, with the blocks it sits in (`http > server`). */
+export interface NginxDirective {
+  readonly name: string;
+  readonly args: readonly string[];
+  /** The enclosing block names, outermost first: `['http', 'server', 'location /secure']`. */
+  readonly blocks: readonly string[];
+  readonly source: Source;
+}
+
+export interface NginxConf {
+  readonly kind: 'nginx-conf';
+  readonly file: string;
+  readonly directives: readonly NginxDirective[];
+  readonly notes: readonly ParseNote[];
+}
+
+/** One HAProxy keyword line that matters here (`bind … ssl …`, `server … ssl …`, `ssl-default-*`). */
+export interface HaproxyLine {
+  readonly keyword: string;
+  readonly args: readonly string[];
+  /** `global`, `defaults`, `frontend NAME`, `backend NAME`, `listen NAME`. */
+  readonly section: string;
+  readonly source: Source;
+}
+
+export interface HaproxyConf {
+  readonly kind: 'haproxy-conf';
+  readonly file: string;
+  readonly lines: readonly HaproxyLine[];
+  readonly notes: readonly ParseNote[];
+}
+
+/** One `key = value` of a stunnel configuration, in the global part ('') or a `[service]`. */
+export interface StunnelEntry {
+  readonly section: string;
+  readonly key: string;
+  readonly value: string;
+  readonly source: Source;
+}
+
+export interface StunnelConf {
+  readonly kind: 'stunnel-conf';
+  readonly file: string;
+  readonly entries: readonly StunnelEntry[];
+  readonly notes: readonly ParseNote[];
+}
+
+/** What a static look at Node source (or a NODE_OPTIONS line) can see. */
+export type NodeFact =
+  | {
+      readonly type: 'reneg-limit';
+      readonly name: 'CLIENT_RENEG_LIMIT' | 'CLIENT_RENEG_WINDOW';
+      readonly value: string;
+    }
+  | { readonly type: 'ssl-op'; readonly name: string }
+  | { readonly type: 'secure-options'; readonly expression: string }
+  | { readonly type: 'renegotiate-call' }
+  | { readonly type: 'disable-renegotiation' }
+  | { readonly type: 'tls-flag'; readonly flag: string }
+  | { readonly type: 'min-version'; readonly value: string }
+  | { readonly type: 'tls-server' };
+
+export interface NodeSource {
+  readonly kind: 'node-source';
+  readonly file: string;
+  readonly facts: readonly (NodeFact & { readonly source: Source })[];
+  readonly notes: readonly ParseNote[];
+}
+
 export type ParsedInput =
-  SchannelExport | NetshOutput | IisConfig | OpensslConf | GnutlsPriority | JavaProperties | ApacheConf;
+  | SchannelExport
+  | NetshOutput
+  | IisConfig
+  | OpensslConf
+  | GnutlsPriority
+  | JavaProperties
+  | ApacheConf
+  | NginxConf
+  | HaproxyConf
+  | StunnelConf
+  | NodeSource;
 
 // ---- The judge's answer ---------------------------------------------------------------------
 
 /** The stacks the judge answers for; the Windows inputs together make one. */
-export type Stack = 'schannel' | 'openssl' | 'gnutls' | 'java' | 'apache';
+export type Stack = 'schannel' | 'openssl' | 'gnutls' | 'java' | 'apache' | 'nginx' | 'haproxy' | 'stunnel' | 'node';
 
 /** One switch as it stands: its value and where that came from, what it does and costs. */
 export interface SettingReport {
@@ -250,7 +333,9 @@ export type FindingKind =
   /** Not wrong in itself, but worth a look (a value of the wrong type, a mislabel). */
   | 'warning'
   /** The input could not be read entirely; the verdicts say what that leaves open. */
-  | 'unreadable';
+  | 'unreadable'
+  /** A live scan measured something the configuration does not say: a setting not in effect. */
+  | 'disagrees';
 
 export interface Finding {
   readonly kind: FindingKind;
@@ -279,4 +364,22 @@ export interface StackAudit {
   readonly vulnerabilities: readonly string[];
   readonly findings: readonly Finding[];
   readonly decision: Decision;
+  /** With `--scan`: the scanner's measurement of each target beside these verdicts. */
+  readonly measured?: readonly ScanComparison[];
+}
+
+/** One verdict as configured (this audit) and as measured (renego scan of a target). */
+export interface ComparedVerdict {
+  readonly id: VerdictId;
+  readonly configured: string;
+  readonly measured: string;
+  /** 'agree'; 'not-in-effect' when the scan measured an attack the configuration rules out; 'differs' otherwise. */
+  readonly agreement: 'agree' | 'not-in-effect' | 'differs' | 'cannot-tell';
+}
+
+export interface ScanComparison {
+  readonly target: string;
+  /** Why the target could not be scanned, when it could not. */
+  readonly error: string | undefined;
+  readonly verdicts: readonly ComparedVerdict[];
 }

@@ -10,10 +10,10 @@ import {
   DEFAULT_LOG_LEVEL,
   DEFAULT_LOG_LIMITS,
   DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_MAX_RENEGOTIATIONS_PER_CONNECTION,
   DEFAULT_TIMEOUTS,
 } from '../guard/defaults.ts';
 import { DEFAULT_HELLO_MEMORY_BYTES } from '../guard/hello-budget.ts';
-import { DEFAULT_POLICY } from '../guard/policy.ts';
 import { SAFE_SERVER_RENEGOTIATION } from '../handshake/server-config.ts';
 import { SERVER_PRESETS } from '../handshake/server-presets.ts';
 import { DEFENCES } from '../lab/defences.ts';
@@ -269,7 +269,7 @@ program
   )
   .option(
     '--max-renegotiations <n>',
-    `renegotiations let through per connection, 0: no limit (default: ${DEFAULT_POLICY.maxRenegotiationsPerConnection})`,
+    `renegotiations let through per connection, 0: no limit (default: ${DEFAULT_MAX_RENEGOTIATIONS_PER_CONNECTION})`,
   )
   .option('--rate-limit <count/window>', 'renegotiations per client address per window, e.g. 10/60s (default: none)')
   .option('--allow-non-tls', 'pass non-TLS traffic through instead of closing it')
@@ -414,13 +414,21 @@ program
 
 program
   .command('audit')
-  .description('judge renegotiation settings offline: SChannel registry, netsh sslcert, IIS, OpenSSL, GnuTLS, Java')
-  .argument('<files...>', 'configuration files (kind recognised from the content; see docs/audit.md)')
+  .description(
+    'judge renegotiation settings from configuration: SChannel registry, netsh sslcert, IIS, OpenSSL, GnuTLS, Java, Apache, nginx, HAProxy, stunnel, Node',
+  )
+  .argument(
+    '<files...>',
+    'configuration files (kind recognised from the content; includes followed; see docs/audit.md)',
+  )
   .option(
     '--kind <kind>',
-    'schannel-reg, netsh-sslcert, iis-config, openssl-conf, gnutls-priority, java-properties or apache-conf',
+    'schannel-reg, netsh-sslcert, iis-config, openssl-conf, gnutls-priority, java-properties, apache-conf, nginx-conf, haproxy-conf, stunnel-conf or node-source',
   )
   .option('--openssl-version <v>', 'OpenSSL whose defaults apply to absent options: 3 (default) or 1.1.1')
+  .option('--scan <targets...>', 'also scan these HOST:PORT servers and put measured beside configured')
+  .option('--servername <name>', 'SNI and certificate name for --scan (default: the host)')
+  .option('--timeout <ms>', 'per-wait timeout of --scan', integer(100))
   .option('--json', 'one JSON object per configured stack (JSON Lines), schema in docs/audit.md')
   .option('--html <file>', 'also write a self-contained HTML report')
   .addHelpText(
@@ -428,20 +436,30 @@ program
     helpFooter(
       {
         ok: 'nothing vulnerable and nothing broken',
-        failed: 'a setting leaves renegotiation insecure, or breaks something the inputs show in use',
+        failed:
+          'a setting leaves renegotiation insecure, breaks something the inputs show in use, or (--scan) is not in effect',
         usage: 'bad option, unreadable or unrecognised file (too large, binary, truncated)',
       },
       [
         'renego audit schannel.reg sslcert.txt applicationHost.config',
         'renego audit /etc/ssl/openssl.cnf --openssl-version 1.1.1 --json',
-        'renego audit --kind gnutls-priority priority.txt',
+        'renego audit /etc/nginx/nginx.conf --scan 127.0.0.1:443',
       ],
     ),
   )
   .action(async (files: string[], o) => {
     const { runAuditCommand } = await import('../tools/audit.ts');
     process.exitCode = await runAuditCommand(
-      { files, kind: o.kind, json: o.json, html: o.html, opensslVersion: o.opensslVersion },
+      {
+        files,
+        kind: o.kind,
+        json: o.json,
+        html: o.html,
+        opensslVersion: o.opensslVersion,
+        scan: o.scan,
+        servername: o.servername,
+        timeout: o.timeout,
+      },
       { stdout: process.stdout },
     );
   });

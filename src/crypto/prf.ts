@@ -131,18 +131,6 @@ export function verifyData(
 }
 
 /**
- * The handshake hash of RFC 5246 §7.4.9 over already-concatenated messages:
- * MD5 || SHA-1 (36 bytes) before TLS 1.2 (RFC 2246 §7.4.9), the PRF hash from 1.2 on.
- */
-export function transcriptHash(version: number, hash: PrfHash, messages: Uint8Array): Uint8Array {
-  checkVersion(version);
-  if (version < ProtocolVersion['TLSv1.2']) {
-    return join(createHash('md5').update(messages).digest(), createHash('sha1').update(messages).digest());
-  }
-  return createHash(hash).update(messages).digest();
-}
-
-/**
  * The running handshake transcript. Every candidate hash runs from the first
  * message because the version and suite are unknown until ServerHello; each
  * `hash()` digests a copy, so it can be taken at any point, any number of times

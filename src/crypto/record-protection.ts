@@ -516,21 +516,6 @@ export function createOpener(suite: CipherSuiteInfo, version: number, keys: Dire
   return build('open', suite, version, keys);
 }
 
-/**
- * The pending write and read states for one side of a connection (RFC 5246 §6.1):
- * a client seals with the client keys and opens with the server's, a server the reverse.
- */
-export function createProtectors(
-  suite: CipherSuiteInfo,
-  version: number,
-  keyBlock: Uint8Array,
-  side: 'client' | 'server',
-): { sealer: RecordProtector; opener: RecordProtector } {
-  const keys = deriveConnectionKeys(suite, version, keyBlock);
-  const [mine, theirs] = side === 'client' ? [keys.client, keys.server] : [keys.server, keys.client];
-  return { sealer: createSealer(suite, version, mine), opener: createOpener(suite, version, theirs) };
-}
-
 /** The initial epoch's null cipher (RFC 5246 §6.1, TLS_NULL_WITH_NULL_NULL). */
 export const NULL_PROTECTOR: RecordProtector = Object.freeze({
   overhead: 0,

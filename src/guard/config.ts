@@ -25,6 +25,7 @@ import {
   DEFAULT_LOG_LEVEL,
   DEFAULT_LOG_LIMITS,
   DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_MAX_RENEGOTIATIONS_PER_CONNECTION,
   DEFAULT_TIMEOUTS,
 } from './defaults.ts';
 import { DEFAULT_HELLO_MEMORY_BYTES } from './hello-budget.ts';
@@ -264,7 +265,7 @@ function parseListener(raw: RawListener, path: string, problems: Problems, index
     raw.policy === undefined
       ? problems.add(`${path}.policy`, `required: one of ${POLICY_MODES.join(', ')}`)
       : parseChoice(raw.policy, POLICY_MODES, `${path}.policy`, problems);
-  let perConnection = 0;
+  let perConnection = DEFAULT_MAX_RENEGOTIATIONS_PER_CONNECTION;
   let perClient: RateLimit | undefined;
   if (raw.limits !== undefined) {
     if (!isRecord(raw.limits)) {

@@ -14,4 +14,6 @@ export const DEFAULT_LOG_LIMITS: LogLimits = {
 
 export const DEFAULT_TIMEOUTS: Timeouts = { handshakeMs: 10_000, idleMs: 300_000, connectMs: 5_000 };
 export const DEFAULT_MAX_CONNECTIONS = 10_000;
+/** Renegotiations let through per connection; 0 is no limit (the policy mode decides). */
+export const DEFAULT_MAX_RENEGOTIATIONS_PER_CONNECTION = 0;
 export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;

@@ -37,13 +37,6 @@ export interface GuardPolicy {
   readonly allowNonTls: boolean;
 }
 
-export const DEFAULT_POLICY: GuardPolicy = {
-  mode: 'deny',
-  maxRenegotiationsPerConnection: 0,
-  perClientLimit: undefined,
-  allowNonTls: false,
-};
-
 const ALLOW: Decision = { allow: true };
 
 function deny(reason: BlockReason): Decision {

@@ -7,7 +7,7 @@
 /** true / false, or null when the probe could not run (the reason is given next to it). */
 export type Tri = boolean | null;
 
-/** How a client-initiated renegotiation ended (issue 4's OUTCOME). */
+/** How a client-initiated renegotiation ended: the OUTCOME of docs/scan.md's `clientInitiated`. */
 export type RenegotiationOutcome =
   'completed' | 'refused-alert' | 'refused-fatal' | 'closed' | 'ignored' | 'not-tested';
 

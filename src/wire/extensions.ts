@@ -8,7 +8,7 @@
  * meaning (initial handshake) distinct from absence (legacy peer).
  */
 import { Reader, Writer } from './codec.ts';
-import { ExtensionType, extensionName } from './enums.ts';
+import { ECPointFormat, ExtensionType, extensionName } from './enums.ts';
 import { TlsError } from './errors.ts';
 
 export interface Extension {
@@ -105,12 +105,8 @@ export function parseU16List(data: Uint8Array, what: string): number[] {
   });
 }
 
-export function ecPointFormats(formats: readonly number[] = [0]): Extension {
+export function ecPointFormats(formats: readonly number[] = [ECPointFormat.uncompressed]): Extension {
   return build(ExtensionType.ec_point_formats, (w) => w.vec8(Uint8Array.from(formats)));
-}
-
-export function parseEcPointFormats(data: Uint8Array): number[] {
-  return parseWhole(data, 'ec_point_formats', (r) => Array.from(r.vec8(undefined, 1)));
 }
 
 // --- signature_algorithms (RFC 5246 §7.4.1.4.1) ------------------------------

@@ -8,7 +8,6 @@ import { Reader, Writer } from './codec.ts';
 import { HandshakeType, ProtocolVersion, handshakeTypeName } from './enums.ts';
 import { TlsError } from './errors.ts';
 import { decodeExtensions, encodeExtensions, type Extension } from './extensions.ts';
-import { HANDSHAKE_HEADER_LEN } from './record.ts';
 
 const TLS12 = ProtocolVersion['TLSv1.2'];
 
@@ -269,9 +268,4 @@ function readSessionId(r: Reader): Uint8Array {
   const id = r.vec8('session_id');
   if (id.length > 32) throw new TlsError('DecodeError', `session_id of ${id.length} bytes`);
   return id;
-}
-
-/** The message type and body length from a raw message's header. */
-export function handshakeHeader(raw: Uint8Array): { type: number; length: number } {
-  return { type: raw[0]!, length: raw.length - HANDSHAKE_HEADER_LEN };
 }

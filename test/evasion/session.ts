@@ -4,7 +4,8 @@
  * them to the watch and hands what it forwards to the other engine, which decrypts it: what the
  * recipients report ('handshake-message' events) is what got past the guard.
  */
-import { join } from '../bytes-support.ts';
+import { join } from '../support/bytes.ts';
+import { pump } from '../support/engine-pair.ts';
 import { ClientConnection, type ClientConfigInput } from '../../src/connection/client-connection.ts';
 import { ServerConnection, createServerContext, type ServerContext } from '../../src/connection/server-connection.ts';
 import type { RecordLayer } from '../../src/connection/record-layer.ts';
@@ -109,19 +110,8 @@ function clientConfig(plan: Plan, session: ClientSession | undefined): ClientCon
 /** A first connection, straight (no guard), for the session the guarded one resumes. */
 function firstSession(plan: Plan, ctx: ServerContext): ClientSession {
   const client = new ClientConnection({ ...clientConfig(plan, undefined), observe: false });
-  const server = new ServerConnection(ctx);
-  let session: ClientSession | undefined;
-  const note = (events: ConnectionEvent[]): void => {
-    for (const e of events) if (e.type === 'session') session = e.session;
-  };
-  note(client.start());
-  for (let round = 0; round < MAX_PUMP_ROUNDS; round++) {
-    const up = client.takeOutput();
-    const down = server.takeOutput();
-    if (up.length === 0 && down.length === 0) break;
-    if (up.length > 0) server.receive(up);
-    if (down.length > 0) note(client.receive(down));
-  }
+  const events = [...client.start(), ...pump(client, new ServerConnection(ctx)).client];
+  const session = events.flatMap((e) => (e.type === 'session' ? [e.session] : [])).at(-1);
   if (session === undefined) throw new Error(`seed ${plan.seed}: the first connection gave no session`);
   return session;
 }

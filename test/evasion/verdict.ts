@@ -1,5 +1,5 @@
 /**
- * What must hold of every evasion session, checked on what the recipients decrypted (issue 16):
+ * What must hold of every evasion session, checked on what the recipients decrypted:
  * - a policy forbidding client-initiated renegotiation: no unprompted ClientHello reaches the server;
  * - a policy forbidding server-initiated renegotiation: no ClientHello answering a HelloRequest
  *   (visible or hidden) reaches the server, and no visible HelloRequest reaches the client;

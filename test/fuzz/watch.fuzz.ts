@@ -15,17 +15,17 @@
  * A failing stream is written to a JSON file; replay it with `npm run fuzz -- --replay FILE`.
  * Options: --seconds N (default 60), --seed N (first iteration seed, default: time-based).
  */
-import { join } from '../bytes-support.ts';
+import { join } from '../support/bytes.ts';
 import { writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
 import { parseArgs } from 'node:util';
 import { MAX_HELLO_LEN } from '../../src/guard/hello.ts';
 import type { Side } from '../../src/guard/events.ts';
-import { DEFAULT_POLICY, POLICY_MODES, judgeFor, type GuardPolicy } from '../../src/guard/policy.ts';
+import { POLICY_MODES, judgeFor, type GuardPolicy } from '../../src/guard/policy.ts';
 import { RenegotiationWatch } from '../../src/guard/watch.ts';
 import { RECORD_HEADER_LEN } from '../../src/wire/record.ts';
-import { evasionFixtures } from '../evasion/fixtures.ts';
+import { BASE_POLICY, evasionFixtures } from '../evasion/fixtures.ts';
 import { makePlan } from '../evasion/plan.ts';
 import { Prng } from '../evasion/prng.ts';
 import { runSession } from '../evasion/session.ts';
@@ -321,7 +321,7 @@ async function buildCorpus(): Promise<Stream[]> {
   const corpus: Stream[] = [fullHandshake(), [...fullHandshake(), ...encryptedRenegotiation('client')]];
   for (let seed = 1; seed <= CORPUS_SESSIONS; seed++) {
     const plan = makePlan(seed);
-    corpus.push([...runSession(plan, fx, { ...DEFAULT_POLICY, mode: 'allow' }).transcript]);
+    corpus.push([...runSession(plan, fx, { ...BASE_POLICY, mode: 'allow' }).transcript]);
   }
   return corpus;
 }
@@ -330,7 +330,7 @@ async function buildCorpus(): Promise<Stream[]> {
 
 function randomPolicy(rng: Prng): GuardPolicy {
   return {
-    ...DEFAULT_POLICY,
+    ...BASE_POLICY,
     mode: rng.pick(POLICY_MODES),
     maxRenegotiationsPerConnection: rng.pick([0, 0, 1, 3]),
     allowNonTls: rng.chance(0.2),

@@ -11,6 +11,9 @@ const DEBIAN_PACKAGE: Readonly<Record<string, string>> = {
   javac: 'default-jdk-headless',
   curl: 'curl',
   tmux: 'tmux',
+  nginx: 'nginx-light',
+  haproxy: 'haproxy',
+  stunnel4: 'stunnel4',
 };
 
 const found = new Map<string, string | undefined>();

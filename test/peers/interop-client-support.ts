@@ -10,11 +10,16 @@ import type { TestPki } from '../../src/pki/throwaway.ts';
 import { parsePemCertificates, type TrustStore } from '../../src/pki/verify.ts';
 import type { ClientReport } from '../../src/tools/client.ts';
 import { hostPort, type TlsPeer } from './peer-process.ts';
+import type { TempPki } from './temp-pki.ts';
 
 /** How long our client waits for a handshake. */
 export const HANDSHAKE_WAIT_MS = 10_000;
 /** How long one `renego client` process may run. */
 export const CLI_TIMEOUT_MS = 30_000;
+/** How long our client waits for a renegotiation to end. */
+export const RENEGOTIATION_TIMEOUT_MS = 5_000;
+/** A 2009 client: no renegotiation_info, no SCSV, renegotiating with anyone. */
+export const LEGACY_CLIENT = { signal: 'none', allowUnsafeLegacyRenegotiation: true } as const;
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /**
@@ -126,4 +131,30 @@ export function runCli(
       }
     });
   });
+}
+
+/** A peer's start function, given the file's server certificate and key with the test's options. */
+type Start<O, P> = (options: O & { readonly cert: string; readonly key: string }) => Promise<P>;
+
+/**
+ * The starters of one interop test file: `shared` starts one peer of this kind for the enclosing
+ * describe block with the file's server certificate and key (options read once the PKI exists),
+ * `open` connects our client to it trusting the file's CA, `connect` does so without the test's
+ * cleanup (for connections expected to fail).
+ */
+export function interopPeers<O extends object, P extends TlsPeer>(
+  env: TempPki,
+  start: Start<O, P>,
+  notStarted: string,
+): {
+  shared(options?: () => O): () => P;
+  open(t: TestContext, peer: P, options?: Partial<ConnectOptions>): Promise<Opened>;
+  connect(peer: P, options?: Partial<ConnectOptions>): Promise<RenegoSocket>;
+} {
+  return {
+    shared: (options = () => ({}) as O) =>
+      sharedPeer(() => start({ ...options(), cert: env.files.serverCert, key: env.files.serverKey }), notStarted),
+    open: (t, peer, options = {}) => openConnection(t, peer, env.trust, options),
+    connect: (peer, options = {}) => connectTo(peer, env.trust, options),
+  };
 }

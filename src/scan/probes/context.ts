@@ -1,5 +1,5 @@
 /** What every probe of one target shares: where to connect, the options, and the engine settings that worked. */
-import { ALL_SUITES, suiteById, type CipherSuiteInfo } from '../../crypto/suites.ts';
+import { ALL_SUITES, type CipherSuiteInfo } from '../../crypto/suites.ts';
 import type { ClientRenegotiationPolicy } from '../../handshake/client-config.ts';
 import { ProtocolVersion } from '../../wire/enums.ts';
 import type { ConnectionGate } from '../gate.ts';
@@ -30,7 +30,7 @@ export const SCAN_SUITES: readonly CipherSuiteInfo[] = ALL_SUITES;
  * (the probes decide what that means), and lets the server certificate change
  * across a renegotiation so the change can be reported.
  */
-export function engineOptions(
+function engineOptions(
   n: Negotiated,
   signal: ClientRenegotiationPolicy['signal'],
   extra: Partial<ProbeConnectOptions> = {},
@@ -82,10 +82,6 @@ export async function open(
 
 export function suitesWithout(suites: readonly CipherSuiteInfo[], id: number | undefined): CipherSuiteInfo[] {
   return suites.filter((s) => s.id !== id);
-}
-
-export function suiteNames(ids: readonly number[]): string[] {
-  return ids.map((id) => suiteById(id)?.name ?? String(id));
 }
 
 /** Runs fn and returns its value with the time it took. */

@@ -1,5 +1,5 @@
-/** Byte helpers the property tests share (not a test file: `npm test` runs test/*.test.ts). */
-import { MAX_CIPHERTEXT, RECORD_HEADER_LEN } from '../src/wire/record.ts';
+/** Byte helpers the property tests share (not a test file: `npm test` runs test/*.test.ts only). */
+import { MAX_CIPHERTEXT, RECORD_HEADER_LEN } from '../../src/wire/record.ts';
 
 /** The most one incomplete record may hold in a Deframer: header plus 2^14 + 2048 bytes. */
 export const ONE_RECORD = RECORD_HEADER_LEN + MAX_CIPHERTEXT;
