@@ -4,7 +4,7 @@
  * EXIT.usage (2); `--debug` adds the stack. Each --help ends with its exit codes and examples.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { createServer } from 'node:net';
 import * as os from 'node:os';
@@ -12,6 +12,17 @@ import * as path from 'node:path';
 import { once } from 'node:events';
 import { describe, test } from 'node:test';
 import * as tls from 'node:tls';
+import { durationText } from '../src/cli/options.ts';
+import {
+  DEFAULT_DRAIN_TIMEOUT_MS,
+  DEFAULT_LOG_LEVEL,
+  DEFAULT_LOG_LIMITS,
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_MAX_RENEGOTIATIONS_PER_CONNECTION,
+  DEFAULT_TIMEOUTS,
+} from '../src/guard/defaults.ts';
+import { DEFAULT_HELLO_MEMORY_BYTES } from '../src/guard/hello-budget.ts';
+import { SAFE_SERVER_RENEGOTIATION } from '../src/handshake/server-config.ts';
 import { DEFENCES } from '../src/lab/defences.ts';
 import { SCENARIOS } from '../src/lab/scenarios.ts';
 import { EXIT } from '../src/tools/usage.ts';
@@ -69,7 +80,23 @@ const USAGE_CASES: readonly (readonly [readonly string[], string, RegExp])[] = [
   [['server', '--min-version', 'tls1.3'], 'renego server', /unknown version tls1\.3: use tls1, tls1\.1 or tls1\.2/],
   [['server', '--client-reneg-limit', 'abc'], 'renego server', /COUNT\/MILLISECONDS/],
   [['server', '--ciphers', 'NOPE'], 'renego server', /unknown or unavailable cipher suite NOPE/],
+  // An empty label fails in the C library before any DNS query is built: no packet leaves.
+  [
+    ['server', '--host', 'bad..name', '--port', '0'],
+    'renego server',
+    /cannot listen on bad\.\.name:0: host name not found/,
+  ],
+  [
+    ['server', '--cert', 'package.json', '--key', 'package.json'],
+    'renego server',
+    /--cert\/--key: no certificate in the PEM \(want a PEM certificate chain and its private key\)$/,
+  ],
   [['lab', '--scenario', 'nope'], 'renego lab', /known: client-certificate, cookie-injection, redirect/],
+  [
+    ['lab', '--defence', 'nope'],
+    'renego lab',
+    new RegExp(`unknown defence nope; known: ${DEFENCES.map((d) => d.id).join(', ')}$`),
+  ],
   [['lab', '--html', '/nonexistent/lab.html'], 'renego lab', /cannot write --html \/nonexistent\/lab.html/],
   [['scan', '--bogus', '127.0.0.1:1'], 'renego scan', /unknown option '--bogus'/],
   [['scan', '--concurrency', 'abc', '127.0.0.1:1'], 'renego scan', /--concurrency .*whole number 1 or more/],
@@ -106,6 +133,8 @@ describe('renego CLI errors', () => {
     USAGE_CASES.forEach(([args, prefix, message], i) => {
       const r = runs[i]!;
       assert.equal(r.code, EXIT.usage, `renego ${args.join(' ')}: exit ${r.code}\n${r.stderr}`);
+      // Nothing ran before the error: no matrix, no scan result, no "listening".
+      assert.equal(r.stdout, '', `renego ${args.join(' ')} wrote to stdout`);
       if (args[0] === 'guard') {
         // A configuration error lists every problem, one per line, under its heading.
         assert.match(r.stderr, message);
@@ -187,6 +216,15 @@ describe('renego CLI errors', () => {
     }
   });
 
+  test('client takes an https:// URL as scan does: its host and port, not a host named "https"', async () => {
+    const port = await freePort();
+    const r = await renego(['client', `https://127.0.0.1:${port}/path`, '--json']);
+    assert.equal(r.code, EXIT.failed, r.stderr);
+    const report = JSON.parse(r.stdout) as { target: string; error?: { message: string } };
+    assert.equal(report.target, `127.0.0.1:${port}`);
+    assert.match(report.error?.message ?? '', /ECONNREFUSED/);
+  });
+
   test('--debug adds the stack', async () => {
     const r = await renego(['--debug', 'server', '--cert', '/nonexistent/cert.pem']);
     assert.equal(r.code, EXIT.usage);
@@ -212,8 +250,98 @@ describe('renego CLI errors', () => {
   });
 });
 
-describe('renego server console (s_server r, R, q)', () => {
-  test('r sends a HelloRequest to every connection, R asks for a client certificate, q stops the server', async () => {
+describe('defaults in --help', () => {
+  test('server --help shows the renegotiation policy a server runs with no flag, and the flag changing each', async () => {
+    const { stdout } = await renego(['server', '--help']);
+    const p = SAFE_SERVER_RENEGOTIATION;
+    const yes = (b: boolean): string => (b ? 'yes' : 'no');
+    for (const [what, value, flag] of [
+      ['renegotiation at all', yes(p.enabled), '--no-renegotiation'],
+      ['RFC 5746 secure renegotiation', yes(p.rfc5746), '--no-rfc5746'],
+      ['client-initiated accepted', yes(p.allowClientInitiated), '--client-renegotiation'],
+      ['client-initiated limit', `${p.clientLimit.count}/${p.clientLimit.windowMs}`, '--client-reneg-limit'],
+      ['a refusal answers with', `${p.refuseWith}, fatal after ${p.maxRefusals}`, '--refuse-with'],
+      ['legacy clients renegotiate', yes(p.allowUnsafeLegacy), '--legacy-renegotiation'],
+      ['legacy clients refused', yes(p.requireSecureClients), '--strict'],
+    ])
+      assert.match(stdout, new RegExp(`^  ${what}: +${value} +${flag}$`, 'm'));
+  });
+
+  test('guard --help shows the default of every limit and timeout', async () => {
+    const { stdout } = await renego(['guard', '--help']);
+    const flat = stdout.replace(/\s+/g, ' ');
+    const limits = DEFAULT_LOG_LIMITS.connectionLines;
+    for (const [flag, value] of [
+      ['--max-renegotiations', String(DEFAULT_MAX_RENEGOTIATIONS_PER_CONNECTION)],
+      ['--rate-limit', 'none'],
+      ['--max-connections', String(DEFAULT_MAX_CONNECTIONS)],
+      ['--handshake-timeout', durationText(DEFAULT_TIMEOUTS.handshakeMs)],
+      ['--idle-timeout', durationText(DEFAULT_TIMEOUTS.idleMs)],
+      ['--connect-timeout', durationText(DEFAULT_TIMEOUTS.connectMs)],
+      ['--log-level', DEFAULT_LOG_LEVEL],
+      ['--log-rate', `${limits.count}/${durationText(limits.windowMs)}`],
+      ['--drain-timeout', durationText(DEFAULT_DRAIN_TIMEOUT_MS)],
+      ['--hello-memory', `${DEFAULT_HELLO_MEMORY_BYTES / 1024 / 1024}MiB`],
+    ])
+      assert.match(flat, new RegExp(` ${flag} <[^>]+> [^(]*\\(default: ${value}\\)`), `${flag} shows its default`);
+    assert.equal(durationText(300_000), '5m');
+    assert.equal(durationText(1500), '1500ms');
+  });
+});
+
+/** The pid of the child of parent whose command line contains needle (Linux /proc). */
+function childRunning(parent: number, needle: string): number {
+  const children = fs.readFileSync(`/proc/${parent}/task/${parent}/children`, 'utf8').trim().split(/\s+/).map(Number);
+  const pid = children.find((p) => fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(needle));
+  assert.ok(pid !== undefined, `no child of ${parent} runs ${needle}`);
+  return pid;
+}
+
+describe('renego server leaves no private key behind', () => {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    test(`stopped by ${signal}, it removes its throwaway CA and keys`, async (t) => {
+      // A temporary folder of its own: the throwaway PKI goes there (os.tmpdir() follows TMPDIR).
+      const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'renego-cli-'));
+      // Spawned directly, not under a shell: a shell's background job may start with SIGINT ignored.
+      const server = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'server', '--port', '0'], {
+        cwd: ROOT,
+        env: { ...process.env, TMPDIR: tmp },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const exited = once(server, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+      t.after(() => {
+        server.kill('SIGKILL');
+        fs.rmSync(tmp, { recursive: true, force: true });
+      });
+      let output = '';
+      server.stderr.setEncoding('utf8').on('data', (c: string) => (output += c));
+      const listening = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no "listening" line: ${output}`)), RUN_TIMEOUT_MS);
+        server.stdout.setEncoding('utf8').on('data', (c: string) => {
+          output += c;
+          if (/^listening /m.test(output)) {
+            clearTimeout(timer);
+            resolve(output);
+          }
+        });
+      });
+      const ca = / ca=(\S+)/.exec(listening)?.[1] ?? '';
+      assert.ok(ca.startsWith(tmp) && fs.existsSync(ca), `the CA is in ${tmp}: ${listening}`);
+      server.kill(signal);
+      const [code, killedBy] = await exited;
+      assert.equal(code, 0, `killed by ${killedBy}: ${output}`);
+      assert.ok(!fs.existsSync(path.dirname(ca)), `${path.dirname(ca)} left behind`);
+      // tsx keeps its compile cache there too (tsx-UID): only the server's own folders count.
+      assert.deepEqual(
+        fs.readdirSync(tmp).filter((f) => f.startsWith('renego-')),
+        [],
+      );
+    });
+  }
+});
+
+describe('renego server console (s_server r, R, q) and SIGUSR1', () => {
+  test('r sends a HelloRequest to every connection, R asks for a client certificate, SIGUSR1 does as r, q stops the server', async () => {
     const port = await freePort();
     const server = await spawnPeer({
       name: 'renego server',
@@ -241,6 +369,13 @@ describe('renego server console (s_server r, R, q)', () => {
       server.write('R\n');
       const afterCertR = await server.waitForOutput(/(requestCert=true[^\n]*outcome=completed[^]*){2}/, RUN_TIMEOUT_MS);
       assert.equal(countMatches(afterCertR, /^renegotiation peer=/m), 4);
+      // SIGUSR1 does what r does, for a server without a console (the signal goes to node, not the watchdog shell).
+      process.kill(childRunning(server.pid, 'main.ts'), 'SIGUSR1');
+      const afterSignal = await server.waitForOutput(
+        /(requestCert=false[^\n]*outcome=completed[^]*){4}/,
+        RUN_TIMEOUT_MS,
+      );
+      assert.equal(countMatches(afterSignal, /^renegotiation peer=/m), 6);
       server.write('q\n');
       assert.ok(await server.waitForExit(RUN_TIMEOUT_MS), 'q did not stop the server');
       assert.equal(server.exitStatus()?.code, 0);

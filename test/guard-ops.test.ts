@@ -17,7 +17,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import * as tls from 'node:tls';
 import { concat } from '../src/wire/codec.ts';
 import { ContentType } from '../src/wire/enums.ts';
+import { lookup } from 'node:dns/promises';
 import { buildGuardConfig, GuardConfigError } from '../src/guard/config.ts';
+import { startGuard } from '../src/tools/guard.ts';
 import { proxyV1Header, proxyV2Header } from '../src/guard/proxy-protocol.ts';
 import { RenegotiationRateLimiter } from '../src/handshake/rate-limit.ts';
 import { createTestPki, type TestPki } from '../src/pki/throwaway.ts';
@@ -26,6 +28,7 @@ import {
   clientFinishFlight,
   clientHello,
   listenerConfig,
+  LogLines,
   sealed,
   serverFinishFlight,
   serverFlight,
@@ -607,6 +610,62 @@ listeners:
   });
 });
 
+describe('upstream names are resolved at start-up', () => {
+  test('a name the resolver does not know is a usage error naming the listener, and nothing listens', async () => {
+    const port = await freePort();
+    const asked: string[] = [];
+    const notFound = async (host: string): Promise<never> => {
+      asked.push(host);
+      throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' });
+    };
+    await assert.rejects(
+      startGuard(
+        buildGuardConfig({
+          listen: `127.0.0.1:${port}`,
+          upstream: 'upstream.renego.test:443',
+          policy: 'deny',
+          name: 'web',
+        }),
+        { lookup: notFound, logDestination: new LogLines() },
+      ),
+      (e: Error) => {
+        assert.equal(e.name, 'UsageError');
+        assert.match(
+          e.message,
+          /^cannot resolve upstream upstream\.renego\.test:443 of listener web: host name not found/,
+        );
+        return true;
+      },
+    );
+    assert.deepEqual(asked, ['upstream.renego.test']);
+    const probe = await connectRaw(port).then(
+      (s) => (s.end(), 'accepted'),
+      () => 'refused',
+    );
+    assert.equal(probe, 'refused');
+  });
+
+  test('a name that resolves (localhost, from /etc/hosts) starts the guard; an IP address is not looked up', async () => {
+    const upstream = await rawUpstream();
+    const asked: string[] = [];
+    const configs = [`localhost:${upstream.port}`, `127.0.0.1:${upstream.port}`].map((u) =>
+      buildGuardConfig({ listen: '127.0.0.1:0', upstream: u, policy: 'deny' }),
+    );
+    try {
+      for (const config of configs) {
+        const guard = await startGuard(config, {
+          lookup: (host) => (asked.push(host), lookup(host)),
+          logDestination: new LogLines(),
+        });
+        await guard.close(0);
+      }
+      assert.deepEqual(asked, ['localhost']);
+    } finally {
+      await upstream.stop();
+    }
+  });
+});
+
 describe('renego guard (the command)', () => {
   let dir: string;
   before(async () => {
@@ -675,6 +734,23 @@ describe('renego guard (the command)', () => {
     } finally {
       cli.child.kill('SIGKILL');
       await upstream.stop();
+    }
+  });
+
+  test('an upstream name that does not resolve stops start-up: one line, exit 2', async () => {
+    // "bad..name" has an empty label, so the C library refuses it before building a DNS query:
+    // the test sends no packet (a .invalid name would still be asked of the configured resolver).
+    const port = await freePort();
+    const cli = runCli(['--listen', `127.0.0.1:${port}`, '--upstream', 'bad..name:443', '--policy', 'deny']);
+    try {
+      assert.equal(await stopped(cli), 2, cli.output());
+      assert.equal(
+        cli.output(),
+        'renego guard: cannot resolve upstream bad..name:443 of listener listener-0: host name not found ' +
+          '(correct the name, or give an IP address)\n',
+      );
+    } finally {
+      cli.child.kill('SIGKILL');
     }
   });
 

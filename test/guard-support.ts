@@ -10,7 +10,8 @@ import { ContentType, ExtensionType, HandshakeType, TLS_EMPTY_RENEGOTIATION_INFO
 import { alpn, renegotiationInfo, serverName, type Extension } from '../src/wire/extensions.ts';
 import { encodeHandshake } from '../src/wire/handshake.ts';
 import type { Block, GuardEvent, Judge, Side } from '../src/guard/events.ts';
-import { DEFAULT_LOG_LIMITS, DEFAULT_TIMEOUTS, type GuardConfig, type ListenerConfig } from '../src/guard/config.ts';
+import type { GuardConfig, ListenerConfig } from '../src/guard/config.ts';
+import { DEFAULT_LOG_LIMITS, DEFAULT_TIMEOUTS } from '../src/guard/defaults.ts';
 import { DEFAULT_HELLO_MEMORY_BYTES } from '../src/guard/hello-budget.ts';
 import type { ConnectionInfo, ConnectionSummary, GuardObserver } from '../src/guard/observer.ts';
 import { decide, type GuardPolicy, type PolicyMode } from '../src/guard/policy.ts';

@@ -184,6 +184,7 @@ describe('GnuTLS gnutls-serv', { skip: skipReason('gnutls-serv') }, () => {
       assert.equal(code, EXIT.failed);
       assert.equal(report.ok, false);
       assert.equal(report.error?.kind, 'UnsafeLegacyServerRefused');
+      assert.match(report.error?.hint ?? '', /--allow-legacy-server/, 'the error says which flag gets past it');
       // RFC 5746 §3.4: the ServerHello we saw had no renegotiation_info.
       assert.equal(report.secureRenegotiation, false);
       assert.deepEqual(report.renegotiations, []);

@@ -206,6 +206,15 @@ describe('the renegotiation splice lab', () => {
     assert.match(html, /handshake: server_hello, certificate, server_key_exchange,/, 'the server flight in one record');
     assert.match(html, /server_hello_done/);
     assert.match(html, /application data ×\d+/);
+    // Rows that carry one message name it: the victim's held ClientHello, and each side's Finished
+    // right after its ChangeCipherSpec (RFC 5246 §7.4.9), which the attacker relays unread.
+    assert.match(html, /class="label clear"><tspan[^>]*>handshake: client_hello</);
+    assert.equal(
+      (html.match(/class="label victim"><tspan[^>]*>handshake: finished</g) ?? []).length,
+      2,
+      'both Finished named',
+    );
+    assert.doesNotMatch(html, /class="label [a-z]+"><tspan[^>]*>handshake</, 'no handshake row without its message');
     const labels = [...html.matchAll(/<text text-anchor="middle" class="label [a-z]+">(.*?)<\/text>/g)].map((m) =>
       m[1]!.replace(/<[^>]+>/g, ' ').trim(),
     );

@@ -76,5 +76,5 @@ test('the HTML report renders every target offline in headless Chromium', { skip
   assert.deepEqual(errors, []);
   // RENEGO_SCREENSHOTS=DIR keeps a picture of the page for a person to look at; the suite leaves no file otherwise.
   const shots = process.env['RENEGO_SCREENSHOTS'];
-  if (shots) await page.screenshot({ path: join(shots, 'renego-scan-report.png'), fullPage: false });
+  if (shots) await page.screenshot({ path: join(shots, 'renego-scan-report.png'), fullPage: true });
 });

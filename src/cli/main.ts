@@ -5,12 +5,22 @@
  * in many short processes; the throwaway PKI's X.509 library is heavy).
  */
 import { Command, CommanderError, Option } from 'commander';
+import {
+  DEFAULT_DRAIN_TIMEOUT_MS,
+  DEFAULT_LOG_LEVEL,
+  DEFAULT_LOG_LIMITS,
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_MAX_RENEGOTIATIONS_PER_CONNECTION,
+  DEFAULT_TIMEOUTS,
+} from '../guard/defaults.ts';
+import { DEFAULT_HELLO_MEMORY_BYTES } from '../guard/hello-budget.ts';
+import { SAFE_SERVER_RENEGOTIATION } from '../handshake/server-config.ts';
 import { SERVER_PRESETS } from '../handshake/server-presets.ts';
 import { DEFENCES } from '../lab/defences.ts';
 import { STARTTLS_PROTOCOLS } from '../scan/starttls.ts';
 import type { ClientRunOptions } from '../tools/client.ts';
 import { EXIT, UsageError, describeSystemError } from '../tools/usage.ts';
-import { countPerWindow, helpFooter, integer } from './options.ts';
+import { countPerWindow, durationText, helpFooter, integer, serverPolicyHelp } from './options.ts';
 
 /** The subcommand running, for the one-line error prefix. */
 let running = 'renego';
@@ -61,6 +71,15 @@ program
     new Option('--starttls <protocol>', 'speak the protocol in clear first, then TLS').choices(STARTTLS_PROTOCOLS),
   )
   .option('--json', 'print one JSON object')
+  .addHelpText(
+    'after',
+    [
+      '',
+      'Interactive (no --json, --request, --renegotiate, --showcerts or --reconnect):',
+      '  as s_client, lines typed go to the server and its answers are printed;',
+      '  a line R alone renegotiates, a line Q alone closes the connection and quits.',
+    ].join('\n'),
+  )
   .addHelpText(
     'after',
     helpFooter(
@@ -151,6 +170,7 @@ program
   .option('--alpn <protocols>', 'ALPN protocols in preference order, comma-separated')
   .option('--handshake-timeout <ms>', 'drop clients whose handshake takes longer', integer(1), 10_000)
   .option('--json', 'log JSON lines')
+  .addHelpText('after', serverPolicyHelp(SAFE_SERVER_RENEGOTIATION))
   .addHelpText(
     'after',
     helpFooter(
@@ -172,7 +192,16 @@ program
     if (o.refuseWith) renegotiation.refuseWith = o.refuseWith;
     if (o.clientRenegLimit) renegotiation.clientLimit = o.clientRenegLimit;
     const { consoleCommand, startServer } = await import('../tools/server.ts');
-    const running = await startServer({
+    // Handlers first: a signal during start-up must not kill the process before its throwaway
+    // keys can be removed (the 'exit' hook does not run on death by signal).
+    const state: { server?: Awaited<ReturnType<typeof startServer>>; stopping?: true } = {};
+    const stop = (): void => {
+      state.stopping = true;
+      void state.server?.close().then(() => process.exit(0));
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    const server = await startServer({
       host: o.host,
       port: o.port,
       certFile: o.cert,
@@ -192,16 +221,15 @@ program
       handshakeTimeoutMs: o.handshakeTimeout,
       json: o.json,
     });
-    const stop = (): void => void running.close().then(() => process.exit(0));
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    state.server = server;
+    if (state.stopping) return stop();
     // s_server's console on stdin, and SIGUSR1 for a HelloRequest to every connection.
-    process.on('SIGUSR1', () => void running.renegotiateAll({ requestCert: false }));
+    process.on('SIGUSR1', () => void server.renegotiateAll({ requestCert: false }));
     const { createInterface } = await import('node:readline');
     createInterface({ input: process.stdin }).on('line', (line) => {
       const command = consoleCommand(line);
       if (command === 'quit') stop();
-      else if (command !== undefined) void running.renegotiateAll({ requestCert: command === 'renegotiate-cert' });
+      else if (command !== undefined) void server.renegotiateAll({ requestCert: command === 'renegotiate-cert' });
     });
   });
 
@@ -237,21 +265,42 @@ program
   .option('--name <name>', 'listener name in logs and metrics')
   .option(
     '--policy <mode>',
-    'allow, deny, deny-client-initiated, deny-server-initiated, secure-only or require-rfc5746',
+    'allow, deny, deny-client-initiated, deny-server-initiated, secure-only or require-rfc5746 (required)',
   )
-  .option('--max-renegotiations <n>', 'renegotiations let through per connection (0: no limit)')
-  .option('--rate-limit <count/window>', 'renegotiations per client address per window, e.g. 10/60s')
+  .option(
+    '--max-renegotiations <n>',
+    `renegotiations let through per connection, 0: no limit (default: ${DEFAULT_MAX_RENEGOTIATIONS_PER_CONNECTION})`,
+  )
+  .option('--rate-limit <count/window>', 'renegotiations per client address per window, e.g. 10/60s (default: none)')
   .option('--allow-non-tls', 'pass non-TLS traffic through instead of closing it')
-  .option('--proxy-protocol <v>', 'send a PROXY protocol header to the upstream: v1 or v2')
-  .option('--max-connections <n>', 'open connections per listener')
-  .option('--handshake-timeout <duration>', 'close connections whose initial handshake takes longer, e.g. 10s')
-  .option('--idle-timeout <duration>', 'close connections idle this long, e.g. 5m')
-  .option('--connect-timeout <duration>', 'bound on the TCP connect to the upstream')
+  .option('--proxy-protocol <v>', 'send a PROXY protocol header to the upstream: v1 or v2 (default: none)')
+  .option('--max-connections <n>', `open connections per listener (default: ${DEFAULT_MAX_CONNECTIONS})`)
+  .option(
+    '--handshake-timeout <duration>',
+    `close connections whose initial handshake takes longer (default: ${durationText(DEFAULT_TIMEOUTS.handshakeMs)})`,
+  )
+  .option(
+    '--idle-timeout <duration>',
+    `close connections idle this long (default: ${durationText(DEFAULT_TIMEOUTS.idleMs)})`,
+  )
+  .option(
+    '--connect-timeout <duration>',
+    `bound on the TCP connect to the upstream (default: ${durationText(DEFAULT_TIMEOUTS.connectMs)})`,
+  )
   .option('--metrics <address>', 'serve Prometheus metrics on http://ADDRESS/metrics')
-  .option('--log-level <level>', 'trace, debug, info, warn, error, fatal or silent')
-  .option('--log-rate <count/window>', 'lines about connections per window, e.g. 100/1s (the rest are counted)')
-  .option('--drain-timeout <duration>', 'on SIGTERM, wait this long for connections to end')
-  .option('--hello-memory <size>', 'bytes all connections may hold back while collecting hellos, e.g. 64MiB')
+  .option('--log-level <level>', `trace, debug, info, warn, error, fatal or silent (default: ${DEFAULT_LOG_LEVEL})`)
+  .option(
+    '--log-rate <count/window>',
+    `lines about connections per window, the rest counted (default: ${DEFAULT_LOG_LIMITS.connectionLines.count}/${durationText(DEFAULT_LOG_LIMITS.connectionLines.windowMs)})`,
+  )
+  .option(
+    '--drain-timeout <duration>',
+    `on SIGTERM, wait this long for connections to end (default: ${durationText(DEFAULT_DRAIN_TIMEOUT_MS)})`,
+  )
+  .option(
+    '--hello-memory <size>',
+    `bytes all connections may hold back while collecting hellos (default: ${DEFAULT_HELLO_MEMORY_BYTES / 1024 / 1024}MiB)`,
+  )
   .addHelpText(
     'after',
     helpFooter({ ok: 'stopped by SIGINT or SIGTERM (after draining)', usage: 'invalid configuration or flags' }, [

@@ -3,6 +3,7 @@
  * commander on one line, naming the option, and the command exits with EXIT.usage.
  */
 import { InvalidArgumentError } from 'commander';
+import type { ServerRenegotiationPolicy } from '../handshake/server-config.ts';
 import { EXIT } from '../tools/usage.ts';
 
 /** A whole number in [min, max]: "abc", "1.5", "-3" (with min 0) and "" are refused. */
@@ -28,4 +29,32 @@ export function countPerWindow(value: string): { count: number; windowMs: number
 export function helpFooter(codes: Partial<Record<keyof typeof EXIT, string>>, examples: readonly string[]): string {
   const lines = Object.entries(codes).map(([k, text]) => `  ${EXIT[k as keyof typeof EXIT]}  ${text}`);
   return `\nExit codes:\n${lines.join('\n')}\n\nExamples:\n${examples.map((e) => `  $ ${e}`).join('\n')}\n`;
+}
+
+/**
+ * The renegotiation policy a server runs with when no flag or preset changes it, one line per
+ * switch, with the flag that changes it: `renego server --help` shows what a bare server does.
+ */
+export function serverPolicyHelp(p: ServerRenegotiationPolicy): string {
+  const yes = (b: boolean): string => (b ? 'yes' : 'no');
+  const lines = [
+    ['renegotiation at all', yes(p.enabled), '--no-renegotiation'],
+    ['RFC 5746 secure renegotiation', yes(p.rfc5746), '--no-rfc5746'],
+    ['client-initiated accepted', yes(p.allowClientInitiated), '--client-renegotiation'],
+    [
+      'client-initiated limit',
+      p.clientLimit.count === 0 ? 'none' : `${p.clientLimit.count}/${p.clientLimit.windowMs}`,
+      '--client-reneg-limit',
+    ],
+    ['a refusal answers with', `${p.refuseWith}, fatal after ${p.maxRefusals}`, '--refuse-with'],
+    ['legacy clients renegotiate', yes(p.allowUnsafeLegacy), '--legacy-renegotiation'],
+    ['legacy clients refused', yes(p.requireSecureClients), '--strict'],
+  ].map(([what, value, flag]) => `  ${`${what}:`.padEnd(31)}${value!.padEnd(23)}${flag}`);
+  return `\nRenegotiation policy without flags or --preset:\n${lines.join('\n')}`;
+}
+
+/** A duration as the guard's flags take it: 300000 → "5m", 10000 → "10s", 250 → "250ms". */
+export function durationText(ms: number): string {
+  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
 }

@@ -20,6 +20,14 @@
  */
 import { isIP } from 'node:net';
 import { parse as parseYaml } from 'yaml';
+import {
+  DEFAULT_DRAIN_TIMEOUT_MS,
+  DEFAULT_LOG_LEVEL,
+  DEFAULT_LOG_LIMITS,
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_MAX_RENEGOTIATIONS_PER_CONNECTION,
+  DEFAULT_TIMEOUTS,
+} from './defaults.ts';
 import { DEFAULT_HELLO_MEMORY_BYTES } from './hello-budget.ts';
 import type { RateLimit } from '../handshake/rate-limit.ts';
 import { POLICY_MODES, type GuardPolicy, type PolicyMode } from './policy.ts';
@@ -46,12 +54,6 @@ export interface LogLimits {
   readonly warningLines: RateLimit;
   readonly summaryIntervalMs: number;
 }
-
-export const DEFAULT_LOG_LIMITS: LogLimits = {
-  connectionLines: { count: 100, windowMs: 1000 },
-  warningLines: { count: 50, windowMs: 1000 },
-  summaryIntervalMs: 10_000,
-};
 
 export interface Timeouts {
   /** From accept until both Finished (or TLS 1.3 / allowed non-TLS): slowloris-style clients are dropped. */
@@ -84,10 +86,6 @@ export interface GuardConfig {
   /** Bytes all connections of the process may hold back while their hellos are collected (hello-budget.ts). */
   readonly helloMemoryBytes: number;
 }
-
-export const DEFAULT_TIMEOUTS: Timeouts = { handshakeMs: 10_000, idleMs: 300_000, connectMs: 5_000 };
-export const DEFAULT_MAX_CONNECTIONS = 10_000;
-export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
 
 /** The command-line flags, as strings the way commander hands them over. */
 export interface GuardFlags {
@@ -267,7 +265,7 @@ function parseListener(raw: RawListener, path: string, problems: Problems, index
     raw.policy === undefined
       ? problems.add(`${path}.policy`, `required: one of ${POLICY_MODES.join(', ')}`)
       : parseChoice(raw.policy, POLICY_MODES, `${path}.policy`, problems);
-  let perConnection = 0;
+  let perConnection = DEFAULT_MAX_RENEGOTIATIONS_PER_CONNECTION;
   let perClient: RateLimit | undefined;
   if (raw.limits !== undefined) {
     if (!isRecord(raw.limits)) {
@@ -486,10 +484,12 @@ function globalLogLevel(
 ): LogLevel | undefined {
   if (flags.logLevel !== undefined) return parseChoice(flags.logLevel, LOG_LEVELS, '--log-level', problems);
   const log = file['log'];
-  if (log === undefined) return 'info';
+  if (log === undefined) return DEFAULT_LOG_LEVEL;
   if (!isRecord(log)) return problems.add(`${source}.log`, 'expected a mapping with level');
   rejectUnknownKeys(log, ['level', ...LOG_LIMIT_KEYS], `${source}.log`, problems);
-  return log['level'] === undefined ? 'info' : parseChoice(log['level'], LOG_LEVELS, `${source}.log.level`, problems);
+  return log['level'] === undefined
+    ? DEFAULT_LOG_LEVEL
+    : parseChoice(log['level'], LOG_LEVELS, `${source}.log.level`, problems);
 }
 
 const LOG_LIMIT_KEYS = ['connectionLines', 'warningLines', 'summaryInterval'];

@@ -12,7 +12,8 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { suiteName } from '../crypto/suites.ts';
 import { versionName } from '../wire/enums.ts';
-import { DEFAULT_LOG_LIMITS, type LogLevel, type LogLimits } from './config.ts';
+import type { LogLevel, LogLimits } from './config.ts';
+import { DEFAULT_LOG_LIMITS } from './defaults.ts';
 import type { RateLimit } from '../handshake/rate-limit.ts';
 import type { GuardEvent, Initiator } from './events.ts';
 import {

@@ -165,6 +165,15 @@ function relay(
     let spliced = false;
     let victimCcs = false;
     let serverCcs = false;
+    // RFC 5246 §7.4.9: a Finished is always sent immediately after a ChangeCipherSpec, so the first
+    // handshake record after each side's CCS is its Finished, though the attacker cannot read it.
+    let victimFinished = false;
+    let serverFinished = false;
+    const unread = (type: number, finishedSeen: boolean): ReturnType<typeof RecordLog.describe> => {
+      const { contentType } = RecordLog.describe(type, undefined);
+      const finished = type === ContentType.handshake && !finishedSeen;
+      return finished ? { contentType, message: 'finished', messages: ['finished'] } : { contentType };
+    };
     const end = (why: string): void => {
       victim.destroy();
       upstream.destroy();
@@ -190,11 +199,12 @@ function relay(
         t.add({
           from: 'victim',
           to: 'server',
-          contentType: RecordLog.describe(r.type, undefined).contentType,
+          ...unread(r.type, victimFinished),
           length: r.length,
           protection: 'victim-server keys',
           note: 'relayed unread',
         });
+        if (r.type === ContentType.handshake) victimFinished = true;
         return;
       }
       records.writeRecord(r.type, r.fragment);
@@ -231,11 +241,12 @@ function relay(
             t.add({
               from: 'server',
               to: 'victim',
-              contentType: RecordLog.describe(raw.type, undefined).contentType,
+              ...unread(raw.type, serverFinished),
               length: raw.length,
               protection: 'victim-server keys',
               note: 'relayed unread',
             });
+            if (raw.type === ContentType.handshake) serverFinished = true;
             continue;
           }
           const rec = records.nextRecord();

@@ -60,7 +60,8 @@ function labelLines(hop: Hop, spanPx: number): string[] {
   const e = hop.entry;
   const chars = Math.max(12, Math.floor((spanPx - 2 * ARROW_ROOM) / CHAR_PX));
   if (hop.count > 1) return [`application data ×${hop.count}`];
-  const what = e.messages && e.messages.length > 0 ? `${e.contentType}: ${e.messages.join(', ')}` : e.contentType;
+  const names = e.messages ?? (e.message !== undefined ? [e.message] : []);
+  const what = names.length > 0 ? `${e.contentType}: ${names.join(', ')}` : e.contentType;
   const words = e.text ? `${what}: ${JSON.stringify(e.text).slice(1, -1)}` : what;
   const lines = wrap(words, chars);
   // Two lines of request are enough to recognise it; the full text is in the page's summary.

@@ -3,7 +3,7 @@
  * times and sends a request after each handshake, and reports what it saw as one
  * JSON-friendly object (or pipes stdin/stdout in interactive mode).
  */
-import { EXIT, UsageError, readUserFile } from './usage.ts';
+import { EXIT, UsageError, readUserFile, unusableCertificate } from './usage.ts';
 import * as crypto from 'node:crypto';
 import * as net from 'node:net';
 import { suiteByName } from '../crypto/suites.ts';
@@ -127,7 +127,7 @@ export function connectOptions(opts: ClientRunOptions): ConnectOptions {
       clientCertificates = parsePemCertificates(certPem).map((c) => new Uint8Array(c.raw));
       clientKey = crypto.createPrivateKey(keyPem);
     } catch (e) {
-      throw new UsageError(`--cert/--key: ${(e as Error).message} (PEM certificate chain and its private key)`);
+      throw unusableCertificate(e);
     }
   }
   const legacy = opts.legacy ?? false;
@@ -429,9 +429,13 @@ export async function runInteractive(opts: ClientRunOptions, log: (s: string) =>
     while ((nl = pending.indexOf('\n')) >= 0) {
       const line = pending.slice(0, nl + 1);
       pending = pending.slice(nl + 1);
+      // s_client's connected commands: R alone on a line renegotiates, Q closes (close_notify) and quits.
       if (line.trim() === 'R') {
         log('renegotiating');
         void sock.renegotiate().then((r) => log(`renegotiation: ${r.outcome}${r.alert ? ` (${r.alert})` : ''}`));
+      } else if (line.trim() === 'Q') {
+        log('closing');
+        sock.end();
       } else {
         sock.write(line);
       }
@@ -439,10 +443,15 @@ export async function runInteractive(opts: ClientRunOptions, log: (s: string) =>
   });
   process.stdin.on('end', () => sock.end());
   return new Promise((resolve) => {
-    sock.on('close', () => resolve(0));
+    // A terminal's stdin would keep the process alive after the connection ends.
+    const done = (code: number): void => {
+      process.stdin.pause();
+      resolve(code);
+    };
+    sock.on('close', () => done(EXIT.ok));
     sock.on('error', (e) => {
       log(`error: ${e.message}`);
-      resolve(1);
+      done(EXIT.failed);
     });
   });
 }

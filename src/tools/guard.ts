@@ -5,8 +5,9 @@
  *
  * This file wires the pieces of src/guard/: configuration, listeners, logs, metrics, signals.
  */
+import { lookup as dnsLookup } from 'node:dns/promises';
 import { readFile } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
+import { isIP, type AddressInfo } from 'node:net';
 import type { DestinationStream } from 'pino';
 import { buildGuardConfig, type GuardConfig, type GuardFlags } from '../guard/config.ts';
 import { connectionCapacity, DescriptorSlots, fdsNeeded, openFds, readFdLimit } from '../guard/fd-limit.ts';
@@ -25,6 +26,11 @@ export interface StartGuardOptions {
   readonly observers?: readonly GuardObserver[];
   /** Add Node process metrics (CPU, memory, event loop lag) to the registry. Default: when metrics are served. */
   readonly processMetrics?: boolean;
+  /**
+   * Resolves an upstream host name once at start-up (default: the system resolver, as
+   * net.connect uses). Tests pass their own so that no name is ever looked up on the network.
+   */
+  readonly lookup?: (host: string) => Promise<unknown>;
 }
 
 export interface RunningGuard {
@@ -40,6 +46,7 @@ export interface RunningGuard {
 }
 
 export async function startGuard(config: GuardConfig, options: StartGuardOptions = {}): Promise<RunningGuard> {
+  await checkUpstreamNames(config, options.lookup ?? ((host) => dnsLookup(host)));
   const logger = createLogger(config.logLevel, options.logDestination);
   const helloBudget = new HelloMemoryBudget(config.helloMemoryBytes);
   const slots = new DescriptorSlots();
@@ -105,6 +112,26 @@ export async function startGuard(config: GuardConfig, options: StartGuardOptions
     activeConnections: () => listeners.reduce((n, l) => n + l.activeConnections, 0),
     close: (drainMs) => (closing ??= close(drainMs)),
   };
+}
+
+/**
+ * A typo in an upstream name would otherwise show only when the first client connects, as one
+ * upstream-unreachable close after another; like haproxy and nginx, refuse to start instead.
+ * Connections still resolve the name each time (net.connect), so a later DNS change is followed.
+ */
+async function checkUpstreamNames(config: GuardConfig, lookup: (host: string) => Promise<unknown>): Promise<void> {
+  for (const { name, upstream } of config.listeners) {
+    if (isIP(upstream.host) !== 0) continue;
+    try {
+      await lookup(upstream.host);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === undefined) throw e;
+      throw new UsageError(
+        `cannot resolve upstream ${formatTarget(upstream)} of listener ${name}: ${describeSystemError(e)} ` +
+          '(correct the name, or give an IP address)',
+      );
+    }
+  }
 }
 
 /**

@@ -20,7 +20,7 @@ import { trustStoreFromPem } from '../pki/verify.ts';
 import { ProtocolVersion, alertName, versionName } from '../wire/enums.ts';
 import { isTlsError } from '../wire/errors.ts';
 import { versionFromName } from './client.ts';
-import { UsageError, describeSystemError, readUserFile } from './usage.ts';
+import { UsageError, describeSystemError, readUserFile, unusableCertificate } from './usage.ts';
 
 export interface ServerRunOptions {
   host: string;
@@ -205,7 +205,7 @@ function userCertificate(certPem: string | Buffer, keyPem: string | Buffer): Ret
   try {
     return loadCertificate(certPem, keyPem);
   } catch (e) {
-    throw new UsageError(`--cert/--key: ${(e as Error).message} (PEM certificate chain and its private key)`);
+    throw unusableCertificate(e);
   }
 }
 

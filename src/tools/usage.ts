@@ -4,6 +4,8 @@
  * what is wrong and how to go on.
  */
 import { readFileSync } from 'node:fs';
+import { TlsError } from '../wire/errors.ts';
+
 export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
@@ -42,4 +44,10 @@ export function describeSystemError(e: unknown): string {
     EAI_AGAIN: 'host name lookup failed (temporary)',
   };
   return (code !== undefined ? phrases[code] : undefined) ?? (e as Error).message;
+}
+
+/** A --cert/--key pair that cannot be used, with the reason and no engine error kind in front of it. */
+export function unusableCertificate(e: unknown): UsageError {
+  const reason = e instanceof TlsError ? e.message.slice(`${e.kind}: `.length) : (e as Error).message;
+  return new UsageError(`--cert/--key: ${reason} (want a PEM certificate chain and its private key)`);
 }

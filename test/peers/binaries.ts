@@ -10,6 +10,7 @@ const DEBIAN_PACKAGE: Readonly<Record<string, string>> = {
   java: 'default-jdk-headless',
   javac: 'default-jdk-headless',
   curl: 'curl',
+  tmux: 'tmux',
   nginx: 'nginx-light',
   haproxy: 'haproxy',
   stunnel4: 'stunnel4',

@@ -51,6 +51,8 @@ export interface OpensslServer extends TlsPeer {
   readonly pid: number;
   /** Sends an s_server command; it acts on the current connection (echo mode only). */
   command(letter: OpensslServerCommand): void;
+  /** Writes to s_server's stdin: in echo mode a whole line goes to the client as application data. */
+  write(text: string): void;
   /** ClientHellos received so far, over all connections (needs msg, the default). */
   countClientHellos(): number;
 }
@@ -100,6 +102,7 @@ export async function startOpensslServer(options: OpensslServerOptions): Promise
       output: peer.output,
       waitForOutput: peer.waitForOutput,
       command: (letter) => peer.write(`${letter}\n`),
+      write: (text) => peer.write(text),
       countClientHellos: () => countClientHellos(peer.output()),
     };
   });
