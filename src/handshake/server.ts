@@ -33,21 +33,61 @@ import {
 import { TlsError } from '../wire/errors.ts';
 import * as ext from '../wire/extensions.ts';
 import type { ClientHello, HandshakeMessage } from '../wire/handshake.ts';
-import type { HandshakeContext, HandshakeInput, HandshakeState } from './context.ts';
-import {
-  checkFinished,
-  expectCcs,
-  expectMessage,
-  randomWithTime,
-  sendFinished,
-  sendMessage,
-  Traffic,
-} from './common.ts';
+import type { HandshakeContext, HandshakeInput, HandshakeMachine } from './context.ts';
+import { expectCcs, expectMessage, randomWithTime, sendFinished, sendMessage } from './common.ts';
+import { VerifiedFinished } from './proofs.ts';
 import { constantTimeEqual, deriveProtectors } from './keys.ts';
 import type { ServerCertificate, ServerConfig } from './server-config.ts';
 import type { ServerSession, SessionStore } from './server-sessions.ts';
 
 const TLS12 = ProtocolVersion['TLSv1.2'];
+
+interface HandshakeState {
+  readonly name: string;
+  readonly expects?: readonly number[];
+  readonly isTraffic?: boolean;
+  handle(cx: HandshakeContext, input: HandshakeInput): HandshakeState;
+}
+
+class Traffic implements HandshakeState {
+  readonly name = 'Traffic';
+  readonly isTraffic = true;
+  handle(): HandshakeState {
+    throw new TlsError('InternalError', 'a handshake message reached the machine in Traffic');
+  }
+}
+
+export class ServerHandshake implements HandshakeMachine {
+  private state: HandshakeState;
+  constructor(
+    private readonly config: ServerConfig,
+    private readonly sessions: SessionStore | undefined,
+  ) {
+    this.state = new ExpectClientHello(config, {
+      requestClientCertificate: config.clientCertificate === 'initial',
+      sessions,
+    });
+  }
+  get stateName(): string {
+    return this.state.name;
+  }
+  get inTraffic(): boolean {
+    return this.state.isTraffic ?? false;
+  }
+  get awaitingFinished(): boolean {
+    return this.state.name === 'ExpectFinished';
+  }
+  get expects(): readonly number[] | undefined {
+    return this.state.expects;
+  }
+  handle(cx: HandshakeContext, input: HandshakeInput): void {
+    this.state = this.state.handle(cx, input);
+  }
+  renegotiate(cx: HandshakeContext, requestClientCertificate: boolean, input: HandshakeInput): void {
+    this.state = new ExpectClientHello(this.config, { requestClientCertificate, sessions: this.sessions });
+    this.handle(cx, input);
+  }
+}
 
 export interface ServerHandshakeOptions {
   /** Ask for a client certificate in this handshake. */
@@ -82,7 +122,7 @@ interface Handshake {
 }
 
 /** The first state of a server handshake: the ClientHello arrives (or has just arrived, for a renegotiation). */
-export class ExpectClientHello implements HandshakeState {
+class ExpectClientHello implements HandshakeState {
   readonly name = 'ExpectClientHello';
   readonly expects = [HandshakeType.client_hello] as const;
   constructor(
@@ -563,7 +603,7 @@ class ExpectFinished implements HandshakeState {
   handle(cx: HandshakeContext, input: HandshakeInput): HandshakeState {
     const { msg, raw } = expectMessage(input, HandshakeType.finished, this.name);
     const hs = this.hs;
-    cx.security.clientVerifyData = checkFinished(hs, 'client finished', msg.verifyData, raw);
+    cx.security.clientVerifyData = VerifiedFinished.check(hs, 'client finished', msg.verifyData, raw).verifyData;
     if (this.writer) {
       if (hs.issueTicket) sendTicket(cx, this.config, hs);
       cx.security.serverVerifyData = sendFinished(cx, hs, this.writer, 'server finished');
