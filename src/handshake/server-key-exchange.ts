@@ -28,6 +28,7 @@ import { VerifiedCertificateVerify, VerifiedChain } from './proofs.ts';
 import type { ServerConfig } from './server-config.ts';
 import type {
   CertificateRequested,
+  EphemeralShare,
   ExpectCcs,
   ExpectCertificate,
   ExpectCertificateVerify,
@@ -47,10 +48,10 @@ export function sendServerFlight(
   requestClientCertificate: boolean,
 ): ExpectCertificate | ExpectClientKeyExchange {
   sendMessage(cx, hs.transcript, { type: HandshakeType.certificate, certificates: hs.cert.chain });
-  let share: KeyShare | undefined;
+  let share: EphemeralShare | undefined;
   if (hs.suite.kx !== 'RSA') {
-    const kx = serverKeyExchange(config, hs);
-    share = kx.share;
+    const kx = serverKeyExchange(config, hs, hs.suite.kx);
+    share = { kind: hs.suite.kx, key: kx.share };
     sendMessage(cx, hs.transcript, { type: HandshakeType.server_key_exchange, body: kx.body });
   }
   let request: CertificateRequested;
@@ -74,10 +75,14 @@ export function sendServerFlight(
 }
 
 /** Our ECDHE or DHE share, signed with the certificate's key over both randoms (RFC 5246 §7.4.3). */
-function serverKeyExchange(config: ServerConfig, hs: ServerNegotiated): { share: KeyShare; body: Uint8Array } {
+function serverKeyExchange(
+  config: ServerConfig,
+  hs: ServerNegotiated,
+  kind: EphemeralShare['kind'],
+): { share: KeyShare; body: Uint8Array } {
   let params: Uint8Array;
   let share: KeyShare;
-  if (hs.suite.kx === 'ECDHE') {
+  if (kind === 'ECDHE') {
     const groups = clientGroups(hs.hello);
     const group = config.groups.find((g) => groups.includes(g))!;
     share = ecdheKeyShare(group);
@@ -158,10 +163,11 @@ export function onClientKeyExchange(
   hs.transcript.append(raw);
   const body = msg.body;
   let premaster: Uint8Array;
-  if (hs.suite.kx === 'RSA') {
+  const share = state.share;
+  if (share === undefined) {
     premaster = rsaDecryptPremaster(hs.cert.key, body, hs.hello.version);
   } else {
-    premaster = state.share!.agree(parseClientKeyExchange(body, hs.suite.kx));
+    premaster = share.key.agree(parseClientKeyExchange(body, share.kind));
   }
   const prfHash = hs.suite.prfHash;
   const master = hs.ems

@@ -42,6 +42,12 @@ export interface ServerNegotiated {
   readonly serverName: string | undefined;
 }
 
+/** The key share our ServerKeyExchange carried, with its kind (what the ClientKeyExchange holds). */
+export interface EphemeralShare {
+  readonly kind: 'ECDHE' | 'DHE';
+  readonly key: KeyShare;
+}
+
 /** Our CertificateRequest's CA names (RFC 5246 §7.4.4), when this handshake asked for a certificate. */
 export type CertificateRequested = { readonly certificateAuthorities: readonly Uint8Array[] } | undefined;
 
@@ -77,14 +83,14 @@ export interface ExpectCertificate {
   readonly name: 'ExpectCertificate';
   readonly hs: ServerNegotiated;
   /** Our ECDHE or DHE share; undefined for the RSA key exchange. */
-  readonly share: KeyShare | undefined;
+  readonly share: EphemeralShare | undefined;
   readonly request: NonNullable<CertificateRequested>;
 }
 
 export interface ExpectClientKeyExchange {
   readonly name: 'ExpectClientKeyExchange';
   readonly hs: ServerNegotiated;
-  readonly share: KeyShare | undefined;
+  readonly share: EphemeralShare | undefined;
   readonly request: CertificateRequested;
   /** The client's verified chain, when it sent one. */
   readonly chain: VerifiedChain | undefined;
