@@ -639,12 +639,38 @@ describe('framing', () => {
     }
     assert.deepStrictEqual(got, message);
     assert.ok(j.isEmpty);
-    // Each byte in, the final copy out, and the growth steps (a geometric series): at most 4n.
+    // Each byte in and the growth steps (a geometric series); the buffer is handed over: at most 4n.
     // Reallocating on every fragment would copy n²/2, about 2^31 bytes here.
     assert.ok(
       j.bytesCopied <= 4 * message.length,
       `${j.bytesCopied} bytes copied for a ${message.length}-byte message`,
     );
+  });
+
+  test('HandshakeJoiner copies each message once, into a buffer of exactly its size that the transcript can keep', () => {
+    const certificate = rawHandshake(
+      HandshakeType.certificate,
+      new Uint8Array(300).map((_, i) => i),
+    );
+    const done = rawHandshake(HandshakeType.server_hello_done, new Uint8Array(0));
+    const record = concat(certificate, done);
+    const whole = new HandshakeJoiner(1000);
+    whole.push(record);
+    const got = [whole.next()!, whole.next()!];
+    assert.deepStrictEqual(got, [certificate, done]);
+    assert.equal(whole.bytesCopied, record.length, 'messages inside one record are copied out once');
+    for (const m of got) assert.equal(m.buffer.byteLength, m.length, 'a buffer of its own, not a view of the record');
+
+    const split = new HandshakeJoiner(1000);
+    // The header split too: two bytes, then the rest of it with the body's start.
+    const cuts = [0, 2, 100, 200, certificate.length];
+    for (let i = 0; i + 1 < cuts.length; i++) split.push(certificate.subarray(cuts[i], cuts[i + 1]));
+    const reassembled = split.next()!;
+    assert.deepStrictEqual(reassembled, certificate);
+    assert.equal(reassembled.buffer.byteLength, certificate.length, 'the reassembly buffer is handed over, not copied');
+    // Each byte in once, plus one growth step of what had arrived; nothing copied out.
+    assert.ok(split.bytesCopied < 2 * certificate.length, `${split.bytesCopied} bytes copied`);
+    assert.ok(split.isEmpty);
   });
 
   test('HandshakeJoiner does not reserve the length a header claims before the bytes arrive', () => {

@@ -1,7 +1,7 @@
 /** The client adapter: `connect(options)` gives a TLSSocket-like RenegoSocket on the client engine. */
 import * as net from 'node:net';
 import { ClientConnection, type ClientConfigInput } from '../connection/client-connection.ts';
-import type { ClientHelloOptions, RenegotiationInfoChoice } from '../handshake/client.ts';
+import type { ClientHelloOptions, RenegotiationInfoChoice } from '../handshake/client-hello.ts';
 import type { ClientSession } from '../handshake/client-config.ts';
 import type { ConnectionEvent } from '../handshake/events.ts';
 import { TlsError } from '../wire/errors.ts';

@@ -8,14 +8,13 @@ import { DEFAULT_CLIENT_SUITES } from '../crypto/suites.ts';
 import { SUPPORTED_GROUPS } from '../crypto/key-exchange.ts';
 import { MIN_DH_BITS } from '../crypto/key-exchange.ts';
 import { SUPPORTED_SCHEMES } from '../crypto/signatures.ts';
-import { startClientHandshake, type ClientHelloOptions } from '../handshake/client.ts';
-import { Traffic } from '../handshake/common.ts';
+import { ClientHandshake } from '../handshake/client.ts';
+import type { ClientHelloOptions } from '../handshake/client-hello.ts';
 import {
   DEFAULT_CLIENT_RENEGOTIATION,
   type ClientConfig,
   type ClientRenegotiationPolicy,
 } from '../handshake/client-config.ts';
-import type { HandshakeState } from '../handshake/context.ts';
 import type { ConnectionEvent } from '../handshake/events.ts';
 import { AlertDescription, AlertLevel, HandshakeType, ProtocolVersion } from '../wire/enums.ts';
 import { TlsError } from '../wire/errors.ts';
@@ -48,19 +47,10 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-/** Placeholder state before start(): nothing may arrive yet. */
-const NOT_STARTED: HandshakeState = {
-  name: 'NotStarted',
-  handle() {
-    throw new TlsError('UnexpectedMessage', 'data before the ClientHello was sent');
-  },
-};
-
-export class ClientConnection extends Connection {
+export class ClientConnection extends Connection<ClientHandshake> {
   readonly config: ClientConfig;
   private acceptedRequests = 0;
   private refusedRequests = 0;
-  private renegotiating = false;
   /**
    * Low-level: the ClientHello options that answer the server's HelloRequests.
    * The scanner sets a wrong renegotiation_info here to see whether a server
@@ -70,7 +60,10 @@ export class ClientConnection extends Connection {
 
   constructor(input: ClientConfigInput = {}) {
     const config = resolveClientConfig(input);
-    super({ maxHandshakeMessageSize: config.maxHandshakeMessageSize, observe: input.observe ?? false }, NOT_STARTED);
+    super(
+      { maxHandshakeMessageSize: config.maxHandshakeMessageSize, observe: input.observe ?? false },
+      new ClientHandshake(config),
+    );
     this.config = config;
     if (config.minVersion > config.maxVersion) throw new TlsError('InternalError', 'minVersion above maxVersion');
   }
@@ -78,7 +71,7 @@ export class ClientConnection extends Connection {
   /** Queues the initial ClientHello. */
   start(opts: ClientHelloOptions = {}): ConnectionEvent[] {
     this.guard(() => {
-      this.state = startClientHandshake(this.cx, this.config, opts);
+      this.machine.start(this.cx, opts);
       this.records.flushHandshake();
     });
     return this.drainEvents();
@@ -109,7 +102,7 @@ export class ClientConnection extends Connection {
   }
 
   get isRenegotiating(): boolean {
-    return this.renegotiating;
+    return this.handshakeComplete && this.isHandshaking;
   }
 
   private checkRenegotiationAllowed(): void {
@@ -118,23 +111,8 @@ export class ClientConnection extends Connection {
   }
 
   private beginRenegotiation(opts: ClientHelloOptions): void {
-    this.renegotiating = true;
-    this.state = startClientHandshake(this.cx, this.config, opts);
+    this.machine.start(this.cx, opts);
     this.records.flushHandshake();
-  }
-
-  protected override advance(input: Parameters<Connection['advance']>[0]): void {
-    super.advance(input);
-    if (this.state.isTraffic) this.renegotiating = false;
-  }
-
-  /**
-   * RFC 5246 §7.4.1.1: a HelloRequest received while negotiating is ignored, and
-   * it is never part of the transcript.
-   */
-  protected override onHandshakeMessage(msg: HandshakeMessage | UnknownHandshake, raw: Uint8Array): void {
-    if (msg.type === HandshakeType.hello_request) return;
-    super.onHandshakeMessage(msg, raw);
   }
 
   /** RFC 5246 §7.4.1.1: a HelloRequest is answered per policy; nothing else may arrive here. */
@@ -165,10 +143,7 @@ export class ClientConnection extends Connection {
 
   /** A no_renegotiation warning in answer to our renegotiation ClientHello: the old session goes on (RFC 5246 §7.2.2). */
   protected override onWarningAlert(description: number): boolean {
-    if (description !== AlertDescription.no_renegotiation || !this.renegotiating) return false;
-    if (this.stateName !== 'ExpectServerHello') return false;
-    this.renegotiating = false;
-    this.state = new Traffic();
+    if (description !== AlertDescription.no_renegotiation || !this.machine.renegotiationRefused()) return false;
     this.emit({ type: 'renegotiation-refused', alert: description });
     return true;
   }

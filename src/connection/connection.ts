@@ -12,7 +12,7 @@ import {
   type ConnectionSecurity,
   type HandshakeContext,
   type HandshakeInput,
-  type HandshakeState,
+  type HandshakeMachine,
 } from '../handshake/context.ts';
 import { AlertDescription, AlertLevel, ContentType, handshakeTypeName } from '../wire/enums.ts';
 import { TlsError, alertFor } from '../wire/errors.ts';
@@ -29,24 +29,23 @@ export interface ConnectionOptions {
 /** Consecutive warning alerts tolerated (rustls caps them the same way). */
 const MAX_WARNING_ALERTS = 4;
 
-export abstract class Connection {
+export abstract class Connection<M extends HandshakeMachine = HandshakeMachine> {
   protected readonly records = new RecordLayer();
   protected readonly joiner: HandshakeJoiner;
-  protected state: HandshakeState;
   readonly security: ConnectionSecurity = initialSecurity();
   private events: ConnectionEvent[] = [];
   private failure: TlsError | undefined;
   private warnings = 0;
   private sentCloseNotify = false;
-  /** RFC 5246 §7.4.9: Finished is the message right after ChangeCipherSpec; nothing else may come between. */
-  private awaitingFinished = false;
   private receivedCloseNotify = false;
   protected readonly observe: boolean;
   protected readonly cx: HandshakeContext;
 
-  constructor(options: ConnectionOptions, initial: HandshakeState) {
+  constructor(
+    options: ConnectionOptions,
+    protected readonly machine: M,
+  ) {
     this.joiner = new HandshakeJoiner(options.maxHandshakeMessageSize);
-    this.state = initial;
     this.observe = options.observe ?? false;
     if (this.observe) {
       this.records.observer = (direction, r: PlainRecord) =>
@@ -124,11 +123,11 @@ export abstract class Connection {
   }
 
   get isHandshaking(): boolean {
-    return !this.state.isTraffic;
+    return !this.machine.inTraffic;
   }
 
   get stateName(): string {
-    return this.state.name;
+    return this.machine.stateName;
   }
 
   get closed(): boolean {
@@ -255,25 +254,23 @@ export abstract class Connection {
     }
     if (!this.joiner.isEmpty) throw new TlsError('UnexpectedMessage', 'ChangeCipherSpec inside a handshake message');
     if (!this.records.hasPendingReader)
-      throw new TlsError('UnexpectedMessage', `ChangeCipherSpec in ${this.state.name}`);
+      throw new TlsError('UnexpectedMessage', `ChangeCipherSpec in ${this.machine.stateName}`);
     this.advance({ kind: 'ccs' });
     this.records.activatePendingReader();
-    this.awaitingFinished = true;
   }
 
   private onHandshakeRecord(data: Uint8Array): void {
     if (data.length === 0) throw new TlsError('DecodeError', 'empty handshake record');
     this.joiner.push(data);
     for (let raw = this.joiner.next(); raw && !this.failure; raw = this.joiner.next()) {
-      const expects = this.state.expects;
+      const expects = this.machine.expects;
       if (expects !== undefined && !expects.includes(raw[0]!)) {
-        throw new TlsError('UnexpectedMessage', `${handshakeTypeName(raw[0]!)} while in ${this.state.name}`);
+        throw new TlsError('UnexpectedMessage', `${handshakeTypeName(raw[0]!)} while in ${this.machine.stateName}`);
       }
       const msg = decodeHandshake(raw, this.security.version ?? this.negotiatingVersion());
       this.emit({ type: 'handshake-message', direction: 'in', message: msg, raw });
-      this.awaitingFinished = false;
-      if (this.state.isTraffic) this.onHandshakeInTraffic(msg, raw);
-      else this.onHandshakeMessage(msg, raw);
+      if (this.machine.inTraffic) this.onHandshakeInTraffic(msg, raw);
+      else this.advance({ kind: 'message', msg, raw });
     }
   }
 
@@ -283,12 +280,9 @@ export abstract class Connection {
   /** A handshake message while application data flows: a renegotiation request or an error. */
   protected abstract onHandshakeInTraffic(msg: HandshakeMessage | UnknownHandshake, raw: Uint8Array): void;
 
-  protected onHandshakeMessage(msg: HandshakeMessage | UnknownHandshake, raw: Uint8Array): void {
-    this.advance({ kind: 'message', msg, raw });
-  }
-
+  /** One input to the handshake under way; its replies go out as one flight. */
   protected advance(input: HandshakeInput): void {
-    this.state = this.state.handle(this.cx, input);
+    this.machine.handle(this.cx, input);
     this.records.flushHandshake();
   }
 
@@ -298,7 +292,7 @@ export abstract class Connection {
       throw new TlsError('UnexpectedMessage', 'application data before the handshake completed');
     }
     if (!this.joiner.isEmpty) throw new TlsError('UnexpectedMessage', 'application data inside a handshake message');
-    if (this.awaitingFinished)
+    if (this.machine.awaitingFinished)
       throw new TlsError('UnexpectedMessage', 'application data between ChangeCipherSpec and Finished');
     if (data.length > 0) this.emit({ type: 'data', data });
   }

@@ -6,9 +6,8 @@
 import { SUPPORTED_GROUPS } from '../crypto/key-exchange.ts';
 import { SUPPORTED_SCHEMES } from '../crypto/signatures.ts';
 import { DEFAULT_CLIENT_SUITES } from '../crypto/suites.ts';
-import type { HandshakeState } from '../handshake/context.ts';
 import type { ConnectionEvent } from '../handshake/events.ts';
-import { ExpectClientHello } from '../handshake/server.ts';
+import { ServerHandshake } from '../handshake/server.ts';
 import {
   SAFE_SERVER_RENEGOTIATION,
   type ServerConfig,
@@ -70,9 +69,8 @@ export interface ServerConnectionOptions {
   observe?: boolean;
 }
 
-export class ServerConnection extends Connection {
+export class ServerConnection extends Connection<ServerHandshake> {
   readonly config: ServerConfig;
-  private readonly sessions: SessionStore | undefined;
   /** We sent HelloRequest and wait for the client's ClientHello. */
   private helloRequestPending = false;
   private requestCertOnRenegotiation = false;
@@ -81,13 +79,11 @@ export class ServerConnection extends Connection {
   private readonly clientLimit: RenegotiationRateLimiter;
 
   constructor(ctx: ServerContext, options: ServerConnectionOptions = {}) {
-    const first: HandshakeState = new ExpectClientHello(ctx.config, {
-      requestClientCertificate: ctx.config.clientCertificate === 'initial',
-      sessions: ctx.sessions,
-    });
-    super({ maxHandshakeMessageSize: ctx.config.maxHandshakeMessageSize, observe: options.observe ?? false }, first);
+    super(
+      { maxHandshakeMessageSize: ctx.config.maxHandshakeMessageSize, observe: options.observe ?? false },
+      new ServerHandshake(ctx.config, ctx.sessions),
+    );
     this.config = ctx.config;
-    this.sessions = ctx.sessions;
     this.clientLimit = new RenegotiationRateLimiter(ctx.config.renegotiation.clientLimit, 1);
   }
 
@@ -159,14 +155,12 @@ export class ServerConnection extends Connection {
       reason: requested ? 'answer to our HelloRequest' : 'client-initiated',
     });
     this.helloRequestPending = false;
-    this.state = new ExpectClientHello(this.config, {
-      requestClientCertificate:
-        (requested && this.requestCertOnRenegotiation) ||
-        this.config.clientCertificate === 'initial' ||
-        this.security.peerCertificates.length > 0,
-      sessions: this.sessions,
-    });
-    this.advance({ kind: 'message', msg, raw });
+    const requestClientCertificate =
+      (requested && this.requestCertOnRenegotiation) ||
+      this.config.clientCertificate === 'initial' ||
+      this.security.peerCertificates.length > 0;
+    this.machine.renegotiate(this.cx, requestClientCertificate, { kind: 'message', msg, raw });
+    this.records.flushHandshake();
   }
 
   private decide(serverInitiated: boolean): RenegotiationDecision {

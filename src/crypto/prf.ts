@@ -144,14 +144,17 @@ export class HandshakeHash {
   private readonly chunks: Uint8Array[] = [];
   private length = 0;
 
-  /** Adds one handshake message, header included (RFC 5246 §7.4.9). */
+  /**
+   * Adds one handshake message, header included (RFC 5246 §7.4.9). Kept by
+   * reference, not copied: a received message is a buffer of its own
+   * (HandshakeJoiner), a sent one is freshly encoded, and neither is written again.
+   */
   append(message: Uint8Array): void {
     this.md5.update(message);
     this.sha1.update(message);
     this.sha256.update(message);
     this.sha384.update(message);
-    // Copied: the caller's buffer may be reused once this returns.
-    this.chunks.push(message.slice());
+    this.chunks.push(message);
     this.length += message.length;
   }
 

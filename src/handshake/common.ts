@@ -1,13 +1,12 @@
-/** What the client and server state machines share: message plumbing and the traffic state. */
+/** What the client and server state machines share: message plumbing. */
 import * as crypto from 'node:crypto';
-import { verifyData, type FinishedLabel, type HandshakeHash } from '../crypto/prf.ts';
+import type { FinishedLabel, HandshakeHash } from '../crypto/prf.ts';
 import type { RecordProtector } from '../crypto/record-protection.ts';
-import type { CipherSuiteInfo } from '../crypto/suites.ts';
 import { HandshakeType, handshakeTypeName } from '../wire/enums.ts';
 import { TlsError } from '../wire/errors.ts';
 import { encodeHandshake, isUnknown, type HandshakeMessage } from '../wire/handshake.ts';
-import type { HandshakeContext, HandshakeInput, HandshakeState } from './context.ts';
-import { constantTimeEqual } from './keys.ts';
+import type { HandshakeContext, HandshakeInput } from './context.ts';
+import { finishedVerifyData, type FinishedInputs } from './proofs.ts';
 
 /** The awaited message, or unexpected_message (RFC 5246 §7.4: messages MUST come in the order given). */
 export function expectMessage<T extends HandshakeMessage['type']>(
@@ -37,41 +36,6 @@ export function sendMessage(cx: HandshakeContext, transcript: HandshakeHash, m: 
   cx.emit({ type: 'handshake-message', direction: 'out', message: m, raw });
 }
 
-/** What both sides' Finished messages are computed from. */
-export interface FinishedInputs {
-  readonly version: number;
-  readonly suite: CipherSuiteInfo;
-  readonly masterSecret: Uint8Array;
-  readonly transcript: HandshakeHash;
-}
-
-/** RFC 5246 §7.4.9: PRF(master_secret, finished_label, Hash(handshake_messages)) over the transcript so far. */
-function finishedVerifyData(hs: FinishedInputs, label: FinishedLabel): Uint8Array {
-  return verifyData(
-    hs.version,
-    hs.suite.prfHash,
-    hs.masterSecret,
-    label,
-    hs.transcript.hash(hs.version, hs.suite.prfHash),
-  );
-}
-
-/**
- * Checks the peer's Finished in constant time, then adds it to the transcript.
- * Returns its verify_data, which RFC 5746 §3.1 keeps for the next renegotiation.
- */
-export function checkFinished(
-  hs: FinishedInputs,
-  label: FinishedLabel,
-  received: Uint8Array,
-  raw: Uint8Array,
-): Uint8Array {
-  const expected = finishedVerifyData(hs, label);
-  if (!constantTimeEqual(received, expected)) throw new TlsError('DecryptError', `${label} verify_data does not match`);
-  hs.transcript.append(raw);
-  return expected;
-}
-
 /** ChangeCipherSpec, then our Finished under the new write keys; returns its verify_data (RFC 5746 §3.1). */
 export function sendFinished(
   cx: HandshakeContext,
@@ -94,14 +58,4 @@ export function randomWithTime(): Uint8Array {
   r[2] = t >>> 8;
   r[3] = t;
   return r;
-}
-
-/** Application data flows; a handshake message here goes to the connection's renegotiation policy instead. */
-export class Traffic implements HandshakeState {
-  readonly name = 'Traffic';
-  readonly isTraffic = true;
-  handle(_cx: HandshakeContext, input: HandshakeInput): HandshakeState {
-    const t = input.kind === 'ccs' ? 'ChangeCipherSpec' : handshakeTypeName(input.msg.type);
-    throw new TlsError('UnexpectedMessage', `${t} after the handshake`);
-  }
 }

@@ -57,16 +57,25 @@ export interface HandshakeContext {
   emit(e: ConnectionEvent): void;
 }
 
-/** One state of a handshake state machine: consumes one input, returns the next state. */
-export interface HandshakeState {
-  readonly name: string;
-  /**
-   * The handshake types this state accepts, when it knows them: any other is unexpected_message
-   * before its body is decoded (RFC 5246 §7.2.2), as OpenSSL checks the type against its state
-   * first. Undefined: the state checks the message itself.
-   */
-  readonly expects?: readonly number[];
+/**
+ * A side's handshake state machine as the connection sees it: the connection
+ * feeds it messages and ChangeCipherSpec while a handshake is under way, and
+ * asks it where it stands. The states themselves are each side's closed union
+ * (client-states.ts, server-states.ts); every transition happens inside.
+ */
+export interface HandshakeMachine {
+  /** The current state's name, for error messages and tests. */
+  readonly stateName: string;
   /** True while application data may flow in both directions (no handshake under way). */
-  readonly isTraffic?: boolean;
-  handle(cx: HandshakeContext, input: HandshakeInput): HandshakeState;
+  readonly inTraffic: boolean;
+  /** RFC 5246 §7.4.9: the peer's ChangeCipherSpec came and its Finished must be next. */
+  readonly awaitingFinished: boolean;
+  /**
+   * The handshake types the current state accepts, when it knows them: any other is
+   * unexpected_message before its body is decoded (RFC 5246 §7.2.2), as OpenSSL checks the
+   * type against its state first. Undefined: the state checks the message itself.
+   */
+  readonly expects: readonly number[] | undefined;
+  /** Consumes one input while a handshake is under way (never in traffic). */
+  handle(cx: HandshakeContext, input: HandshakeInput): void;
 }

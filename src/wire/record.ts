@@ -109,100 +109,150 @@ export class Deframer {
   }
 }
 
-/** The smallest buffer the joiner allocates: most handshake messages fit, and growth starts from here. */
+/** The smallest body buffer the joiner allocates for a message split across records. */
 const JOINER_MIN_CAPACITY = 256;
+
+const EMPTY = new Uint8Array(0);
 
 /**
  * Reassembles handshake messages from handshake-record fragments. The cap on one
  * message's size bounds memory; it is checked from the 4-byte header, before the
  * body arrives.
  *
- * Reassembly is linear in the bytes received: the buffer grows geometrically
- * (at least doubling what it holds), so a message sent as one-byte records is
- * copied a bounded number of times instead of once per record. The buffer never
- * grows past twice what has actually arrived, nor past the message the header
- * announces: a peer that claims a large length without sending it pins no memory.
+ * Each message is copied once, into a buffer of its own and exactly its size,
+ * which the transcript and the decoded message then share: a message inside one
+ * fragment is copied out of it whole; a message split across records is
+ * reassembled in a buffer that becomes the message when the last byte arrives.
+ * That buffer grows geometrically (at least doubling what it holds), so a
+ * message sent as one-byte records is copied a bounded number of times instead
+ * of once per record; it never grows past twice what has actually arrived, nor
+ * past the message the header announces: a peer that claims a large length
+ * without sending it pins no memory.
  */
 export class HandshakeJoiner {
-  private buf = new Uint8Array(0);
-  /** The live bytes are buf[start, end). */
-  private start = 0;
-  private end = 0;
+  /** Whole messages not yet taken by next(), in order. */
+  private readonly ready: Uint8Array[] = [];
+  /** A header over the cap behind the ready messages: thrown once they are taken up to it. */
+  private failure: TlsError | undefined;
+  /** The first bytes of a message split across records, until its 4-byte header is whole. */
+  private readonly header = new Uint8Array(HANDSHAKE_HEADER_LEN);
+  private headerFilled = 0;
+  /** The split message being reassembled, header included: body[0, filled) of its announced total. */
+  private body = EMPTY;
+  private filled = 0;
+  private total = 0;
   private copied = 0;
 
   constructor(private readonly maxMessageSize: number) {}
 
   get isEmpty(): boolean {
-    return this.end === this.start;
+    return this.ready.length === 0 && this.headerFilled === 0 && this.filled === 0 && this.failure === undefined;
   }
 
-  /** Bytes copied so far by reassembly (fragments in, buffer growth, messages out): for tests and benchmarks. */
+  /** Bytes copied so far by reassembly (messages out, split messages in, buffer growth): for tests and benchmarks. */
   get bytesCopied(): number {
     return this.copied;
   }
 
   /** The size of the reassembly buffer now. */
   get capacity(): number {
-    return this.buf.length;
+    return this.body.length;
   }
 
   push(fragment: Uint8Array): void {
-    if (fragment.length === 0) return;
-    this.reserve(fragment.length);
-    this.buf.set(fragment, this.end);
-    this.end += fragment.length;
-    this.copied += fragment.length;
-    this.checkHeader();
+    if (this.failure) return;
+    let at = this.continueSplit(fragment);
+    while (at < fragment.length) {
+      const left = fragment.length - at;
+      if (left < HANDSHAKE_HEADER_LEN) {
+        this.header.set(fragment.subarray(at), 0);
+        this.headerFilled = left;
+        return;
+      }
+      const total = this.announced(fragment, at);
+      if (total === undefined) return;
+      if (left < total) {
+        this.startBody(total, fragment.subarray(at));
+        return;
+      }
+      // Copied, not viewed: the fragment may be a view of a larger socket buffer (a Node Buffer's
+      // slice() is a view too), which the message's decoded fields would otherwise keep alive.
+      const message = new Uint8Array(total);
+      message.set(fragment.subarray(at, at + total));
+      this.copied += total;
+      this.ready.push(message);
+      at += total;
+    }
   }
 
   /** The next complete message, header included (the transcript needs the raw bytes). */
   next(): Uint8Array | undefined {
-    const total = this.announcedTotal();
-    if (total === undefined || this.end - this.start < total) return undefined;
-    const msg = this.buf.slice(this.start, this.start + total);
-    this.copied += total;
-    this.start += total;
-    if (this.start === this.end) this.start = this.end = 0;
-    this.checkHeader();
-    return msg;
+    const message = this.ready.shift();
+    // A header over the cap ends the stream once it is in front: the message before it is not returned.
+    if (this.ready.length === 0 && this.failure) throw this.failure;
+    return message;
   }
 
-  /** Header plus body of the message at the front, once its header is complete. */
-  private announcedTotal(): number | undefined {
-    if (this.end - this.start < HANDSHAKE_HEADER_LEN) return undefined;
-    const b = this.buf;
-    const at = this.start;
-    return HANDSHAKE_HEADER_LEN + ((b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!);
-  }
-
-  /** Makes room for `extra` more bytes after the live ones. */
-  private reserve(extra: number): void {
-    if (this.end + extra <= this.buf.length) return;
-    const live = this.end - this.start;
-    const needed = live + extra;
-    // Double what will be held, but not beyond the message the header announces (bounded by the
-    // cap, checked from the header): geometric growth keeps the total copying linear.
-    let capacity = Math.max(JOINER_MIN_CAPACITY, 2 * needed);
-    const announced = this.announcedTotal();
-    if (announced !== undefined && announced >= needed) capacity = Math.min(capacity, announced);
-    capacity = Math.max(capacity, needed);
-    const next = new Uint8Array(capacity);
-    next.set(this.buf.subarray(this.start, this.end));
-    this.copied += live;
-    this.buf = next;
-    this.start = 0;
-    this.end = live;
-  }
-
-  private checkHeader(): void {
-    const total = this.announcedTotal();
-    if (total === undefined) return;
-    const len = total - HANDSHAKE_HEADER_LEN;
-    if (len > this.maxMessageSize) {
-      throw new TlsError(
-        'MessageTooLarge',
-        `handshake message of ${len} bytes exceeds the cap of ${this.maxMessageSize}`,
-      );
+  /** Feeds the split message in progress; returns how much of the fragment it took. */
+  private continueSplit(fragment: Uint8Array): number {
+    let at = 0;
+    if (this.headerFilled > 0) {
+      at = Math.min(HANDSHAKE_HEADER_LEN - this.headerFilled, fragment.length);
+      this.header.set(fragment.subarray(0, at), this.headerFilled);
+      this.headerFilled += at;
+      if (this.headerFilled < HANDSHAKE_HEADER_LEN) return at;
+      this.headerFilled = 0;
+      const total = this.announced(this.header, 0);
+      if (total === undefined) return fragment.length;
+      this.startBody(total, this.header);
     }
+    if (this.filled === 0) return at;
+    const n = Math.min(this.total - this.filled, fragment.length - at);
+    this.append(fragment.subarray(at, at + n));
+    return at + n;
+  }
+
+  /** Starts reassembling a message of `total` bytes (header included) from its first bytes. */
+  private startBody(total: number, first: Uint8Array): void {
+    this.total = total;
+    this.append(first);
+  }
+
+  private append(bytes: Uint8Array): void {
+    const needed = this.filled + bytes.length;
+    if (needed > this.body.length) {
+      // Double what will be held, but never beyond the message the header announces (bounded by
+      // the cap): geometric growth keeps the total copying linear.
+      const capacity = Math.min(this.total, Math.max(JOINER_MIN_CAPACITY, 2 * needed));
+      const next = new Uint8Array(capacity);
+      next.set(this.body.subarray(0, this.filled));
+      this.copied += this.filled;
+      this.body = next;
+    }
+    this.body.set(bytes, this.filled);
+    this.filled += bytes.length;
+    this.copied += bytes.length;
+    if (this.filled < this.total) return;
+    // The buffer is never larger than the message: it becomes the message, without a copy.
+    this.ready.push(this.body);
+    this.body = EMPTY;
+    this.filled = this.total = 0;
+  }
+
+  /**
+   * The total length (header included) of the message whose header is at `at`, checked
+   * against the cap; undefined when it is over the cap and messages before it are still to
+   * be taken (next() throws once they are).
+   */
+  private announced(b: Uint8Array, at: number): number | undefined {
+    const len = (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!;
+    if (len <= this.maxMessageSize) return HANDSHAKE_HEADER_LEN + len;
+    const error = new TlsError(
+      'MessageTooLarge',
+      `handshake message of ${len} bytes exceeds the cap of ${this.maxMessageSize}`,
+    );
+    if (this.ready.length === 0) throw error;
+    this.failure = error;
+    return undefined;
   }
 }
