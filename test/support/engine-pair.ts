@@ -95,12 +95,16 @@ export function alterRecords(change: (r: WireRecord) => WireRecord | readonly Wi
 }
 
 /**
- * An Alter that changes, in place, the body of each plaintext handshake message of `type`
- * (those before ChangeCipherSpec: an encrypted one is opaque here).
+ * An Alter, for one direction, that changes in place the body of each plaintext handshake message
+ * of `type` (those before that direction's first ChangeCipherSpec: an encrypted one is opaque here).
  */
 export function tamperMessage(type: number, change: (body: Uint8Array) => void): Alter {
+  // One direction's stream: after its ChangeCipherSpec every handshake record is ciphertext, which
+  // would read as random messages (a first byte of `type` would have a random slice rewritten).
+  let encrypted = false;
   return alterRecords((r) => {
-    if (r.type !== ContentType.handshake) return r;
+    if (r.type === ContentType.change_cipher_spec) encrypted = true;
+    if (r.type !== ContentType.handshake || encrypted) return r;
     for (let at = 0; at + HANDSHAKE_HEADER_LEN <= r.fragment.length;) {
       const length = (r.fragment[at + 1]! << 16) | (r.fragment[at + 2]! << 8) | r.fragment[at + 3]!;
       const body = at + HANDSHAKE_HEADER_LEN;
