@@ -252,12 +252,18 @@ const guard = program
   .option('--log-rate <count/window>', 'lines about connections per window, e.g. 100/1s (the rest are counted)')
   .option('--drain-timeout <duration>', 'on SIGTERM, wait this long for connections to end')
   .option('--hello-memory <size>', 'bytes all connections may hold back while collecting hellos, e.g. 64MiB')
+  .option(
+    '--transparent',
+    'no --upstream: each connection goes to its original destination (after renego guard transparent install)',
+  )
+  .option('--policy-file <file>', 'with --transparent: per-destination policies (YAML/JSON, see docs/guard.md)')
+  .option('--gid <n>', 'switch to this group once listening (the transparent ruleset lets its connections through)')
   .addHelpText(
     'after',
     helpFooter({ ok: 'stopped by SIGINT or SIGTERM (after draining)', usage: 'invalid configuration or flags' }, [
       'renego guard --listen 127.0.0.1:8443 --upstream 127.0.0.1:443 --policy deny',
-      'renego guard --listen [::]:8443 --upstream 192.0.2.10:443 --policy deny-client-initiated --rate-limit 10/60s',
       'renego guard --config guard.yaml --metrics 127.0.0.1:9464',
+      'renego guard --transparent --listen [::]:15001 --gid 15001 --policy deny --policy-file destinations.yaml',
     ]),
   )
   .action(async (o) => {
@@ -288,9 +294,10 @@ transparent
       'renego guard transparent install --ports 443,993 --direction outbound --gid 15001 --guard-port 15001',
     ]),
   )
-  .action(async (o) => {
+  .action(async (_o, command: Command) => {
     const { installInterception } = await import('../tools/guard-transparent.ts');
-    process.stdout.write(await installInterception(o));
+    // `guard` has a --gid of its own, which commander gives the parent wherever it stands.
+    process.stdout.write(await installInterception(command.optsWithGlobals()));
   });
 
 transparent
