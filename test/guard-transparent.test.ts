@@ -240,6 +240,16 @@ describe('the transparent guard between two namespaces', { skip }, () => {
       .map((l) => JSON.parse(l) as Record<string, unknown>);
   }
 
+  /** The guard's log lines once it has written n with this message (a blocked connection lingers up to 2 s). */
+  async function linesWhen(guard: PeerProcess, msg: string, n: number): Promise<Record<string, unknown>[]> {
+    const deadline = Date.now() + WAIT_MS;
+    for (;;) {
+      const lines = logLines(guard).filter((l) => l['msg'] === msg);
+      if (lines.length >= n || Date.now() > deadline) return lines;
+      await sleep(100);
+    }
+  }
+
   async function curl(host: string): Promise<{ code: number | null; body: Buffer | undefined }> {
     const out = join(env.dir, `got-${randomBytes(4).toString('hex')}`);
     const url = `https://${host.includes(':') ? `[${host}]` : host}:${WWW_PORT}/${BLOB}`;
@@ -279,7 +289,7 @@ describe('the transparent guard between two namespaces', { skip }, () => {
       port,
       args: ['-tls1_2'],
       stdin: `${line}\n`,
-      settleMs: 2_500,
+      settleMs: 1_500,
       timeoutMs: WAIT_MS,
     });
     await server.waitForOutput(new RegExp(line), WAIT_MS);
@@ -317,13 +327,14 @@ describe('the transparent guard between two namespaces', { skip }, () => {
     const server = await serverRenegotiates(ECHO_PORT);
     assert.equal(server.hellos, 1, 'the client answered a HelloRequest the guard should have held');
 
+    await linesWhen(guard, 'connection closed', 4);
     const lines = logLines(guard);
     const destinations = new Set(lines.filter((l) => l['conn'] !== undefined).map((l) => l['destination']));
     assert.deepEqual(
       [...destinations].sort(),
       [`${SERVER_ADDRESS}:${ECHO_PORT}`, `${SERVER_ADDRESS}:${WWW_PORT}`, `[${SERVER_ADDRESS6}]:${WWW_PORT}`].sort(),
     );
-    const blocked = lines.filter((l) => l['msg'] === 'renegotiation blocked').map((l) => l['direction']);
+    const blocked = (await linesWhen(guard, 'renegotiation blocked', 2)).map((l) => l['direction']);
     assert.deepEqual(blocked, ['client-initiated', 'server-initiated']);
   });
 
@@ -355,9 +366,9 @@ describe('the transparent guard between two namespaces', { skip }, () => {
     const denied = await serverRenegotiates(ECHO_PORT_2);
     assert.equal(denied.hellos, 1);
 
-    const rules = logLines(guard)
-      .filter((l) => l['msg'] === 'connection closed')
-      .map((l) => `${String(l['destination'])} ${String(l['rule'])} ${String(l['blockReason'])}`);
+    const rules = (await linesWhen(guard, 'connection closed', 3)).map(
+      (l) => `${String(l['destination'])} ${String(l['rule'])} ${String(l['blockReason'])}`,
+    );
     assert.deepEqual(rules, [
       `${SERVER_ADDRESS}:${ECHO_PORT} client-certs undefined`,
       `${SERVER_ADDRESS}:${ECHO_PORT} client-certs client-initiated-renegotiation-denied`,
@@ -381,6 +392,80 @@ describe('the transparent guard between two namespaces', { skip }, () => {
     await guard.stop();
     await uninstall(pair.client);
     assert.equal((await pair.exec(pair.client, ['nft', 'list', 'ruleset'])).stdout, clientBefore);
+  });
+
+  /** Tries curl until it fetches the file or the time is up; how long it took, or undefined. */
+  async function curlUntilItWorks(timeoutMs: number): Promise<number | undefined> {
+    const start = Date.now();
+    const expected = await blob();
+    while (Date.now() - start < timeoutMs) {
+      const got = await curl(SERVER_ADDRESS);
+      if (got.code === 0 && got.body!.equals(expected)) return Date.now() - start;
+      await sleep(250);
+    }
+    return undefined;
+  }
+
+  function connectionsSeen(guard: PeerProcess): number {
+    return logLines(guard).filter((l) => l['msg'] === 'connection closed').length;
+  }
+
+  test('fail-closed: with the guard killed, intercepted connections are refused', async (t) => {
+    cleanUp(t, pair.server);
+    await install(pair.server, ['--direction', 'inbound']);
+    const guard = await startGuardIn(pair.server, ['--policy', 'deny']);
+    assert.equal((await curl(SERVER_ADDRESS)).code, 0);
+    await guard.waitForOutput(/"msg":"connection closed"/, WAIT_MS);
+    process.kill(-guard.pid, 'SIGKILL');
+    assert.ok(await guard.waitForExit(WAIT_MS));
+    // curl exit 7: could not connect (the redirected SYN met a closed port and a reset).
+    assert.equal((await curl(SERVER_ADDRESS)).code, 7);
+    assert.equal((await curl(SERVER_ADDRESS6)).code, 7);
+  });
+
+  test('fail-open: with the guard killed, connections bypass it once its heartbeat expires', async (t) => {
+    cleanUp(t, pair.server);
+    await install(pair.server, ['--direction', 'inbound', '--fail-open']);
+    const guard = await startGuardIn(pair.server, ['--policy', 'deny'], /renewing its heartbeat/);
+    assert.equal((await curl(SERVER_ADDRESS)).code, 0);
+    await guard.waitForOutput(/"msg":"connection closed"/, WAIT_MS);
+    process.kill(-guard.pid, 'SIGKILL');
+    assert.ok(await guard.waitForExit(WAIT_MS));
+    const after = await curlUntilItWorks(10_000);
+    assert.ok(after !== undefined, 'connections never bypassed the dead guard');
+    assert.equal(connectionsSeen(guard), 1);
+  });
+
+  test('SIGTERM drains: open connections finish, new ones are refused, the guard exits 0', async (t) => {
+    cleanUp(t, pair.server);
+    await install(pair.server, ['--direction', 'inbound']);
+    const guard = await startGuardIn(pair.server, ['--policy', 'deny']);
+    const tag = randomBytes(3).toString('hex');
+    const client = runOpensslClient({
+      prefix: pair.prefix(pair.client),
+      host: SERVER_ADDRESS,
+      port: ECHO_PORT,
+      args: ['-tls1_2'],
+      stdin: `first-${tag}\nsecond-${tag}\nthird-${tag}\n`,
+      lineDelayMs: 1_000,
+      timeoutMs: WAIT_MS,
+    });
+    await echo.waitForOutput(new RegExp(`first-${tag}`), WAIT_MS);
+    process.kill(guard.pid, 'SIGTERM'); // the watchdog shell passes it on, once
+    await guard.waitForOutput(/shutting down: draining connections/, WAIT_MS);
+    assert.equal((await curl(SERVER_ADDRESS)).code, 7, 'a new connection got through a draining guard');
+    const result = await client;
+    assert.ok(result.connected);
+    await echo.waitForOutput(new RegExp(`third-${tag}`), WAIT_MS);
+    assert.ok(await guard.waitForExit(WAIT_MS), 'the guard did not exit once its last connection ended');
+    assert.deepEqual(guard.exitStatus(), { code: 0, signal: null });
+    const shutdown = logLines(guard).find((l) => l['msg'] === 'shutting down: draining connections');
+    assert.equal(shutdown?.['open'], 1);
+    const closed = await linesWhen(guard, 'connection closed', 1);
+    assert.deepEqual(
+      closed.map((l) => l['reason']),
+      ['closed'],
+    );
   });
 
   test('uninstall leaves the server namespace ruleset as it was before the tests', async () => {
