@@ -13,6 +13,7 @@ import {
   parseDestinationPolicies,
   parseNetwork,
 } from '../src/guard/destination-policy.ts';
+import { buildGuardConfig, GuardConfigError, ORIGINAL_DESTINATION } from '../src/guard/config.ts';
 import { decodeSockaddr } from '../src/guard/original-destination.ts';
 
 const FILE = `
@@ -101,5 +102,69 @@ describe('SO_ORIGINAL_DST answers', () => {
     const full = Buffer.from('0a0001bb00000000' + '20010db8000100020003000400050006' + '00000000', 'hex');
     assert.deepEqual(decodeSockaddr(full), { ok: true, destination: { host: '2001:db8:1:2:3:4:5:6', port: 443 } });
     assert.equal(decodeSockaddr(Buffer.alloc(28)).ok, false);
+  });
+});
+
+describe('transparent listener configuration', () => {
+  const problems = (f: () => unknown): string[] => {
+    try {
+      f();
+    } catch (e) {
+      if (e instanceof GuardConfigError) return [...e.problems];
+      throw e;
+    }
+    return [];
+  };
+
+  test('flags: no upstream, the policy file read, its default used when --policy is absent', () => {
+    const c = buildGuardConfig(
+      { listen: '[::]:15001', transparent: true, gid: '15001', policyFile: 'p.yaml' },
+      undefined,
+      undefined,
+      'default: deny-server-initiated\nrules: [{ name: a, ports: [993], policy: allow }]',
+    );
+    const l = c.listeners[0]!;
+    assert.equal(l.upstream, ORIGINAL_DESTINATION);
+    assert.equal(l.policy.mode, 'deny-server-initiated');
+    assert.equal(l.destinations?.rules[0]?.name, 'a');
+    assert.equal(c.gid, 15001);
+  });
+
+  test('what does not fit together is refused, each problem with its path', () => {
+    assert.match(
+      problems(() =>
+        buildGuardConfig({ listen: '[::]:1', transparent: true, upstream: '127.0.0.1:2', policy: 'deny' }),
+      )[0]!,
+      /--listen\.upstream: a transparent listener has no upstream/,
+    );
+    assert.match(
+      problems(() => buildGuardConfig({ listen: '[::]:1', transparent: true }))[0]!,
+      /--listen\.policy: required \(or a default in the policy file\)/,
+    );
+    assert.match(
+      problems(() =>
+        buildGuardConfig(
+          { listen: '[::]:1', upstream: '127.0.0.1:2', policy: 'deny', policyFile: 'p.yaml' },
+          undefined,
+          undefined,
+          'default: deny',
+        ),
+      )[0]!,
+      /--policy-file: applies to a transparent listener/,
+    );
+    assert.match(
+      problems(() => buildGuardConfig({ listen: '[::]:1', transparent: true, policy: 'deny', gid: '0' }))[0]!,
+      /--gid: expected a whole number of at least 1/,
+    );
+    assert.match(
+      problems(() =>
+        buildGuardConfig(
+          {},
+          'listeners: [{ listen: "[::]:1", transparent: true, destinations: { rules: [{ policy: nope }] } }]',
+          'g.yaml',
+        ),
+      ).join('\n'),
+      /g\.yaml\.listeners\[0\]\.destinations: g\.yaml\.listeners\[0\]\.destinations\.rules\[0\]\.policy: expected one of/,
+    );
   });
 });

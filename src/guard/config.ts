@@ -412,7 +412,10 @@ function listenerFromFlags(
       'connectTimeout',
     ] as const) {
       if (flags[key] !== undefined)
-        problems.add(`--${kebab(key)}`, 'applies to the --listen listener; give --listen and --upstream too');
+        problems.add(
+          `--${kebab(key)}`,
+          'applies to the --listen listener; give --listen and --upstream (or --transparent) too',
+        );
     }
     return undefined;
   }

@@ -161,6 +161,11 @@ async function originalDestinationLookup(): Promise<OriginalDestinationLookup> {
  * the guard opens are not sent back to it. Supplementary groups go too (root's among them).
  */
 function switchGroup(gid: number, logger: Logger): void {
+  // Started as that group already (systemd Group=): nothing to switch, and no CAP_SETGID needed.
+  if (process.getegid?.() === gid && process.getgroups?.().every((g) => g === gid)) {
+    logger.info({ gid }, 'running as group');
+    return;
+  }
   try {
     process.setgroups?.([gid]);
     process.setgid?.(gid);
