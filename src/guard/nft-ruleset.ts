@@ -26,9 +26,6 @@
 export const TABLE = { family: 'inet', name: 'renego_guard' } as const;
 export const TABLE_REF = `${TABLE.family} ${TABLE.name}`;
 
-/** The MSS written into redirected outbound SYNs: the largest a 65,535-byte IPv4 packet carries. */
-export const LOOPBACK_MSS = 65495;
-
 /** The fail-open heartbeat set: `tcp` while a guard is alive. */
 export const ALIVE_SET = 'alive';
 /** How often a guard renews the heartbeat, and how long the element outlives the last renewal. */
@@ -106,11 +103,7 @@ export function ruleset(o: InterceptOptions): string {
       '\t\ttype nat hook output priority -100; policy accept;',
       // The guard's own upstream connections: without this they would be redirected to itself.
       `\t\tmeta skgid ${o.gid} return`,
-      // The program's SYN advertises the MSS of its route to the remote host (1460 on Ethernet),
-      // but the redirected connection runs over loopback: without this the guard would send it
-      // 1460-byte segments where 64 KiB fit (half the bulk throughput, measured). Each sender
-      // still keeps to its own route's MTU, so the larger value is safe.
-      `\t\ttcp dport @ports ${alive}tcp option maxseg size set ${LOOPBACK_MSS} redirect to :${o.guardPort}`,
+      `\t\t${redirect}`,
       '\t}',
     );
   }
