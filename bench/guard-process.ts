@@ -8,16 +8,28 @@
  *   tsx bench/guard-process.ts tls-upstream
  *   tsx bench/guard-process.ts guard <upstreamPort> [logLevel]
  *   tsx bench/guard-process.ts holder <port> <count>      (prints HELD <n>)
+ *
+ * For the transparent benchmark (bench/guard-transparent.ts, inside network namespaces):
+ *
+ *   BENCH_HOST=198.18.0.2 tsx bench/guard-process.ts script-upstream <mode>   (listens there)
+ *   tsx bench/guard-process.ts guard <upstreamPort> <logLevel> <upstreamHost>
+ *   tsx bench/guard-process.ts transparent-guard <listenPort> <gid>
+ *   tsx bench/guard-process.ts workload <bulk|connections> <host> <port> <ms> <concurrency>   (prints RESULT <rate> <units>)
+ *   tsx bench/guard-process.ts lookup-cost <listenPort> <host> <port> <count>   (prints LOOKUP …)
  */
+import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { createTestPki } from '../src/pki/throwaway.ts';
 import { buildGuardConfig } from '../src/guard/config.ts';
 import type { LogLevel } from '../src/guard/config.ts';
+import { loadOriginalDestinationLookup } from '../src/guard/original-destination.ts';
 import { startGuard } from '../src/tools/guard.ts';
 import { bulkRecords, clientScript, serverScript } from './guard-script.ts';
+import { bulkThroughput, connectionRate } from './guard-workloads.ts';
 
-const HOST = '127.0.0.1';
+const HOST = process.env['BENCH_HOST'] ?? '127.0.0.1';
 const HOLD_CONCURRENCY = 200;
 
 function ready(server: net.Server): void {
@@ -75,16 +87,89 @@ async function tlsUpstream(): Promise<void> {
   server.listen({ host: HOST, port: 0, backlog: 4096 }, () => ready(server));
 }
 
-async function guard(upstreamPort: string, logLevel: string): Promise<void> {
+async function guard(upstreamPort: string, logLevel: string, upstreamHost = HOST): Promise<void> {
   const config = buildGuardConfig({
     listen: `${HOST}:0`,
-    upstream: `${HOST}:${upstreamPort}`,
+    upstream: `${upstreamHost}:${upstreamPort}`,
     policy: 'deny',
     maxConnections: '20000',
     logLevel: logLevel as LogLevel,
   });
   const running = await startGuard(config, { processMetrics: false });
   process.stdout.write(`READY ${running.addresses[0]!.port}\n`);
+}
+
+/** `renego guard --transparent` on [::]:listenPort, as group gid (the ruleset lets that group through). */
+async function transparentGuard(listenPort: string, gid: string): Promise<void> {
+  const config = buildGuardConfig({
+    listen: `[::]:${listenPort}`,
+    transparent: true,
+    policy: 'deny',
+    gid,
+    maxConnections: '20000',
+    logLevel: 'warn',
+  });
+  const running = await startGuard(config, { processMetrics: false });
+  process.stdout.write(`READY ${running.addresses[0]!.port}\n`);
+}
+
+/** One sample of a guard workload, from inside the namespace this process runs in. */
+async function workload(kind: string, host: string, port: string, ms: string, concurrency: string): Promise<void> {
+  process.stdout.write(`READY ${port}\n`);
+  const scripts = { client: clientScript(), serverLength: serverScript().length };
+  const m =
+    kind === 'bulk'
+      ? await bulkThroughput(Number(port), scripts, Number(ms), host)
+      : await connectionRate(Number(port), scripts, Number(ms), Number(concurrency), host);
+  process.stdout.write(`RESULT ${m.rate} ${m.units}\n`);
+}
+
+/**
+ * The original-destination lookup at `count` open connections: listens where the transparent
+ * ruleset redirects to, opens `count` connections to host:port (redirected to itself, each one a
+ * conntrack NAT entry), then times getsockopt(SO_ORIGINAL_DST) over all accepted sockets, and for
+ * comparison one read and parse of /proc/net/nf_conntrack (what a conntrack-file lookup costs).
+ */
+async function lookupCost(listenPort: string, host: string, port: string, countText: string): Promise<void> {
+  const count = Number(countText);
+  const lookup = await loadOriginalDestinationLookup();
+  const accepted: net.Socket[] = [];
+  const server = net.createServer({ pauseOnConnect: true }, (s) => accepted.push(s));
+  await new Promise<void>((resolve) => server.listen({ host: '::', port: Number(listenPort), backlog: 4096 }, resolve));
+  process.stdout.write(`READY ${listenPort}\n`);
+  const clients: net.Socket[] = [];
+  for (let i = 0; i < count; i++) {
+    const c = net.connect({ host, port: Number(port) });
+    c.on('error', () => undefined);
+    clients.push(c);
+    await new Promise((resolve) => c.once('connect', resolve));
+  }
+  while (accepted.length < count) await new Promise((resolve) => setTimeout(resolve, 10));
+  const found = accepted.filter((s) => {
+    const d = lookup(s);
+    return d.ok && d.destination.host === host && d.destination.port === Number(port);
+  }).length;
+  const rounds = 20;
+  const t0 = performance.now();
+  for (let r = 0; r < rounds; r++) for (const s of accepted) lookup(s);
+  const lookupUs = ((performance.now() - t0) * 1000) / (rounds * count);
+  let procUs = Number.NaN;
+  let entries = 0;
+  try {
+    const reads = 20;
+    const t1 = performance.now();
+    for (let r = 0; r < reads; r++) {
+      const text = readFileSync('/proc/net/nf_conntrack', 'utf8');
+      entries = 0;
+      for (const line of text.split('\n')) if (line.includes(`dport=${port} `)) entries++;
+    }
+    procUs = ((performance.now() - t1) * 1000) / reads;
+  } catch {
+    // no /proc/net/nf_conntrack on this kernel: only the getsockopt figure
+  }
+  process.stdout.write(`LOOKUP ${lookupUs} FOUND ${found} OF ${count} PROC ${procUs} ENTRIES ${entries}\n`);
+  for (const c of clients) c.destroy();
+  server.close();
 }
 
 /** Opens `count` TLS connections and keeps them open, idle. */
@@ -126,7 +211,13 @@ async function main(): Promise<void> {
     case 'tls-upstream':
       return tlsUpstream();
     case 'guard':
-      return guard(args[0]!, args[1] ?? 'warn');
+      return guard(args[0]!, args[1] ?? 'warn', args[2]);
+    case 'transparent-guard':
+      return transparentGuard(args[0]!, args[1]!);
+    case 'workload':
+      return workload(args[0]!, args[1]!, args[2]!, args[3]!, args[4] ?? '1');
+    case 'lookup-cost':
+      return lookupCost(args[0]!, args[1]!, args[2]!, args[3]!);
     case 'holder':
       return holder(args[0]!, args[1]!);
     default:

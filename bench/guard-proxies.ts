@@ -186,11 +186,18 @@ function spawnGroup(o: SpawnOptions): { child: ChildProcess; process: Omit<Bench
 }
 
 /** One role of bench/guard-process.ts, ready once it printed its port. */
-export async function startRole(projectDir: string, role: string, args: readonly string[]): Promise<BenchProcess> {
+export async function startRole(
+  projectDir: string,
+  role: string,
+  args: readonly string[],
+  /** A command to run it under, e.g. ['ip', 'netns', 'exec', 'ns1'] (bench/guard-transparent.ts). */
+  prefix: readonly string[] = [],
+): Promise<BenchProcess> {
+  const [command = process.execPath, ...prefixArgs] = [...prefix, process.execPath];
   const { process: p } = spawnGroup({
     name: `guard-process ${role}`,
-    command: process.execPath,
-    args: ['--import', 'tsx', join(projectDir, 'bench', 'guard-process.ts'), role, ...args],
+    command,
+    args: [...prefixArgs, '--import', 'tsx', join(projectDir, 'bench', 'guard-process.ts'), role, ...args],
     cwd: projectDir,
   });
   try {

@@ -15,9 +15,9 @@ export interface Scripts {
   readonly serverLength: number;
 }
 
-function connect(port: number): Promise<net.Socket> {
+function connect(port: number, host = HOST): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const s = net.connect({ host: HOST, port, noDelay: true });
+    const s = net.connect({ host, port, noDelay: true });
     const timer = setTimeout(() => {
       s.destroy();
       reject(new Error(`connect to ${port} timed out`));
@@ -44,8 +44,8 @@ export interface Measurement {
  * One connection to a `source` upstream: the scripted handshake, then bytes received per second
  * (MB/s, 10^6 bytes) over the sample after a warm-up; units are MB.
  */
-export async function bulkThroughput(port: number, scripts: Scripts, ms: number): Promise<Measurement> {
-  const s = await connect(port);
+export async function bulkThroughput(port: number, scripts: Scripts, ms: number, host = HOST): Promise<Measurement> {
+  const s = await connect(port, host);
   try {
     return await new Promise<Measurement>((resolve, reject) => {
       let received = 0;
@@ -73,8 +73,8 @@ export async function bulkThroughput(port: number, scripts: Scripts, ms: number)
 }
 
 /** One connection to a `close` upstream: send the script, receive the reply and the FIN. */
-async function oneConnection(port: number, scripts: Scripts): Promise<void> {
-  const s = await connect(port);
+async function oneConnection(port: number, scripts: Scripts, host: string): Promise<void> {
+  const s = await connect(port, host);
   await new Promise<void>((resolve, reject) => {
     let received = 0;
     const timer = setTimeout(() => reject(new Error(`no reply within ${STEP_TIMEOUT_MS} ms`)), STEP_TIMEOUT_MS);
@@ -98,6 +98,7 @@ export async function connectionRate(
   scripts: Scripts,
   ms: number,
   concurrency: number,
+  host = HOST,
 ): Promise<Measurement> {
   const deadline = performance.now() + ms;
   let done = 0;
@@ -105,7 +106,7 @@ export async function connectionRate(
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (performance.now() < deadline) {
-        await oneConnection(port, scripts);
+        await oneConnection(port, scripts, host);
         done++;
       }
     }),

@@ -22,11 +22,12 @@ import { parseArgs } from 'node:util';
 import { clientSuite } from './client/suite.ts';
 import { serverSuite } from './server.ts';
 import { guardSuite } from './guard.ts';
+import { transparentSuite } from './guard-transparent.ts';
 import { scanSuite } from './scan.ts';
 import { updateSection } from './lib/docs.ts';
 import type { Suite, SuiteOptions } from './lib/suite.ts';
 
-const SUITES: readonly Suite[] = [clientSuite, serverSuite, scanSuite, guardSuite];
+const SUITES: readonly Suite[] = [clientSuite, serverSuite, scanSuite, guardSuite, transparentSuite];
 
 const FULL = { rounds: 9, seconds: 2 };
 const QUICK = { rounds: 1, seconds: 0.5 };

@@ -471,6 +471,7 @@ describe('fairness between connections', () => {
         logLimits: DEFAULT_LOG_LIMITS,
         drainTimeoutMs: 100,
         helloMemoryBytes: 1 << 20,
+        gid: undefined,
       },
       {
         processMetrics: false,

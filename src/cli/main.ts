@@ -256,7 +256,7 @@ program
     process.exitCode = cells.length > 0 ? 0 : 1;
   });
 
-program
+const guard = program
   .command('guard')
   .description('a TCP proxy that enforces a renegotiation policy on TLS passing through it (no keys, no termination)')
   .option('--config <file>', 'YAML file with listeners, metrics and logging (see docs/guard.md)')
@@ -301,17 +301,66 @@ program
     '--hello-memory <size>',
     `bytes all connections may hold back while collecting hellos (default: ${DEFAULT_HELLO_MEMORY_BYTES / 1024 / 1024}MiB)`,
   )
+  .option(
+    '--transparent',
+    'no --upstream: each connection goes to its original destination (after renego guard transparent install)',
+  )
+  .option('--policy-file <file>', 'with --transparent: per-destination policies (YAML/JSON, see docs/guard.md)')
+  .option('--gid <n>', 'switch to this group once listening (the transparent ruleset lets its connections through)')
   .addHelpText(
     'after',
     helpFooter({ ok: 'stopped by SIGINT or SIGTERM (after draining)', usage: 'invalid configuration or flags' }, [
       'renego guard --listen 127.0.0.1:8443 --upstream 127.0.0.1:443 --policy deny',
-      'renego guard --listen [::]:8443 --upstream 192.0.2.10:443 --policy deny-client-initiated --rate-limit 10/60s',
       'renego guard --config guard.yaml --metrics 127.0.0.1:9464',
+      'renego guard --transparent --listen [::]:15001 --gid 15001 --policy deny --policy-file destinations.yaml',
     ]),
   )
   .action(async (o) => {
     const { runGuard } = await import('../tools/guard.ts');
     await runGuard(o);
+  });
+
+const transparent = guard
+  .command('transparent')
+  .description("install or remove the nftables ruleset that sends this host's TLS connections through the guard");
+
+transparent
+  .command('install')
+  .description(
+    'intercept TCP ports, inbound and/or outbound, in the nftables table inet renego_guard (replaced if present)',
+  )
+  .option('--ports <list>', 'destination ports, comma-separated, e.g. 443,465,636,993,995,8443')
+  .option('--direction <d>', 'inbound (to this host), outbound (from its programs) or both', 'both')
+  .option('--guard-port <n>', 'the port the transparent guard listens on ([::]:PORT)', '15001')
+  .option('--gid <n>', 'the group the guard runs as (renego guard --gid): its own connections are not intercepted')
+  .option('--fail-open', 'when no guard runs, connections bypass it (default: they are refused)')
+  .option('--dry-run', 'print the ruleset, change nothing')
+  .addHelpText(
+    'after',
+    helpFooter({ ok: 'installed (or printed)', usage: 'bad option, nft missing or refused the ruleset' }, [
+      'renego guard transparent install --ports 443,8443 --direction both --gid 15001 --dry-run',
+      'renego guard transparent install --ports 443 --direction inbound --fail-open',
+      'renego guard transparent install --ports 443,993 --direction outbound --gid 15001 --guard-port 15001',
+    ]),
+  )
+  .action(async (_o, command: Command) => {
+    const { installInterception } = await import('../tools/guard-transparent.ts');
+    // `guard` has a --gid of its own, which commander gives the parent wherever it stands.
+    process.stdout.write(await installInterception(command.optsWithGlobals()));
+  });
+
+transparent
+  .command('uninstall')
+  .description('delete the nftables table inet renego_guard, and nothing else')
+  .addHelpText(
+    'after',
+    helpFooter({ ok: 'removed, or nothing was installed', usage: 'nft missing or refused' }, [
+      'renego guard transparent uninstall',
+    ]),
+  )
+  .action(async () => {
+    const { uninstallInterception } = await import('../tools/guard-transparent.ts');
+    process.stdout.write(await uninstallInterception());
   });
 
 program

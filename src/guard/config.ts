@@ -17,6 +17,10 @@
  *       proxyProtocol: v2
  *       maxConnections: 10000
  *       timeouts: { handshake: 10s, idle: 5m, connect: 5s }
+ *     - name: host                         # transparent mode (docs/guard.md): no upstream,
+ *       listen: "[::]:15001"               # each connection goes where it was going
+ *       transparent: true
+ *       destinations: { default: deny, rules: [{ name: certs, destination: 10.1.2.0/24, ports: [443], policy: deny-client-initiated }] }
  */
 import { isIP } from 'node:net';
 import { parse as parseYaml } from 'yaml';
@@ -31,6 +35,7 @@ import {
 import { DEFAULT_HELLO_MEMORY_BYTES } from './hello-budget.ts';
 import type { RateLimit } from '../handshake/rate-limit.ts';
 import { POLICY_MODES, type GuardPolicy, type PolicyMode } from './policy.ts';
+import { destinationPolicies, DestinationPolicyError, type DestinationPolicies } from './destination-policy.ts';
 
 export interface Endpoint {
   readonly host: string;
@@ -64,11 +69,17 @@ export interface Timeouts {
   readonly connectMs: number;
 }
 
+/** Transparent mode: each connection goes to its original destination (nftables REDIRECT). */
+export const ORIGINAL_DESTINATION = 'original-destination';
+
 export interface ListenerConfig {
   readonly name: string;
   readonly listen: Endpoint;
-  readonly upstream: Endpoint;
+  readonly upstream: Endpoint | typeof ORIGINAL_DESTINATION;
+  /** The policy (its mode the default one, in transparent mode). */
   readonly policy: GuardPolicy;
+  /** Transparent mode: per-destination modes, first match wins (destination-policy.ts). */
+  readonly destinations: DestinationPolicies | undefined;
   /** Send a PROXY protocol header (haproxy's proxy-protocol.txt) first, so the upstream sees the client's address. */
   readonly proxyProtocol: ProxyProtocol;
   readonly maxConnections: number;
@@ -85,6 +96,11 @@ export interface GuardConfig {
   readonly drainTimeoutMs: number;
   /** Bytes all connections of the process may hold back while their hellos are collected (hello-budget.ts). */
   readonly helloMemoryBytes: number;
+  /**
+   * The group to switch to once listening: the transparent ruleset lets this group's connections
+   * through (`meta skgid`), so the guard's own upstream connections are not intercepted again.
+   */
+  readonly gid: number | undefined;
 }
 
 /** The command-line flags, as strings the way commander hands them over. */
@@ -107,6 +123,9 @@ export interface GuardFlags {
   readonly logRate?: string;
   readonly drainTimeout?: string;
   readonly helloMemory?: string;
+  readonly transparent?: boolean;
+  readonly policyFile?: string;
+  readonly gid?: string;
 }
 
 export class GuardConfigError extends Error {
@@ -238,9 +257,13 @@ interface RawListener {
   proxyProtocol?: unknown;
   maxConnections?: unknown;
   timeouts?: unknown;
+  transparent?: unknown;
+  destinations?: unknown;
 }
 
 const LISTENER_KEYS = [
+  'transparent',
+  'destinations',
   'name',
   'listen',
   'upstream',
@@ -257,13 +280,41 @@ function parseListener(raw: RawListener, path: string, problems: Problems, index
     raw.listen === undefined
       ? problems.add(`${path}.listen`, 'required')
       : parseEndpoint(raw.listen, `${path}.listen`, problems);
-  const upstream =
-    raw.upstream === undefined
-      ? problems.add(`${path}.upstream`, 'required')
-      : parseEndpoint(raw.upstream, `${path}.upstream`, problems);
+  const transparent =
+    raw.transparent === undefined ? false : parseBoolean(raw.transparent, `${path}.transparent`, problems);
+  let upstream: ListenerConfig['upstream'] | undefined;
+  if (transparent) {
+    upstream =
+      raw.upstream === undefined
+        ? ORIGINAL_DESTINATION
+        : problems.add(
+            `${path}.upstream`,
+            'a transparent listener has no upstream: connections go where they were going',
+          );
+  } else {
+    upstream =
+      raw.upstream === undefined
+        ? problems.add(`${path}.upstream`, 'required')
+        : parseEndpoint(raw.upstream, `${path}.upstream`, problems);
+    if (raw.destinations !== undefined)
+      problems.add(`${path}.destinations`, 'per-destination policies need a transparent listener');
+  }
+  let destinations: DestinationPolicies | undefined;
+  if (transparent && raw.destinations !== undefined) {
+    try {
+      destinations = destinationPolicies(raw.destinations, `${path}.destinations`);
+    } catch (e) {
+      if (!(e instanceof DestinationPolicyError)) throw e;
+      problems.add(`${path}.destinations`, e.message);
+    }
+  }
   const mode: PolicyMode | undefined =
     raw.policy === undefined
-      ? problems.add(`${path}.policy`, `required: one of ${POLICY_MODES.join(', ')}`)
+      ? (destinations?.defaultMode ??
+        problems.add(
+          `${path}.policy`,
+          `required${transparent ? ' (or a default in the policy file)' : ''}: one of ${POLICY_MODES.join(', ')}`,
+        ))
       : parseChoice(raw.policy, POLICY_MODES, `${path}.policy`, problems);
   let perConnection = DEFAULT_MAX_RENEGOTIATIONS_PER_CONNECTION;
   let perClient: RateLimit | undefined;
@@ -299,6 +350,7 @@ function parseListener(raw: RawListener, path: string, problems: Problems, index
   if (
     !listen ||
     !upstream ||
+    transparent === undefined ||
     !mode ||
     allowNonTls === undefined ||
     !proxyProtocol ||
@@ -313,6 +365,7 @@ function parseListener(raw: RawListener, path: string, problems: Problems, index
     listen,
     upstream,
     policy: { mode, maxRenegotiationsPerConnection: perConnection, perClientLimit: perClient, allowNonTls },
+    destinations,
     proxyProtocol,
     maxConnections,
     timeouts,
@@ -337,10 +390,16 @@ function parseTimeouts(raw: unknown, path: string, problems: Problems): Timeouts
 }
 
 /** The listener the flags describe, in the YAML shape; undefined when no --listen was given. */
-function listenerFromFlags(flags: GuardFlags, problems: Problems): RawListener | undefined {
+function listenerFromFlags(
+  flags: GuardFlags,
+  problems: Problems,
+  policyFileText: string | undefined,
+): RawListener | undefined {
   const given = flags.listen !== undefined || flags.upstream !== undefined;
   if (!given) {
     for (const key of [
+      'transparent',
+      'policyFile',
       'policy',
       'maxRenegotiations',
       'rateLimit',
@@ -351,7 +410,10 @@ function listenerFromFlags(flags: GuardFlags, problems: Problems): RawListener |
       'connectTimeout',
     ] as const) {
       if (flags[key] !== undefined)
-        problems.add(`--${kebab(key)}`, 'applies to the --listen listener; give --listen and --upstream too');
+        problems.add(
+          `--${kebab(key)}`,
+          'applies to the --listen listener; give --listen and --upstream (or --transparent) too',
+        );
     }
     return undefined;
   }
@@ -362,10 +424,24 @@ function listenerFromFlags(flags: GuardFlags, problems: Problems): RawListener |
   const limits: Record<string, unknown> = {};
   if (flags.maxRenegotiations !== undefined) limits['perConnection'] = flags.maxRenegotiations;
   if (flags.rateLimit !== undefined) limits['perClient'] = flags.rateLimit;
+  let destinations: unknown;
+  if (flags.policyFile !== undefined) {
+    if (flags.transparent !== true)
+      problems.add('--policy-file', 'applies to a transparent listener: give --transparent');
+    else if (policyFileText !== undefined) {
+      try {
+        destinations = parseYaml(policyFileText);
+      } catch (e) {
+        problems.add(flags.policyFile, `not valid YAML or JSON: ${(e as Error).message}`);
+      }
+    }
+  }
   return {
     name: flags.name,
     listen: flags.listen,
     upstream: flags.upstream,
+    transparent: flags.transparent ?? false,
+    destinations,
     policy: flags.policy,
     limits,
     allowNonTls: flags.allowNonTls ?? false,
@@ -385,7 +461,12 @@ function kebab(key: string): string {
  * of the file; global flags (`--metrics`, `--log-level`, `--drain-timeout`, `--hello-memory`)
  * override the file.
  */
-export function buildGuardConfig(flags: GuardFlags, yamlText?: string, source = flags.config ?? 'config'): GuardConfig {
+export function buildGuardConfig(
+  flags: GuardFlags,
+  yamlText?: string,
+  source = flags.config ?? 'config',
+  policyFileText?: string,
+): GuardConfig {
   const problems = new Problems();
   let file: Record<string, unknown> = {};
   if (yamlText !== undefined) {
@@ -398,7 +479,7 @@ export function buildGuardConfig(flags: GuardFlags, yamlText?: string, source = 
     if (parsed === null || parsed === undefined) parsed = {};
     if (!isRecord(parsed)) throw new GuardConfigError([`${source}: expected a mapping at the top level`]);
     file = parsed;
-    rejectUnknownKeys(file, ['listeners', 'metrics', 'log', 'drainTimeout', 'helloMemory'], source, problems);
+    rejectUnknownKeys(file, ['listeners', 'metrics', 'log', 'drainTimeout', 'helloMemory', 'gid'], source, problems);
   }
 
   const rawListeners: { raw: RawListener; path: string }[] = [];
@@ -416,7 +497,7 @@ export function buildGuardConfig(flags: GuardFlags, yamlText?: string, source = 
       });
     }
   }
-  const fromFlags = listenerFromFlags(flags, problems);
+  const fromFlags = listenerFromFlags(flags, problems, policyFileText);
   if (fromFlags) rawListeners.push({ raw: fromFlags, path: '--listen' });
   if (rawListeners.length === 0)
     problems.add(
@@ -451,6 +532,12 @@ export function buildGuardConfig(flags: GuardFlags, yamlText?: string, source = 
       ? DEFAULT_HELLO_MEMORY_BYTES
       : parseSize(helloRaw, flags.helloMemory !== undefined ? '--hello-memory' : `${source}.helloMemory`, problems);
 
+  const gidRaw = flags.gid ?? file['gid'];
+  const gid =
+    gidRaw === undefined
+      ? undefined
+      : parseCount(gidRaw, flags.gid !== undefined ? '--gid' : `${source}.gid`, problems, 1);
+
   if (problems.list.length > 0) throw new GuardConfigError(problems.list);
   return {
     listeners: listeners as ListenerConfig[],
@@ -459,6 +546,7 @@ export function buildGuardConfig(flags: GuardFlags, yamlText?: string, source = 
     logLimits,
     drainTimeoutMs: drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS,
     helloMemoryBytes: helloMemoryBytes ?? DEFAULT_HELLO_MEMORY_BYTES,
+    gid,
   };
 }
 

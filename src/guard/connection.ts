@@ -12,7 +12,7 @@
  * high-water mark for the paused socket.
  */
 import * as net from 'node:net';
-import type { ListenerConfig } from './config.ts';
+import type { Endpoint, ListenerConfig } from './config.ts';
 import type { Block, Judge, Side } from './events.ts';
 import type { HelloMemoryBudget } from './hello-budget.ts';
 import { isFdExhaustion, type CloseReason, type ConnectionInfo, type GuardObserver } from './observer.ts';
@@ -72,16 +72,14 @@ export class GuardedConnection {
     private readonly config: ListenerConfig,
     private readonly observer: GuardObserver,
     judge: Judge,
-    id: number,
+    /** Who it is, and (transparent mode) where it was going. */
+    info: ConnectionInfo,
+    /** Where to connect: the listener's upstream, or the original destination. */
+    private readonly target: Endpoint,
     private readonly helloBudget: HelloMemoryBudget,
     private readonly onFinished: (c: GuardedConnection) => void,
   ) {
-    this.info = {
-      id,
-      listener: config.name,
-      clientAddress: client.remoteAddress ?? 'unknown',
-      clientPort: client.remotePort ?? 0,
-    };
+    this.info = info;
     this.watch = new RenegotiationWatch(judge);
     this.upstream = new net.Socket({ allowHalfOpen: true });
   }
@@ -97,7 +95,7 @@ export class GuardedConnection {
     this.handshakeTimer = setTimeout(() => this.shutdown('handshake-timeout'), config.timeouts.handshakeMs);
     this.connectTimer = setTimeout(() => this.shutdown('upstream-connect-timeout'), config.timeouts.connectMs);
     upstream.once('connect', () => this.onUpstreamConnected());
-    upstream.connect({ host: config.upstream.host, port: config.upstream.port, noDelay: true });
+    upstream.connect({ host: this.target.host, port: this.target.port, noDelay: true });
   }
 
   /** Closes the connection now (graceful shutdown gave up waiting). */
@@ -120,11 +118,13 @@ export class GuardedConnection {
 
   private proxyHeader(): Uint8Array | undefined {
     if (this.config.proxyProtocol === 'none') return undefined;
+    // Transparent mode: the destination the client asked for, not the guard's redirected port.
+    const destination = this.info.destination;
     const pair = {
       sourceAddress: this.client.remoteAddress ?? '',
       sourcePort: this.client.remotePort ?? 0,
-      destinationAddress: this.client.localAddress ?? '',
-      destinationPort: this.client.localPort ?? 0,
+      destinationAddress: destination?.host ?? this.client.localAddress ?? '',
+      destinationPort: destination?.port ?? this.client.localPort ?? 0,
     };
     return this.config.proxyProtocol === 'v1' ? proxyV1Header(pair) : proxyV2Header(pair);
   }

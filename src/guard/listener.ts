@@ -4,12 +4,14 @@
  * accepting, let connections drain, then close what is left).
  */
 import * as net from 'node:net';
-import type { ListenerConfig } from './config.ts';
+import { ORIGINAL_DESTINATION, type Endpoint, type ListenerConfig } from './config.ts';
+import { addressBytes, DEFAULT_RULE, matchDestination } from './destination-policy.ts';
+import type { OriginalDestinationLookup } from './original-destination.ts';
 import { GuardedConnection } from './connection.ts';
 import type { DescriptorSlots } from './fd-limit.ts';
 import type { HelloMemoryBudget } from './hello-budget.ts';
-import { isFdExhaustion, type GuardObserver } from './observer.ts';
-import { judgeFor } from './policy.ts';
+import { isFdExhaustion, type ConnectionInfo, type DestinationInfo, type GuardObserver } from './observer.ts';
+import { judgeFor, type GuardPolicy } from './policy.ts';
 import { RenegotiationRateLimiter } from '../handshake/rate-limit.ts';
 
 let nextConnectionId = 1;
@@ -27,7 +29,11 @@ export class GuardListener {
     /** Shared by every listener of the process. */
     private readonly helloBudget: HelloMemoryBudget,
     private readonly slots: DescriptorSlots,
+    /** Transparent mode: reads each accepted connection's original destination. */
+    private readonly originalDestination?: OriginalDestinationLookup,
   ) {
+    if (config.upstream === ORIGINAL_DESTINATION && originalDestination === undefined)
+      throw new Error(`listener ${config.name} is transparent but has no original-destination lookup`);
     const limit = config.policy.perClientLimit;
     this.limiter = limit === undefined ? undefined : new RenegotiationRateLimiter(limit);
     // Paused on accept: nothing is read from the client until the upstream is connected.
@@ -73,18 +79,57 @@ export class GuardListener {
       socket.destroy();
       return;
     }
-    const judge = judgeFor(this.config.policy, this.limiter, socket.remoteAddress ?? '');
+    const route = this.route(socket);
+    if (route === undefined) {
+      this.observer.refused(this.config.name, 'not-intercepted', socket.remoteAddress);
+      this.slots.give();
+      socket.destroy();
+      return;
+    }
+    const info: ConnectionInfo = {
+      id: nextConnectionId++,
+      listener: this.config.name,
+      clientAddress: socket.remoteAddress ?? 'unknown',
+      clientPort: socket.remotePort ?? 0,
+      ...(route.destination === undefined ? {} : { destination: route.destination }),
+    };
+    const judge = judgeFor(route.policy, this.limiter, socket.remoteAddress ?? '');
     const conn = new GuardedConnection(
       socket,
       this.config,
       this.observer,
       judge,
-      nextConnectionId++,
+      info,
+      route.target,
       this.helloBudget,
       (c) => this.forget(c),
     );
     this.connections.add(conn);
     conn.start();
+  }
+
+  /**
+   * Where a connection goes and under which policy: the listener's upstream and policy, or in
+   * transparent mode its original destination and the first per-destination rule that matches.
+   * Undefined when a transparent connection has no original destination other than the guard.
+   */
+  private route(
+    socket: net.Socket,
+  ): { target: Endpoint; policy: GuardPolicy; destination: DestinationInfo | undefined } | undefined {
+    const { upstream, policy, destinations } = this.config;
+    if (upstream !== ORIGINAL_DESTINATION) return { target: upstream, policy, destination: undefined };
+    const found = this.originalDestination!(socket);
+    if (!found.ok) return undefined;
+    const target = found.destination;
+    // A connection made straight to the guard's port keeps its own address as the "original"
+    // destination; following it would connect the guard to itself.
+    if (target.port === socket.localPort && sameAddress(target.host, socket.localAddress)) return undefined;
+    const rule = destinations === undefined ? undefined : matchDestination(destinations, target.host, target.port);
+    return {
+      target,
+      policy: rule === undefined ? policy : { ...policy, mode: rule.mode },
+      destination: { host: target.host, port: target.port, rule: rule?.name ?? DEFAULT_RULE },
+    };
   }
 
   private forget(conn: GuardedConnection): void {
@@ -111,4 +156,10 @@ export class GuardListener {
     }
     await closed;
   }
+}
+
+function sameAddress(a: string, b: string | undefined): boolean {
+  const x = addressBytes(a);
+  const y = b === undefined ? undefined : addressBytes(b);
+  return x !== undefined && y !== undefined && x.length === y.length && x.every((v, i) => v === y[i]);
 }

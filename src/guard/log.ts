@@ -31,6 +31,18 @@ export function createLogger(level: LogLevel, destination?: DestinationStream): 
   return destination === undefined ? pino(options) : pino(options, destination);
 }
 
+/**
+ * The fields every line about a connection starts with: its id and listener and, in transparent
+ * mode, where it was going (`destination`, `rule`). The local process is not looked up: see
+ * docs/guard.md, "Transparent mode".
+ */
+function connectionFields(c: ConnectionInfo): Record<string, unknown> {
+  const d = c.destination;
+  if (d === undefined) return { conn: c.id, listener: c.listener };
+  const host = d.host.includes(':') ? `[${d.host}]` : d.host;
+  return { conn: c.id, listener: c.listener, destination: `${host}:${d.port}`, rule: d.rule };
+}
+
 export function direction(initiator: Initiator): 'client-initiated' | 'server-initiated' {
   return initiator === 'client' ? 'client-initiated' : 'server-initiated';
 }
@@ -124,10 +136,7 @@ export class LogObserver implements GuardObserver {
 
   accepted(c: ConnectionInfo): void {
     if (!this.admit('debug')) return;
-    this.log.debug(
-      { conn: c.id, listener: c.listener, client: c.clientAddress, port: c.clientPort },
-      'connection accepted',
-    );
+    this.log.debug({ ...connectionFields(c), client: c.clientAddress, port: c.clientPort }, 'connection accepted');
   }
 
   refused(listener: string, reason: RefusalReason, clientAddress: string | undefined): void {
@@ -140,7 +149,7 @@ export class LogObserver implements GuardObserver {
   event(c: ConnectionInfo, e: GuardEvent): void {
     // Nothing is built for a level that is off: this runs for every event of every connection.
     if (!this.admit(levelOf(e))) return;
-    const base = { conn: c.id, listener: c.listener, event: e.type };
+    const base = { ...connectionFields(c), event: e.type };
     switch (e.type) {
       case 'client-hello': {
         const h = e.hello;
@@ -219,8 +228,7 @@ export class LogObserver implements GuardObserver {
     if (!this.admit(level)) return;
     this.log[level](
       {
-        conn: c.id,
-        listener: c.listener,
+        ...connectionFields(c),
         reason: s.reason,
         blockReason: s.block?.reason,
         bytesFromClient: s.bytesFrom.client,

@@ -70,6 +70,9 @@ export class GuardMetrics implements GuardObserver {
   private readonly renegotiationsCompleted = new Tally<'listener' | 'direction'>();
   private readonly renegotiationsRefused = new Tally<'listener' | 'direction'>();
   private readonly violations = new Tally<'listener' | 'reason'>();
+  /** Transparent mode, by destination port and policy rule: never by address, so the label sets stay few. */
+  private readonly destinationConnections = new Tally<'listener' | 'rule' | 'port'>();
+  private readonly destinationBlocked = new Tally<'listener' | 'rule' | 'port' | 'reason'>();
 
   constructor(options: { processMetrics?: boolean; helloBudget?: HelloMemoryBudget } = {}) {
     const r = this.registry;
@@ -142,6 +145,20 @@ export class GuardMetrics implements GuardObserver {
       'listener',
       'reason',
     ]);
+    this.destinationConnections.register(
+      r,
+      'counter',
+      'destination_connections_total',
+      'Transparent mode: connections by original destination port and policy rule',
+      ['listener', 'rule', 'port'],
+    );
+    this.destinationBlocked.register(
+      r,
+      'counter',
+      'destination_blocked_total',
+      'Transparent mode: connections closed by the policy, by original destination port and policy rule',
+      ['listener', 'rule', 'port', 'reason'],
+    );
     if (options.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: PREFIX });
   }
 
@@ -153,6 +170,8 @@ export class GuardMetrics implements GuardObserver {
   accepted(c: ConnectionInfo): void {
     this.connections.add({ listener: c.listener });
     this.active.add({ listener: c.listener });
+    const d = c.destination;
+    if (d !== undefined) this.destinationConnections.add({ listener: c.listener, rule: d.rule, port: String(d.port) });
   }
 
   refused(listener: string, reason: RefusalReason): void {
@@ -191,6 +210,8 @@ export class GuardMetrics implements GuardObserver {
       case 'blocked': {
         const { reason, initiator } = e.block;
         this.violations.add({ listener, reason });
+        const d = c.destination;
+        if (d !== undefined) this.destinationBlocked.add({ listener, rule: d.rule, port: String(d.port), reason });
         if (initiator === undefined) return;
         this.renegotiationsSeen.add({ listener, direction: direction(initiator) });
         this.renegotiationsBlocked.add({ listener, direction: direction(initiator), reason });

@@ -10,6 +10,16 @@ export interface ConnectionInfo {
   readonly listener: string;
   readonly clientAddress: string;
   readonly clientPort: number;
+  /** Transparent mode: where the client was connecting to (nftables REDIRECT's original destination). */
+  readonly destination?: DestinationInfo;
+}
+
+/** A transparent connection's original destination and the per-destination rule that chose its policy. */
+export interface DestinationInfo {
+  readonly host: string;
+  readonly port: number;
+  /** The policy file's rule name, or DEFAULT_RULE: bounded, so usable as a metric label. */
+  readonly rule: string;
 }
 
 export type CloseReason =
@@ -38,7 +48,15 @@ export interface ConnectionSummary {
 }
 
 /** out-of-file-descriptors: accept failed with EMFILE/ENFILE (libuv accepted and closed the connection). */
-export type RefusalReason = 'max-connections' | 'shutting-down' | 'out-of-file-descriptors';
+export type RefusalReason =
+  | 'max-connections'
+  | 'shutting-down'
+  | 'out-of-file-descriptors'
+  /**
+   * Transparent mode: no original destination to go to (a connection made to the guard's port
+   * itself rather than redirected to it, or conntrack has no entry): proxying it would loop.
+   */
+  | 'not-intercepted';
 
 /** Close reasons that say the guard itself is short of something: logged as warnings. */
 export const RESOURCE_CLOSE_REASONS: ReadonlySet<CloseReason> = new Set([

@@ -9,15 +9,17 @@ import { lookup as dnsLookup } from 'node:dns/promises';
 import { readFile } from 'node:fs/promises';
 import { isIP, type AddressInfo } from 'node:net';
 import type { DestinationStream } from 'pino';
-import { buildGuardConfig, type GuardConfig, type GuardFlags } from '../guard/config.ts';
+import { buildGuardConfig, ORIGINAL_DESTINATION, type GuardConfig, type GuardFlags } from '../guard/config.ts';
 import { connectionCapacity, DescriptorSlots, fdsNeeded, openFds, readFdLimit } from '../guard/fd-limit.ts';
 import { HelloMemoryBudget } from '../guard/hello-budget.ts';
 import { GuardListener } from '../guard/listener.ts';
 import { createLogger, LogObserver, type Logger } from '../guard/log.ts';
 import { GuardMetrics, serveMetrics, type MetricsServer } from '../guard/metrics.ts';
 import { fanOut, type GuardObserver } from '../guard/observer.ts';
+import { loadOriginalDestinationLookup, type OriginalDestinationLookup } from '../guard/original-destination.ts';
+import { Heartbeat } from './guard-transparent.ts';
 import { formatTarget } from './target.ts';
-import { UsageError, describeSystemError } from './usage.ts';
+import { UsageError, describeSystemError, readUserFile } from './usage.ts';
 
 export interface StartGuardOptions {
   /** Where JSON log lines go (default stdout). */
@@ -56,9 +58,12 @@ export async function startGuard(config: GuardConfig, options: StartGuardOptions
   });
   const logObserver = new LogObserver(logger, config.logLimits);
   const observer = fanOut([logObserver, metrics, ...(options.observers ?? [])]);
-  const listeners = config.listeners.map((l) => new GuardListener(l, observer, helloBudget, slots));
+  const transparent = config.listeners.some((l) => l.upstream === ORIGINAL_DESTINATION);
+  const lookup = transparent ? await originalDestinationLookup() : undefined;
+  const listeners = config.listeners.map((l) => new GuardListener(l, observer, helloBudget, slots, lookup));
   const addresses: AddressInfo[] = [];
   let metricsServer: MetricsServer | undefined;
+  let heartbeat: Heartbeat | undefined;
   try {
     for (const l of listeners) {
       const address = await startupStep(`listen on ${formatTarget(l.config.listen)}`, () => l.listen());
@@ -68,11 +73,17 @@ export async function startGuard(config: GuardConfig, options: StartGuardOptions
         {
           listener: name,
           listen: `${address.address}:${address.port}`,
-          upstream: `${upstream.host}:${upstream.port}`,
+          upstream: upstream === ORIGINAL_DESTINATION ? upstream : formatTarget(upstream),
           policy: policy.mode,
+          ...(l.config.destinations === undefined ? {} : { rules: l.config.destinations.rules.length }),
         },
         'listening',
       );
+    }
+    if (config.gid !== undefined) switchGroup(config.gid, logger);
+    if (transparent) {
+      heartbeat = await Heartbeat.start((message) => logger.error(message));
+      if (heartbeat !== undefined) logger.info('fail-open ruleset: renewing its heartbeat while running');
     }
     slots.capacity = checkFdLimit(config, logger);
     if (config.metrics !== undefined) {
@@ -86,6 +97,7 @@ export async function startGuard(config: GuardConfig, options: StartGuardOptions
       );
     }
   } catch (e) {
+    await heartbeat?.stop();
     await Promise.all(listeners.map((l) => l.close(0)));
     await metricsServer?.close();
     logObserver.close();
@@ -98,6 +110,8 @@ export async function startGuard(config: GuardConfig, options: StartGuardOptions
       { drainMs, open: listeners.reduce((n, l) => n + l.activeConnections, 0) },
       'shutting down: draining connections',
     );
+    // Fail-open: new connections bypass from now on, instead of meeting a closed port.
+    await heartbeat?.stop();
     await Promise.all(listeners.map((l) => l.close(drainMs)));
     await metricsServer?.close();
     logObserver.close();
@@ -121,7 +135,7 @@ export async function startGuard(config: GuardConfig, options: StartGuardOptions
  */
 async function checkUpstreamNames(config: GuardConfig, lookup: (host: string) => Promise<unknown>): Promise<void> {
   for (const { name, upstream } of config.listeners) {
-    if (isIP(upstream.host) !== 0) continue;
+    if (upstream === 'original-destination' || isIP(upstream.host) !== 0) continue;
     try {
       await lookup(upstream.host);
     } catch (e) {
@@ -160,10 +174,40 @@ function checkFdLimit(config: GuardConfig, logger: Logger): number {
   return capacity;
 }
 
+async function originalDestinationLookup(): Promise<OriginalDestinationLookup> {
+  try {
+    return await loadOriginalDestinationLookup();
+  } catch (e) {
+    throw new UsageError(`transparent mode cannot read original destinations: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Switches the process to its own group once its listeners are bound: the transparent ruleset
+ * returns this group's connections before redirecting (`meta skgid`), so the upstream connections
+ * the guard opens are not sent back to it. Supplementary groups go too (root's among them).
+ */
+function switchGroup(gid: number, logger: Logger): void {
+  // Started as that group already (systemd Group=): nothing to switch, and no CAP_SETGID needed.
+  if (process.getegid?.() === gid && process.getgroups?.().every((g) => g === gid)) {
+    logger.info({ gid }, 'running as group');
+    return;
+  }
+  try {
+    process.setgroups?.([gid]);
+    process.setgid?.(gid);
+  } catch (e) {
+    throw new UsageError(`cannot switch to group ${gid} (--gid): ${describeSystemError(e)} (needs root or CAP_SETGID)`);
+  }
+  logger.info({ gid }, 'running as group');
+}
+
 /** The CLI entry: flags (and the YAML file they name) to a running guard that stops on SIGTERM/SIGINT. */
 export async function runGuard(flags: GuardFlags): Promise<RunningGuard> {
   const yamlText = flags.config === undefined ? undefined : await readFile(flags.config, 'utf8');
-  const config = buildGuardConfig(flags, yamlText);
+  const policyText =
+    flags.policyFile === undefined ? undefined : readUserFile('--policy-file', flags.policyFile).toString('utf8');
+  const config = buildGuardConfig(flags, yamlText, undefined, policyText);
   const guard = await startGuard(config);
   const stop = (signal: NodeJS.Signals): void => {
     guard.logger.info({ signal }, 'signal received');

@@ -34,6 +34,8 @@ export interface OpensslClientOptions {
   readonly settleMs?: number;
   /** Bound on the whole run; s_client's process group is killed when it is reached. */
   readonly timeoutMs: number;
+  /** A command to run s_client under, e.g. ['ip', 'netns', 'exec', 'ns1'] (test/peers/netns.ts). */
+  readonly prefix?: readonly string[];
 }
 
 export interface OpensslClientResult {
@@ -61,10 +63,11 @@ export async function runOpensslClient(options: OpensslClientOptions): Promise<O
   const host = options.host ?? '127.0.0.1';
   const deadline = Date.now() + options.timeoutMs;
   const remaining = (): number => Math.max(0, deadline - Date.now());
+  const [command = opensslBinary(), ...prefixArgs] = [...(options.prefix ?? []), opensslBinary()];
   const client = await startProcess({
     name: 'openssl s_client',
-    command: opensslBinary(),
-    args: ['s_client', '-connect', hostPort(host, options.port), ...(options.args ?? [])],
+    command,
+    args: [...prefixArgs, 's_client', '-connect', hostPort(host, options.port), ...(options.args ?? [])],
     host,
     port: options.port,
   });

@@ -35,6 +35,12 @@ export interface OpensslServerOptions {
   /** Print handshake messages (`-msg`), needed by countClientHellos. Default true. */
   readonly msg?: boolean;
   readonly host?: string;
+  /** A fixed port (e.g. inside a network namespace, where the host's free ports mean nothing); default: a free one. */
+  readonly port?: number;
+  /** A command to run s_server under, e.g. ['ip', 'netns', 'exec', 'ns1'] (test/peers/netns.ts). */
+  readonly prefix?: readonly string[];
+  /** Working directory (s_server -WWW serves files from it). */
+  readonly cwd?: string;
   readonly readyTimeoutMs?: number;
 }
 
@@ -70,7 +76,11 @@ export function opensslBinary(): string {
 
 export async function startOpensslServer(options: OpensslServerOptions): Promise<OpensslServer> {
   const host = options.host ?? '127.0.0.1';
-  return withFreePort(host, async (port) => {
+  const onPort =
+    options.port === undefined
+      ? withFreePort<OpensslServer>
+      : (_h: string, f: (p: number) => Promise<OpensslServer>) => f(options.port!);
+  return onPort(host, async (port) => {
     const args = [
       's_server',
       '-accept',
@@ -84,10 +94,12 @@ export async function startOpensslServer(options: OpensslServerOptions): Promise
       ...(options.legacyVersions === true ? ['-cipher', 'ALL:@SECLEVEL=0'] : []),
       ...(options.args ?? []),
     ];
+    const [command = opensslBinary(), ...prefixArgs] = [...(options.prefix ?? []), opensslBinary()];
     const peer = await spawnPeer({
       name: 'openssl s_server',
-      command: opensslBinary(),
-      args,
+      command,
+      args: [...prefixArgs, ...args],
+      ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
       host,
       port,
       // Printed right after listen(); see SpawnPeerOptions.readyPattern for why not a TCP probe.
