@@ -195,12 +195,16 @@ program
     // Handlers first: a signal during start-up must not kill the process before its throwaway
     // keys can be removed (the 'exit' hook does not run on death by signal).
     const state: { server?: Awaited<ReturnType<typeof startServer>>; stopping?: true } = {};
+    // A second signal (a second Ctrl-C, or a supervisor that signals the group and the process)
+    // exits at once instead of killing the process: process.exit still runs the hook that
+    // removes the throwaway keys, which death by a signal's default action would not.
     const stop = (): void => {
+      if (state.stopping) process.exit(0);
       state.stopping = true;
       void state.server?.close().then(() => process.exit(0));
     };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
     const server = await startServer({
       host: o.host,
       port: o.port,

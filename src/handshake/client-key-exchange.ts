@@ -4,7 +4,7 @@
  * ServerHelloDone, then our flight up to our Finished. The triple-handshake
  * check on a renegotiation's certificate is `checkIdentityChange`.
  */
-import * as crypto from 'node:crypto';
+import type * as crypto from 'node:crypto';
 import {
   dheKeyShare,
   ecdheKeyShare,
