@@ -53,6 +53,8 @@ export interface WorkerOptions {
 export const DEFAULT_LOCK_MS = 30_000;
 export const DEFAULT_STALLED_INTERVAL_MS = 30_000;
 export const DEFAULT_MAX_STALLED = 5;
+/** How long a scan's politeness slots outlive it (see CampaignJobs.scan). */
+const RELEASE_LINGER_MS = 50;
 /** How often a worker serving every campaign looks for new ones. */
 const CAMPAIGN_POLL_MS = 2000;
 
@@ -125,8 +127,10 @@ class CampaignJobs {
     const units = Math.min(s.scan.connectionsPerTarget, this.politeness.limit);
     const lease = await this.polite.acquire(address, units);
     const scan = scanTarget({ ...target, host: address }, { ...s.scan, connectionsPerTarget: units });
-    // The slots are held until the scan's last connection closes, even past the wall-clock limit.
-    void scan.finally(() => lease.release().catch(() => undefined));
+    // The slots are held until the scan has closed its connections, even past the wall-clock limit, and a
+    // moment longer: its last FINs are still on their way when it returns, and the next scan's SYNs must not
+    // reach the server before them.
+    void scan.finally(() => setTimeout(() => void lease.release().catch(() => undefined), RELEASE_LINGER_MS));
     const report = await within(scan, s.targetTimeoutMs);
     if (report === undefined)
       return notScanned(target, `not finished within the wall-clock limit of ${s.targetTimeoutMs} ms`);
