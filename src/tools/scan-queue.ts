@@ -179,7 +179,13 @@ export async function runWorker(
       log,
     });
     await workers.start();
-    if (o.campaign === undefined && workers.campaigns.length === 0) log('no campaign yet: waiting for one');
+    if (workers.campaigns.length === 0) {
+      log(
+        o.campaign === undefined
+          ? 'no campaign yet: waiting for one'
+          : `campaign ${o.campaign} not enqueued yet: waiting`,
+      );
+    }
     // The first signal drains: no new target, the running ones finish and report. A second abandons them to the stall check.
     await new Promise<void>((resolve) => {
       const stop = (signal: string): void => {

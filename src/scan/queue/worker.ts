@@ -158,11 +158,8 @@ export class ScanWorkers {
     this.polite = new AddressSemaphore(redis, o.politeness);
   }
 
+  /** Serves what is there now, then looks again every CAMPAIGN_POLL_MS: a campaign may be enqueued after its workers start. */
   async start(): Promise<void> {
-    if (this.o.campaign !== undefined) {
-      await this.serve(this.o.campaign);
-      return;
-    }
     await this.discover();
     this.poller = setInterval(() => void this.discover().catch((e) => this.error(e)), CAMPAIGN_POLL_MS);
   }
@@ -179,7 +176,13 @@ export class ScanWorkers {
   }
 
   private async discover(): Promise<void> {
-    const names = await this.redis.smembers(CAMPAIGNS_KEY);
+    const only = this.o.campaign;
+    const names =
+      only === undefined
+        ? await this.redis.smembers(CAMPAIGNS_KEY)
+        : (await this.redis.sismember(CAMPAIGNS_KEY, only)) === 1
+          ? [only]
+          : [];
     for (const name of names) if (!this.workers.has(name)) await this.serve(name);
     for (const [name, w] of this.workers) {
       if (names.includes(name)) continue;
