@@ -13,7 +13,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 
+// replicate_commands: Redis 5 and 6 refuse writes after TIME in a script without it (7 always replicates effects).
 const ACQUIRE = `
+redis.replicate_commands()
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local units, limit, ttl = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
@@ -25,6 +27,7 @@ return 1
 `;
 
 const RENEW = `
+redis.replicate_commands()
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local units, ttl = tonumber(ARGV[2]), tonumber(ARGV[3])
