@@ -7,11 +7,14 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import * as net from 'node:net';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
+import { AddressSemaphore, politenessKey } from '../src/scan/queue/politeness.ts';
 import { connectOnce, parseQueueAddress } from '../src/scan/queue/redis.ts';
 import { campaignStatus, openQueue, type CampaignStatus } from '../src/scan/queue/store.ts';
 import type { ScanReport } from '../src/scan/types.ts';
@@ -244,6 +247,35 @@ describe('renego scan on a Redis queue', { skip: redisSkip }, () => {
       reports.map((r) => r.target),
       [a, b],
     );
+    const dir = await mkdtemp(join(tmpdir(), 'renego-scan-queue-'));
+    try {
+      const files = ['--jsonl', join(dir, 'r.jsonl'), '--html', join(dir, 'r.html')];
+      const r = await renego(['scan', 'results', '--queue', redisServer.url, '--campaign', 'idem', ...files]);
+      assert.equal(r.code, 0, r.stderr);
+      const lines = (await readFile(join(dir, 'r.jsonl'), 'utf8')).trim().split('\n');
+      assert.deepEqual(
+        lines.map((l) => (JSON.parse(l) as ScanReport).target),
+        [a, b],
+      );
+      const html = await readFile(join(dir, 'r.html'), 'utf8');
+      assert.ok(html.includes(a!) && html.includes(b!));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("a dead holder's politeness slots expire after its lease", async () => {
+    const address = parseQueueAddress(redisServer.url);
+    const dying = await connectOnce(address);
+    const held = await new AddressSemaphore(dying, { limit: 1, leaseMs: 1000 }).acquire('127.0.0.9', 1);
+    assert.ok(held);
+    // The holder's process "dies": its connection goes and its renewals stop reaching Redis.
+    dying.disconnect();
+    const other = new AddressSemaphore(redis, { limit: 1, leaseMs: 1000 });
+    await assert.rejects(other.acquire('127.0.0.9', 1, AbortSignal.timeout(300)), { name: 'TimeoutError' });
+    const lease = await other.acquire('127.0.0.9', 1, AbortSignal.timeout(10_000));
+    await lease.release();
+    assert.equal(await redis.zcard(politenessKey('127.0.0.9')), 0);
   });
 
   test('a verdict is never retried: a vulnerable server and a server that speaks no TLS are each scanned once', async () => {
