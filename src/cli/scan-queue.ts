@@ -34,6 +34,7 @@ export function addQueueCommands(scan: Command): void {
     .requiredOption('--queue <url>', QUEUE_HELP)
     .requiredOption('--campaign <name>', 'the campaign: letters, digits, ".", "-", "_"')
     .option('--targets-file <file>', 'one target per line (- for stdin; # comments)')
+    .option('--quick', 'the quick plan for every target: RFC 5746, one renegotiation of each kind, TLS 1.3 only')
     .option('--starttls <protocol>', 'smtp, imap, pop3, ftp, xmpp, ldap or postgres, for every target')
     .option('--servername <name>', 'SNI and HTTP Host (default: the target host unless it is an IP address)')
     .option('-4, --ipv4', 'connect over IPv4 only')
@@ -67,6 +68,7 @@ export function addQueueCommands(scan: Command): void {
           campaign: o.campaign,
           targets,
           targetsFile: o.targetsFile,
+          quick: o.quick,
           starttls: o.starttls,
           servername: o.servername,
           ipv4: o.ipv4,
