@@ -24,10 +24,11 @@ import { serverSuite } from './server.ts';
 import { guardSuite } from './guard.ts';
 import { transparentSuite } from './guard-transparent.ts';
 import { scanSuite } from './scan.ts';
+import { campaignSuite } from './campaign.ts';
 import { updateSection } from './lib/docs.ts';
 import type { Suite, SuiteOptions } from './lib/suite.ts';
 
-const SUITES: readonly Suite[] = [clientSuite, serverSuite, scanSuite, guardSuite, transparentSuite];
+const SUITES: readonly Suite[] = [clientSuite, serverSuite, scanSuite, campaignSuite, guardSuite, transparentSuite];
 
 const FULL = { rounds: 9, seconds: 2 };
 const QUICK = { rounds: 1, seconds: 0.5 };

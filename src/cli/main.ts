@@ -21,6 +21,7 @@ import { STARTTLS_PROTOCOLS } from '../scan/starttls.ts';
 import type { ClientRunOptions } from '../tools/client.ts';
 import { EXIT, UsageError, describeSystemError } from '../tools/usage.ts';
 import { countPerWindow, durationText, helpFooter, integer, serverPolicyHelp } from './options.ts';
+import { addQueueCommands } from './scan-queue.ts';
 
 /** The subcommand running, for the one-line error prefix. */
 let running = 'renego';
@@ -367,7 +368,7 @@ transparent
     process.stdout.write(await uninstallInterception());
   });
 
-program
+const scan = program
   .command('scan')
   .description('measure renegotiation on servers: do I need to switch it off, and what will break?')
   .argument(
@@ -469,6 +470,8 @@ program
       },
     );
   });
+
+addQueueCommands(scan);
 
 program
   .command('audit')

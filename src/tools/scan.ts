@@ -64,7 +64,7 @@ export interface ScanIo {
   env: NodeJS.ProcessEnv;
 }
 
-function positive(name: string, v: number | undefined, dflt: number, min = 1): number {
+export function positive(name: string, v: number | undefined, dflt: number, min = 1): number {
   if (v === undefined) return dflt;
   if (!Number.isFinite(v) || v < min) throw new UsageError(`${name} wants a number ≥ ${min}, got ${v}`);
   return v;
@@ -91,7 +91,7 @@ export function scanOptionsFrom(o: ScanCommandOptions): ScanOptions {
   return opts;
 }
 
-function targetDefaults(o: ScanCommandOptions): TargetDefaults {
+export function targetDefaults(o: ScanCommandOptions): TargetDefaults {
   if (o.ipv4 && o.ipv6) throw new UsageError('--ipv4 and --ipv6 exclude each other');
   if (o.starttls !== undefined && !isStartTlsProtocol(o.starttls)) {
     throw new UsageError(`--starttls wants smtp, imap, pop3, ftp, xmpp, ldap or postgres, got ${o.starttls}`);
@@ -104,7 +104,7 @@ function targetDefaults(o: ScanCommandOptions): TargetDefaults {
   return d;
 }
 
-async function readTargets(o: ScanCommandOptions, io: ScanIo): Promise<string[]> {
+export async function readTargets(o: ScanCommandOptions, io: ScanIo): Promise<string[]> {
   const lines = [...o.targets];
   if (o.targetsFile !== undefined) {
     const text = o.targetsFile === '-' ? await io.readStdin() : readFile(o.targetsFile);
@@ -151,14 +151,14 @@ export class ProgressBar {
 /** One word for a target that could not be scanned, in the bar and the summary. */
 const NOT_SCANNED = 'not scanned';
 
-function failOnFrom(v: string | undefined): Severity | 'any' {
+export function failOnFrom(v: string | undefined): Severity | 'any' {
   if (v === undefined) return 'medium';
   if (v === 'any' || (SEVERITIES as readonly string[]).includes(v)) return v as Severity | 'any';
   throw new UsageError(`--fail-on wants high, medium or any, got ${v}`);
 }
 
 /** Opens an output file before the scan, so a bad path fails at once (exit 2), not after an hour. */
-function openOutput(option: string, path: string): number {
+export function openOutput(option: string, path: string): number {
   try {
     return fs.openSync(path, 'w');
   } catch (e) {

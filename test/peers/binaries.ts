@@ -14,6 +14,7 @@ const DEBIAN_PACKAGE: Readonly<Record<string, string>> = {
   nginx: 'nginx-light',
   haproxy: 'haproxy',
   stunnel4: 'stunnel4',
+  'redis-server': 'redis-server',
 };
 
 const found = new Map<string, string | undefined>();
