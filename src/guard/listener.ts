@@ -5,16 +5,20 @@
  */
 import * as net from 'node:net';
 import type { ListenerConfig } from './config.ts';
-import { GuardedConnection } from './connection.ts';
+import { GuardedConnection, type ConnectionOwner } from './connection.ts';
 import type { DescriptorSlots } from './fd-limit.ts';
 import type { HelloMemoryBudget } from './hello-budget.ts';
 import { isFdExhaustion, type GuardObserver } from './observer.ts';
 import { judgeFor } from './policy.ts';
+import type { MemoryReclaimer } from './reclaim.ts';
 import { RenegotiationRateLimiter } from '../handshake/rate-limit.ts';
 
 let nextConnectionId = 1;
 
-export class GuardListener {
+/** A reset before the connection looks at the socket must not become an uncaught error. */
+function ignoreError(): void {}
+
+export class GuardListener implements ConnectionOwner {
   private readonly server: net.Server;
   private readonly connections = new Set<GuardedConnection>();
   private readonly limiter: RenegotiationRateLimiter | undefined;
@@ -27,6 +31,8 @@ export class GuardListener {
     /** Shared by every listener of the process. */
     private readonly helloBudget: HelloMemoryBudget,
     private readonly slots: DescriptorSlots,
+    /** Shared by every listener of the process. */
+    private readonly reclaimer: MemoryReclaimer,
   ) {
     const limit = config.policy.perClientLimit;
     this.limiter = limit === undefined ? undefined : new RenegotiationRateLimiter(limit);
@@ -57,8 +63,7 @@ export class GuardListener {
   }
 
   private accept(socket: net.Socket): void {
-    // A reset before we look at the socket must not become an uncaught error.
-    socket.on('error', () => undefined);
+    socket.on('error', ignoreError);
     if (this.draining || this.connections.size >= this.config.maxConnections) {
       this.observer.refused(
         this.config.name,
@@ -81,15 +86,19 @@ export class GuardListener {
       judge,
       nextConnectionId++,
       this.helloBudget,
-      (c) => this.forget(c),
+      this,
     );
+    // The connection has its own error listener now: one listener per event and socket.
+    socket.off('error', ignoreError);
     this.connections.add(conn);
+    this.reclaimer.opened();
     conn.start();
   }
 
-  private forget(conn: GuardedConnection): void {
+  forget(conn: GuardedConnection): void {
     this.connections.delete(conn);
     this.slots.give();
+    this.reclaimer.closed();
     if (this.draining && this.connections.size === 0) this.drained?.();
   }
 

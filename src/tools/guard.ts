@@ -15,6 +15,7 @@ import { GuardListener } from '../guard/listener.ts';
 import { createLogger, LogObserver, type Logger } from '../guard/log.ts';
 import { GuardMetrics, serveMetrics, type MetricsServer } from '../guard/metrics.ts';
 import { fanOut, type GuardObserver } from '../guard/observer.ts';
+import { MemoryReclaimer } from '../guard/reclaim.ts';
 import { formatTarget } from './target.ts';
 import { UsageError, describeSystemError } from './usage.ts';
 
@@ -49,7 +50,8 @@ export async function startGuard(config: GuardConfig, options: StartGuardOptions
   });
   const logObserver = new LogObserver(logger, config.logLimits);
   const observer = fanOut([logObserver, metrics, ...(options.observers ?? [])]);
-  const listeners = config.listeners.map((l) => new GuardListener(l, observer, helloBudget, slots));
+  const reclaimer = new MemoryReclaimer();
+  const listeners = config.listeners.map((l) => new GuardListener(l, observer, helloBudget, slots, reclaimer));
   const addresses: AddressInfo[] = [];
   let metricsServer: MetricsServer | undefined;
   try {
@@ -82,6 +84,7 @@ export async function startGuard(config: GuardConfig, options: StartGuardOptions
     await Promise.all(listeners.map((l) => l.close(0)));
     await metricsServer?.close();
     logObserver.close();
+    reclaimer.stop();
     throw e;
   }
 
@@ -94,6 +97,7 @@ export async function startGuard(config: GuardConfig, options: StartGuardOptions
     await Promise.all(listeners.map((l) => l.close(drainMs)));
     await metricsServer?.close();
     logObserver.close();
+    reclaimer.stop();
     logger.info('stopped');
   };
   return {
