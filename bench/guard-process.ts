@@ -8,9 +8,13 @@
  *   tsx bench/guard-process.ts tls-upstream
  *   tsx bench/guard-process.ts guard <upstreamPort> [logLevel]
  *   tsx bench/guard-process.ts holder <port> <count>      (prints HELD <n>)
+ *
+ * The guard role answers a `memory` line on its stdin with `MEMORY <json>`: process.memoryUsage()
+ * in bytes, after a full garbage collection when Node runs with --expose-gc (gc: true).
  */
 import * as net from 'node:net';
 import * as tls from 'node:tls';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { createTestPki } from '../src/pki/throwaway.ts';
 import { buildGuardConfig } from '../src/guard/config.ts';
 import type { LogLevel } from '../src/guard/config.ts';
@@ -84,7 +88,29 @@ async function guard(upstreamPort: string, logLevel: string): Promise<void> {
     logLevel: logLevel as LogLevel,
   });
   const running = await startGuard(config, { processMetrics: false });
+  answerMemoryQueries();
   process.stdout.write(`READY ${running.addresses[0]!.port}\n`);
+}
+
+/** `memory` on stdin: what the process holds, after a full collection when gc() is exposed. */
+function answerMemoryQueries(): void {
+  const collect = (globalThis as { gc?: () => void }).gc;
+  process.stdin.setEncoding('utf8').on('data', (text: string) => {
+    if (!text.includes('memory')) return;
+    collect?.();
+    const m = process.memoryUsage();
+    const spaces = Object.fromEntries(getHeapSpaceStatistics().map((s) => [s.space_name, s.space_size]));
+    const report = {
+      gc: collect !== undefined,
+      rss: m.rss,
+      heapTotal: m.heapTotal,
+      heapUsed: m.heapUsed,
+      external: m.external,
+      arrayBuffers: m.arrayBuffers,
+      spaces,
+    };
+    process.stdout.write(`MEMORY ${JSON.stringify(report)}\n`);
+  });
 }
 
 /** Opens `count` TLS connections and keeps them open, idle. */

@@ -30,6 +30,8 @@ export interface BenchProcess {
   readonly port: number;
   output(): string;
   waitFor(re: RegExp, timeoutMs: number): Promise<RegExpExecArray>;
+  /** Writes a line to the process's stdin (bench/guard-process.ts roles answer some). */
+  send(line: string): void;
   /** Resident set size in KiB (Linux /proc), or NaN. */
   rssKiB(): number;
   stop(): Promise<void>;
@@ -179,18 +181,24 @@ function spawnGroup(o: SpawnOptions): { child: ChildProcess; process: Omit<Bench
       pid,
       output: () => text,
       waitFor,
+      send: (line) => void child.stdin!.write(`${line}\n`),
       rssKiB: () => rssKiB(pid),
       stop: () => (stopping ??= stop()),
     },
   };
 }
 
-/** One role of bench/guard-process.ts, ready once it printed its port. */
-export async function startRole(projectDir: string, role: string, args: readonly string[]): Promise<BenchProcess> {
+/** One role of bench/guard-process.ts, ready once it printed its port; nodeFlags go to Node itself. */
+export async function startRole(
+  projectDir: string,
+  role: string,
+  args: readonly string[],
+  nodeFlags: readonly string[] = [],
+): Promise<BenchProcess> {
   const { process: p } = spawnGroup({
     name: `guard-process ${role}`,
     command: process.execPath,
-    args: ['--import', 'tsx', join(projectDir, 'bench', 'guard-process.ts'), role, ...args],
+    args: [...nodeFlags, '--import', 'tsx', join(projectDir, 'bench', 'guard-process.ts'), role, ...args],
     cwd: projectDir,
   });
   try {

@@ -69,6 +69,11 @@ export class MemoryReclaimer {
     this.now = options.now ?? Date.now;
   }
 
+  /** Whether V8's collector could be reached (else nothing is collected early). */
+  get available(): boolean {
+    return this.collect !== undefined;
+  }
+
   /** Full collections run so far. */
   get runs(): number {
     return this.collections;
