@@ -1,6 +1,7 @@
 /**
  * The guard as operated, at its default log level (info, rate limited): new connections per
- * second against haproxy (and the guard at warn, to show what the logs cost), the guard's memory
+ * second against haproxy (and the guard at warn, to show what the logs cost, and a Node proxy
+ * that only relays, to show what Node itself costs per connection), the guard's memory
  * per idle TLS connection, and its memory during and after a flood of connections that each send
  * a 9-byte hello header claiming 64 KiB and then nothing (they are held until the handshake
  * timeout; bench/guard-memory.ts). Every process is a child of its own (bench/guard-process.ts), on loopback.
@@ -35,14 +36,26 @@ const sampleMs = Number(values.seconds) * 1000;
 const projectDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const log = (line: string): void => console.error(`[bench] ${line}`);
 
-/** Per subject: connections per second (median over rounds) and the proxy's CPU µs per connection (over all rounds). */
-async function acceptRates(workDir: string): Promise<Record<string, { rate: number; cpuUs: number }>> {
+interface AcceptRate {
+  /** Median over rounds. */
+  readonly rate: number;
+  /**
+   * Median over rounds of this subject's rate / haproxy's in the same round: samples taken
+   * seconds apart share more of the neighbours' load than two medians do.
+   */
+  readonly roundRatio: number;
+  /** The proxy's CPU µs per connection, over all rounds. */
+  readonly cpuUs: number;
+}
+
+async function acceptRates(workDir: string): Promise<Record<string, AcceptRate>> {
   const upstream = await startRole(projectDir, 'script-upstream', ['close']);
   const subjects: Record<string, BenchProcess | undefined> = {};
   try {
     subjects['guard (info)'] = await startProxy('guard', upstream.port, projectDir, workDir, 'info');
     subjects['guard (warn)'] = await startProxy('guard', upstream.port, projectDir, workDir, 'warn');
     subjects['haproxy'] = await startProxy('haproxy', upstream.port, projectDir, workDir).catch(() => undefined);
+    subjects['node pipe (relay only)'] = await startRole(projectDir, 'pipe', [String(upstream.port)]);
     const scripts: Scripts = { client: clientScript(), serverLength: serverScript().length };
     const samples: Record<string, number[]> = {};
     const cpu: Record<string, { seconds: number; connections: number }> = {};
@@ -59,10 +72,15 @@ async function acceptRates(workDir: string): Promise<Record<string, { rate: numb
         log(`round ${r + 1} ${name}: ${m.rate.toFixed(0)} connections/s`);
       }
     }
+    const reference = samples['haproxy'];
     return Object.fromEntries(
       Object.entries(samples).map(([n, s]) => [
         n,
-        { rate: median(s), cpuUs: (cpu[n]!.seconds / cpu[n]!.connections) * 1e6 },
+        {
+          rate: median(s),
+          roundRatio: reference === undefined ? Number.NaN : median(s.map((v, i) => v / reference[i]!)),
+          cpuUs: (cpu[n]!.seconds / cpu[n]!.connections) * 1e6,
+        },
       ]),
     );
   } finally {
@@ -76,9 +94,11 @@ async function main(): Promise<void> {
   try {
     const rates = await acceptRates(workDir);
     const table = [
-      '| subject | connections/s (median) | proxy CPU µs/connection |',
-      '| ------- | ---------------------- | ----------------------- |',
-      ...Object.entries(rates).map(([n, r]) => `| ${n} | ${r.rate.toFixed(0)} | ${r.cpuUs.toFixed(0)} |`),
+      '| subject | connections/s (median) | / haproxy, same round (median) | proxy CPU µs/connection |',
+      '| ------- | ---------------------- | ------------------------------ | ----------------------- |',
+      ...Object.entries(rates).map(
+        ([n, r]) => `| ${n} | ${r.rate.toFixed(0)} | ${r.roundRatio.toFixed(2)}x | ${r.cpuUs.toFixed(0)} |`,
+      ),
     ];
     if (values['rates-only']) {
       console.log(table.join('\n'));

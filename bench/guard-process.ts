@@ -8,6 +8,7 @@
  *   tsx bench/guard-process.ts tls-upstream
  *   tsx bench/guard-process.ts guard <upstreamPort> [logLevel]
  *   tsx bench/guard-process.ts holder <port> <count>      (prints HELD <n>)
+ *   tsx bench/guard-process.ts pipe <upstreamPort>         (a Node proxy that only relays: the floor)
  *
  * The guard role answers a `memory` line on its stdin with `MEMORY <json>`: process.memoryUsage()
  * in bytes, after a full garbage collection when Node runs with --expose-gc (gc: true).
@@ -113,6 +114,27 @@ function answerMemoryQueries(): void {
   });
 }
 
+/**
+ * The least a Node TCP proxy does per connection: accept, connect upstream, relay both ways, close.
+ * No inspection, timers, logs or metrics: what Node itself costs, under the guard's numbers.
+ */
+function pipeProxy(upstreamPort: string): void {
+  const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (client) => {
+    const upstream = net.connect({ host: HOST, port: Number(upstreamPort), noDelay: true, allowHalfOpen: true });
+    client.setNoDelay(true);
+    client.on('error', () => undefined);
+    upstream.on('error', () => undefined);
+    upstream.once('connect', () => {
+      client.pipe(upstream);
+      upstream.pipe(client);
+      client.resume();
+    });
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  server.listen({ host: HOST, port: 0, backlog: 4096 }, () => ready(server));
+}
+
 /** Opens `count` TLS connections and keeps them open, idle. */
 async function holder(port: string, countText: string): Promise<void> {
   const count = Number(countText);
@@ -155,6 +177,8 @@ async function main(): Promise<void> {
       return guard(args[0]!, args[1] ?? 'warn');
     case 'holder':
       return holder(args[0]!, args[1]!);
+    case 'pipe':
+      return pipeProxy(args[0]!);
     default:
       throw new Error(`unknown role ${role}`);
   }

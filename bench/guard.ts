@@ -23,7 +23,7 @@
  *   npm run bench -- --only guard
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -74,6 +74,8 @@ type Rates = Record<ProxyName, Rate>;
 
 interface Results {
   readonly machine: Machine;
+  /** The 1-minute load average when the measurements started and ended (other processes on a shared machine). */
+  readonly load: readonly [number, number];
   readonly rounds: number;
   readonly sampleMs: number;
   readonly bulk: Rates;
@@ -157,6 +159,7 @@ async function rounds(
 }
 
 async function measure(options: SuiteOptions): Promise<Results> {
+  const loadBefore = loadavg()[0]!;
   const projectDir = options.projectDir;
   const workDir = await mkdtemp(join(tmpdir(), 'renego-bench-guard-'));
   const scripts: Scripts = { client: clientScript(), serverLength: serverScript().length };
@@ -212,6 +215,7 @@ async function measure(options: SuiteOptions): Promise<Results> {
     options.log(`  flood: RSS ${flood.before} KiB before, ${flood.during} during, ${flood.after} after`);
     return {
       machine: describeMachine(),
+      load: [loadBefore, loadavg()[0]!],
       rounds: options.rounds,
       sampleMs: ms,
       bulk,
@@ -370,6 +374,8 @@ function render(r: Results, options: SuiteOptions): SuiteResult {
     '## Guard',
     '',
     `\`renego guard --policy deny\` against socat and haproxy in \`mode tcp\` and against no proxy, in front of the same upstream, on loopback. ${m.date}, ${m.nproc} × ${m.cpuModel}, ${m.memoryGiB} GiB, Node ${m.node}, ${m.source}.`,
+    '',
+    `Command: \`npm run bench -- --only guard\` (${r.rounds} rounds of ${r.sampleMs / 1000} s). The machine is shared: 1-minute load average ${fixed(r.load[0], 1)} when the run started and ${fixed(r.load[1], 1)} when it ended, on ${m.nproc} cores, so rates moved between rounds (min–max columns); the proxies' CPU per connection or per GB depends less on the neighbours.`,
     '',
     '- Workloads: scripted TLS 1.2 conversations (`bench/guard-script.ts`): a real ClientHello and ServerHello, then records of real sizes with random bytes for ciphertext, so the guard inspects everything while the endpoints do no cryptography and the proxies are what is measured. Bulk: one connection, the upstream streams 16 KiB application-data records. Connections: 32 clients, each connection a full scripted handshake both ways, then the upstream closes. Latency: one 100-byte record echoed at a time on one connection.',
     `- Method: ${r.rounds} interleaved rounds (A B C D, D C B A, …), one ${r.sampleMs / 1000} s sample per subject per round, after a ${WARMUP_MS / 1000} s warm-up sample per subject, waiting (up to ${QUIET_WAIT_MS / 1000} s) before each round for other processes to use under ${QUIET_CORES} core; medians; the min–max columns show how much the rest of the (shared) machine moved them. Latency percentiles are over all round trips of all rounds. Proxy CPU: user + system time of the proxy process (and of socat's reaped children) during each sample, per connection or per GB moved; it does not depend on how busy the rest of the machine was.`,
