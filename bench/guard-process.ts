@@ -16,11 +16,17 @@
  *   tsx bench/guard-process.ts transparent-guard <listenPort> <gid>
  *   tsx bench/guard-process.ts workload <bulk|connections> <host> <port> <ms> <concurrency>   (prints RESULT <rate> <units>)
  *   tsx bench/guard-process.ts lookup-cost <listenPort> <host> <port> <count>   (prints LOOKUP …)
+ *
+ *   tsx bench/guard-process.ts pipe <upstreamPort>         (a Node proxy that only relays: the floor)
+ *
+ * The guard role answers a `memory` line on its stdin with `MEMORY <json>`: process.memoryUsage()
+ * in bytes, after a full garbage collection when Node runs with --expose-gc (gc: true).
  */
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { createTestPki } from '../src/pki/throwaway.ts';
 import { buildGuardConfig } from '../src/guard/config.ts';
 import type { LogLevel } from '../src/guard/config.ts';
@@ -96,6 +102,7 @@ async function guard(upstreamPort: string, logLevel: string, upstreamHost = HOST
     logLevel: logLevel as LogLevel,
   });
   const running = await startGuard(config, { processMetrics: false });
+  answerMemoryQueries();
   process.stdout.write(`READY ${running.addresses[0]!.port}\n`);
 }
 
@@ -172,6 +179,48 @@ async function lookupCost(listenPort: string, host: string, port: string, countT
   server.close();
 }
 
+/** `memory` on stdin: what the process holds, after a full collection when gc() is exposed. */
+function answerMemoryQueries(): void {
+  const collect = (globalThis as { gc?: () => void }).gc;
+  process.stdin.setEncoding('utf8').on('data', (text: string) => {
+    if (!text.includes('memory')) return;
+    collect?.();
+    const m = process.memoryUsage();
+    const spaces = Object.fromEntries(getHeapSpaceStatistics().map((s) => [s.space_name, s.space_size]));
+    const report = {
+      gc: collect !== undefined,
+      rss: m.rss,
+      heapTotal: m.heapTotal,
+      heapUsed: m.heapUsed,
+      external: m.external,
+      arrayBuffers: m.arrayBuffers,
+      spaces,
+    };
+    process.stdout.write(`MEMORY ${JSON.stringify(report)}\n`);
+  });
+}
+
+/**
+ * The least a Node TCP proxy does per connection: accept, connect upstream, relay both ways, close.
+ * No inspection, timers, logs or metrics: what Node itself costs, under the guard's numbers.
+ */
+function pipeProxy(upstreamPort: string): void {
+  const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (client) => {
+    const upstream = net.connect({ host: HOST, port: Number(upstreamPort), noDelay: true, allowHalfOpen: true });
+    client.setNoDelay(true);
+    client.on('error', () => undefined);
+    upstream.on('error', () => undefined);
+    upstream.once('connect', () => {
+      client.pipe(upstream);
+      upstream.pipe(client);
+      client.resume();
+    });
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  server.listen({ host: HOST, port: 0, backlog: 4096 }, () => ready(server));
+}
+
 /** Opens `count` TLS connections and keeps them open, idle. */
 async function holder(port: string, countText: string): Promise<void> {
   const count = Number(countText);
@@ -220,6 +269,8 @@ async function main(): Promise<void> {
       return lookupCost(args[0]!, args[1]!, args[2]!, args[3]!);
     case 'holder':
       return holder(args[0]!, args[1]!);
+    case 'pipe':
+      return pipeProxy(args[0]!);
     default:
       throw new Error(`unknown role ${role}`);
   }

@@ -30,6 +30,8 @@ export interface BenchProcess {
   readonly port: number;
   output(): string;
   waitFor(re: RegExp, timeoutMs: number): Promise<RegExpExecArray>;
+  /** Writes a line to the process's stdin (bench/guard-process.ts roles answer some). */
+  send(line: string): void;
   /** Resident set size in KiB (Linux /proc), or NaN. */
   rssKiB(): number;
   stop(): Promise<void>;
@@ -179,6 +181,7 @@ function spawnGroup(o: SpawnOptions): { child: ChildProcess; process: Omit<Bench
       pid,
       output: () => text,
       waitFor,
+      send: (line) => void child.stdin!.write(`${line}\n`),
       rssKiB: () => rssKiB(pid),
       stop: () => (stopping ??= stop()),
     },

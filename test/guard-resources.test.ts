@@ -20,6 +20,7 @@ import { startGuard } from '../src/tools/guard.ts';
 import { fdsNeeded, parseProcLimits } from '../src/guard/fd-limit.ts';
 import { MAX_HELD_WHILE_COLLECTING } from '../src/guard/hello.ts';
 import { RenegotiationWatch } from '../src/guard/watch.ts';
+import { MemoryReclaimer, MIN_INTERVAL_MS, RECLAIM_AFTER_CLOSES, RECLAIM_PASSES } from '../src/guard/reclaim.ts';
 import { freePort } from './peers/ports.ts';
 import { clientHello, judgeOf, listenerConfig, policy, startTestGuard, type TestGuard } from './guard-support.ts';
 
@@ -160,6 +161,31 @@ describe('memory held for hellos', () => {
     assert.ok(watch.retainedBytes('client') <= 2 * 10_009, `retained ${watch.retainedBytes('client')}`);
   });
 
+  test('a whole hello in one chunk goes on as that chunk, nothing copied', () => {
+    const watch = new RenegotiationWatch(judgeOf(policy('deny')));
+    // The hello, then the next handshake record (a 4-byte ClientKeyExchange-sized body).
+    const next = Uint8Array.of(ContentType.handshake, 3, 3, 0, 4, HandshakeType.client_key_exchange, 0, 0, 0);
+    const chunk = concat(clientHello({ sni: 'example.test' }), next);
+    const v = watch.feed('client', chunk);
+    assert.deepEqual(v.forward, [chunk]);
+    assert.equal(v.forward[0], chunk, 'the chunk itself: one write');
+    assert.equal(watch.retainedBytes('client'), 0);
+    assert.equal(watch.heldBytes('client'), 0);
+  });
+
+  test('a hello cut across chunks is copied before the feed returns: the caller may reuse its buffer', () => {
+    const watch = new RenegotiationWatch(judgeOf(policy('deny')));
+    const hello = clientHello({ sni: 'example.test' });
+    const input = hello.slice();
+    const cut = 40;
+    assert.equal(watch.feed('client', input.subarray(0, cut)).forward.length, 0);
+    assert.ok(watch.retainedBytes('client') >= cut);
+    input.fill(0, 0, cut);
+    const v = watch.feed('client', input.subarray(cut));
+    assert.equal(v.block, undefined);
+    assert.deepEqual(Buffer.concat(v.forward), Buffer.from(hello));
+  });
+
   test('an SSL 2.0 header that claims 32 KiB holds what arrived', () => {
     const watch = new RenegotiationWatch(judgeOf(policy('deny')));
     watch.feed('client', Uint8Array.of(0xff, 0xff, 1, 3, 1));
@@ -240,6 +266,49 @@ describe('memory held for hellos', () => {
       await g.close();
       await upstream.stop();
     }
+  });
+});
+
+describe('memory after a flood', () => {
+  const options = (collect: () => void, now: () => number) => ({ collect, delayMs: 20, passGapMs: 20, now });
+
+  test('once many connections have closed and few remain, two collections run; not before, and not again at once', async () => {
+    let collections = 0;
+    let clock = 0;
+    const reclaimer = new MemoryReclaimer(
+      options(
+        () => collections++,
+        () => clock,
+      ),
+    );
+    try {
+      for (let i = 0; i < 2 * RECLAIM_AFTER_CLOSES; i++) reclaimer.opened();
+      // Fewer closes than RECLAIM_AFTER_CLOSES, and more than half of the peak still open: not yet.
+      for (let i = 0; i < RECLAIM_AFTER_CLOSES - 1; i++) reclaimer.closed();
+      await sleep(100);
+      assert.equal(collections, 0);
+      for (let i = 0; i < RECLAIM_AFTER_CLOSES; i++) reclaimer.closed();
+      await waitUntil('two collections', () => collections === RECLAIM_PASSES);
+      assert.equal(RECLAIM_PASSES, 2);
+      // A second flood within MIN_INTERVAL_MS waits for it.
+      for (let i = 0; i < 2 * RECLAIM_AFTER_CLOSES; i++) reclaimer.opened();
+      for (let i = 0; i < 2 * RECLAIM_AFTER_CLOSES; i++) reclaimer.closed();
+      await sleep(100);
+      assert.equal(collections, 2);
+      clock += MIN_INTERVAL_MS;
+      for (let i = 0; i < 2 * RECLAIM_AFTER_CLOSES; i++) reclaimer.opened();
+      for (let i = 0; i < 2 * RECLAIM_AFTER_CLOSES; i++) reclaimer.closed();
+      await waitUntil('a third collection', () => collections >= 3);
+    } finally {
+      reclaimer.stop();
+    }
+  });
+
+  test("V8's collector is reachable in this Node, without a gc global in the guard's own realm", () => {
+    const reclaimer = new MemoryReclaimer();
+    assert.equal(reclaimer.available, true);
+    assert.equal((globalThis as { gc?: unknown }).gc, undefined);
+    reclaimer.stop();
   });
 });
 

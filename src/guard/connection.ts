@@ -10,6 +10,12 @@
  * yields after READS_PER_TURN (16 chunks or 256 KiB): it pauses and resumes on setImmediate,
  * after the other sockets' I/O of this turn. Memory: Node buffers at most one readable
  * high-water mark for the paused socket.
+ *
+ * Memory and accept cost: a guard holds thousands of idle connections, and every closure, timer
+ * and object made per connection is paid by each. The event handlers are therefore shared by
+ * all connections (module functions that find their Direction through a symbol on the socket),
+ * timers take their connection as an argument instead of a closure, and each socket has one
+ * listener per event. Measured per idle TLS connection: see docs/benchmarks.md (Guard).
  */
 import * as net from 'node:net';
 import type { Endpoint, ListenerConfig } from './config.ts';
@@ -46,12 +52,113 @@ export class TurnBudget {
   }
 }
 
+/** What a connection tells its listener when it is over. */
+export interface ConnectionOwner {
+  forget(conn: GuardedConnection): void;
+}
+
+/** The Direction that reads from a socket, set on the socket itself. */
+const READER = Symbol('guard.reader');
+type TaggedSocket = net.Socket & { [READER]?: Direction };
+
+/** One side's socket and the bytes read from it, on their way to the other side. */
+class Direction {
+  /** The other direction: its socket is the one this one writes to. */
+  peer!: Direction;
+  bytesIn = 0;
+  closed = false;
+  /** Paused because the writer's buffer is full (until 'drain'). */
+  heldByDrain = false;
+  /** Paused to let other sockets have their turn (until setImmediate). */
+  heldByTurn = false;
+  readonly budget = new TurnBudget();
+
+  constructor(
+    readonly conn: GuardedConnection,
+    readonly socket: TaggedSocket,
+    readonly side: Side,
+  ) {
+    socket[READER] = this;
+    socket.on('error', onSocketError);
+    socket.on('close', onSocketClose);
+  }
+
+  /** Starts forwarding (once the upstream is connected). */
+  pipe(): void {
+    this.socket.on('data', onSocketData);
+    // TCP half-close passes through: a client that shuts down its sending side still gets the reply.
+    this.socket.on('end', onSocketEnd);
+  }
+
+  /** A side reads again only when neither its writer's backpressure nor its turn holds it. */
+  resume(): void {
+    if (this.conn.open && !this.heldByDrain && !this.heldByTurn) this.socket.resume();
+  }
+}
+
+function readerOf(socket: net.Socket): Direction {
+  return (socket as TaggedSocket)[READER]!;
+}
+
+function onSocketData(this: net.Socket, chunk: Buffer): void {
+  readerOf(this).conn.onData(readerOf(this), chunk);
+}
+
+function onSocketEnd(this: net.Socket): void {
+  const d = readerOf(this);
+  if (d.conn.open) d.peer.socket.end();
+}
+
+function onSocketError(this: net.Socket, e: NodeJS.ErrnoException): void {
+  const d = readerOf(this);
+  d.conn.onError(d.side, e);
+}
+
+function onSocketClose(this: net.Socket, hadError: boolean): void {
+  const d = readerOf(this);
+  d.closed = true;
+  d.conn.onClose(hadError);
+}
+
+/** 'drain' on a socket: the direction writing to it (its reader's peer) may read again. */
+function onDrain(this: net.Socket): void {
+  const d = readerOf(this).peer;
+  d.heldByDrain = false;
+  d.resume();
+}
+
+function endTurn(d: Direction): void {
+  d.heldByTurn = false;
+  d.budget.reset();
+  d.resume();
+}
+
+function onUpstreamConnect(this: net.Socket): void {
+  readerOf(this).conn.onUpstreamConnected();
+}
+
+function onIdle(this: net.Socket): void {
+  readerOf(this).conn.close('idle-timeout');
+}
+
+function onHandshakeTimeout(conn: GuardedConnection): void {
+  conn.close('handshake-timeout');
+}
+
+function onConnectTimeout(conn: GuardedConnection): void {
+  conn.close('upstream-connect-timeout');
+}
+
+function onLinger(conn: GuardedConnection): void {
+  conn.finish('closed');
+}
+
 export class GuardedConnection {
   readonly info: ConnectionInfo;
   private readonly watch: RenegotiationWatch;
-  private readonly upstream: net.Socket;
+  private readonly client: Direction;
+  private readonly upstream: Direction;
   private readonly startedAt = Date.now();
-  private readonly bytesFrom: Record<Side, number> = { client: 0, server: 0 };
   private handshakeTimer: NodeJS.Timeout | undefined;
   private connectTimer: NodeJS.Timeout | undefined;
   private lingerTimer: NodeJS.Timeout | undefined;
@@ -63,12 +170,11 @@ export class GuardedConnection {
   /** The side whose socket was reset: the other one is reset too, not closed. */
   private resetBy: Side | undefined;
   private block: Block | undefined;
-  private readonly closedSockets = new Set<net.Socket>();
   /** Bytes of the hello budget this connection holds (what its watch has allocated to held bytes). */
   private helloShare = 0;
 
   constructor(
-    private readonly client: net.Socket,
+    client: net.Socket,
     private readonly config: ListenerConfig,
     private readonly observer: GuardObserver,
     judge: Judge,
@@ -77,112 +183,104 @@ export class GuardedConnection {
     /** Where to connect: the listener's upstream, or the original destination. */
     private readonly target: Endpoint,
     private readonly helloBudget: HelloMemoryBudget,
-    private readonly onFinished: (c: GuardedConnection) => void,
+    private readonly owner: ConnectionOwner,
   ) {
     this.info = info;
     this.watch = new RenegotiationWatch(judge);
-    this.upstream = new net.Socket({ allowHalfOpen: true });
+    this.client = new Direction(this, client, 'client');
+    this.upstream = new Direction(this, new net.Socket({ allowHalfOpen: true }), 'server');
+    this.client.peer = this.upstream;
+    this.upstream.peer = this.client;
+  }
+
+  /** Neither ending nor over: bytes are still read and forwarded. */
+  get open(): boolean {
+    return this.ending === undefined;
   }
 
   /** Starts the upstream connect; the client socket was accepted paused and is resumed once it is up. */
   start(): void {
-    const { client, upstream, config } = this;
+    const { config } = this;
+    const client = this.client.socket;
+    const upstream = this.upstream.socket;
     this.observer.accepted(this.info);
     client.setNoDelay(true);
-    this.watchSocket(client, 'client');
-    this.watchSocket(upstream, 'server');
-    client.setTimeout(config.timeouts.idleMs, () => this.shutdown('idle-timeout'));
-    this.handshakeTimer = setTimeout(() => this.shutdown('handshake-timeout'), config.timeouts.handshakeMs);
-    this.connectTimer = setTimeout(() => this.shutdown('upstream-connect-timeout'), config.timeouts.connectMs);
-    upstream.once('connect', () => this.onUpstreamConnected());
+    client.on('timeout', onIdle);
+    client.setTimeout(config.timeouts.idleMs);
+    this.handshakeTimer = setTimeout(onHandshakeTimeout, config.timeouts.handshakeMs, this);
+    this.connectTimer = setTimeout(onConnectTimeout, config.timeouts.connectMs, this);
+    upstream.on('connect', onUpstreamConnect);
     upstream.connect({ host: this.target.host, port: this.target.port, noDelay: true });
   }
 
-  /** Closes the connection now (graceful shutdown gave up waiting). */
+  /** Closes the connection now (a timeout, or graceful shutdown gave up waiting). */
   close(reason: CloseReason): void {
-    this.shutdown(reason);
+    this.ending ??= reason;
+    this.finish(this.ending);
   }
 
-  private onUpstreamConnected(): void {
+  onUpstreamConnected(): void {
     clearTimeout(this.connectTimer);
-    // Dropped, not only cleared: a cleared Timeout still holds its callback for the connection's life.
+    // Dropped, not only cleared: a cleared Timeout still holds its argument for the connection's life.
     this.connectTimer = undefined;
     if (this.ending !== undefined) return;
     this.connected = true;
     const header = this.proxyHeader();
-    if (header !== undefined) this.upstream.write(header);
-    this.pipe(this.client, this.upstream, 'client');
-    this.pipe(this.upstream, this.client, 'server');
-    this.client.resume();
+    if (header !== undefined) this.upstream.socket.write(header);
+    this.client.pipe();
+    this.upstream.pipe();
+    this.client.socket.resume();
   }
 
   private proxyHeader(): Uint8Array | undefined {
     if (this.config.proxyProtocol === 'none') return undefined;
     // Transparent mode: the destination the client asked for, not the guard's redirected port.
     const destination = this.info.destination;
+    const client = this.client.socket;
     const pair = {
-      sourceAddress: this.client.remoteAddress ?? '',
-      sourcePort: this.client.remotePort ?? 0,
-      destinationAddress: destination?.host ?? this.client.localAddress ?? '',
-      destinationPort: destination?.port ?? this.client.localPort ?? 0,
+      sourceAddress: client.remoteAddress ?? '',
+      sourcePort: client.remotePort ?? 0,
+      destinationAddress: destination?.host ?? client.localAddress ?? '',
+      destinationPort: destination?.port ?? client.localPort ?? 0,
     };
     return this.config.proxyProtocol === 'v1' ? proxyV1Header(pair) : proxyV2Header(pair);
   }
 
-  private pipe(from: net.Socket, to: net.Socket, side: Side): void {
-    const listener = this.config.name;
-    // A side reads again only when neither its writer's backpressure nor its turn holds it.
-    const held = { drain: false, turn: false };
-    const budget = new TurnBudget();
-    const resume = (): void => {
-      if (this.ending === undefined && !held.drain && !held.turn) from.resume();
-    };
-    from.on('data', (chunk: Buffer) => {
-      if (this.ending !== undefined) return;
-      this.bytesFrom[side] += chunk.length;
-      this.observer.bytes(listener, side, chunk.length);
-      const verdict = this.watch.feed(side, chunk);
-      for (const e of verdict.events) this.observer.event(this.info, e);
-      if (!this.accountHello()) {
-        this.shutdown('hello-memory-budget');
-        return;
-      }
-      let writable = true;
-      // Held-back bytes and the rest of the chunk go out in one writev, not one syscall each.
-      const cork = verdict.forward.length > 1;
-      if (cork) to.cork();
-      for (const part of verdict.forward) writable = to.write(part);
-      if (cork) to.uncork();
-      if (verdict.block !== undefined) {
-        this.enforce(verdict.block);
-        return;
-      }
-      if (this.handshakeTimer !== undefined && this.watch.handshakeDone) {
-        clearTimeout(this.handshakeTimer);
-        this.handshakeTimer = undefined;
-      }
-      if (!writable && !held.drain) {
-        held.drain = true;
-        from.pause();
-        to.once('drain', () => {
-          held.drain = false;
-          resume();
-        });
-      }
-      if (!budget.spend(chunk.length) && !held.turn) {
-        held.turn = true;
-        from.pause();
-        setImmediate(() => {
-          held.turn = false;
-          budget.reset();
-          resume();
-        });
-      }
-    });
-    // TCP half-close passes through: a client that shuts down its sending side still gets the reply.
-    from.on('end', () => {
-      if (this.ending === undefined) to.end();
-    });
+  onData(d: Direction, chunk: Buffer): void {
+    if (this.ending !== undefined) return;
+    const to = d.peer.socket;
+    d.bytesIn += chunk.length;
+    this.observer.bytes(this.info.listener, d.side, chunk.length);
+    const verdict = this.watch.feed(d.side, chunk);
+    for (const e of verdict.events) this.observer.event(this.info, e);
+    if (!this.accountHello()) {
+      this.close('hello-memory-budget');
+      return;
+    }
+    let writable = true;
+    // Held-back bytes and the rest of the chunk go out in one writev, not one syscall each.
+    const cork = verdict.forward.length > 1;
+    if (cork) to.cork();
+    for (const part of verdict.forward) writable = to.write(part);
+    if (cork) to.uncork();
+    if (verdict.block !== undefined) {
+      this.enforce(verdict.block);
+      return;
+    }
+    if (this.handshakeTimer !== undefined && this.watch.handshakeDone) {
+      clearTimeout(this.handshakeTimer);
+      this.handshakeTimer = undefined;
+    }
+    if (!writable && !d.heldByDrain) {
+      d.heldByDrain = true;
+      d.socket.pause();
+      to.once('drain', onDrain);
+    }
+    if (!d.budget.spend(chunk.length) && !d.heldByTurn) {
+      d.heldByTurn = true;
+      d.socket.pause();
+      setImmediate(endTurn, d);
+    }
   }
 
   /** Brings this connection's share of the hello budget up to date; false when it does not fit. */
@@ -194,24 +292,22 @@ export class GuardedConnection {
     return true;
   }
 
-  private watchSocket(socket: net.Socket, side: Side): void {
-    socket.on('error', (e: NodeJS.ErrnoException) => {
-      this.error ??= `${side}: ${e.code ?? e.message}`;
-      if (e.code === 'ECONNRESET') this.resetBy ??= side;
-      // EMFILE is not the upstream's fault: say what ran out.
-      if (side === 'server' && !this.connected)
-        this.ending ??= isFdExhaustion(e.code) ? 'out-of-file-descriptors' : 'upstream-unreachable';
-    });
-    socket.on('close', (hadError: boolean) => {
-      this.closedSockets.add(socket);
-      if (hadError || this.closedSockets.size === 2 || !this.connected) {
-        this.finish(this.ending ?? 'closed');
-        return;
-      }
-      // One side closed cleanly: the other has been sent its FIN (see pipe) and may still be
-      // flushing what was forwarded to it. Give it a bounded time to close by itself.
-      this.lingerTimer ??= setTimeout(() => this.finish(this.ending ?? 'closed'), LINGER_MS);
-    });
+  onError(side: Side, e: NodeJS.ErrnoException): void {
+    this.error ??= `${side}: ${e.code ?? e.message}`;
+    if (e.code === 'ECONNRESET') this.resetBy ??= side;
+    // EMFILE is not the upstream's fault: say what ran out.
+    if (side === 'server' && !this.connected)
+      this.ending ??= isFdExhaustion(e.code) ? 'out-of-file-descriptors' : 'upstream-unreachable';
+  }
+
+  onClose(hadError: boolean): void {
+    if (hadError || (this.client.closed && this.upstream.closed) || !this.connected) {
+      this.finish(this.ending ?? 'closed');
+      return;
+    }
+    // One side closed cleanly: the other has been sent its FIN (see onSocketEnd) and may still
+    // be flushing what was forwarded to it. Give it a bounded time to close by itself.
+    this.lingerTimer ??= setTimeout(onLinger, LINGER_MS, this);
   }
 
   /**
@@ -222,17 +318,11 @@ export class GuardedConnection {
     this.block = block;
     this.ending = 'blocked';
     this.clearTimers();
-    for (const s of [this.client, this.upstream]) {
-      s.pause();
-      s.end();
+    for (const d of [this.client, this.upstream]) {
+      d.socket.pause();
+      d.socket.end();
     }
-    this.lingerTimer = setTimeout(() => this.finish('blocked'), LINGER_MS);
-  }
-
-  /** Closes both sides now, for a timeout or shutdown. */
-  private shutdown(reason: CloseReason): void {
-    this.ending ??= reason;
-    this.finish(this.ending);
+    this.lingerTimer = setTimeout(onLinger, LINGER_MS, this);
   }
 
   private clearTimers(): void {
@@ -240,10 +330,11 @@ export class GuardedConnection {
     clearTimeout(this.connectTimer);
     clearTimeout(this.lingerTimer);
     this.handshakeTimer = undefined;
+    this.connectTimer = undefined;
     this.lingerTimer = undefined;
   }
 
-  private finish(reason: CloseReason): void {
+  finish(reason: CloseReason): void {
     if (this.finished) return;
     this.finished = true;
     this.ending ??= reason;
@@ -253,18 +344,20 @@ export class GuardedConnection {
     // A reset goes on as a reset (RST, SO_LINGER 0), as on a direct connection: a FIN would tell
     // the other side the stream ended completely, and with non-TLS traffic let through it cannot
     // tell a truncated stream from a whole one.
-    if (this.resetBy === 'server') this.client.resetAndDestroy();
-    else this.client.destroy();
-    if (this.resetBy === 'client') this.upstream.resetAndDestroy();
-    else this.upstream.destroy();
+    const client = this.client.socket;
+    const upstream = this.upstream.socket;
+    if (this.resetBy === 'server') client.resetAndDestroy();
+    else client.destroy();
+    if (this.resetBy === 'client') upstream.resetAndDestroy();
+    else upstream.destroy();
     this.observer.closed(this.info, {
       reason: this.ending,
       block: this.block,
-      bytesFrom: { ...this.bytesFrom },
+      bytesFrom: { client: this.client.bytesIn, server: this.upstream.bytesIn },
       renegotiations: this.watch.renegotiations,
       durationMs: Date.now() - this.startedAt,
       error: this.error,
     });
-    this.onFinished(this);
+    this.owner.forget(this);
   }
 }

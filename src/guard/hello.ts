@@ -4,7 +4,7 @@
  * the wire codecs, and keeps only the facts the policy needs. Bytes are never re-encoded.
  *
  * Memory, per direction while its hello is collected: one copy of the bytes held back
- * (HeldBytes), allocated as they arrive (at most twice the bytes received, and at most
+ * (HeldBytes; none while they are all in the chunk being read), allocated as they arrive (at most twice the bytes received, and at most
  * MAX_HELD_WHILE_COLLECTING = 128 KiB of them), never what a header claims; a collector adds
  * 4 bytes. A hello spread over several records is joined once, when it is whole, for decoding.
  */
@@ -42,19 +42,24 @@ const NOTHING = new Uint8Array(0);
 const HELD_MIN_CAPACITY = 256;
 
 /**
- * The bytes held back from one direction while its hello is collected, in one buffer that grows
- * as they arrive (doubling, so at most twice what was received and O(n) copying in all), never
- * to the length a header claims: a 9-byte hello header that claims 64 KiB costs 256 bytes.
- * This is the only copy: the collectors count, and the hello is read out of these bytes.
+ * The bytes held back from one direction while its hello is collected. While they all lie in the
+ * chunk being fed (the usual case: a whole hello in one read), they are a view of that chunk,
+ * not a copy, and go out with the rest of it in one write; settle() copies them when the feed
+ * ends with the hello still incomplete. The copy is one buffer that grows as bytes arrive
+ * (doubling, so at most twice what was received and O(n) copying in all), never to the length
+ * a header claims: a 9-byte hello header that claims 64 KiB costs 256 bytes. This is the only
+ * copy: the collectors count, and the hello is read out of these bytes.
  */
 export class HeldBytes {
   // Shared while empty: most connections hold nothing past their hellos, and an ArrayBuffer of
   // its own costs each of them about 180 bytes per direction.
   private buf = NOTHING;
   private used = 0;
+  /** Held bytes still in the caller's chunk (nothing copied yet): valid only until settle(). */
+  private borrowed: Uint8Array | undefined;
 
   get length(): number {
-    return this.used;
+    return this.used + (this.borrowed?.length ?? 0);
   }
 
   /** Bytes allocated. */
@@ -62,7 +67,32 @@ export class HeldBytes {
     return this.buf.length;
   }
 
+  /** Holds `bytes`, a view of the chunk being fed: kept as a view while the held bytes are one run of that chunk. */
   append(bytes: Uint8Array): void {
+    if (this.used === 0) {
+      const b = this.borrowed;
+      if (b === undefined) {
+        this.borrowed = bytes;
+        return;
+      }
+      if (b.buffer === bytes.buffer && b.byteOffset + b.length === bytes.byteOffset) {
+        this.borrowed = new Uint8Array(b.buffer, b.byteOffset, b.length + bytes.length);
+        return;
+      }
+      this.settle();
+    }
+    this.copyIn(bytes);
+  }
+
+  /** The chunk the held bytes may be a view of is done with: copy them. */
+  settle(): void {
+    const b = this.borrowed;
+    if (b === undefined) return;
+    this.borrowed = undefined;
+    this.copyIn(b);
+  }
+
+  private copyIn(bytes: Uint8Array): void {
     const need = this.used + bytes.length;
     if (need > this.buf.length) {
       const grown = new Uint8Array(Math.max(HELD_MIN_CAPACITY, 2 * this.buf.length, need));
@@ -74,7 +104,7 @@ export class HeldBytes {
   }
 
   view(): Uint8Array {
-    return this.buf.subarray(0, this.used);
+    return this.borrowed ?? this.buf.subarray(0, this.used);
   }
 
   /** Hands the bytes over (to be written out) and starts empty. */
@@ -87,6 +117,7 @@ export class HeldBytes {
   clear(): void {
     this.buf = NOTHING;
     this.used = 0;
+    this.borrowed = undefined;
   }
 }
 

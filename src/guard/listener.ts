@@ -7,16 +7,20 @@ import * as net from 'node:net';
 import { ORIGINAL_DESTINATION, type Endpoint, type ListenerConfig } from './config.ts';
 import { addressBytes, DEFAULT_RULE, matchDestination } from './destination-policy.ts';
 import type { OriginalDestinationLookup } from './original-destination.ts';
-import { GuardedConnection } from './connection.ts';
+import { GuardedConnection, type ConnectionOwner } from './connection.ts';
 import type { DescriptorSlots } from './fd-limit.ts';
 import type { HelloMemoryBudget } from './hello-budget.ts';
 import { isFdExhaustion, type ConnectionInfo, type DestinationInfo, type GuardObserver } from './observer.ts';
 import { judgeFor, type GuardPolicy } from './policy.ts';
+import type { MemoryReclaimer } from './reclaim.ts';
 import { RenegotiationRateLimiter } from '../handshake/rate-limit.ts';
 
 let nextConnectionId = 1;
 
-export class GuardListener {
+/** A reset before the connection looks at the socket must not become an uncaught error. */
+function ignoreError(): void {}
+
+export class GuardListener implements ConnectionOwner {
   private readonly server: net.Server;
   private readonly connections = new Set<GuardedConnection>();
   private readonly limiter: RenegotiationRateLimiter | undefined;
@@ -29,6 +33,8 @@ export class GuardListener {
     /** Shared by every listener of the process. */
     private readonly helloBudget: HelloMemoryBudget,
     private readonly slots: DescriptorSlots,
+    /** Shared by every listener of the process. */
+    private readonly reclaimer: MemoryReclaimer,
     /** Transparent mode: reads each accepted connection's original destination. */
     private readonly originalDestination?: OriginalDestinationLookup,
   ) {
@@ -63,8 +69,7 @@ export class GuardListener {
   }
 
   private accept(socket: net.Socket): void {
-    // A reset before we look at the socket must not become an uncaught error.
-    socket.on('error', () => undefined);
+    socket.on('error', ignoreError);
     if (this.draining || this.connections.size >= this.config.maxConnections) {
       this.observer.refused(
         this.config.name,
@@ -102,9 +107,12 @@ export class GuardListener {
       info,
       route.target,
       this.helloBudget,
-      (c) => this.forget(c),
+      this,
     );
+    // The connection has its own error listener now: one listener per event and socket.
+    socket.off('error', ignoreError);
     this.connections.add(conn);
+    this.reclaimer.opened();
     conn.start();
   }
 
@@ -132,9 +140,10 @@ export class GuardListener {
     };
   }
 
-  private forget(conn: GuardedConnection): void {
+  forget(conn: GuardedConnection): void {
     this.connections.delete(conn);
     this.slots.give();
+    this.reclaimer.closed();
     if (this.draining && this.connections.size === 0) this.drained?.();
   }
 

@@ -18,14 +18,27 @@ const PREFIX = 'renego_guard_';
  * (`collect`): the proxy counts bytes on every chunk, and prom-client hashes labels on every
  * `inc`, even through bound children.
  */
+interface TallyEntry<L extends string> {
+  readonly labels: Record<L, string>;
+  value: number;
+}
+
 class Tally<L extends string> {
-  private readonly entries = new Map<string, { labels: Record<L, string>; value: number }>();
+  private readonly entries = new Map<string, TallyEntry<L>>();
 
   add(labels: Record<L, string>, n = 1): void {
+    this.entry(labels).value += n;
+  }
+
+  /** The count of one label set, to be added to directly on hot paths (no label hashing). */
+  entry(labels: Record<L, string>): TallyEntry<L> {
     const key = Object.values(labels).join('\0');
-    const entry = this.entries.get(key);
-    if (entry === undefined) this.entries.set(key, { labels, value: n });
-    else entry.value += n;
+    let entry = this.entries.get(key);
+    if (entry === undefined) {
+      entry = { labels, value: 0 };
+      this.entries.set(key, entry);
+    }
+    return entry;
   }
 
   get(labels: Record<L, string>): number {
@@ -56,8 +69,16 @@ class Tally<L extends string> {
   }
 }
 
+/** The counts every connection or chunk of one listener touches, looked up once per listener. */
+interface ListenerCounts {
+  readonly connections: TallyEntry<'listener'>;
+  readonly active: TallyEntry<'listener'>;
+  readonly bytes: Record<Side, TallyEntry<'listener' | 'from'>>;
+}
+
 export class GuardMetrics implements GuardObserver {
   readonly registry = new Registry();
+  private readonly listeners = new Map<string, ListenerCounts>();
   private readonly connections = new Tally<'listener'>();
   private readonly active = new Tally<'listener'>();
   private readonly refusedTotal = new Tally<'listener' | 'reason'>();
@@ -167,9 +188,26 @@ export class GuardMetrics implements GuardObserver {
     return this.bytesTotal.get({ listener, from });
   }
 
+  private countsOf(listener: string): ListenerCounts {
+    let counts = this.listeners.get(listener);
+    if (counts === undefined) {
+      counts = {
+        connections: this.connections.entry({ listener }),
+        active: this.active.entry({ listener }),
+        bytes: {
+          client: this.bytesTotal.entry({ listener, from: 'client' }),
+          server: this.bytesTotal.entry({ listener, from: 'server' }),
+        },
+      };
+      this.listeners.set(listener, counts);
+    }
+    return counts;
+  }
+
   accepted(c: ConnectionInfo): void {
-    this.connections.add({ listener: c.listener });
-    this.active.add({ listener: c.listener });
+    const counts = this.countsOf(c.listener);
+    counts.connections.value++;
+    counts.active.value++;
     const d = c.destination;
     if (d !== undefined) this.destinationConnections.add({ listener: c.listener, rule: d.rule, port: String(d.port) });
   }
@@ -179,7 +217,7 @@ export class GuardMetrics implements GuardObserver {
   }
 
   bytes(listener: string, from: Side, n: number): void {
-    this.bytesTotal.add({ listener, from }, n);
+    this.countsOf(listener).bytes[from].value += n;
   }
 
   event(c: ConnectionInfo, e: GuardEvent): void {
@@ -224,7 +262,7 @@ export class GuardMetrics implements GuardObserver {
   }
 
   closed(c: ConnectionInfo, s: ConnectionSummary): void {
-    this.active.add({ listener: c.listener }, -1);
+    this.countsOf(c.listener).active.value--;
     this.closedTotal.add({ listener: c.listener, reason: s.reason });
   }
 }

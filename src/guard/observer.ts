@@ -88,11 +88,21 @@ export interface GuardObserver {
 /** Several observers as one. */
 export function fanOut(observers: readonly GuardObserver[]): GuardObserver {
   return {
-    accepted: (c) => observers.forEach((o) => o.accepted(c)),
-    refused: (l, r, a) => observers.forEach((o) => o.refused(l, r, a)),
-    event: (c, e) => observers.forEach((o) => o.event(c, e)),
-    bytes: (l, f, n) => observers.forEach((o) => o.bytes(l, f, n)),
-    closed: (c, s) => observers.forEach((o) => o.closed(c, s)),
+    accepted: (c) => {
+      for (const o of observers) o.accepted(c);
+    },
+    refused: (l, r, a) => {
+      for (const o of observers) o.refused(l, r, a);
+    },
+    event: (c, e) => {
+      for (const o of observers) o.event(c, e);
+    },
+    bytes: (l, f, n) => {
+      for (const o of observers) o.bytes(l, f, n);
+    },
+    closed: (c, s) => {
+      for (const o of observers) o.closed(c, s);
+    },
   };
 }
 

@@ -105,9 +105,12 @@ export function initialShape(server: ServerHelloFacts | undefined): RecordShape 
   return { kind: 'unknown' };
 }
 
+function clamp(n: number): number {
+  return Math.max(0, n);
+}
+
 /** The plaintext lengths a record of `length` bytes can carry under `shape`. */
 export function plaintextRange(shape: RecordShape, length: number): PlaintextRange {
-  const clamp = (n: number) => Math.max(0, n);
   switch (shape.kind) {
     case 'exact': {
       const n = clamp(length - shape.overhead);

@@ -93,11 +93,21 @@ type Mode =
   | { readonly kind: 'pass-through' }
   | { readonly kind: 'blocked'; readonly block: Block };
 
+const UNKNOWN_SHAPE: RecordShape = { kind: 'unknown' };
+const INSPECT: Mode = { kind: 'inspect' };
+const PASS_THROUGH: Mode = { kind: 'pass-through' };
+/** The events of a feed that saw none (most feeds): shared, never written to. */
+const NO_EVENTS: readonly GuardEvent[] = Object.freeze([]);
+
 /** One direction of the connection. */
 class Lane {
   state: LaneState = 'expect-hello';
-  readonly head = new Uint8Array(RECORD_HEADER_LEN);
-  /** Bytes of the current record header received so far (held, not yet forwarded). */
+  /**
+   * A record header split across chunks, while its bytes arrive (held, not yet forwarded);
+   * allocated only then: a whole header is read where it lies in the chunk.
+   */
+  head: Uint8Array | undefined;
+  /** Bytes of that header received so far. */
   headHave = 0;
   payloadLeft = 0;
   /** Record headers read. */
@@ -108,7 +118,7 @@ class Lane {
   /** The initial handshake's Finished has been seen. */
   finishedOnce = false;
   /** How record lengths relate to plaintext since this side's last ChangeCipherSpec. */
-  shape: RecordShape = { kind: 'unknown' };
+  shape: RecordShape = UNKNOWN_SHAPE;
   /** The least number of Finished bytes still to come (a Finished may span records, RFC 5246 §6.2.1). */
   finishedLeft = 0;
   /**
@@ -153,9 +163,10 @@ const IDLE: Phase = { kind: 'idle' };
 
 export class RenegotiationWatch {
   private readonly lanes: Record<Side, Lane> = { client: new Lane('client'), server: new Lane('server') };
-  private mode: Mode = { kind: 'inspect' };
+  private mode: Mode = INSPECT;
   private phase: Phase = IDLE;
-  private events: GuardEvent[] = [];
+  /** This feed's events; NO_EVENTS until the first. */
+  private events: readonly GuardEvent[] = NO_EVENTS;
   private renegotiationCount = 0;
   private clientFacts: ClientHelloFacts | undefined;
   private serverFacts: ServerHelloFacts | undefined;
@@ -202,21 +213,28 @@ export class RenegotiationWatch {
   feed(from: Side, chunk: Uint8Array): Verdict {
     const lane = this.lanes[from];
     const out = new Output();
-    this.events = [];
-    if (this.mode.kind === 'blocked') return { forward: [], events: [], block: this.mode.block };
+    this.events = NO_EVENTS;
+    if (this.mode.kind === 'blocked') return { forward: [], events: NO_EVENTS, block: this.mode.block };
     if (this.mode.kind === 'pass-through') {
       this.flushHeld(lane, out);
       out.push(chunk);
-      return { forward: out.result(chunk), events: [], block: undefined };
+      return { forward: out.result(chunk), events: NO_EVENTS, block: undefined };
     }
     let at = 0;
     while (at < chunk.length && this.mode.kind === 'inspect') {
       at = lane.payloadLeft > 0 ? this.payload(lane, chunk, at, out) : this.header(lane, chunk, at, out);
     }
+    // What is still held may be a view of this chunk, which the caller is about to let go.
+    lane.held.settle();
     // `mode` changes inside the loop; read it again through a widening cast.
     const mode = this.mode as Mode;
     if (mode.kind === 'pass-through') out.push(chunk.subarray(at));
     return { forward: out.result(chunk), events: this.events, block: this.blocked };
+  }
+
+  private emit(e: GuardEvent): void {
+    if (this.events === NO_EVENTS) this.events = [e];
+    else (this.events as GuardEvent[]).push(e);
   }
 
   // --- framing ---------------------------------------------------------------------
@@ -245,19 +263,26 @@ export class RenegotiationWatch {
   private header(lane: Lane, chunk: Uint8Array, at: number, out: Output): number {
     const had = lane.headHave;
     const n = Math.min(RECORD_HEADER_LEN - had, chunk.length - at);
-    lane.head.set(chunk.subarray(at, at + n), had);
-    lane.headHave += n;
     const end = at + n;
     // The first byte is enough to tell a TLS peer from anything else (an HTTP request, an SMTP banner).
-    if (lane.records === 0 && had === 0 && !firstByteIsTls(lane.side, lane.head[0]!)) {
-      lane.headHave = 0;
+    if (lane.records === 0 && had === 0 && !firstByteIsTls(lane.side, chunk[at]!)) {
       if (this.admitNonTls(lane)) out.push(chunk.subarray(at, end));
       return end;
     }
-    if (lane.headHave < RECORD_HEADER_LEN) return end;
-    lane.headHave = 0;
-    const headerBytes = had === 0 ? chunk.subarray(at, end) : lane.head.slice();
-    switch (this.onHeader(lane)) {
+    let headerBytes: Uint8Array;
+    if (had === 0 && n === RECORD_HEADER_LEN) {
+      headerBytes = chunk.subarray(at, end);
+    } else {
+      const head = (lane.head ??= new Uint8Array(RECORD_HEADER_LEN));
+      head.set(chunk.subarray(at, end), had);
+      lane.headHave += n;
+      if (lane.headHave < RECORD_HEADER_LEN) return end;
+      // Handed over whole (held or written out), never written again.
+      lane.headHave = 0;
+      lane.head = undefined;
+      headerBytes = head;
+    }
+    switch (this.onHeader(lane, headerBytes)) {
       case 'forward':
         out.push(headerBytes);
         break;
@@ -276,10 +301,10 @@ export class RenegotiationWatch {
     return end;
   }
 
-  private onHeader(lane: Lane): Action {
-    const head = lane.head;
+  /** `head`: the five bytes of the record header. */
+  private onHeader(lane: Lane, head: Uint8Array): Action {
     const type = head[0]!;
-    if (lane.side === 'client' && lane.records === 0 && isSslv2HeaderByte(type)) return this.startSslv2(lane);
+    if (lane.side === 'client' && lane.records === 0 && isSslv2HeaderByte(type)) return this.startSslv2(lane, head);
     const length = (head[3]! << 8) | head[4]!;
     // RFC 5246 §6.2.1/§6.2.3: every TLS record has major version 3 and at most 2^14 + 2048 bytes.
     if (head[1] !== 3 || length > MAX_CIPHERTEXT) {
@@ -317,12 +342,12 @@ export class RenegotiationWatch {
   }
 
   /** RFC 5246 Appendix E.2: a 2-byte header with the top bit set; three bytes of its body are already in `head`. */
-  private startSslv2(lane: Lane): Action {
-    const length = sslv2RecordLength(lane.head);
+  private startSslv2(lane: Lane, head: Uint8Array): Action {
+    const length = sslv2RecordLength(head);
     if (length < SSLV2_MIN_BODY) return this.block(lane, 'malformed-hello');
     lane.records++;
     const collector = new Sslv2HelloCollector(length);
-    collector.push(lane.head.subarray(SSLV2_HEADER_LEN));
+    collector.push(head.subarray(SSLV2_HEADER_LEN));
     lane.collecting = collector;
     lane.payloadLeft = length - (RECORD_HEADER_LEN - SSLV2_HEADER_LEN);
     return 'hold';
@@ -336,7 +361,7 @@ export class RenegotiationWatch {
       // A real SSL 2.0 hello (version 0x0002) leads to SSL 2.0, whose records the guard cannot read.
       if (hello.version < SSL3) return this.admitNonTls(lane);
       this.clientFacts = hello;
-      this.events.push({ type: 'client-hello', hello });
+      this.emit({ type: 'client-hello', hello });
       const decision = this.judge({ kind: 'client-hello', hello });
       if (!decision.allow) return this.refuse(lane, decision.reason);
       lane.state = 'expect-change-cipher-spec';
@@ -345,7 +370,7 @@ export class RenegotiationWatch {
     const hello = serverHelloFacts(message);
     if (hello === undefined) return this.refuse(lane, 'malformed-hello');
     this.serverFacts = hello;
-    this.events.push({ type: 'server-hello', hello });
+    this.emit({ type: 'server-hello', hello });
     const decision = this.judge({ kind: 'server-hello', hello, client: this.clientFacts });
     if (!decision.allow) return this.refuse(lane, decision.reason);
     // RFC 8446: TLS 1.3 has no renegotiation, and its handshake records are disguised as application data.
@@ -402,8 +427,7 @@ export class RenegotiationWatch {
   private onFinished(lane: Lane): void {
     if (!lane.finishedOnce) {
       lane.finishedOnce = true;
-      if (this.lanes.client.finishedOnce && this.lanes.server.finishedOnce)
-        this.events.push({ type: 'handshake-complete' });
+      if (this.lanes.client.finishedOnce && this.lanes.server.finishedOnce) this.emit({ type: 'handshake-complete' });
       return;
     }
     const phase = this.phase;
@@ -411,7 +435,7 @@ export class RenegotiationWatch {
     const r = phase.renegotiation;
     r.finished[lane.side] = true;
     if (!r.finished.client || !r.finished.server) return;
-    this.events.push({ type: 'renegotiation-complete', initiator: r.initiator, index: r.index });
+    this.emit({ type: 'renegotiation-complete', initiator: r.initiator, index: r.index });
     this.phase = IDLE;
   }
 
@@ -429,7 +453,7 @@ export class RenegotiationWatch {
       r.started.client = true;
       this.phase = { kind: 'renegotiating', renegotiation: r };
       lane.state = 'expect-change-cipher-spec';
-      this.events.push({ type: 'renegotiation-answered', index: r.index });
+      this.emit({ type: 'renegotiation-answered', index: r.index });
       return 'forward';
     }
     // The server's ServerHello flight in a renegotiation the client (or its HelloRequest) started.
@@ -471,7 +495,7 @@ export class RenegotiationWatch {
       started: { client: initiator === 'client', server: lane.side === 'server' && initiator === 'client' },
       finished: { client: false, server: false },
     };
-    this.events.push({ type: 'renegotiation', initiator, index: renegotiation.index, evidence });
+    this.emit({ type: 'renegotiation', initiator, index: renegotiation.index, evidence });
     if (initiator === 'client') {
       // The server's record answers a hidden ClientHello: both sides are inside the handshake.
       this.phase = { kind: 'renegotiating', renegotiation };
@@ -498,7 +522,7 @@ export class RenegotiationWatch {
     const serverRefused =
       lane.side === 'server' && phase.kind === 'renegotiating' && r.initiator === 'client' && !r.started.server;
     if (!clientRefused && !serverRefused) return;
-    this.events.push({ type: 'renegotiation-refused', initiator: r.initiator, index: r.index, by: lane.side });
+    this.emit({ type: 'renegotiation-refused', initiator: r.initiator, index: r.index, by: lane.side });
     this.phase = IDLE;
     // The client sent its ClientHello and now goes on with application data.
     if (serverRefused) this.lanes.client.state = 'traffic';
@@ -517,15 +541,15 @@ export class RenegotiationWatch {
   }
 
   private passThrough(why: 'tls13' | 'non-tls'): void {
-    this.mode = { kind: 'pass-through' };
-    this.events.push({ type: 'pass-through', why });
+    this.mode = PASS_THROUGH;
+    this.emit({ type: 'pass-through', why });
   }
 
   private block(lane: Lane, reason: BlockReason, initiator?: Initiator, evidence?: Evidence): 'blocked' {
     const block: Block =
       initiator === undefined ? { reason, side: lane.side } : { reason, side: lane.side, initiator, evidence };
     this.mode = { kind: 'blocked', block };
-    this.events.push({ type: 'blocked', block });
+    this.emit({ type: 'blocked', block });
     for (const l of Object.values(this.lanes)) {
       l.held.clear();
       l.collecting = undefined;
@@ -546,7 +570,8 @@ export class RenegotiationWatch {
   /** Once inspection has stopped, everything held goes on, a partial header included. */
   private flushHeld(lane: Lane, out: Output): void {
     this.release(lane, out);
-    if (lane.headHave > 0) out.push(lane.head.slice(0, lane.headHave));
+    if (lane.head !== undefined) out.push(lane.head.subarray(0, lane.headHave));
+    lane.head = undefined;
     lane.headHave = 0;
   }
 }

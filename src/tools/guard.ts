@@ -18,6 +18,7 @@ import { GuardMetrics, serveMetrics, type MetricsServer } from '../guard/metrics
 import { fanOut, type GuardObserver } from '../guard/observer.ts';
 import { loadOriginalDestinationLookup, type OriginalDestinationLookup } from '../guard/original-destination.ts';
 import { Heartbeat } from './guard-transparent.ts';
+import { MemoryReclaimer } from '../guard/reclaim.ts';
 import { formatTarget } from './target.ts';
 import { UsageError, describeSystemError, readUserFile } from './usage.ts';
 
@@ -60,7 +61,8 @@ export async function startGuard(config: GuardConfig, options: StartGuardOptions
   const observer = fanOut([logObserver, metrics, ...(options.observers ?? [])]);
   const transparent = config.listeners.some((l) => l.upstream === ORIGINAL_DESTINATION);
   const lookup = transparent ? await originalDestinationLookup() : undefined;
-  const listeners = config.listeners.map((l) => new GuardListener(l, observer, helloBudget, slots, lookup));
+  const reclaimer = new MemoryReclaimer();
+  const listeners = config.listeners.map((l) => new GuardListener(l, observer, helloBudget, slots, reclaimer, lookup));
   const addresses: AddressInfo[] = [];
   let metricsServer: MetricsServer | undefined;
   let heartbeat: Heartbeat | undefined;
@@ -101,6 +103,7 @@ export async function startGuard(config: GuardConfig, options: StartGuardOptions
     await Promise.all(listeners.map((l) => l.close(0)));
     await metricsServer?.close();
     logObserver.close();
+    reclaimer.stop();
     throw e;
   }
 
@@ -115,6 +118,7 @@ export async function startGuard(config: GuardConfig, options: StartGuardOptions
     await Promise.all(listeners.map((l) => l.close(drainMs)));
     await metricsServer?.close();
     logObserver.close();
+    reclaimer.stop();
     logger.info('stopped');
   };
   return {
