@@ -36,6 +36,8 @@ import {
   type TestGuard,
 } from './guard-support.ts';
 import { freePort } from './peers/ports.ts';
+import { createNetnsPair, netnsSkipReason } from './peers/netns.ts';
+import { startProcess } from './peers/peer-process.ts';
 
 const WAIT_MS = 10_000;
 const SHORT = { handshakeMs: 500, idleMs: 1_000, connectMs: 1_000 };
@@ -343,7 +345,9 @@ describe('hostile and broken clients', () => {
   });
 
   test('an unreachable upstream closes the client with a reason, logged at warn (seen at --log-level warn)', async () => {
-    const port = await freePort();
+    // Port 1 (tcpmux): nothing here listens there, and unlike a port that freePort found free it
+    // cannot be taken meanwhile by a test running beside this one.
+    const port = 1;
     await withGuard(startTestGuard([listenerConfig(port, 'deny')], true), async (g) => {
       const s = await connectRaw(g.port);
       await waitUntil('the client to be closed', () => s.isClosed());
@@ -764,5 +768,61 @@ describe('renego guard (the command)', () => {
     } finally {
       cli.child.kill('SIGKILL');
     }
+  });
+});
+
+describe('an upstream the guard can only reach as itself', { skip: netnsSkipReason() }, () => {
+  // TCP self-connect: with the upstream's port the only ephemeral port there is (a namespace's own
+  // ip_local_port_range), the guard's connect to a port where nothing listens "succeeds" by a
+  // simultaneous open with itself. It must count as unreachable, not as a server that echoes.
+  test('a self-connected upstream is closed at once as upstream-unreachable', async (t) => {
+    const pair = await createNetnsPair();
+    t.after(() => pair.remove());
+    const ns = pair.client;
+    const range = await pair.exec(ns, ['sysctl', '-w', 'net.ipv4.ip_local_port_range=40000 40000']);
+    assert.equal(range.code, 0, range.stderr);
+    const [ip, ...inNamespace] = pair.prefix(ns);
+    const guard = await startProcess({
+      name: 'renego guard',
+      command: ip!,
+      args: [
+        ...inNamespace,
+        process.execPath,
+        '--import',
+        'tsx',
+        join(import.meta.dirname, '..', 'src/cli/main.ts'),
+        'guard',
+        '--listen',
+        '127.0.0.1:15001',
+        '--upstream',
+        '127.0.0.1:40000',
+        '--policy',
+        'deny',
+        '--handshake-timeout',
+        '5s',
+      ],
+      host: '127.0.0.1',
+      port: 15001,
+    });
+    t.after(() => guard.stop());
+    await guard.waitForOutput(/"msg":"listening"/, WAIT_MS);
+    // A client in the namespace that sends nothing and waits for the guard to close it.
+    const client = await pair.exec(
+      ns,
+      [
+        process.execPath,
+        '-e',
+        `const s = require('node:net').connect(15001, '127.0.0.1');
+         s.on('error', () => {}); s.on('close', () => process.exit(0)); setTimeout(() => process.exit(1), 8000);`,
+      ],
+      { timeoutMs: WAIT_MS },
+    );
+    assert.equal(client.code, 0, 'the guard did not close the client');
+    const closed = await guard.waitForOutput(/"msg":"connection closed".*\n/, WAIT_MS);
+    const line = JSON.parse(closed.split('\n').find((l) => l.includes('"connection closed"'))!) as Record<
+      string,
+      unknown
+    >;
+    assert.equal(line['reason'], 'upstream-unreachable', closed);
   });
 });

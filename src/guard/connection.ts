@@ -224,6 +224,13 @@ export class GuardedConnection {
     // Dropped, not only cleared: a cleared Timeout still holds its argument for the connection's life.
     this.connectTimer = undefined;
     if (this.ending !== undefined) return;
+    // TCP self-connect: an upstream on this host whose port is in the ephemeral range, with nothing
+    // listening, can be "reached" by a connect whose source port the kernel picked equal to it
+    // (a simultaneous open with itself). The guard would then read back its own client's bytes as
+    // the server's; it is an unreachable upstream.
+    const up = this.upstream.socket;
+    if (up.localPort === up.remotePort && up.localAddress === up.remoteAddress)
+      return this.close('upstream-unreachable');
     this.connected = true;
     const header = this.proxyHeader();
     if (header !== undefined) this.upstream.socket.write(header);
