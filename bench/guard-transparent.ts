@@ -19,17 +19,13 @@
  *   npm run bench -- --only transparent
  */
 import { readFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import { tmpdir } from 'node:os';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
+import { join } from 'node:path';
 import { createNetnsPair, netnsSkipReason, SERVER_ADDRESS, type NetnsPair } from '../test/peers/netns.ts';
 import { waitForQuiet } from './lib/cpu.ts';
-import { updateSection } from './lib/docs.ts';
 import { describeMachine, type Machine } from './lib/machine.ts';
 import { interleavedRounds } from './lib/rounds.ts';
 import { summarise, type Summary } from './lib/stats.ts';
-import type { Suite, SuiteOptions, SuiteResult } from './lib/suite.ts';
+import { runStandalone, type Suite, type SuiteOptions, type SuiteResult } from './lib/suite.ts';
 import { fixed, markdownTable, textTable, type Row } from './lib/table.ts';
 import { startRole, type BenchProcess } from './guard-proxies.ts';
 
@@ -313,36 +309,4 @@ export const transparentSuite: Suite = {
   },
 };
 
-// Standalone: tsx bench/guard-transparent.ts [--quick] [--rounds N] [--seconds S] [--no-docs]
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const { values } = parseArgs({
-    options: {
-      quick: { type: 'boolean', default: false },
-      rounds: { type: 'string' },
-      seconds: { type: 'string' },
-      'no-docs': { type: 'boolean', default: false },
-    },
-  });
-  const projectDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-  const options: SuiteOptions = {
-    quick: values.quick,
-    rounds: Number(values.rounds ?? (values.quick ? 1 : 5)),
-    sampleMs: Number(values.seconds ?? (values.quick ? 0.5 : 2)) * 1000,
-    profile: 'never',
-    projectDir,
-    profileDir: tmpdir(),
-    log: (line) => console.error(`[bench] ${line}`),
-  };
-  transparentSuite.run(options).then(
-    async (result) => {
-      console.log(result.text);
-      if (!values['no-docs'] && !values.quick)
-        await updateSection(join(projectDir, 'docs', 'benchmarks.md'), 'transparent', result.markdown);
-      process.exitCode = result.targetsMet ? 0 : 3;
-    },
-    (e: unknown) => {
-      console.error(e instanceof Error ? (e.stack ?? e.message) : e);
-      process.exitCode = 1;
-    },
-  );
-}
+runStandalone(transparentSuite, import.meta.url);

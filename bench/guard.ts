@@ -24,16 +24,13 @@
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
 import { waitForQuiet } from './lib/cpu.ts';
-import { updateSection } from './lib/docs.ts';
 import { describeMachine, type Machine } from './lib/machine.ts';
 import { interleavedRounds, type RoundSample } from './lib/rounds.ts';
 import { median, summarise, type Summary } from './lib/stats.ts';
-import type { Suite, SuiteOptions, SuiteResult } from './lib/suite.ts';
+import { runStandalone, type Suite, type SuiteOptions, type SuiteResult } from './lib/suite.ts';
 import { fixed, markdownTable, textTable, type Row } from './lib/table.ts';
 import { helloFlood, idleMemory, type FloodMemory, type IdleMemory } from './guard-memory.ts';
 import { PROXY_NAMES, cpuSeconds, startProxy, startRole, type BenchProcess, type ProxyName } from './guard-proxies.ts';
@@ -410,36 +407,4 @@ export const guardSuite: Suite = {
   run: async (options) => render(await measure(options), options),
 };
 
-// Standalone: tsx bench/guard.ts [--quick] [--rounds N] [--seconds S] [--no-docs]
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const { values } = parseArgs({
-    options: {
-      quick: { type: 'boolean', default: false },
-      rounds: { type: 'string' },
-      seconds: { type: 'string' },
-      'no-docs': { type: 'boolean', default: false },
-    },
-  });
-  const projectDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-  const options: SuiteOptions = {
-    quick: values.quick,
-    rounds: Number(values.rounds ?? (values.quick ? 1 : 5)),
-    sampleMs: Number(values.seconds ?? (values.quick ? 0.5 : 2)) * 1000,
-    profile: 'never',
-    projectDir,
-    profileDir: tmpdir(),
-    log: (line) => console.error(`[bench] ${line}`),
-  };
-  guardSuite.run(options).then(
-    async (result) => {
-      console.log(result.text);
-      if (!values['no-docs'] && !values.quick)
-        await updateSection(join(projectDir, 'docs', 'benchmarks.md'), 'guard', result.markdown);
-      process.exitCode = result.targetsMet ? 0 : 3;
-    },
-    (e: unknown) => {
-      console.error(e instanceof Error ? (e.stack ?? e.message) : e);
-      process.exitCode = 1;
-    },
-  );
-}
+runStandalone(guardSuite, import.meta.url);
