@@ -19,7 +19,7 @@ import { createTestPki, writePkiFiles, type KeyType } from '../pki/throwaway.ts'
 import { trustStoreFromPem } from '../pki/verify.ts';
 import { ProtocolVersion, alertName, versionName } from '../wire/enums.ts';
 import { isTlsError } from '../wire/errors.ts';
-import { versionFromName } from './client.ts';
+import { versionFromName } from './versions.ts';
 import { UsageError, describeSystemError, readUserFile, unusableCertificate } from './usage.ts';
 
 export interface ServerRunOptions {
