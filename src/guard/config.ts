@@ -33,14 +33,10 @@ import {
   DEFAULT_TIMEOUTS,
 } from './defaults.ts';
 import { DEFAULT_HELLO_MEMORY_BYTES } from './hello-budget.ts';
+import { EndpointError, parseEndpoint, type Endpoint } from '../syntax/endpoint.ts';
 import type { RateLimit } from '../handshake/rate-limit.ts';
 import { POLICY_MODES, type GuardPolicy, type PolicyMode } from './policy.ts';
 import { destinationPolicies, DestinationPolicyError, type DestinationPolicies } from './destination-policy.ts';
-
-export interface Endpoint {
-  readonly host: string;
-  readonly port: number;
-}
 
 export const PROXY_PROTOCOLS = ['none', 'v1', 'v2'] as const;
 export type ProxyProtocol = (typeof PROXY_PROTOCOLS)[number];
@@ -172,16 +168,24 @@ export function parseSize(value: unknown, path: string, problems: Problems): num
   return problems.add(path, `expected a size such as 512KiB, 64MiB, 1GiB or a number of bytes, got ${show(value)}`);
 }
 
-/** `host:port` or `[v6]:port`. */
-export function parseEndpoint(value: unknown, path: string, problems: Problems): Endpoint | undefined {
-  if (typeof value !== 'string') return problems.add(path, `expected "host:port" or "[v6]:port", got ${show(value)}`);
-  const m = /^\[([^\]]+)\]:(\d+)$/.exec(value) ?? /^([^:[\]]+):(\d+)$/.exec(value);
-  if (!m) return problems.add(path, `expected "host:port" or "[v6]:port", got ${show(value)}`);
-  const host = m[1]!;
-  const port = Number(m[2]);
-  if (value.startsWith('[') && isIP(host) !== 6) return problems.add(path, `"${host}" is not an IPv6 address`);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) return problems.add(path, `port ${m[2]} is out of range`);
-  return { host, port };
+/** `host:port` or `[v6]:port` (src/syntax/endpoint.ts), the port required; 0 lets the system choose. */
+function endpointAt(value: unknown, path: string, problems: Problems): Endpoint | undefined {
+  const expected = `expected "host:port" or "[v6]:port", got ${show(value)}`;
+  if (typeof value !== 'string') return problems.add(path, expected);
+  let endpoint: Endpoint;
+  try {
+    endpoint = parseEndpoint(value, { portZero: true });
+  } catch (e) {
+    if (!(e instanceof EndpointError)) throw e;
+    if (e.problem === 'port' && /^\d+$/.test(e.portText ?? ''))
+      return problems.add(path, `port ${e.portText} is out of range`);
+    return problems.add(path, expected);
+  }
+  // A listener or upstream names its host: no empty host, and brackets hold an IPv6 address.
+  if (endpoint.host === '' || /[[\]]/.test(endpoint.host)) return problems.add(path, expected);
+  if (value.startsWith('[') && isIP(endpoint.host) !== 6)
+    return problems.add(path, `"${endpoint.host}" is not an IPv6 address`);
+  return endpoint;
 }
 
 /** `count/window`, e.g. `10/60s`, or `{ count, window }`. */
@@ -279,7 +283,7 @@ function parseListener(raw: RawListener, path: string, problems: Problems, index
   const listen =
     raw.listen === undefined
       ? problems.add(`${path}.listen`, 'required')
-      : parseEndpoint(raw.listen, `${path}.listen`, problems);
+      : endpointAt(raw.listen, `${path}.listen`, problems);
   const transparent =
     raw.transparent === undefined ? false : parseBoolean(raw.transparent, `${path}.transparent`, problems);
   let upstream: ListenerConfig['upstream'] | undefined;
@@ -295,7 +299,7 @@ function parseListener(raw: RawListener, path: string, problems: Problems, index
     upstream =
       raw.upstream === undefined
         ? problems.add(`${path}.upstream`, 'required')
-        : parseEndpoint(raw.upstream, `${path}.upstream`, problems);
+        : endpointAt(raw.upstream, `${path}.upstream`, problems);
     if (raw.destinations !== undefined)
       problems.add(`${path}.destinations`, 'per-destination policies need a transparent listener');
   }
@@ -556,12 +560,12 @@ function globalMetrics(
   source: string,
   problems: Problems,
 ): Endpoint | undefined {
-  if (flags.metrics !== undefined) return parseEndpoint(flags.metrics, '--metrics', problems);
+  if (flags.metrics !== undefined) return endpointAt(flags.metrics, '--metrics', problems);
   const m = file['metrics'];
   if (m === undefined) return undefined;
   if (!isRecord(m)) return problems.add(`${source}.metrics`, 'expected a mapping with listen');
   rejectUnknownKeys(m, ['listen'], `${source}.metrics`, problems);
-  return parseEndpoint(m['listen'], `${source}.metrics.listen`, problems);
+  return endpointAt(m['listen'], `${source}.metrics.listen`, problems);
 }
 
 function globalLogLevel(

@@ -24,7 +24,8 @@ import {
   versionName,
 } from '../wire/enums.ts';
 import { TlsError } from '../wire/errors.ts';
-import { parseTarget, formatTarget } from './target.ts';
+import { formatEndpoint } from '../syntax/endpoint.ts';
+import { parseTarget } from './target.ts';
 import { versionFromName } from './versions.ts';
 import { exchange } from '../adapter/exchange.ts';
 
@@ -153,7 +154,7 @@ export async function runClient(opts: ClientRunOptions): Promise<ClientReport> {
   };
   let sock: RenegoSocket | undefined;
   try {
-    report.target = formatTarget(parseTarget(opts.target));
+    report.target = formatEndpoint(parseTarget(opts.target));
     const started = performance.now();
     sock = await connectObservingHello(await prepared(options, opts), report, opts.trace);
     report.handshakeMs = Math.round(performance.now() - started);

@@ -18,7 +18,7 @@ import { GuardMetrics, serveMetrics, type MetricsServer } from '../guard/metrics
 import { fanOut, type GuardObserver } from '../guard/observer.ts';
 import { loadOriginalDestinationLookup, type OriginalDestinationLookup } from '../guard/original-destination.ts';
 import { Heartbeat } from './guard-transparent.ts';
-import { formatTarget } from './target.ts';
+import { formatEndpoint } from '../syntax/endpoint.ts';
 import { UsageError, describeSystemError, readUserFile } from './usage.ts';
 
 export interface StartGuardOptions {
@@ -66,14 +66,14 @@ export async function startGuard(config: GuardConfig, options: StartGuardOptions
   let heartbeat: Heartbeat | undefined;
   try {
     for (const l of listeners) {
-      const address = await startupStep(`listen on ${formatTarget(l.config.listen)}`, () => l.listen());
+      const address = await startupStep(`listen on ${formatEndpoint(l.config.listen)}`, () => l.listen());
       addresses.push(address);
       const { upstream, policy, name } = l.config;
       logger.info(
         {
           listener: name,
           listen: `${address.address}:${address.port}`,
-          upstream: upstream === ORIGINAL_DESTINATION ? upstream : formatTarget(upstream),
+          upstream: upstream === ORIGINAL_DESTINATION ? upstream : formatEndpoint(upstream),
           policy: policy.mode,
           ...(l.config.destinations === undefined ? {} : { rules: l.config.destinations.rules.length }),
         },
@@ -88,7 +88,7 @@ export async function startGuard(config: GuardConfig, options: StartGuardOptions
     slots.capacity = checkFdLimit(config, logger);
     if (config.metrics !== undefined) {
       const where = config.metrics;
-      metricsServer = await startupStep(`serve metrics on ${formatTarget(where)}`, () =>
+      metricsServer = await startupStep(`serve metrics on ${formatEndpoint(where)}`, () =>
         serveMetrics(metrics.registry, where),
       );
       logger.info(
@@ -141,7 +141,7 @@ async function checkUpstreamNames(config: GuardConfig, lookup: (host: string) =>
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === undefined) throw e;
       throw new UsageError(
-        `cannot resolve upstream ${formatTarget(upstream)} of listener ${name}: ${describeSystemError(e)} ` +
+        `cannot resolve upstream ${formatEndpoint(upstream)} of listener ${name}: ${describeSystemError(e)} ` +
           '(correct the name, or give an IP address)',
       );
     }
