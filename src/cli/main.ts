@@ -19,7 +19,8 @@ import { SERVER_PRESETS } from '../handshake/server-presets.ts';
 import { DEFENCES } from '../lab/defences.ts';
 import { STARTTLS_PROTOCOLS } from '../scan/starttls.ts';
 import type { ClientRunOptions } from '../tools/client.ts';
-import { EXIT, UsageError, describeSystemError } from '../tools/usage.ts';
+import { EXIT, UsageError } from '../tools/usage.ts';
+import { describeSystemError } from '../text/system-error.ts';
 import { countPerWindow, durationText, helpFooter, integer, serverPolicyHelp } from './options.ts';
 import { addQueueCommands } from './scan-queue.ts';
 
@@ -530,7 +531,8 @@ function report(e: unknown): number {
   if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.ok : EXIT.usage; // commander printed it
   const debug = program.opts<{ debug?: boolean }>().debug === true || process.argv.includes('--debug');
   const error = e instanceof Error ? e : new Error(String(e));
-  const usage = error instanceof UsageError || error.name === 'GuardConfigError';
+  // The guard's configuration and set-up errors are the operator's to fix, like a bad flag.
+  const usage = error instanceof UsageError || error.name === 'GuardConfigError' || error.name === 'GuardSetupError';
   const system = (error as NodeJS.ErrnoException).code !== undefined;
   const text = usage ? error.message : system ? describeSystemError(error) : `internal error: ${error.message}`;
   process.stderr.write(`${running}: ${text}\n`);

@@ -20,7 +20,8 @@ import { trustStoreFromPem } from '../pki/verify.ts';
 import { ProtocolVersion, alertName, versionName } from '../wire/enums.ts';
 import { isTlsError } from '../wire/errors.ts';
 import { versionFromName } from './versions.ts';
-import { UsageError, describeSystemError, readUserFile, unusableCertificate } from './usage.ts';
+import { UsageError, readUserFile, unusableCertificate } from './usage.ts';
+import { describeSystemError } from '../text/system-error.ts';
 
 export interface ServerRunOptions {
   host: string;
