@@ -43,7 +43,16 @@ const RANK: Record<string, number> = {
 const LEAVES = new Set(['text', 'syntax']);
 
 /** The subcommand modules in src/tools: each is one front end, and none borrows from another. */
-const FRONT_ENDS = new Set(['client.ts', 'server.ts', 'lab.ts', 'scan.ts', 'guard.ts', 'audit.ts']);
+const FRONT_ENDS = new Set([
+  'client.ts',
+  'server.ts',
+  'lab.ts',
+  'scan.ts',
+  'scan-queue.ts',
+  'guard.ts',
+  'guard-transparent.ts',
+  'audit.ts',
+]);
 
 /**
  * Imports allowed against the rule, `from → to` as paths under src/, each with its reason. None
@@ -109,6 +118,7 @@ test('the rule recognises an upward, a sideways and a front-end-to-front-end imp
   assert.match(violation('wire/record.ts', 'crypto/prf.ts') ?? '', /upward/);
   assert.match(violation('scan/scan.ts', 'guard/policy.ts') ?? '', /sideways/);
   assert.match(violation('tools/scan.ts', 'tools/guard.ts') ?? '', /front end/);
+  assert.match(violation('tools/scan-queue.ts', 'tools/scan.ts') ?? '', /front end/);
   assert.match(violation('text/terminal.ts', 'wire/codec.ts') ?? '', /leaf/);
   assert.match(violation('syntax/endpoint.ts', 'text/terminal.ts') ?? '', /leaf/);
   assert.equal(violation('wire/record.ts', 'syntax/endpoint.ts'), undefined);
