@@ -34,6 +34,8 @@ import {
 } from './defaults.ts';
 import { DEFAULT_HELLO_MEMORY_BYTES } from './hello-budget.ts';
 import { EndpointError, parseEndpoint, type Endpoint } from '../syntax/endpoint.ts';
+import { parseDuration } from '../syntax/duration.ts';
+import { parseRate } from '../syntax/rate.ts';
 import type { RateLimit } from '../handshake/rate-limit.ts';
 import { POLICY_MODES, type GuardPolicy, type PolicyMode } from './policy.ts';
 import { destinationPolicies, DestinationPolicyError, type DestinationPolicies } from './destination-policy.ts';
@@ -141,15 +143,11 @@ class Problems {
   }
 }
 
-const DURATION_UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** `250ms`, `10s`, `5m`, `1h`, or a plain number of milliseconds. */
-export function parseDuration(value: unknown, path: string, problems: Problems): number | undefined {
+/** A duration (src/syntax/duration.ts), or a number of milliseconds in YAML. */
+function durationAt(value: unknown, path: string, problems: Problems): number | undefined {
   if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return value;
-  if (typeof value === 'string') {
-    const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(value);
-    if (m) return Math.round(Number(m[1]) * DURATION_UNITS[m[2] ?? 'ms']!);
-  }
+  const ms = typeof value === 'string' ? parseDuration(value) : undefined;
+  if (ms !== undefined) return ms;
   return problems.add(
     path,
     `expected a duration such as 500ms, 10s, 5m or a number of milliseconds, got ${show(value)}`,
@@ -188,20 +186,23 @@ function endpointAt(value: unknown, path: string, problems: Problems): Endpoint 
   return endpoint;
 }
 
-/** `count/window`, e.g. `10/60s`, or `{ count, window }`. */
+/** `count/window` (src/syntax/rate.ts), e.g. `10/60s`, or `{ count, window }`. */
 function parseRateLimit(value: unknown, path: string, problems: Problems): RateLimit | undefined {
   let count: unknown;
   let window: unknown;
   if (typeof value === 'string' && value.includes('/')) {
-    [count, window] = value.split('/', 2);
-    count = Number(count);
+    const rate = parseRate(value);
+    if (rate.ok) return rate.rate;
+    // Report each side's problem, as for the object form.
+    count = Number(rate.countText);
+    window = rate.windowText;
   } else if (isRecord(value)) {
     count = value['count'];
     window = value['window'] ?? value['windowMs'];
   } else {
     return problems.add(path, `expected "count/window" such as "10/60s", got ${show(value)}`);
   }
-  const windowMs = parseDuration(window, `${path}.window`, problems);
+  const windowMs = durationAt(window, `${path}.window`, problems);
   if (typeof count !== 'number' || !Number.isInteger(count) || count < 1) {
     return problems.add(`${path}.count`, `expected a whole number of at least 1, got ${show(count)}`);
   }
@@ -382,7 +383,7 @@ function parseTimeouts(raw: unknown, path: string, problems: Problems): Timeouts
   rejectUnknownKeys(raw, ['handshake', 'idle', 'connect'], path, problems);
   const one = (key: string, fallback: number): number | undefined => {
     if (raw[key] === undefined) return fallback;
-    const ms = parseDuration(raw[key], `${path}.${key}`, problems);
+    const ms = durationAt(raw[key], `${path}.${key}`, problems);
     if (ms === 0) return problems.add(`${path}.${key}`, 'must be longer than 0');
     return ms;
   };
@@ -524,11 +525,7 @@ export function buildGuardConfig(
   const drainTimeoutMs =
     drainRaw === undefined
       ? DEFAULT_DRAIN_TIMEOUT_MS
-      : parseDuration(
-          drainRaw,
-          flags.drainTimeout !== undefined ? '--drain-timeout' : `${source}.drainTimeout`,
-          problems,
-        );
+      : durationAt(drainRaw, flags.drainTimeout !== undefined ? '--drain-timeout' : `${source}.drainTimeout`, problems);
 
   const helloRaw = flags.helloMemory ?? file['helloMemory'];
   const helloMemoryBytes =
@@ -607,7 +604,7 @@ function globalLogLimits(
   let summaryIntervalMs =
     log['summaryInterval'] === undefined
       ? d.summaryIntervalMs
-      : parseDuration(log['summaryInterval'], `${source}.log.summaryInterval`, problems);
+      : durationAt(log['summaryInterval'], `${source}.log.summaryInterval`, problems);
   if (summaryIntervalMs === 0)
     summaryIntervalMs = problems.add(`${source}.log.summaryInterval`, 'must be longer than 0');
   return {
