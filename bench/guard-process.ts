@@ -31,7 +31,7 @@ import { createTestPki } from '../src/pki/throwaway.ts';
 import { buildGuardConfig } from '../src/guard/config.ts';
 import type { LogLevel } from '../src/guard/config.ts';
 import { loadOriginalDestinationLookup } from '../src/guard/original-destination.ts';
-import { startGuard } from '../src/tools/guard.ts';
+import { startGuard } from '../src/guard/start.ts';
 import { bulkRecords, clientScript, serverScript } from './guard-script.ts';
 import { bulkThroughput, connectionRate } from './guard-workloads.ts';
 

@@ -13,7 +13,7 @@ import { once } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
 import { describe, test } from 'node:test';
 import * as tls from 'node:tls';
-import { durationText } from '../src/cli/options.ts';
+import { formatDuration } from '../src/syntax/duration.ts';
 import {
   DEFAULT_DRAIN_TIMEOUT_MS,
   DEFAULT_LOG_LEVEL,
@@ -79,7 +79,7 @@ const USAGE_CASES: readonly (readonly [readonly string[], string, RegExp])[] = [
     /cannot read --cert \/nonexistent\/cert.pem: no such file/,
   ],
   [['server', '--min-version', 'tls1.3'], 'renego server', /unknown version tls1\.3: use tls1, tls1\.1 or tls1\.2/],
-  [['server', '--client-reneg-limit', 'abc'], 'renego server', /COUNT\/MILLISECONDS/],
+  [['server', '--client-reneg-limit', 'abc'], 'renego server', /COUNT\/WINDOW/],
   [['server', '--ciphers', 'NOPE'], 'renego server', /unknown or unavailable cipher suite NOPE/],
   // An empty label fails in the C library before any DNS query is built: no packet leaves.
   [
@@ -276,17 +276,17 @@ describe('defaults in --help', () => {
       ['--max-renegotiations', String(DEFAULT_MAX_RENEGOTIATIONS_PER_CONNECTION)],
       ['--rate-limit', 'none'],
       ['--max-connections', String(DEFAULT_MAX_CONNECTIONS)],
-      ['--handshake-timeout', durationText(DEFAULT_TIMEOUTS.handshakeMs)],
-      ['--idle-timeout', durationText(DEFAULT_TIMEOUTS.idleMs)],
-      ['--connect-timeout', durationText(DEFAULT_TIMEOUTS.connectMs)],
+      ['--handshake-timeout', formatDuration(DEFAULT_TIMEOUTS.handshakeMs)],
+      ['--idle-timeout', formatDuration(DEFAULT_TIMEOUTS.idleMs)],
+      ['--connect-timeout', formatDuration(DEFAULT_TIMEOUTS.connectMs)],
       ['--log-level', DEFAULT_LOG_LEVEL],
-      ['--log-rate', `${limits.count}/${durationText(limits.windowMs)}`],
-      ['--drain-timeout', durationText(DEFAULT_DRAIN_TIMEOUT_MS)],
+      ['--log-rate', `${limits.count}/${formatDuration(limits.windowMs)}`],
+      ['--drain-timeout', formatDuration(DEFAULT_DRAIN_TIMEOUT_MS)],
       ['--hello-memory', `${DEFAULT_HELLO_MEMORY_BYTES / 1024 / 1024}MiB`],
     ])
       assert.match(flat, new RegExp(` ${flag} <[^>]+> [^(]*\\(default: ${value}\\)`), `${flag} shows its default`);
-    assert.equal(durationText(300_000), '5m');
-    assert.equal(durationText(1500), '1500ms');
+    assert.equal(formatDuration(300_000), '5m');
+    assert.equal(formatDuration(1500), '1500ms');
   });
 });
 

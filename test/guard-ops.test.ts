@@ -19,7 +19,7 @@ import { concat } from '../src/wire/codec.ts';
 import { ContentType } from '../src/wire/enums.ts';
 import { lookup } from 'node:dns/promises';
 import { buildGuardConfig, GuardConfigError } from '../src/guard/config.ts';
-import { startGuard } from '../src/tools/guard.ts';
+import { startGuard } from '../src/guard/start.ts';
 import { proxyV1Header, proxyV2Header } from '../src/guard/proxy-protocol.ts';
 import { RenegotiationRateLimiter } from '../src/handshake/rate-limit.ts';
 import { createTestPki, type TestPki } from '../src/pki/throwaway.ts';
@@ -633,7 +633,7 @@ describe('upstream names are resolved at start-up', () => {
         { lookup: notFound, logDestination: new LogLines() },
       ),
       (e: Error) => {
-        assert.equal(e.name, 'UsageError');
+        assert.equal(e.name, 'GuardSetupError');
         assert.match(
           e.message,
           /^cannot resolve upstream upstream\.renego\.test:443 of listener web: host name not found/,

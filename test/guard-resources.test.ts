@@ -16,7 +16,7 @@ import { buildGuardConfig, GuardConfigError } from '../src/guard/config.ts';
 import { DEFAULT_LOG_LIMITS } from '../src/guard/defaults.ts';
 import { READS_PER_TURN, TurnBudget } from '../src/guard/connection.ts';
 import { SILENT_OBSERVER } from '../src/guard/observer.ts';
-import { startGuard } from '../src/tools/guard.ts';
+import { startGuard } from '../src/guard/start.ts';
 import { fdsNeeded, parseProcLimits } from '../src/guard/fd-limit.ts';
 import { MAX_HELD_WHILE_COLLECTING } from '../src/guard/hello.ts';
 import { RenegotiationWatch } from '../src/guard/watch.ts';

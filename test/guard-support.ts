@@ -17,7 +17,7 @@ import type { ConnectionInfo, ConnectionSummary, GuardObserver } from '../src/gu
 import { decide, type GuardPolicy, type PolicyMode } from '../src/guard/policy.ts';
 import { RenegotiationWatch } from '../src/guard/watch.ts';
 import { record } from './support/records.ts';
-import { startGuard, type RunningGuard } from '../src/tools/guard.ts';
+import { startGuard, type RunningGuard } from '../src/guard/start.ts';
 
 export { record };
 export const TLS12 = 0x0303;

@@ -10,7 +10,8 @@ import { describe, test } from 'node:test';
 import { CLIENT_RENEG_LIMIT } from 'node:tls';
 import type { RenegoSocket } from '../src/adapter/tls-socket.ts';
 import type { HandshakeSummary } from '../src/handshake/events.ts';
-import { MAX_REPLY_BYTES, runClient } from '../src/tools/client.ts';
+import { MAX_REPLY_BYTES } from '../src/adapter/exchange.ts';
+import { runClient } from '../src/tools/client.ts';
 import { AlertDescription } from '../src/wire/enums.ts';
 import { TlsError } from '../src/wire/errors.ts';
 import {

@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { ScanReport, Verdict } from '../src/scan/types.ts';
 import { reachesThreshold } from '../src/scan/verdict.ts';
-import { EXIT_ERROR, runScanCommand, type ScanIo } from '../src/tools/scan.ts';
+import { EXIT_ERROR, runScanCommand } from '../src/tools/scan.ts';
+import type { ScanIo } from '../src/tools/scan-options.ts';
 import { freePort } from './peers/ports.ts';
 
 /** Enough of a terminal to see what is left on screen: carriage return, line feed, erase line, auto-wrap. */

@@ -16,7 +16,8 @@ import { formatText, paintFor } from '../src/scan/report/text.ts';
 import { inShard, parseScanTarget, parseShard, targetLines } from '../src/scan/targets.ts';
 import type { ClientInitiatedResult, ScanReport, ServerInitiatedPath } from '../src/scan/types.ts';
 import { judge, type Evidence } from '../src/scan/verdict.ts';
-import { EXIT_CLEAN, EXIT_ERROR, EXIT_VULNERABLE, runScanCommand, type ScanIo } from '../src/tools/scan.ts';
+import { EXIT_CLEAN, EXIT_ERROR, EXIT_VULNERABLE, runScanCommand } from '../src/tools/scan.ts';
+import type { ScanIo } from '../src/tools/scan-options.ts';
 import { startServer } from '../src/tools/server.ts';
 
 const done = (outcome: Exclude<ClientInitiatedResult['outcome'], 'not-tested'>): ClientInitiatedResult => ({

@@ -19,8 +19,10 @@ import { SERVER_PRESETS } from '../handshake/server-presets.ts';
 import { DEFENCES } from '../lab/defences.ts';
 import { STARTTLS_PROTOCOLS } from '../scan/starttls.ts';
 import type { ClientRunOptions } from '../tools/client.ts';
-import { EXIT, UsageError, describeSystemError } from '../tools/usage.ts';
-import { countPerWindow, durationText, helpFooter, integer, serverPolicyHelp } from './options.ts';
+import { EXIT, UsageError } from '../tools/usage.ts';
+import { describeSystemError } from '../text/system-error.ts';
+import { formatDuration } from '../syntax/duration.ts';
+import { countPerWindow, helpFooter, integer, serverPolicyHelp } from './options.ts';
 import { addQueueCommands } from './scan-queue.ts';
 
 /** The subcommand running, for the one-line error prefix. */
@@ -151,8 +153,8 @@ program
     new Option('--refuse-with <how>', 'answer to a refused renegotiation').choices(['warning', 'fatal', 'ignore']),
   )
   .option(
-    '--client-reneg-limit <n/ms>',
-    'client-initiated renegotiations per window, e.g. 3/600000 (0 = unlimited)',
+    '--client-reneg-limit <n/window>',
+    'client-initiated renegotiations per window, e.g. 3/600000 (ms) or 3/10m (0 = unlimited)',
     countPerWindow,
   )
   .addOption(
@@ -282,25 +284,25 @@ const guard = program
   .option('--max-connections <n>', `open connections per listener (default: ${DEFAULT_MAX_CONNECTIONS})`)
   .option(
     '--handshake-timeout <duration>',
-    `close connections whose initial handshake takes longer (default: ${durationText(DEFAULT_TIMEOUTS.handshakeMs)})`,
+    `close connections whose initial handshake takes longer (default: ${formatDuration(DEFAULT_TIMEOUTS.handshakeMs)})`,
   )
   .option(
     '--idle-timeout <duration>',
-    `close connections idle this long (default: ${durationText(DEFAULT_TIMEOUTS.idleMs)})`,
+    `close connections idle this long (default: ${formatDuration(DEFAULT_TIMEOUTS.idleMs)})`,
   )
   .option(
     '--connect-timeout <duration>',
-    `bound on the TCP connect to the upstream (default: ${durationText(DEFAULT_TIMEOUTS.connectMs)})`,
+    `bound on the TCP connect to the upstream (default: ${formatDuration(DEFAULT_TIMEOUTS.connectMs)})`,
   )
   .option('--metrics <address>', 'serve Prometheus metrics on http://ADDRESS/metrics')
   .option('--log-level <level>', `trace, debug, info, warn, error, fatal or silent (default: ${DEFAULT_LOG_LEVEL})`)
   .option(
     '--log-rate <count/window>',
-    `lines about connections per window, the rest counted (default: ${DEFAULT_LOG_LIMITS.connectionLines.count}/${durationText(DEFAULT_LOG_LIMITS.connectionLines.windowMs)})`,
+    `lines about connections per window, the rest counted (default: ${DEFAULT_LOG_LIMITS.connectionLines.count}/${formatDuration(DEFAULT_LOG_LIMITS.connectionLines.windowMs)})`,
   )
   .option(
     '--drain-timeout <duration>',
-    `on SIGTERM, wait this long for connections to end (default: ${durationText(DEFAULT_DRAIN_TIMEOUT_MS)})`,
+    `on SIGTERM, wait this long for connections to end (default: ${formatDuration(DEFAULT_DRAIN_TIMEOUT_MS)})`,
   )
   .option(
     '--hello-memory <size>',
@@ -530,7 +532,8 @@ function report(e: unknown): number {
   if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.ok : EXIT.usage; // commander printed it
   const debug = program.opts<{ debug?: boolean }>().debug === true || process.argv.includes('--debug');
   const error = e instanceof Error ? e : new Error(String(e));
-  const usage = error instanceof UsageError || error.name === 'GuardConfigError';
+  // The guard's configuration and set-up errors are the operator's to fix, like a bad flag.
+  const usage = error instanceof UsageError || error.name === 'GuardConfigError' || error.name === 'GuardSetupError';
   const system = (error as NodeJS.ErrnoException).code !== undefined;
   const text = usage ? error.message : system ? describeSystemError(error) : `internal error: ${error.message}`;
   process.stderr.write(`${running}: ${text}\n`);

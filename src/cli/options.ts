@@ -4,6 +4,7 @@
  */
 import { InvalidArgumentError } from 'commander';
 import type { ServerRenegotiationPolicy } from '../handshake/server-config.ts';
+import { parseRate, type Rate } from '../syntax/rate.ts';
 import { EXIT } from '../tools/usage.ts';
 
 /** A whole number in [min, max]: "abc", "1.5", "-3" (with min 0) and "" are refused. */
@@ -18,11 +19,17 @@ export function integer(min: number, max = Number.MAX_SAFE_INTEGER): (value: str
   };
 }
 
-/** COUNT/WINDOW_MS, e.g. 3/600000: at most COUNT in any WINDOW_MS (COUNT 0: no limit). */
-export function countPerWindow(value: string): { count: number; windowMs: number } {
-  const m = /^(\d+)\/(\d+)$/.exec(value.trim());
-  if (m === null || Number(m[2]) < 1) throw new InvalidArgumentError('want COUNT/MILLISECONDS, e.g. 3/600000.');
-  return { count: Number(m[1]), windowMs: Number(m[2]) };
+/**
+ * COUNT/WINDOW (src/syntax/rate.ts), e.g. 3/600000 or 3/10m: at most COUNT in any WINDOW, in
+ * milliseconds or as a duration (COUNT 0: no limit).
+ */
+export function countPerWindow(value: string): Rate {
+  const rate = parseRate(value.trim(), 0);
+  if (!rate.ok)
+    throw new InvalidArgumentError(
+      'want COUNT/WINDOW, the window in milliseconds or as a duration, e.g. 3/600000 or 3/10m.',
+    );
+  return rate.rate;
 }
 
 /** The footer of a subcommand's --help: what each exit code means for it, then examples. */
@@ -51,10 +58,4 @@ export function serverPolicyHelp(p: ServerRenegotiationPolicy): string {
     ['legacy clients refused', yes(p.requireSecureClients), '--strict'],
   ].map(([what, value, flag]) => `  ${`${what}:`.padEnd(31)}${value!.padEnd(23)}${flag}`);
   return `\nRenegotiation policy without flags or --preset:\n${lines.join('\n')}`;
-}
-
-/** A duration as the guard's flags take it: 300000 → "5m", 10000 → "10s", 250 → "250ms". */
-export function durationText(ms: number): string {
-  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
-  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
 }

@@ -4,7 +4,7 @@
  * one of them runs, so a local scan never loads BullMQ.
  */
 import type { Command } from 'commander';
-import type { ScanIo } from '../tools/scan.ts';
+import type { ScanIo } from '../tools/scan-options.ts';
 import { helpFooter, integer } from './options.ts';
 
 const QUEUE_HELP = 'the Redis holding the queue: redis://HOST:PORT/DB (rediss:// for TLS)';

@@ -33,14 +33,12 @@ import {
   DEFAULT_TIMEOUTS,
 } from './defaults.ts';
 import { DEFAULT_HELLO_MEMORY_BYTES } from './hello-budget.ts';
+import { EndpointError, parseEndpoint, type Endpoint } from '../syntax/endpoint.ts';
+import { parseDuration } from '../syntax/duration.ts';
+import { parseRate } from '../syntax/rate.ts';
 import type { RateLimit } from '../handshake/rate-limit.ts';
 import { POLICY_MODES, type GuardPolicy, type PolicyMode } from './policy.ts';
 import { destinationPolicies, DestinationPolicyError, type DestinationPolicies } from './destination-policy.ts';
-
-export interface Endpoint {
-  readonly host: string;
-  readonly port: number;
-}
 
 export const PROXY_PROTOCOLS = ['none', 'v1', 'v2'] as const;
 export type ProxyProtocol = (typeof PROXY_PROTOCOLS)[number];
@@ -145,15 +143,11 @@ class Problems {
   }
 }
 
-const DURATION_UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** `250ms`, `10s`, `5m`, `1h`, or a plain number of milliseconds. */
-export function parseDuration(value: unknown, path: string, problems: Problems): number | undefined {
+/** A duration (src/syntax/duration.ts), or a number of milliseconds in YAML. */
+function durationAt(value: unknown, path: string, problems: Problems): number | undefined {
   if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return value;
-  if (typeof value === 'string') {
-    const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(value);
-    if (m) return Math.round(Number(m[1]) * DURATION_UNITS[m[2] ?? 'ms']!);
-  }
+  const ms = typeof value === 'string' ? parseDuration(value) : undefined;
+  if (ms !== undefined) return ms;
   return problems.add(
     path,
     `expected a duration such as 500ms, 10s, 5m or a number of milliseconds, got ${show(value)}`,
@@ -172,32 +166,43 @@ export function parseSize(value: unknown, path: string, problems: Problems): num
   return problems.add(path, `expected a size such as 512KiB, 64MiB, 1GiB or a number of bytes, got ${show(value)}`);
 }
 
-/** `host:port` or `[v6]:port`. */
-export function parseEndpoint(value: unknown, path: string, problems: Problems): Endpoint | undefined {
-  if (typeof value !== 'string') return problems.add(path, `expected "host:port" or "[v6]:port", got ${show(value)}`);
-  const m = /^\[([^\]]+)\]:(\d+)$/.exec(value) ?? /^([^:[\]]+):(\d+)$/.exec(value);
-  if (!m) return problems.add(path, `expected "host:port" or "[v6]:port", got ${show(value)}`);
-  const host = m[1]!;
-  const port = Number(m[2]);
-  if (value.startsWith('[') && isIP(host) !== 6) return problems.add(path, `"${host}" is not an IPv6 address`);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) return problems.add(path, `port ${m[2]} is out of range`);
-  return { host, port };
+/** `host:port` or `[v6]:port` (src/syntax/endpoint.ts), the port required; 0 lets the system choose. */
+function endpointAt(value: unknown, path: string, problems: Problems): Endpoint | undefined {
+  const expected = `expected "host:port" or "[v6]:port", got ${show(value)}`;
+  if (typeof value !== 'string') return problems.add(path, expected);
+  let endpoint: Endpoint;
+  try {
+    endpoint = parseEndpoint(value, { portZero: true });
+  } catch (e) {
+    if (!(e instanceof EndpointError)) throw e;
+    if (e.problem === 'port' && /^\d+$/.test(e.portText ?? ''))
+      return problems.add(path, `port ${e.portText} is out of range`);
+    return problems.add(path, expected);
+  }
+  // A listener or upstream names its host: no empty host, and brackets hold an IPv6 address.
+  if (endpoint.host === '' || /[[\]]/.test(endpoint.host)) return problems.add(path, expected);
+  if (value.startsWith('[') && isIP(endpoint.host) !== 6)
+    return problems.add(path, `"${endpoint.host}" is not an IPv6 address`);
+  return endpoint;
 }
 
-/** `count/window`, e.g. `10/60s`, or `{ count, window }`. */
+/** `count/window` (src/syntax/rate.ts), e.g. `10/60s`, or `{ count, window }`. */
 function parseRateLimit(value: unknown, path: string, problems: Problems): RateLimit | undefined {
   let count: unknown;
   let window: unknown;
   if (typeof value === 'string' && value.includes('/')) {
-    [count, window] = value.split('/', 2);
-    count = Number(count);
+    const rate = parseRate(value);
+    if (rate.ok) return rate.rate;
+    // Report each side's problem, as for the object form.
+    count = Number(rate.countText);
+    window = rate.windowText;
   } else if (isRecord(value)) {
     count = value['count'];
     window = value['window'] ?? value['windowMs'];
   } else {
     return problems.add(path, `expected "count/window" such as "10/60s", got ${show(value)}`);
   }
-  const windowMs = parseDuration(window, `${path}.window`, problems);
+  const windowMs = durationAt(window, `${path}.window`, problems);
   if (typeof count !== 'number' || !Number.isInteger(count) || count < 1) {
     return problems.add(`${path}.count`, `expected a whole number of at least 1, got ${show(count)}`);
   }
@@ -279,7 +284,7 @@ function parseListener(raw: RawListener, path: string, problems: Problems, index
   const listen =
     raw.listen === undefined
       ? problems.add(`${path}.listen`, 'required')
-      : parseEndpoint(raw.listen, `${path}.listen`, problems);
+      : endpointAt(raw.listen, `${path}.listen`, problems);
   const transparent =
     raw.transparent === undefined ? false : parseBoolean(raw.transparent, `${path}.transparent`, problems);
   let upstream: ListenerConfig['upstream'] | undefined;
@@ -295,7 +300,7 @@ function parseListener(raw: RawListener, path: string, problems: Problems, index
     upstream =
       raw.upstream === undefined
         ? problems.add(`${path}.upstream`, 'required')
-        : parseEndpoint(raw.upstream, `${path}.upstream`, problems);
+        : endpointAt(raw.upstream, `${path}.upstream`, problems);
     if (raw.destinations !== undefined)
       problems.add(`${path}.destinations`, 'per-destination policies need a transparent listener');
   }
@@ -378,7 +383,7 @@ function parseTimeouts(raw: unknown, path: string, problems: Problems): Timeouts
   rejectUnknownKeys(raw, ['handshake', 'idle', 'connect'], path, problems);
   const one = (key: string, fallback: number): number | undefined => {
     if (raw[key] === undefined) return fallback;
-    const ms = parseDuration(raw[key], `${path}.${key}`, problems);
+    const ms = durationAt(raw[key], `${path}.${key}`, problems);
     if (ms === 0) return problems.add(`${path}.${key}`, 'must be longer than 0');
     return ms;
   };
@@ -520,11 +525,7 @@ export function buildGuardConfig(
   const drainTimeoutMs =
     drainRaw === undefined
       ? DEFAULT_DRAIN_TIMEOUT_MS
-      : parseDuration(
-          drainRaw,
-          flags.drainTimeout !== undefined ? '--drain-timeout' : `${source}.drainTimeout`,
-          problems,
-        );
+      : durationAt(drainRaw, flags.drainTimeout !== undefined ? '--drain-timeout' : `${source}.drainTimeout`, problems);
 
   const helloRaw = flags.helloMemory ?? file['helloMemory'];
   const helloMemoryBytes =
@@ -556,12 +557,12 @@ function globalMetrics(
   source: string,
   problems: Problems,
 ): Endpoint | undefined {
-  if (flags.metrics !== undefined) return parseEndpoint(flags.metrics, '--metrics', problems);
+  if (flags.metrics !== undefined) return endpointAt(flags.metrics, '--metrics', problems);
   const m = file['metrics'];
   if (m === undefined) return undefined;
   if (!isRecord(m)) return problems.add(`${source}.metrics`, 'expected a mapping with listen');
   rejectUnknownKeys(m, ['listen'], `${source}.metrics`, problems);
-  return parseEndpoint(m['listen'], `${source}.metrics.listen`, problems);
+  return endpointAt(m['listen'], `${source}.metrics.listen`, problems);
 }
 
 function globalLogLevel(
@@ -603,7 +604,7 @@ function globalLogLimits(
   let summaryIntervalMs =
     log['summaryInterval'] === undefined
       ? d.summaryIntervalMs
-      : parseDuration(log['summaryInterval'], `${source}.log.summaryInterval`, problems);
+      : durationAt(log['summaryInterval'], `${source}.log.summaryInterval`, problems);
   if (summaryIntervalMs === 0)
     summaryIntervalMs = problems.add(`${source}.log.summaryInterval`, 'must be longer than 0');
   return {

@@ -18,7 +18,8 @@
  * listener per event. Measured per idle TLS connection: see docs/benchmarks.md (Guard).
  */
 import * as net from 'node:net';
-import type { Endpoint, ListenerConfig } from './config.ts';
+import type { Endpoint } from '../syntax/endpoint.ts';
+import type { ListenerConfig } from './config.ts';
 import type { Block, Judge, Side } from './events.ts';
 import type { HelloMemoryBudget } from './hello-budget.ts';
 import { isFdExhaustion, type CloseReason, type ConnectionInfo, type GuardObserver } from './observer.ts';

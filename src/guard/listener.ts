@@ -4,7 +4,8 @@
  * accepting, let connections drain, then close what is left).
  */
 import * as net from 'node:net';
-import { ORIGINAL_DESTINATION, type Endpoint, type ListenerConfig } from './config.ts';
+import type { Endpoint } from '../syntax/endpoint.ts';
+import { ORIGINAL_DESTINATION, type ListenerConfig } from './config.ts';
 import { addressBytes, DEFAULT_RULE, matchDestination } from './destination-policy.ts';
 import type { OriginalDestinationLookup } from './original-destination.ts';
 import { GuardedConnection, type ConnectionOwner } from './connection.ts';

@@ -5,7 +5,7 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Endpoint } from './config.ts';
+import type { Endpoint } from '../syntax/endpoint.ts';
 import type { GuardEvent, Side } from './events.ts';
 import type { HelloMemoryBudget } from './hello-budget.ts';
 import { direction } from './log.ts';

@@ -12,7 +12,7 @@
  * time.
  */
 import type { Socket } from 'node:net';
-import type { Endpoint } from './config.ts';
+import type { Endpoint } from '../syntax/endpoint.ts';
 
 const SOL_IP = 0;
 const SOL_IPV6 = 41;

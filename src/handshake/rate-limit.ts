@@ -7,12 +7,10 @@
  * A sliding log: per key, the times of the last `count` renegotiations let through. Memory is
  * bounded by `count` timestamps per key and by `maxAddresses` keys.
  */
+import type { Rate } from '../syntax/rate.ts';
 
-/** At most `count` in any `windowMs`; a count of 0 means no limit. */
-export interface RateLimit {
-  readonly count: number;
-  readonly windowMs: number;
-}
+/** At most `count` in any `windowMs` (the rate of src/syntax/rate.ts); a count of 0 means no limit. */
+export type RateLimit = Rate;
 
 export const DEFAULT_MAX_ADDRESSES = 65_536;
 

@@ -5,8 +5,8 @@
  * the vulnerable settings are named DANGER.
  */
 import type { RateLimit } from './rate-limit.ts';
-import type * as crypto from 'node:crypto';
 import type { CipherSuiteInfo } from '../crypto/suites.ts';
+import type { ServerCertificate } from '../pki/credentials.ts';
 import type { TrustStore } from '../pki/verify.ts';
 
 export interface ServerRenegotiationPolicy {
@@ -49,15 +49,6 @@ export interface ServerRenegotiationPolicy {
    * connection is closed (CVE-2011-1473). count 0 means no limit.
    */
   clientLimit: RateLimit;
-}
-
-export interface ServerCertificate {
-  /** DER, leaf first. */
-  chain: readonly Uint8Array[];
-  key: crypto.KeyObject;
-  /** Names (from the leaf's subjectAltName) used for SNI selection. */
-  names: readonly string[];
-  keyType: 'rsa' | 'ec';
 }
 
 export interface ServerConfig {

@@ -12,7 +12,8 @@ import type { RecordProtector } from '../crypto/record-protection.ts';
 import type { CipherSuiteInfo } from '../crypto/suites.ts';
 import type { ClientHello } from '../wire/handshake.ts';
 import type { VerifiedCertificateVerify, VerifiedChain, VerifiedFinished } from './proofs.ts';
-import type { ServerCertificate, ServerConfig } from './server-config.ts';
+import type { ServerCertificate } from '../pki/credentials.ts';
+import type { ServerConfig } from './server-config.ts';
 import type { SessionStore } from './server-sessions.ts';
 
 /** What every server handshake of one listener shares. */

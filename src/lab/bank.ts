@@ -12,9 +12,8 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createServer, type RenegoServer, type RenegoServerSocket, type ServerOptions } from '../adapter/server.ts';
-import type { ServerCertificate } from '../handshake/server-config.ts';
 import { SERVER_PRESETS, type ServerPresetName } from '../handshake/server-presets.ts';
-import { certificateSubject } from '../pki/credentials.ts';
+import { certificateSubject, type ServerCertificate } from '../pki/credentials.ts';
 import type { TrustStore } from '../pki/verify.ts';
 
 export const VICTIM_COOKIE = 'session=victim-7f3a';

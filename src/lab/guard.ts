@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import { buildGuardConfig } from '../guard/config.ts';
 import type { GuardObserver } from '../guard/observer.ts';
 import { SILENT_OBSERVER } from '../guard/observer.ts';
-import { startGuard } from '../tools/guard.ts';
+import { startGuard } from '../guard/start.ts';
 import type { LabOptions } from './run.ts';
 
 export const startLabGuard: NonNullable<LabOptions['startGuard']> = async (policy, upstreamPort) => {

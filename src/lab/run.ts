@@ -3,7 +3,7 @@
  * bank, attacker and victim on 127.0.0.1, judged from the bank's own log.
  */
 import * as crypto from 'node:crypto';
-import { loadCertificate } from '../pki/credentials.ts';
+import { loadCertificate, type ServerCertificate } from '../pki/credentials.ts';
 import { createCA, issueCertificate } from '../pki/throwaway.ts';
 import { trustStoreFromPem } from '../pki/verify.ts';
 import { startAttacker } from './attacker.ts';
@@ -12,7 +12,6 @@ import { DEFENCES, type Defence } from './defences.ts';
 import { SCENARIOS, type Scenario } from './scenarios.ts';
 import { RecordLog } from './record-log.ts';
 import { runVictim, type VictimCredentials } from './victim.ts';
-import type { ServerCertificate } from '../handshake/server-config.ts';
 import type { TrustStore } from '../pki/verify.ts';
 import { scanBank, type ScanVerdict } from './scan-beside.ts';
 

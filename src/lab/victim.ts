@@ -2,7 +2,7 @@
 import * as crypto from 'node:crypto';
 import { connect } from '../adapter/tls-socket.ts';
 import type { TrustStore } from '../pki/verify.ts';
-import { exchange } from '../tools/client.ts';
+import { exchange } from '../adapter/exchange.ts';
 import { victimPolicy, type VictimKind } from './defences.ts';
 
 export interface VictimCredentials {

@@ -1,8 +1,17 @@
 /** Loading a certificate chain and its key from PEM into what the engine uses. */
 import * as crypto from 'node:crypto';
-import type { ServerCertificate } from '../handshake/server-config.ts';
 import { TlsError } from '../wire/errors.ts';
 import { oneLine, parsePemCertificates } from './verify.ts';
+
+/** A certificate chain with its private key, as a server presents it. */
+export interface ServerCertificate {
+  /** DER, leaf first. */
+  chain: readonly Uint8Array[];
+  key: crypto.KeyObject;
+  /** Names (from the leaf's subjectAltName) used for SNI selection. */
+  names: readonly string[];
+  keyType: 'rsa' | 'ec';
+}
 
 export function loadCertificate(chainPem: string | Uint8Array, keyPem: string | Uint8Array): ServerCertificate {
   const certs = parsePemCertificates(chainPem);

@@ -4,7 +4,7 @@
  * `imap://`…: STARTTLS for the mail, directory and database ones). Blank lines
  * and `#` comments are skipped; `--shard K/N` keeps every N-th line from the K-th.
  */
-import { formatTarget, parseTarget } from '../tools/target.ts';
+import { formatEndpoint, parseEndpoint, splitUrl } from '../syntax/endpoint.ts';
 import { STARTTLS_DEFAULT_PORT, isStartTlsProtocol } from './starttls.ts';
 import type { ScanTarget, StartTlsProtocol } from './types.ts';
 
@@ -15,22 +15,19 @@ export interface TargetDefaults {
 }
 
 export function parseScanTarget(text: string, defaults: TargetDefaults = {}): ScanTarget {
-  let rest = text.trim();
+  const { scheme, authority: rest } = splitUrl(text.trim());
   let starttls = defaults.starttls;
-  const scheme = /^([a-z0-9]+):\/\//i.exec(rest);
-  if (scheme) {
-    const name = scheme[1]!.toLowerCase();
-    rest = rest.slice(scheme[0].length).replace(/\/.*$/, '');
-    if (isStartTlsProtocol(name)) starttls = name;
-    else if (name !== 'https' && name !== 'tls')
-      throw new Error(`unknown scheme ${name}:// in ${text} (https, smtp, imap, pop3, ftp, xmpp, ldap, postgres)`);
+  if (scheme !== undefined) {
+    if (isStartTlsProtocol(scheme)) starttls = scheme;
+    else if (scheme !== 'https' && scheme !== 'tls')
+      throw new Error(`unknown scheme ${scheme}:// in ${text} (https, smtp, imap, pop3, ftp, xmpp, ldap, postgres)`);
   }
   if (rest === '') throw new Error(`empty target ${JSON.stringify(text)}`);
-  const t = parseTarget(rest, starttls ? STARTTLS_DEFAULT_PORT[starttls] : 443);
+  const t = parseEndpoint(rest, { defaultPort: starttls ? STARTTLS_DEFAULT_PORT[starttls] : 443 });
   const isIp = /^[\d.]+$/.test(t.host) || t.host.includes(':');
   const serverName = defaults.serverName ?? (isIp ? undefined : t.host);
   return {
-    label: `${starttls ? `${starttls}://` : ''}${formatTarget(t)}`,
+    label: `${starttls ? `${starttls}://` : ''}${formatEndpoint(t)}`,
     host: t.host,
     port: t.port,
     serverName,

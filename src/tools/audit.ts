@@ -17,7 +17,8 @@ import { at } from '../audit/findings.ts';
 import { scanTarget } from '../scan/scan.ts';
 import { parseScanTarget } from '../scan/targets.ts';
 import { DEFAULT_SCAN_OPTIONS, type ScanReport } from '../scan/types.ts';
-import { describeSystemError, UsageError } from './usage.ts';
+import { UsageError } from './usage.ts';
+import { describeSystemError } from '../text/system-error.ts';
 
 export interface AuditCommandOptions {
   readonly files: readonly string[];

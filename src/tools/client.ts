@@ -24,7 +24,10 @@ import {
   versionName,
 } from '../wire/enums.ts';
 import { TlsError } from '../wire/errors.ts';
-import { parseTarget, formatTarget } from './target.ts';
+import { formatEndpoint } from '../syntax/endpoint.ts';
+import { parseTarget } from './target.ts';
+import { versionFromName } from './versions.ts';
+import { exchange } from '../adapter/exchange.ts';
 
 export interface ClientRunOptions {
   target: string;
@@ -89,23 +92,6 @@ export interface ClientReport {
   exitCode: number;
 }
 
-export function versionFromName(name: string | undefined, fallback: number): number {
-  if (!name) return fallback;
-  const table: Record<string, number> = {
-    tls1: ProtocolVersion.TLSv1,
-    'tls1.0': ProtocolVersion.TLSv1,
-    tlsv1: ProtocolVersion.TLSv1,
-    'tls1.1': ProtocolVersion['TLSv1.1'],
-    'tlsv1.1': ProtocolVersion['TLSv1.1'],
-    'tls1.2': ProtocolVersion['TLSv1.2'],
-    'tlsv1.2': ProtocolVersion['TLSv1.2'],
-  };
-  const v = table[name.toLowerCase()];
-  if (v === undefined)
-    throw new UsageError(`unknown version ${name}: use tls1, tls1.1 or tls1.2 (renego speaks TLS ≤ 1.2)`);
-  return v;
-}
-
 /** Translates CLI options into engine options; a UsageError for an option the client cannot use. */
 export function connectOptions(opts: ClientRunOptions): ConnectOptions {
   const target = parseTarget(opts.target);
@@ -168,7 +154,7 @@ export async function runClient(opts: ClientRunOptions): Promise<ClientReport> {
   };
   let sock: RenegoSocket | undefined;
   try {
-    report.target = formatTarget(parseTarget(opts.target));
+    report.target = formatEndpoint(parseTarget(opts.target));
     const started = performance.now();
     sock = await connectObservingHello(await prepared(options, opts), report, opts.trace);
     report.handshakeMs = Math.round(performance.now() - started);
@@ -331,41 +317,6 @@ function describe(sock: RenegoSocket, report: ClientReport, showCerts = false): 
       return { subject: x.subject.split('\n').join(', '), issuer: x.issuer.split('\n').join(', '), pem: x.toString() };
     });
   }
-}
-
-/** The most of a reply `exchange` keeps: the report shows its start, and an endless answer must not fill memory. */
-export const MAX_REPLY_BYTES = 1 << 20;
-
-/**
- * Sends `request` and collects the reply until the peer goes quiet for a short
- * while, closes, `timeoutMs` passes or MAX_REPLY_BYTES have come. Escapes like
- * \r\n in the text are honoured.
- */
-export function exchange(sock: RenegoSocket, request: string, timeoutMs: number): Promise<string> {
-  const text = request.replace(/\\r/g, '\r').replace(/\\n/g, '\n');
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let received = 0;
-    let quiet: NodeJS.Timeout | undefined;
-    const finish = (): void => {
-      clearTimeout(quiet);
-      clearTimeout(overall);
-      sock.off('data', onData);
-      sock.off('close', finish);
-      resolve(Buffer.concat(chunks).toString('utf8'));
-    };
-    const onData = (d: Buffer): void => {
-      chunks.push(d.subarray(0, Math.max(0, MAX_REPLY_BYTES - received)));
-      received += d.length;
-      clearTimeout(quiet);
-      if (received >= MAX_REPLY_BYTES) return finish();
-      quiet = setTimeout(finish, 150);
-    };
-    const overall = setTimeout(finish, timeoutMs);
-    sock.on('data', onData);
-    sock.once('close', finish);
-    sock.write(text);
-  });
 }
 
 export function formatReport(r: ClientReport): string {

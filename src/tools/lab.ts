@@ -2,7 +2,8 @@
  * `renego lab` (and `npm start`): runs the CVE-2009-3555 attack against every
  * defence on 127.0.0.1 and prints the matrix, or one cell with its transcript.
  */
-import { UsageError, describeSystemError } from './usage.ts';
+import { UsageError } from './usage.ts';
+import { describeSystemError } from '../text/system-error.ts';
 import { runLab, type CellResult, type LabOptions } from '../lab/run.ts';
 import { ANSI, NO_COLOURS, formatMatrix, verdictOf } from '../lab/report-text.ts';
 import { terminalWidth, wrap } from '../text/terminal.ts';

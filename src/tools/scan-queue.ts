@@ -38,7 +38,7 @@ import {
   targetDefaults,
   type ScanCommandOptions,
   type ScanIo,
-} from './scan.ts';
+} from './scan-options.ts';
 import { EXIT, UsageError } from './usage.ts';
 
 export const DEFAULT_WORKER_CONCURRENCY = 8;

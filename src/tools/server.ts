@@ -19,8 +19,9 @@ import { createTestPki, writePkiFiles, type KeyType } from '../pki/throwaway.ts'
 import { trustStoreFromPem } from '../pki/verify.ts';
 import { ProtocolVersion, alertName, versionName } from '../wire/enums.ts';
 import { isTlsError } from '../wire/errors.ts';
-import { versionFromName } from './client.ts';
-import { UsageError, describeSystemError, readUserFile, unusableCertificate } from './usage.ts';
+import { versionFromName } from './versions.ts';
+import { UsageError, readUserFile, unusableCertificate } from './usage.ts';
+import { describeSystemError } from '../text/system-error.ts';
 
 export interface ServerRunOptions {
   host: string;

@@ -4,6 +4,7 @@
  * what is wrong and how to go on.
  */
 import { readFileSync } from 'node:fs';
+import { describeSystemError } from '../text/system-error.ts';
 import { TlsError } from '../wire/errors.ts';
 
 export class UsageError extends Error {
@@ -29,21 +30,6 @@ export function readUserFile(flag: string, file: string): Buffer {
   } catch (e) {
     throw new UsageError(`cannot read ${flag} ${file}: ${describeSystemError(e)}`);
   }
-}
-
-/** A system error as a short phrase ("no such file", "permission denied"), else its message. */
-export function describeSystemError(e: unknown): string {
-  const code = (e as NodeJS.ErrnoException).code;
-  const phrases: Record<string, string> = {
-    ENOENT: 'no such file or folder',
-    EACCES: 'permission denied',
-    EISDIR: 'it is a folder',
-    EADDRINUSE: 'address already in use',
-    EADDRNOTAVAIL: 'address not available on this machine',
-    ENOTFOUND: 'host name not found',
-    EAI_AGAIN: 'host name lookup failed (temporary)',
-  };
-  return (code !== undefined ? phrases[code] : undefined) ?? (e as Error).message;
 }
 
 /** A --cert/--key pair that cannot be used, with the reason and no engine error kind in front of it. */

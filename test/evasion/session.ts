@@ -13,7 +13,7 @@ import type { Block, GuardEvent, Side } from '../../src/guard/events.ts';
 import { judgeFor, type GuardPolicy } from '../../src/guard/policy.ts';
 import { RenegotiationWatch } from '../../src/guard/watch.ts';
 import type { ClientSession } from '../../src/handshake/client-config.ts';
-import type { ServerCertificate } from '../../src/handshake/server-config.ts';
+import type { ServerCertificate } from '../../src/pki/credentials.ts';
 import type { ConnectionEvent } from '../../src/handshake/events.ts';
 import { HandshakeType } from '../../src/wire/enums.ts';
 import { Sender, type Activity, type Sent } from './layout.ts';
