@@ -1,6 +1,6 @@
 /**
  * A JSSE (Java 17) TLS client as a real peer: test/peers/java/RenegoClient.java, compiled with
- * javac on first use into os.tmpdir()/renego-java-client-<hash>, reused while the source is
+ * javac on first use into os.tmpdir()/renego-cache-java-client-<hash>, reused while the source is
  * unchanged (the same scheme as java-server.ts).
  *
  * Facts about the JSSE client in OpenJDK 17 (Debian 12) that the server tests rely on:
@@ -81,7 +81,7 @@ async function compile(): Promise<string> {
     .update(await realpath(javac))
     .digest('hex')
     .slice(0, 16);
-  const classDir = join(tmpdir(), `renego-java-client-${hash}`);
+  const classDir = join(tmpdir(), `renego-cache-java-client-${hash}`);
   if (await exists(join(classDir, `${MAIN_CLASS}.class`))) return classDir;
   // Build aside and rename into place, so a concurrent test process never sees half a directory.
   const buildDir = await mkdtemp(join(tmpdir(), 'renego-java-client-build-'));

@@ -1,6 +1,6 @@
 /**
  * A JSSE (Java 17) TLS server as a real peer: test/peers/java/RenegoServer.java, compiled with
- * javac on first use into os.tmpdir()/renego-java-<hash>, reused while the source is unchanged.
+ * javac on first use into os.tmpdir()/renego-cache-java-<hash>, reused while the source is unchanged.
  *
  * Facts about JSSE in OpenJDK 17 (Debian 12) that the renegotiation tests rely on:
  * - TLS 1.0 and 1.1 are in jdk.tls.disabledAlgorithms: even when enabled on the socket, a TLS 1.0
@@ -105,7 +105,7 @@ async function compile(): Promise<string> {
     .update(await realpath(javac))
     .digest('hex')
     .slice(0, 16);
-  const classDir = join(tmpdir(), `renego-java-${hash}`);
+  const classDir = join(tmpdir(), `renego-cache-java-${hash}`);
   if (await exists(join(classDir, `${MAIN_CLASS}.class`))) return classDir;
 
   // Build aside and rename into place, so a concurrent test process never sees half a directory.
