@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { formatDuration, parseDuration } from '../src/syntax/duration.ts';
 import { EndpointError, formatEndpoint, parseEndpoint, splitUrl } from '../src/syntax/endpoint.ts';
 import { parseRate } from '../src/syntax/rate.ts';
+import { countPerWindow } from '../src/cli/options.ts';
 
 test('an endpoint: HOST:PORT, [IPv6]:PORT, a bare IPv6 address, a host alone with a default port', () => {
   assert.deepEqual(parseEndpoint('example.test:8443'), { host: 'example.test', port: 8443 });
@@ -70,4 +71,12 @@ test('a rate: COUNT/WINDOW with the window a duration, and which side is wrong',
   assert.equal(problem('/10s'), 'count');
   assert.equal(problem('3/0'), 'window');
   assert.equal(problem('3/soon'), 'window');
+});
+
+test("the server's --client-reneg-limit: COUNT/WINDOW, or 0 alone for no limit, as its help says", () => {
+  assert.deepEqual(countPerWindow('0'), { count: 0, windowMs: 0 });
+  assert.deepEqual(countPerWindow('3/10m'), { count: 3, windowMs: 600_000 });
+  assert.deepEqual(countPerWindow('3/600000'), { count: 3, windowMs: 600_000 });
+  assert.throws(() => countPerWindow('abc'), /COUNT\/WINDOW/);
+  assert.throws(() => countPerWindow('1'), /COUNT\/WINDOW/);
 });

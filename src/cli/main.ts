@@ -154,7 +154,7 @@ program
   )
   .option(
     '--client-reneg-limit <n/window>',
-    'client-initiated renegotiations per window, e.g. 3/600000 (ms) or 3/10m (0 = unlimited)',
+    'client-initiated renegotiations per window, e.g. 3/600000 (ms) or 3/10m; 0: no limit',
     countPerWindow,
   )
   .addOption(

@@ -24,6 +24,8 @@ export function integer(min: number, max = Number.MAX_SAFE_INTEGER): (value: str
  * milliseconds or as a duration (COUNT 0: no limit).
  */
 export function countPerWindow(value: string): Rate {
+  // A count of 0 is no limit, whatever the window; "0" alone says so as the help does.
+  if (value.trim() === '0') return { count: 0, windowMs: 0 };
   const rate = parseRate(value.trim(), 0);
   if (!rate.ok)
     throw new InvalidArgumentError(
