@@ -23,6 +23,8 @@ import { DEFAULT_SCAN_OPTIONS } from '../src/scan/types.ts';
 import { which } from '../test/peers/binaries.ts';
 import { startGnutlsServer } from '../test/peers/gnutls-server.ts';
 import { startOpensslServer } from '../test/peers/openssl-server.ts';
+import { spawnPeer } from '../test/peers/peer-process.ts';
+import { freePort } from '../test/peers/ports.ts';
 import { startDelayProxy } from './lib/delay-proxy.ts';
 import { describeMachine } from './lib/machine.ts';
 import { median } from './lib/stats.ts';
@@ -42,8 +44,40 @@ interface LatencyPeer {
   stop(): Promise<void>;
 }
 
-async function startLatencyPeers(files: { serverCert: string; serverKey: string }): Promise<LatencyPeer[]> {
+async function startLatencyPeers(
+  files: { serverCert: string; serverKey: string },
+  renegoMain: string,
+): Promise<LatencyPeer[]> {
   const peers: LatencyPeer[] = [];
+  // A server that handles its connections concurrently, as production servers do: gnutls-serv
+  // finishes concurrent handshakes one round trip apart and s_server serves one connection at a
+  // time, so behind them a connection's renegotiation waits for the others' handshakes and the
+  // plan's bound (its longest chain) cannot be reached. renego server runs in its own process.
+  const port = await freePort();
+  const renego = await spawnPeer({
+    name: 'renego server',
+    command: process.execPath,
+    args: [
+      renegoMain,
+      'server',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--cert',
+      files.serverCert,
+      '--key',
+      files.serverKey,
+      '--www',
+      '--client-renegotiation',
+      '--client-reneg-limit',
+      '0',
+    ],
+    host: '127.0.0.1',
+    port,
+    readyPattern: /^listening /m,
+  });
+  peers.push({ name: 'renego server --www --client-renegotiation', port, http: true, stop: renego.stop });
   if (which('gnutls-serv')) {
     for (const priority of ['NORMAL', 'NORMAL:%UNSAFE_RENEGOTIATION']) {
       const s = await startGnutlsServer({ cert: files.serverCert, key: files.serverKey, http: true, priority });
@@ -101,7 +135,7 @@ export async function runLatencyBench(o: {
   const files = await writePkiFiles(join(build.dir, 'pki'), await createTestPki({ keyType: 'rsa' }));
   const rows: Row[] = [];
   let met = true;
-  const peers = await startLatencyPeers(files);
+  const peers = await startLatencyPeers(files, build.main);
   try {
     for (const p of peers) {
       for (const delay of o.delays) {
