@@ -15,7 +15,7 @@ import type {
   NewTicket,
   ServerIdentity,
 } from './client-states.ts';
-import { expectCcs, expectMessage, sendFinished } from './common.ts';
+import { expectCcs, expectMessage, recordHandshake, sendFinished } from './common.ts';
 import type { HandshakeContext, HandshakeInput } from './context.ts';
 import { VerifiedFinished, type FinishedInputs } from './proofs.ts';
 
@@ -76,16 +76,15 @@ function completeHandshake(
   const { offer, choice, server, clientAuth } = keyed;
   const resumed = keyed.finish.kind === 'resumed';
   const certificates = peerCertificates(server);
-  const sec = cx.security;
-  const renegotiation = sec.handshakes;
-  // RFC 5746 §3.4: the flag is set by the first handshake and never changes afterwards.
-  if (!offer.renegotiation) sec.secureRenegotiation = choice.secureRenegotiation;
-  sec.version = choice.version;
-  sec.suite = choice.suite;
-  sec.extendedMasterSecret = choice.ems;
-  sec.peerCertificates = certificates;
-  sec.alpn = choice.alpn;
-  sec.handshakes++;
+  const renegotiation = recordHandshake(cx.security, {
+    renegotiation: offer.renegotiation,
+    secureRenegotiation: choice.secureRenegotiation,
+    version: choice.version,
+    suite: choice.suite,
+    ems: choice.ems,
+    peerCertificates: certificates,
+    alpn: choice.alpn,
+  });
   const session: ClientSession = {
     version: choice.version,
     cipherSuite: choice.suite.id,

@@ -5,7 +5,8 @@ import type { RecordProtector } from '../crypto/record-protection.ts';
 import { HandshakeType, handshakeTypeName } from '../wire/enums.ts';
 import { TlsError } from '../wire/errors.ts';
 import { encodeHandshake, isUnknown, type HandshakeMessage } from '../wire/handshake.ts';
-import type { HandshakeContext, HandshakeInput } from './context.ts';
+import type { CipherSuiteInfo } from '../crypto/suites.ts';
+import type { ConnectionSecurity, HandshakeContext, HandshakeInput } from './context.ts';
 import { finishedVerifyData, type FinishedInputs } from './proofs.ts';
 
 /** The awaited message, or unexpected_message (RFC 5246 §7.4: messages MUST come in the order given). */
@@ -58,4 +59,30 @@ export function randomWithTime(): Uint8Array {
   r[2] = t >>> 8;
   r[3] = t;
   return r;
+}
+
+/** What a completed handshake established, as both sides record it on the connection. */
+export interface Established {
+  /** This handshake renegotiated (it was not the connection's first). */
+  readonly renegotiation: boolean;
+  readonly secureRenegotiation: boolean;
+  readonly version: number;
+  readonly suite: CipherSuiteInfo;
+  readonly ems: boolean;
+  readonly peerCertificates: readonly Uint8Array[];
+  readonly alpn: string | undefined;
+}
+
+/** Records a completed handshake on the connection; answers how many came before it. */
+export function recordHandshake(sec: ConnectionSecurity, e: Established): number {
+  const before = sec.handshakes;
+  // RFC 5746 §3.4 and §3.6: the flag is set by the first handshake and never changes afterwards.
+  if (!e.renegotiation) sec.secureRenegotiation = e.secureRenegotiation;
+  sec.version = e.version;
+  sec.suite = e.suite;
+  sec.extendedMasterSecret = e.ems;
+  sec.peerCertificates = e.peerCertificates;
+  sec.alpn = e.alpn;
+  sec.handshakes++;
+  return before;
 }

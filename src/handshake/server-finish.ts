@@ -5,7 +5,7 @@
  * the session cache.
  */
 import { HandshakeType } from '../wire/enums.ts';
-import { expectCcs, expectMessage, sendFinished, sendMessage } from './common.ts';
+import { expectCcs, expectMessage, recordHandshake, sendFinished, sendMessage } from './common.ts';
 import type { HandshakeContext, HandshakeInput } from './context.ts';
 import { VerifiedFinished, type FinishedInputs } from './proofs.ts';
 import type { ServerSession } from './server-sessions.ts';
@@ -86,15 +86,15 @@ function completeHandshake(cx: HandshakeContext, env: ServerEnvironment, keyed: 
   const resumed = keyed.finish.kind === 'resumed';
   const certificates = clientCertificates(client);
   const sec = cx.security;
-  const renegotiation = sec.handshakes;
-  // RFC 5746 §3.6: the flag is set by the first handshake and never changes afterwards.
-  if (!hs.renegotiation) sec.secureRenegotiation = hs.secureRenegotiation;
-  sec.version = hs.version;
-  sec.suite = hs.suite;
-  sec.extendedMasterSecret = hs.ems;
-  sec.peerCertificates = certificates;
-  sec.alpn = hs.alpn;
-  sec.handshakes++;
+  const renegotiation = recordHandshake(sec, {
+    renegotiation: hs.renegotiation,
+    secureRenegotiation: hs.secureRenegotiation,
+    version: hs.version,
+    suite: hs.suite,
+    ems: hs.ems,
+    peerCertificates: certificates,
+    alpn: hs.alpn,
+  });
   if (env.sessions && hs.sessionId.length > 0 && !resumed) env.sessions.put(hs.sessionId, sessionOf(keyed));
   sec.sessionId = hs.sessionId;
   cx.emit({
