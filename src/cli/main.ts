@@ -22,7 +22,7 @@ import type { ClientRunOptions } from '../tools/client.ts';
 import { EXIT, UsageError } from '../tools/usage.ts';
 import { describeSystemError } from '../text/system-error.ts';
 import { formatDuration } from '../syntax/duration.ts';
-import { countPerWindow, helpFooter, integer, serverPolicyHelp } from './options.ts';
+import { countPerWindow, helpFooter, integer, probeOptions, serverPolicyHelp } from './options.ts';
 import { addQueueCommands } from './scan-queue.ts';
 
 /** The subcommand running, for the one-line error prefix. */
@@ -370,41 +370,33 @@ transparent
     process.stdout.write(await uninstallInterception());
   });
 
-const scan = program
-  .command('scan')
-  .description('measure renegotiation on servers: do I need to switch it off, and what will break?')
-  .argument(
-    '[targets...]',
-    'HOST[:PORT], [IPv6]:PORT, or SCHEME://HOST[:PORT] (https, smtp, imap, pop3, ftp, xmpp, ldap, postgres)',
-  )
-  .option('--targets-file <file>', 'one target per line (- for stdin; # comments)')
-  .option(
-    '--quick',
-    'RFC 5746 (extension and SCSV), one secure and one insecure client renegotiation, TLS 1.3 only: no run, paths or split',
-  )
-  .option('--json', 'one JSON object per target (JSON Lines), schema in docs/scan.md')
-  .option('--html <file>', 'also write a self-contained HTML report (as --html-file)')
-  .option('--html-file <file>', 'write a self-contained HTML report to FILE, beside the output on stdout')
-  .option('--json-file <file>', 'write JSON Lines to FILE, beside the output on stdout')
-  .option('-q, --quiet', 'findings only: no progress bar, no summary, nothing for a clean target')
-  .option('--no-color', 'no colours (also when NO_COLOR is set, or stdout is not a terminal)')
-  .option(
-    '--fail-on <severity>',
-    'exit 1 when a finding reaches: high (CVE-2009-3555), medium (also CVE-2011-1473 without limit, triple handshake; the default) or any (also renegotiation limited)',
-  )
-  .option('--concurrency <n>', 'targets scanned at once (default 32)', integer(1))
-  .option('--shard <K/N>', 'scan only the K-th of N slices of the target list')
-  .option('--starttls <protocol>', 'smtp, imap, pop3, ftp, xmpp, ldap or postgres, for every target')
-  .option('--servername <name>', 'SNI and HTTP Host (default: the target host unless it is an IP address)')
-  .option('-4, --ipv4', 'connect over IPv4 only')
-  .option('-6, --ipv6', 'connect over IPv6 only')
-  .option('--timeout <ms>', 'bound on every wait of every probe (default 5000)', integer(1))
-  .option('--max-renegotiations <n>', 'client-initiated renegotiations tried in a row (default 10)', integer(1))
-  .option('--paths <paths>', 'HTTP paths to request for server-initiated renegotiation, comma-separated (default /)')
-  .option('--no-http', 'not an HTTP service: skip the path and split-request checks')
-  .option('--retries <n>', 'retries of a connection that fails before TLS starts (default 1)', integer(0))
+const scan = probeOptions(
+  program
+    .command('scan')
+    .description('measure renegotiation on servers: do I need to switch it off, and what will break?')
+    .argument(
+      '[targets...]',
+      'HOST[:PORT], [IPv6]:PORT, or SCHEME://HOST[:PORT] (https, smtp, imap, pop3, ftp, xmpp, ldap, postgres)',
+    )
+    .option('--targets-file <file>', 'one target per line (- for stdin; # comments)')
+    .option(
+      '--quick',
+      'RFC 5746 (extension and SCSV), one secure and one insecure client renegotiation, TLS 1.3 only: no run, paths or split',
+    )
+    .option('--json', 'one JSON object per target (JSON Lines), schema in docs/scan.md')
+    .option('--html <file>', 'also write a self-contained HTML report (as --html-file)')
+    .option('--html-file <file>', 'write a self-contained HTML report to FILE, beside the output on stdout')
+    .option('--json-file <file>', 'write JSON Lines to FILE, beside the output on stdout')
+    .option('-q, --quiet', 'findings only: no progress bar, no summary, nothing for a clean target')
+    .option('--no-color', 'no colours (also when NO_COLOR is set, or stdout is not a terminal)')
+    .option(
+      '--fail-on <severity>',
+      'exit 1 when a finding reaches: high (CVE-2009-3555), medium (also CVE-2011-1473 without limit, triple handshake; the default) or any (also renegotiation limited)',
+    )
+    .option('--concurrency <n>', 'targets scanned at once (default 32)', integer(1))
+    .option('--shard <K/N>', 'scan only the K-th of N slices of the target list'),
+)
   .option('--rate <n>', 'at most n new connections per second over the whole run', integer(1))
-  .option('--connections-per-target <n>', 'parallel connections to one target (default 6)', integer(1))
   .option('--no-progress', 'no progress bar even on a terminal')
   .addHelpText(
     'after',

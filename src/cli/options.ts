@@ -2,7 +2,7 @@
  * Parsers for option values and the exit-code footer of every --help. A bad value is reported by
  * commander on one line, naming the option, and the command exits with EXIT.usage.
  */
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import type { ServerRenegotiationPolicy } from '../handshake/server-config.ts';
 import { parseRate, type Rate } from '../syntax/rate.ts';
 import { EXIT } from '../tools/usage.ts';
@@ -60,4 +60,19 @@ export function serverPolicyHelp(p: ServerRenegotiationPolicy): string {
     ['legacy clients refused', yes(p.requireSecureClients), '--strict'],
   ].map(([what, value, flag]) => `  ${`${what}:`.padEnd(31)}${value!.padEnd(23)}${flag}`);
   return `\nRenegotiation policy without flags or --preset:\n${lines.join('\n')}`;
+}
+
+/** How each target is probed: the options a local scan and a queued campaign share. */
+export function probeOptions(command: Command): Command {
+  return command
+    .option('--starttls <protocol>', 'smtp, imap, pop3, ftp, xmpp, ldap or postgres, for every target')
+    .option('--servername <name>', 'SNI and HTTP Host (default: the target host unless it is an IP address)')
+    .option('-4, --ipv4', 'connect over IPv4 only')
+    .option('-6, --ipv6', 'connect over IPv6 only')
+    .option('--timeout <ms>', 'bound on every wait of every probe (default 5000)', integer(1))
+    .option('--max-renegotiations <n>', 'client-initiated renegotiations tried in a row (default 10)', integer(1))
+    .option('--paths <paths>', 'HTTP paths to request for server-initiated renegotiation, comma-separated (default /)')
+    .option('--no-http', 'not an HTTP service: skip the path and split-request checks')
+    .option('--retries <n>', 'retries of a connection that fails before TLS starts (default 1)', integer(0))
+    .option('--connections-per-target <n>', 'parallel connections to one target (default 6)', integer(1));
 }

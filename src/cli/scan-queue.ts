@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import type { ScanIo } from '../tools/scan-options.ts';
-import { helpFooter, integer } from './options.ts';
+import { helpFooter, integer, probeOptions } from './options.ts';
 
 const QUEUE_HELP = 'the Redis holding the queue: redis://HOST:PORT/DB (rediss:// for TLS)';
 
@@ -27,24 +27,16 @@ export function addQueueCommands(scan: Command): void {
   // stand, so each action reads its options merged with the parent's (optsWithGlobals); they are declared here too
   // so each subcommand's --help lists them.
 
-  scan
-    .command('enqueue')
-    .description('add one job per target to a campaign on a Redis queue (a target already there is not added again)')
-    .argument('[targets...]', 'HOST[:PORT], [IPv6]:PORT, or SCHEME://HOST[:PORT], as for a local scan')
-    .requiredOption('--queue <url>', QUEUE_HELP)
-    .requiredOption('--campaign <name>', 'the campaign: letters, digits, ".", "-", "_"')
-    .option('--targets-file <file>', 'one target per line (- for stdin; # comments)')
-    .option('--quick', 'the quick plan for every target: RFC 5746, one renegotiation of each kind, TLS 1.3 only')
-    .option('--starttls <protocol>', 'smtp, imap, pop3, ftp, xmpp, ldap or postgres, for every target')
-    .option('--servername <name>', 'SNI and HTTP Host (default: the target host unless it is an IP address)')
-    .option('-4, --ipv4', 'connect over IPv4 only')
-    .option('-6, --ipv6', 'connect over IPv6 only')
-    .option('--timeout <ms>', 'bound on every wait of every probe (default 5000)', integer(1))
-    .option('--max-renegotiations <n>', 'client-initiated renegotiations tried in a row (default 10)', integer(1))
-    .option('--paths <paths>', 'HTTP paths for server-initiated renegotiation, comma-separated (default /)')
-    .option('--no-http', 'not an HTTP service: skip the path and split-request checks')
-    .option('--retries <n>', 'retries of a connection within one run, as for a local scan (default 1)', integer(0))
-    .option('--connections-per-target <n>', 'parallel connections to one target (default 6)', integer(1))
+  probeOptions(
+    scan
+      .command('enqueue')
+      .description('add one job per target to a campaign on a Redis queue (a target already there is not added again)')
+      .argument('[targets...]', 'HOST[:PORT], [IPv6]:PORT, or SCHEME://HOST[:PORT], as for a local scan')
+      .requiredOption('--queue <url>', QUEUE_HELP)
+      .requiredOption('--campaign <name>', 'the campaign: letters, digits, ".", "-", "_"')
+      .option('--targets-file <file>', 'one target per line (- for stdin; # comments)')
+      .option('--quick', 'the quick plan for every target: RFC 5746, one renegotiation of each kind, TLS 1.3 only'),
+  )
     .option(
       '--queue-retries <n>',
       'runs again of a target found unreachable, with doubling backoff (default 3)',
