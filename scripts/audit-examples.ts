@@ -1,6 +1,6 @@
 /**
  * The realistic-configuration verdicts of docs/audit.md, from actual runs of the CLI: writes each
- * host's files with the test fixtures' builders (test/audit-fixtures.ts) into a temporary folder,
+ * host's files with the test fixtures' builders (test/audit/fixtures.ts) into a temporary folder,
  * runs `renego audit FILES --json` (src/cli/main.ts under tsx, as `npm run renego` does), and
  * prints the table as Markdown. `npm run audit-examples` (also with --files DIR to keep them).
  */
@@ -20,7 +20,7 @@ import {
   regExport,
   stunnelConf,
   type BindingSpec,
-} from '../test/audit-fixtures.ts';
+} from '../test/audit/fixtures.ts';
 
 interface Example {
   readonly name: string;

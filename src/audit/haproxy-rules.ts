@@ -6,7 +6,7 @@
  *   listeners, and on libraries without it an info callback fails a connection whose client
  *   starts a handshake after the first ("Disable renegotiation (CVE-2009-3555)"; log code
  *   "Rejected a client-initiated SSL renegotiation attempt"). No keyword changes that, and
- *   OPENSSL_CONF Options do not either (checked live: test/audit-live-proxies.test.ts).
+ *   OPENSSL_CONF Options do not either (checked live: test/audit/live-proxies.test.ts).
  * - There is no `no-renegotiation` bind option: HAProxy 2.6 refuses the configuration
  *   ("unknown option 'no-renegotiation' on global statement 'ssl-default-bind-options'").
  * - Backends: `server … ssl` answers a server's renegotiation as the library allows; recent

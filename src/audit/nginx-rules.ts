@@ -10,7 +10,7 @@
  *   asked for in the initial handshake).
  * - `ssl_conf_command Options UnsafeLegacyRenegotiation, ClientRenegotiation, -NoRenegotiation`
  *   does not change that: nginx sets NoRenegotiation on the connection itself (checked live,
- *   test/audit-live-proxies.test.ts, nginx 1.22.1 with OpenSSL 3.0).
+ *   test/audit/live-proxies.test.ts, nginx 1.22.1 with OpenSSL 3.0).
  * - As a client of https upstreams (proxy_pass https://…) nginx answers an upstream's
  *   renegotiation since 1.13.0, with the library's RFC 5746 rules.
  */

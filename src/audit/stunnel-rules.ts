@@ -3,7 +3,7 @@
  * yes (if supported by OpenSSL)", and "disabling TLS renegotiation does not fully mitigate"
  * the CPU DoS; `options = SSL_OPTIONS`: OpenSSL option names without SSL_OP_, a leading `-`
  * clears one, several lines add up); renegotiation-knobs-and-attacks.md §2 for OpenSSL.
- * What was measured on stunnel 5.68 with OpenSSL 3.0 (test/audit-live-proxies.test.ts):
+ * What was measured on stunnel 5.68 with OpenSSL 3.0 (test/audit/live-proxies.test.ts):
  * - `renegotiation = yes` (the default) adds nothing to OpenSSL: a client's renegotiation gets
  *   OpenSSL 3's warning no_renegotiation unless `options = ALLOW_CLIENT_RENEGOTIATION`.
  * - `renegotiation = no` aborts the connection from stunnel's info callback, after OpenSSL has

@@ -31,7 +31,7 @@ export interface LaidOutRecord {
 }
 
 /**
- * Low-level, for tests of what an on-path observer can see (test/guard-evasion.test.ts): given
+ * Low-level, for tests of what an on-path observer can see (test/guard/evasion.test.ts): given
  * the plaintext the record layer is about to seal as one or more records, returns the records to
  * seal instead (any split, or bytes a hostile peer adds, each at most 2^14), or undefined for the
  * usual layout. Called for every outgoing record, ChangeCipherSpec included.

@@ -1,6 +1,6 @@
 /**
  * Driving one engine with arbitrary input and checking how it ends (the fuzz properties of
- * test/client-engine.test.ts and test/server-engine.test.ts): input never throws out of
+ * test/connection/client.test.ts and test/connection/server.test.ts): input never throws out of
  * receive(), at most one record is ever buffered, errors are typed and sticky, and a local
  * error's fatal alert is the last record out (RFC 5246 §7.2.2).
  */
