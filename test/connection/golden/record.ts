@@ -162,7 +162,7 @@ async function recordServerSession(s: GoldenSession): Promise<Wire> {
   let socket: Socket | undefined;
   try {
     const engine = createEngine(s.engine);
-    const accepted = once(listener, 'connection') as Promise<[Socket]>;
+    const accepted = once(listener, 'connection', { signal: AbortSignal.timeout(WAIT_MS) }) as Promise<[Socket]>;
     client = await startProcess({
       name: 'openssl s_client',
       command: opensslBinary(),
@@ -170,12 +170,11 @@ async function recordServerSession(s: GoldenSession): Promise<Wire> {
       host: HOST,
       port: address.port,
     });
-    [socket] = await Promise.race([
-      accepted,
-      sleep(WAIT_MS).then(() => Promise.reject(new Error(`s_client did not connect${client?.output() ?? ''}`))),
-    ]);
-    const wire = new Wire(engine, 'server', socket);
     const peer = client;
+    [socket] = await accepted.catch(() => {
+      throw new Error(`s_client did not connect within ${WAIT_MS} ms:\n${peer.output()}`);
+    });
+    const wire = new Wire(engine, 'server', socket);
     await until(() => wire.handshakes() >= 1 || wire.over(), WAIT_MS);
     for (let i = 0; i < s.renegotiations && !wire.over(); i++) {
       if (s.initiator === 'engine') wire.call({ kind: 'renegotiate' });
