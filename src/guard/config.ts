@@ -36,6 +36,7 @@ import { DEFAULT_HELLO_MEMORY_BYTES } from './hello-budget.ts';
 import { EndpointError, parseEndpoint, type Endpoint } from '../syntax/endpoint.ts';
 import { parseDuration } from '../syntax/duration.ts';
 import { parseRate } from '../syntax/rate.ts';
+import { parseWholeNumber } from '../syntax/whole-number.ts';
 import type { RateLimit } from '../handshake/rate-limit.ts';
 import { POLICY_MODES, type GuardPolicy, type PolicyMode } from './policy.ts';
 import { destinationPolicies, DestinationPolicyError, type DestinationPolicies } from './destination-policy.ts';
@@ -211,8 +212,9 @@ function parseRateLimit(value: unknown, path: string, problems: Problems): RateL
   return { count, windowMs };
 }
 
+/** A whole number of at least min: a YAML number, or a flag's text in the syntax of src/syntax/whole-number.ts. */
 function parseCount(value: unknown, path: string, problems: Problems, min: number): number | undefined {
-  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  const n = typeof value === 'string' ? parseWholeNumber(value, min) : value;
   if (typeof n === 'number' && Number.isInteger(n) && n >= min) return n;
   return problems.add(path, `expected a whole number of at least ${min}, got ${show(value)}`);
 }
