@@ -138,3 +138,14 @@ test('no module in src/ imports upward, sideways, or from another front end, bey
   const gone = [...KNOWN_VIOLATIONS].filter((edge) => !found.has(edge));
   assert.deepStrictEqual(gone, [], 'fixed: remove these from KNOWN_VIOLATIONS');
 });
+
+test("the lab reaches records only through the adapter's record relay, not the engine's record layer or framing", () => {
+  const reaching = IMPORTS.filter(
+    ([from, to]) => folderOf(from) === 'lab' && (folderOf(to) === 'connection' || to === 'wire/record.ts'),
+  ).map(([from, to]) => `${from} → ${to}`);
+  assert.deepStrictEqual(reaching, [], 'use src/adapter/record-relay.ts');
+  assert.ok(
+    IMPORTS.some(([from, to]) => from === 'lab/attacker.ts' && to === 'adapter/record-relay.ts'),
+    'the attacker uses the relay (a check over nothing would pass)',
+  );
+});
