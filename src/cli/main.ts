@@ -194,49 +194,26 @@ program
     if (o.strict) renegotiation.requireSecureClients = true;
     if (o.refuseWith) renegotiation.refuseWith = o.refuseWith;
     if (o.clientRenegLimit) renegotiation.clientLimit = o.clientRenegLimit;
-    const { consoleCommand, startServer } = await import('../tools/server.ts');
-    // Handlers first: a signal during start-up must not kill the process before its throwaway
-    // keys can be removed (the 'exit' hook does not run on death by signal).
-    const state: { server?: Awaited<ReturnType<typeof startServer>>; stopping?: true } = {};
-    // A second signal (a second Ctrl-C, or a supervisor that signals the group and the process)
-    // exits at once instead of killing the process: process.exit still runs the hook that
-    // removes the throwaway keys, which death by a signal's default action would not.
-    const stop = (): void => {
-      if (state.stopping) process.exit(0);
-      state.stopping = true;
-      void state.server?.close().then(() => process.exit(0));
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-    const server = await startServer({
+    const { runServer } = await import('../tools/server.ts');
+    await runServer({
       host: o.host,
       port: o.port,
-      certFile: o.cert,
-      keyFile: o.key,
+      cert: o.cert,
+      key: o.key,
       keyType: o.keyType,
       preset: o.preset,
       renegotiation,
       clientCert: o.clientCert,
       requireClientCert: o.requireClientCert,
-      clientCaFile: o.clientCa,
+      clientCa: o.clientCa,
       protectedPath: o.protectedPath,
       www: o.www,
       minVersion: o.minVersion,
       maxVersion: o.maxVersion,
       ciphers: o.ciphers,
-      alpn: o.alpn?.split(','),
+      alpn: o.alpn,
       handshakeTimeoutMs: o.handshakeTimeout,
       json: o.json,
-    });
-    state.server = server;
-    if (state.stopping) return stop();
-    // s_server's console on stdin, and SIGUSR1 for a HelloRequest to every connection.
-    process.on('SIGUSR1', () => void server.renegotiateAll({ requestCert: false }));
-    const { createInterface } = await import('node:readline');
-    createInterface({ input: process.stdin }).on('line', (line) => {
-      const command = consoleCommand(line);
-      if (command === 'quit') stop();
-      else if (command !== undefined) void server.renegotiateAll({ requestCert: command === 'renegotiate-cert' });
     });
   });
 
