@@ -17,8 +17,9 @@ import { trustStoreFromPem } from '../pki/verify.ts';
 import { consoleCommand } from '../server/console.ts';
 import { ServerListenError, startServer, type RunningServer, type StartServerOptions } from '../server/start.ts';
 import { ProtocolVersion } from '../wire/enums.ts';
+import { isTlsError } from '../wire/errors.ts';
 import { versionFromName } from './versions.ts';
-import { UsageError, readUserFile, unusableCertificate } from './usage.ts';
+import { UsageError, readUserFile, unusableCertificate, userPrivateKey } from './usage.ts';
 
 /** The flags of `renego server`, as the command line gives them. */
 export interface ServerFlags {
@@ -115,6 +116,8 @@ function userCertificate(certFile: string, keyFile: string | undefined): ServerC
   try {
     return loadCertificate(certPem, keyPem);
   } catch (e) {
+    // Not the engine's own refusal: the key may not decode, which userPrivateKey says in the user's terms.
+    if (!isTlsError(e)) userPrivateKey(keyFile === undefined ? '--cert' : '--key', keyFile ?? certFile, keyPem);
     throw unusableCertificate(e);
   }
 }
