@@ -14,7 +14,7 @@ import {
   DEFAULT_TIMEOUTS,
 } from '../guard/defaults.ts';
 import { DEFAULT_HELLO_MEMORY_BYTES } from '../guard/hello-budget.ts';
-import { SAFE_SERVER_RENEGOTIATION } from '../handshake/server-config.ts';
+import { SAFE_SERVER_RENEGOTIATION, type ServerRenegotiationPolicy } from '../handshake/server-config.ts';
 import { SERVER_PRESETS } from '../handshake/server-presets.ts';
 import { DEFENCES } from '../lab/defences.ts';
 import { STARTTLS_PROTOCOLS } from '../scan/starttls.ts';
@@ -186,7 +186,7 @@ program
     ),
   )
   .action(async (o) => {
-    const renegotiation: Record<string, unknown> = {};
+    const renegotiation: Partial<ServerRenegotiationPolicy> = {};
     if (o.renegotiation === false) renegotiation.enabled = false;
     if (o.clientRenegotiation !== undefined) renegotiation.allowClientInitiated = o.clientRenegotiation;
     if (o.legacyRenegotiation) renegotiation.allowUnsafeLegacy = true;
