@@ -26,11 +26,12 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createTestPki, writePkiFiles, type PkiFiles } from '../src/pki/throwaway.ts';
 import type { ScanReport } from '../src/scan/types.ts';
-import { startServer, type RunningServer } from '../src/tools/server.ts';
+import { startServer, type RunningServer } from '../src/server/start.ts';
 import { which } from '../test/peers/binaries.ts';
 import { startGnutlsServer } from '../test/peers/gnutls-server.ts';
 import { startNodeTlsServer } from '../test/peers/node-server.ts';
 import { startOpensslServer } from '../test/peers/openssl-server.ts';
+import { serverCertificate } from '../test/peers/renego-server.ts';
 import { updateSection } from './lib/docs.ts';
 import { describeMachine } from './lib/machine.ts';
 import { median } from './lib/stats.ts';
@@ -119,15 +120,14 @@ async function startPeers(files: PkiFiles): Promise<Peer[]> {
       });
     }
   }
-  for (const preset of ['legacy-2009', 'rfc5746', 'openssl3-default']) {
+  for (const preset of ['legacy-2009', 'rfc5746', 'openssl3-default'] as const) {
     const s: RunningServer = await startServer({
       host: '127.0.0.1',
       port: 0,
       preset,
       www: true,
       protectedPath: '/secure',
-      certFile: files.serverCert,
-      keyFile: files.serverKey,
+      certificate: serverCertificate(files),
       log: () => undefined,
     });
     peers.push({

@@ -169,8 +169,9 @@ export abstract class EngineSocket<C extends Connection> extends Duplex {
 
   /**
    * Low-level: hands the TCP socket and the engine's record layer (keys in force)
-   * to a tool that relays records itself (the lab's attacker). This stream is
-   * finished afterwards; no event or data reaches it again.
+   * to a tool that relays records itself, through takeOverSession in
+   * record-relay.ts (the lab's attacker). This stream is finished afterwards; no
+   * event or data reaches it again.
    */
   takeOver(): { socket: net.Socket; records: RecordLayer } {
     clearTimeout(this.timer);

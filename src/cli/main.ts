@@ -14,7 +14,7 @@ import {
   DEFAULT_TIMEOUTS,
 } from '../guard/defaults.ts';
 import { DEFAULT_HELLO_MEMORY_BYTES } from '../guard/hello-budget.ts';
-import { SAFE_SERVER_RENEGOTIATION } from '../handshake/server-config.ts';
+import { SAFE_SERVER_RENEGOTIATION, type ServerRenegotiationPolicy } from '../handshake/server-config.ts';
 import { SERVER_PRESETS } from '../handshake/server-presets.ts';
 import { DEFENCES } from '../lab/defences.ts';
 import { STARTTLS_PROTOCOLS } from '../scan/starttls.ts';
@@ -22,7 +22,7 @@ import type { ClientRunOptions } from '../tools/client.ts';
 import { EXIT, UsageError } from '../tools/usage.ts';
 import { describeSystemError } from '../text/system-error.ts';
 import { formatDuration } from '../syntax/duration.ts';
-import { countPerWindow, helpFooter, integer, probeOptions, serverPolicyHelp } from './options.ts';
+import { helpFooter, probeOptions, rateLimitArg, serverPolicyHelp, wholeNumberArg } from './options.ts';
 import { addQueueCommands } from './scan-queue.ts';
 
 /** The subcommand running, for the one-line error prefix. */
@@ -53,7 +53,7 @@ program
   .option('-k, --insecure', 'do not verify the server certificate (auditing self-signed servers)')
   .option('--cert <file>', 'client certificate chain (PEM)')
   .option('--key <file>', 'client private key (PEM)')
-  .option('--renegotiate <n>', 'client-initiated renegotiations after the handshake', integer(0), 0)
+  .option('--renegotiate <n>', 'client-initiated renegotiations after the handshake', wholeNumberArg(0), 0)
   .option('--legacy', 'DANGER: signal no RFC 5746 at all, like a 2009 client (lab and scanning only)')
   .option('--scsv-only', 'signal RFC 5746 with TLS_EMPTY_RENEGOTIATION_INFO_SCSV instead of the extension')
   .option('--allow-legacy-server', 'complete handshakes with servers without RFC 5746 (no renegotiation with them)')
@@ -66,7 +66,7 @@ program
   )
   .option('--request <text>', 'send this after each handshake and print the reply (\\r\\n escapes allowed)')
   .option('--alpn <protocols>', 'ALPN protocols, comma-separated')
-  .option('--timeout <ms>', 'per-handshake and per-read timeout', integer(1), 10_000)
+  .option('--timeout <ms>', 'per-handshake and per-read timeout', wholeNumberArg(1), 10_000)
   .option('--trace', 'print every record and handshake message on stderr (like s_client -msg)')
   .option('--showcerts', "report the server's whole chain as PEM (like s_client -showcerts)")
   .option('--reconnect', "connect a second time offering the first connection's session (like s_client -reconnect)")
@@ -138,7 +138,7 @@ program
   .command('server')
   .description('a TLS server on the renego engine (like openssl s_server), with every renegotiation switch')
   .option('--host <address>', 'address to listen on', '127.0.0.1')
-  .option('--port <n>', 'port (0: any free port)', integer(0, 65535), 4433)
+  .option('--port <n>', 'port (0: any free port)', wholeNumberArg(0, 65535), 4433)
   .option('--cert <file>', 'certificate chain (PEM); without it a throwaway CA and certificate are generated')
   .option('--key <file>', 'private key (PEM)')
   .addOption(new Option('--key-type <type>', 'throwaway key type').choices(['rsa', 'ecdsa']).default('rsa'))
@@ -155,7 +155,7 @@ program
   .option(
     '--client-reneg-limit <n/window>',
     'client-initiated renegotiations per window, e.g. 3/600000 (ms) or 3/10m; 0: no limit',
-    countPerWindow,
+    rateLimitArg,
   )
   .addOption(
     new Option('--client-cert <when>', 'ask for a client certificate').choices(['none', 'initial', 'renegotiate']),
@@ -171,7 +171,7 @@ program
   .option('--max-version <v>', 'tls1, tls1.1 or tls1.2', 'tls1.2')
   .option('--ciphers <list>', 'cipher suites in preference order, IANA or OpenSSL names')
   .option('--alpn <protocols>', 'ALPN protocols in preference order, comma-separated')
-  .option('--handshake-timeout <ms>', 'drop clients whose handshake takes longer', integer(1), 10_000)
+  .option('--handshake-timeout <ms>', 'drop clients whose handshake takes longer', wholeNumberArg(1), 10_000)
   .option('--json', 'log JSON lines')
   .addHelpText('after', serverPolicyHelp(SAFE_SERVER_RENEGOTIATION))
   .addHelpText(
@@ -186,7 +186,7 @@ program
     ),
   )
   .action(async (o) => {
-    const renegotiation: Record<string, unknown> = {};
+    const renegotiation: Partial<ServerRenegotiationPolicy> = {};
     if (o.renegotiation === false) renegotiation.enabled = false;
     if (o.clientRenegotiation !== undefined) renegotiation.allowClientInitiated = o.clientRenegotiation;
     if (o.legacyRenegotiation) renegotiation.allowUnsafeLegacy = true;
@@ -194,49 +194,26 @@ program
     if (o.strict) renegotiation.requireSecureClients = true;
     if (o.refuseWith) renegotiation.refuseWith = o.refuseWith;
     if (o.clientRenegLimit) renegotiation.clientLimit = o.clientRenegLimit;
-    const { consoleCommand, startServer } = await import('../tools/server.ts');
-    // Handlers first: a signal during start-up must not kill the process before its throwaway
-    // keys can be removed (the 'exit' hook does not run on death by signal).
-    const state: { server?: Awaited<ReturnType<typeof startServer>>; stopping?: true } = {};
-    // A second signal (a second Ctrl-C, or a supervisor that signals the group and the process)
-    // exits at once instead of killing the process: process.exit still runs the hook that
-    // removes the throwaway keys, which death by a signal's default action would not.
-    const stop = (): void => {
-      if (state.stopping) process.exit(0);
-      state.stopping = true;
-      void state.server?.close().then(() => process.exit(0));
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-    const server = await startServer({
+    const { runServer } = await import('../tools/server.ts');
+    await runServer({
       host: o.host,
       port: o.port,
-      certFile: o.cert,
-      keyFile: o.key,
+      cert: o.cert,
+      key: o.key,
       keyType: o.keyType,
       preset: o.preset,
       renegotiation,
       clientCert: o.clientCert,
       requireClientCert: o.requireClientCert,
-      clientCaFile: o.clientCa,
+      clientCa: o.clientCa,
       protectedPath: o.protectedPath,
       www: o.www,
       minVersion: o.minVersion,
       maxVersion: o.maxVersion,
       ciphers: o.ciphers,
-      alpn: o.alpn?.split(','),
+      alpn: o.alpn,
       handshakeTimeoutMs: o.handshakeTimeout,
       json: o.json,
-    });
-    state.server = server;
-    if (state.stopping) return stop();
-    // s_server's console on stdin, and SIGUSR1 for a HelloRequest to every connection.
-    process.on('SIGUSR1', () => void server.renegotiateAll({ requestCert: false }));
-    const { createInterface } = await import('node:readline');
-    createInterface({ input: process.stdin }).on('line', (line) => {
-      const command = consoleCommand(line);
-      if (command === 'quit') stop();
-      else if (command !== undefined) void server.renegotiateAll({ requestCert: command === 'renegotiate-cert' });
     });
   });
 
@@ -393,10 +370,10 @@ const scan = probeOptions(
       '--fail-on <severity>',
       'exit 1 when a finding reaches: high (CVE-2009-3555), medium (also CVE-2011-1473 without limit, triple handshake; the default) or any (also renegotiation limited)',
     )
-    .option('--concurrency <n>', 'targets scanned at once (default 32)', integer(1))
+    .option('--concurrency <n>', 'targets scanned at once (default 32)', wholeNumberArg(1))
     .option('--shard <K/N>', 'scan only the K-th of N slices of the target list'),
 )
-  .option('--rate <n>', 'at most n new connections per second over the whole run', integer(1))
+  .option('--rate <n>', 'at most n new connections per second over the whole run', wholeNumberArg(1))
   .option('--no-progress', 'no progress bar even on a terminal')
   .addHelpText(
     'after',
@@ -483,7 +460,7 @@ program
   .option('--openssl-version <v>', 'OpenSSL whose defaults apply to absent options: 3 (default) or 1.1.1')
   .option('--scan <targets...>', 'also scan these HOST:PORT servers and put measured beside configured')
   .option('--servername <name>', 'SNI and certificate name for --scan (default: the host)')
-  .option('--timeout <ms>', 'per-wait timeout of --scan', integer(100))
+  .option('--timeout <ms>', 'per-wait timeout of --scan', wholeNumberArg(100))
   .option('--json', 'one JSON object per configured stack (JSON Lines), schema in docs/audit.md')
   .option('--html <file>', 'also write a self-contained HTML report')
   .addHelpText(

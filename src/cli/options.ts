@@ -1,37 +1,31 @@
 /**
- * Parsers for option values and the exit-code footer of every --help. A bad value is reported by
- * commander on one line, naming the option, and the command exits with EXIT.usage.
+ * Option values read with the syntaxes of src/syntax/, as commander's parsers, and the exit-code
+ * footer of every --help. A bad value is reported by commander on one line, naming the option,
+ * and the command exits with EXIT.usage.
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import type { ServerRenegotiationPolicy } from '../handshake/server-config.ts';
-import { parseRate, type Rate } from '../syntax/rate.ts';
+import { parseRateLimit, type Rate } from '../syntax/rate.ts';
+import { parseWholeNumber, wholeNumberRange } from '../syntax/whole-number.ts';
 import { EXIT } from '../tools/usage.ts';
 
-/** A whole number in [min, max]: "abc", "1.5", "-3" (with min 0) and "" are refused. */
-export function integer(min: number, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
+/** Commander's parser for a whole number in [min, max] (src/syntax/whole-number.ts). */
+export function wholeNumberArg(min: number, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
   return (value) => {
-    const n = Number(value);
-    if (!/^-?\d+$/.test(value.trim()) || n < min || n > max) {
-      const range = max === Number.MAX_SAFE_INTEGER ? `${min} or more` : `from ${min} to ${max}`;
-      throw new InvalidArgumentError(`want a whole number ${range}.`);
-    }
+    const n = parseWholeNumber(value, min, max);
+    if (n === undefined) throw new InvalidArgumentError(`want a whole number ${wholeNumberRange(min, max)}.`);
     return n;
   };
 }
 
-/**
- * COUNT/WINDOW (src/syntax/rate.ts), e.g. 3/600000 or 3/10m: at most COUNT in any WINDOW, in
- * milliseconds or as a duration (COUNT 0: no limit).
- */
-export function countPerWindow(value: string): Rate {
-  // A count of 0 is no limit, whatever the window; "0" alone says so as the help does.
-  if (value.trim() === '0') return { count: 0, windowMs: 0 };
-  const rate = parseRate(value.trim(), 0);
-  if (!rate.ok)
+/** Commander's parser for a rate limit, COUNT/WINDOW or 0 for none (parseRateLimit, src/syntax/rate.ts). */
+export function rateLimitArg(value: string): Rate {
+  const rate = parseRateLimit(value);
+  if (rate === undefined)
     throw new InvalidArgumentError(
       'want COUNT/WINDOW, the window in milliseconds or as a duration, e.g. 3/600000 or 3/10m.',
     );
-  return rate.rate;
+  return rate;
 }
 
 /** The footer of a subcommand's --help: what each exit code means for it, then examples. */
@@ -69,10 +63,14 @@ export function probeOptions(command: Command): Command {
     .option('--servername <name>', 'SNI and HTTP Host (default: the target host unless it is an IP address)')
     .option('-4, --ipv4', 'connect over IPv4 only')
     .option('-6, --ipv6', 'connect over IPv6 only')
-    .option('--timeout <ms>', 'bound on every wait of every probe (default 5000)', integer(1))
-    .option('--max-renegotiations <n>', 'client-initiated renegotiations tried in a row (default 10)', integer(1))
+    .option('--timeout <ms>', 'bound on every wait of every probe (default 5000)', wholeNumberArg(1))
+    .option(
+      '--max-renegotiations <n>',
+      'client-initiated renegotiations tried in a row (default 10)',
+      wholeNumberArg(1),
+    )
     .option('--paths <paths>', 'HTTP paths to request for server-initiated renegotiation, comma-separated (default /)')
     .option('--no-http', 'not an HTTP service: skip the path and split-request checks')
-    .option('--retries <n>', 'retries of a connection that fails before TLS starts (default 1)', integer(0))
-    .option('--connections-per-target <n>', 'parallel connections to one target (default 6)', integer(1));
+    .option('--retries <n>', 'retries of a connection that fails before TLS starts (default 1)', wholeNumberArg(0))
+    .option('--connections-per-target <n>', 'parallel connections to one target (default 6)', wholeNumberArg(1));
 }

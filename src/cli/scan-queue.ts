@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import type { ScanIo } from '../tools/scan-options.ts';
-import { helpFooter, integer, probeOptions } from './options.ts';
+import { helpFooter, probeOptions, wholeNumberArg } from './options.ts';
 
 const QUEUE_HELP = 'the Redis holding the queue: redis://HOST:PORT/DB (rediss:// for TLS)';
 
@@ -40,10 +40,14 @@ export function addQueueCommands(scan: Command): void {
     .option(
       '--queue-retries <n>',
       'runs again of a target found unreachable, with doubling backoff (default 3)',
-      integer(0),
+      wholeNumberArg(0),
     )
-    .option('--backoff <ms>', 'wait before the first of those runs; each next one doubles (default 2000)', integer(1))
-    .option('--target-timeout <ms>', 'wall-clock limit on one target (default 120000)', integer(100))
+    .option(
+      '--backoff <ms>',
+      'wait before the first of those runs; each next one doubles (default 2000)',
+      wholeNumberArg(1),
+    )
+    .option('--target-timeout <ms>', 'wall-clock limit on one target (default 120000)', wholeNumberArg(100))
     .addHelpText(
       'after',
       helpFooter({ ok: 'targets queued', usage: 'bad option or target file, or Redis unreachable' }, [
@@ -84,12 +88,24 @@ export function addQueueCommands(scan: Command): void {
     .description('scan targets from the queue until SIGINT or SIGTERM, then finish the ones in hand and stop')
     .requiredOption('--queue <url>', QUEUE_HELP)
     .option('--campaign <name>', 'serve this campaign only (default: every campaign, new ones as they appear)')
-    .option('--concurrency <n>', 'targets scanned at once by this process (default 8)', integer(1))
-    .option('--max-per-address <k>', 'connections at once to one IP address over all workers (default 6)', integer(1))
-    .option('--lease <ms>', 'a dead worker holds its politeness slots this long at most (default 30000)', integer(100))
-    .option('--lock-duration <ms>', "a dead worker's targets are taken back after this (default 30000)", integer(100))
-    .option('--stalled-interval <ms>', 'how often to look for such targets (default 30000)', integer(100))
-    .option('--max-stalled <n>', 'take a target back this often before giving it up (default 5)', integer(1))
+    .option('--concurrency <n>', 'targets scanned at once by this process (default 8)', wholeNumberArg(1))
+    .option(
+      '--max-per-address <k>',
+      'connections at once to one IP address over all workers (default 6)',
+      wholeNumberArg(1),
+    )
+    .option(
+      '--lease <ms>',
+      'a dead worker holds its politeness slots this long at most (default 30000)',
+      wholeNumberArg(100),
+    )
+    .option(
+      '--lock-duration <ms>',
+      "a dead worker's targets are taken back after this (default 30000)",
+      wholeNumberArg(100),
+    )
+    .option('--stalled-interval <ms>', 'how often to look for such targets (default 30000)', wholeNumberArg(100))
+    .option('--max-stalled <n>', 'take a target back this often before giving it up (default 5)', wholeNumberArg(1))
     .addHelpText(
       'after',
       helpFooter({ ok: 'stopped by a signal after draining', usage: 'bad option, or Redis unreachable at start' }, [
@@ -163,7 +179,7 @@ export function addQueueCommands(scan: Command): void {
     .requiredOption('--queue <url>', QUEUE_HELP)
     .option('--campaign <name>', 'this campaign only (default: every campaign)')
     .option('--watch', 'redraw until every campaign is finished (or Ctrl-C)')
-    .option('--interval <ms>', 'redraw period with --watch (default 1000)', integer(100))
+    .option('--interval <ms>', 'redraw period with --watch (default 1000)', wholeNumberArg(100))
     .option('--json', 'the counts as one JSON array per redraw')
     .addHelpText(
       'after',

@@ -36,6 +36,7 @@ import { DEFAULT_HELLO_MEMORY_BYTES } from './hello-budget.ts';
 import { EndpointError, parseEndpoint, type Endpoint } from '../syntax/endpoint.ts';
 import { parseDuration } from '../syntax/duration.ts';
 import { parseRate } from '../syntax/rate.ts';
+import { parseWholeNumber } from '../syntax/whole-number.ts';
 import type { RateLimit } from '../handshake/rate-limit.ts';
 import { POLICY_MODES, type GuardPolicy, type PolicyMode } from './policy.ts';
 import { destinationPolicies, DestinationPolicyError, type DestinationPolicies } from './destination-policy.ts';
@@ -138,9 +139,41 @@ class Problems {
   readonly list: string[] = [];
 
   add(path: string, message: string): undefined {
-    this.list.push(`${path}: ${message}`);
+    this.list.push(`${flagFor(path) ?? path}: ${message}`);
     return undefined;
   }
+}
+
+/** Where the listener the flags describe (listenerFromFlags) is parsed: its problems are named by flag. */
+const FLAGS_LISTENER = '(flags)';
+
+/** The flag that sets each field of that listener, in the YAML shape parseListener reads. */
+const FLAG_OF_FIELD: readonly (readonly [string, string])[] = [
+  ['listen', '--listen'],
+  ['upstream', '--upstream'],
+  ['transparent', '--transparent'],
+  ['destinations', '--policy-file'],
+  ['policy', '--policy'],
+  ['limits.perConnection', '--max-renegotiations'],
+  ['limits.perClient', '--rate-limit'],
+  ['allowNonTls', '--allow-non-tls'],
+  ['proxyProtocol', '--proxy-protocol'],
+  ['maxConnections', '--max-connections'],
+  ['timeouts.handshake', '--handshake-timeout'],
+  ['timeouts.idle', '--idle-timeout'],
+  ['timeouts.connect', '--connect-timeout'],
+  ['name', '--name'],
+];
+
+/** `--upstream` for `(flags).upstream`, `--rate-limit (count)` for `(flags).limits.perClient.count`; undefined for a file's path. */
+function flagFor(path: string): string | undefined {
+  if (!path.startsWith(`${FLAGS_LISTENER}.`)) return path === FLAGS_LISTENER ? '--listen' : undefined;
+  const field = path.slice(FLAGS_LISTENER.length + 1);
+  for (const [key, flag] of FLAG_OF_FIELD) {
+    if (field === key) return flag;
+    if (field.startsWith(`${key}.`)) return `${flag} (${field.slice(key.length + 1)})`;
+  }
+  return '--listen';
 }
 
 /** A duration (src/syntax/duration.ts), or a number of milliseconds in YAML. */
@@ -193,8 +226,8 @@ function parseRateLimit(value: unknown, path: string, problems: Problems): RateL
   if (typeof value === 'string' && value.includes('/')) {
     const rate = parseRate(value);
     if (rate.ok) return rate.rate;
-    // Report each side's problem, as for the object form.
-    count = Number(rate.countText);
+    // Report each side's problem, as for the object form (the count as written when it is not one).
+    count = parseWholeNumber(rate.countText ?? '', 1) ?? rate.countText;
     window = rate.windowText;
   } else if (isRecord(value)) {
     count = value['count'];
@@ -211,8 +244,9 @@ function parseRateLimit(value: unknown, path: string, problems: Problems): RateL
   return { count, windowMs };
 }
 
+/** A whole number of at least min: a YAML number, or a flag's text in the syntax of src/syntax/whole-number.ts. */
 function parseCount(value: unknown, path: string, problems: Problems, min: number): number | undefined {
-  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  const n = typeof value === 'string' ? parseWholeNumber(value, min) : value;
   if (typeof n === 'number' && Number.isInteger(n) && n >= min) return n;
   return problems.add(path, `expected a whole number of at least ${min}, got ${show(value)}`);
 }
@@ -503,7 +537,7 @@ export function buildGuardConfig(
     }
   }
   const fromFlags = listenerFromFlags(flags, problems, policyFileText);
-  if (fromFlags) rawListeners.push({ raw: fromFlags, path: '--listen' });
+  if (fromFlags) rawListeners.push({ raw: fromFlags, path: FLAGS_LISTENER });
   if (rawListeners.length === 0)
     problems.add(
       'listeners',

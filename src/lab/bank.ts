@@ -10,11 +10,11 @@
  *   GET  /secure/account          the victim's own request
  */
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { createServer, type RenegoServer, type RenegoServerSocket, type ServerOptions } from '../adapter/server.ts';
-import { SERVER_PRESETS, type ServerPresetName } from '../handshake/server-presets.ts';
+import type { RenegoServerSocket } from '../adapter/server.ts';
+import type { ServerPresetName } from '../handshake/server-presets.ts';
 import { certificateSubject, type ServerCertificate } from '../pki/credentials.ts';
 import type { TrustStore } from '../pki/verify.ts';
+import { startServer } from '../server/start.ts';
 
 export const VICTIM_COOKIE = 'session=victim-7f3a';
 
@@ -36,38 +36,33 @@ export interface Bank {
   close(): Promise<void>;
 }
 
-/** The bank on one of the server presets, with the lab's certificate and CA. */
-export function startPresetBank(
+/** The bank on a renego server of one of the presets (src/server/start.ts), with the lab's certificate and CA. */
+export async function startPresetBank(
   credentials: { server: ServerCertificate; trust: TrustStore },
   preset: ServerPresetName,
-  handshakeTimeout?: number,
+  handshakeTimeoutMs?: number,
 ): Promise<Bank> {
-  const p = SERVER_PRESETS[preset];
-  return startBank({
-    certificates: [credentials.server],
-    clientTrust: credentials.trust,
-    renegotiation: p.renegotiation,
-    clientCertificate: p.clientCertificate,
-    ...(handshakeTimeout !== undefined ? { handshakeTimeout } : {}),
-  });
-}
-
-async function startBank(options: ServerOptions): Promise<Bank> {
   const log: BankEntry[] = [];
   const errors: string[] = [];
   const app = http.createServer((req, res) => void serve(req, res, log));
-  const server: RenegoServer = createServer(options, (sock) => app.emit('connection', sock));
-  server.on('tlsClientError', (e: Error) => errors.push(e.message));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const running = await startServer({
+    host: '127.0.0.1',
+    port: 0,
+    certificate: credentials.server,
+    clientTrust: credentials.trust,
+    preset,
+    handshakeTimeoutMs,
+    application: (sock) => app.emit('connection', sock),
+  });
+  running.server.on('tlsClientError', (e: Error) => errors.push(e.message));
   return {
-    port: (server.address() as AddressInfo).port,
+    port: running.port,
     log,
     errors,
-    close: () =>
-      new Promise<void>((resolve) => {
-        app.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: () => {
+      app.closeAllConnections();
+      return running.close();
+    },
   };
 }
 

@@ -1,6 +1,7 @@
 /**
  * The one rate syntax: `COUNT/WINDOW`, at most COUNT in any WINDOW, the window a duration
- * (src/syntax/duration.ts): `10/60s`, `3/10m`, or `3/600000` in milliseconds.
+ * (src/syntax/duration.ts): `10/60s`, `3/10m`, or `3/600000` in milliseconds. A limit in this
+ * syntax may also be `0` alone: no limit.
  */
 import { parseDuration } from './duration.ts';
 
@@ -32,4 +33,14 @@ export function parseRate(text: string, minCount = 1): RateParse {
   if (!Number.isInteger(count) || count < minCount) return { ok: false, problem: 'count', countText, windowText };
   if (windowMs === undefined || windowMs <= 0) return { ok: false, problem: 'window', countText, windowText };
   return { ok: true, rate: { count, windowMs } };
+}
+
+/**
+ * A limit: `0` alone (no limit, whatever the window: `{ count: 0, windowMs: 0 }`) or COUNT/WINDOW
+ * with COUNT 0 or more (the server's `--client-reneg-limit`). Undefined when the text is neither.
+ */
+export function parseRateLimit(text: string): Rate | undefined {
+  if (text.trim() === '0') return { count: 0, windowMs: 0 };
+  const rate = parseRate(text.trim(), 0);
+  return rate.ok ? rate.rate : undefined;
 }

@@ -3,7 +3,7 @@
  * times and sends a request after each handshake, and reports what it saw as one
  * JSON-friendly object (or pipes stdin/stdout in interactive mode).
  */
-import { EXIT, UsageError, readUserFile, unusableCertificate } from './usage.ts';
+import { EXIT, UsageError, readUserFile, unusableCertificate, userPrivateKey } from './usage.ts';
 import * as crypto from 'node:crypto';
 import * as net from 'node:net';
 import { suiteByName } from '../crypto/suites.ts';
@@ -108,13 +108,13 @@ export function connectOptions(opts: ClientRunOptions): ConnectOptions {
   if (opts.certFile || opts.keyFile) {
     if (!opts.certFile || !opts.keyFile) throw new UsageError('--cert and --key go together');
     const certPem = readUserFile('--cert', opts.certFile);
-    const keyPem = readUserFile('--key', opts.keyFile);
     try {
       clientCertificates = parsePemCertificates(certPem).map((c) => new Uint8Array(c.raw));
-      clientKey = crypto.createPrivateKey(keyPem);
     } catch (e) {
       throw unusableCertificate(e);
     }
+    if (clientCertificates.length === 0) throw new UsageError(`--cert ${opts.certFile}: no certificate in the PEM`);
+    clientKey = userPrivateKey('--key', opts.keyFile);
   }
   const legacy = opts.legacy ?? false;
   return {

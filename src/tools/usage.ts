@@ -3,6 +3,7 @@
  * CLI prints its message on one line, without a stack, and exits with EXIT.usage; the message says
  * what is wrong and how to go on.
  */
+import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describeSystemError } from '../text/system-error.ts';
 import { TlsError } from '../wire/errors.ts';
@@ -29,6 +30,19 @@ export function readUserFile(flag: string, file: string): Buffer {
     return readFileSync(file);
   } catch (e) {
     throw new UsageError(`cannot read ${flag} ${file}: ${describeSystemError(e)}`);
+  }
+}
+
+/**
+ * The private key in a file the user named (its bytes when already read), or a UsageError naming
+ * the flag and the file: OpenSSL's decoder text (`error:1E08010C:DECODER routines::unsupported`)
+ * says nothing a user can act on.
+ */
+export function userPrivateKey(flag: string, file: string, pem: Buffer = readUserFile(flag, file)): KeyObject {
+  try {
+    return createPrivateKey(pem);
+  } catch {
+    throw new UsageError(`${flag} ${file}: not a PEM private key (want an unencrypted PKCS#8, PKCS#1 or SEC1 key)`);
   }
 }
 

@@ -26,6 +26,7 @@ import { DEFAULT_HELLO_MEMORY_BYTES } from '../../src/guard/hello-budget.ts';
 import { SAFE_SERVER_RENEGOTIATION } from '../../src/handshake/server-config.ts';
 import { DEFENCES } from '../../src/lab/defences.ts';
 import { SCENARIOS } from '../../src/lab/scenarios.ts';
+import { createTestPki, writePkiFiles } from '../../src/pki/throwaway.ts';
 import { EXIT } from '../../src/tools/usage.ts';
 import { countMatches, spawnPeer } from '../peers/peer-process.ts';
 import { freePort } from '../peers/ports.ts';
@@ -111,6 +112,11 @@ const USAGE_CASES: readonly (readonly [readonly string[], string, RegExp])[] = [
   [['client', '127.0.0.1:1', '--ca', '/nonexistent/ca.pem'], 'renego client', /cannot read --ca \/nonexistent\/ca.pem/],
   [['client', '127.0.0.1:1', '--cert', 'c.pem'], 'renego client', /--cert and --key go together/],
   [
+    ['client', '127.0.0.1:1', '--cert', 'package.json', '--key', 'package.json'],
+    'renego client',
+    /--cert package\.json: no certificate in the PEM$/,
+  ],
+  [
     ['client', '127.0.0.1:1', '--ciphers', 'NOPE', '--json'],
     'renego client',
     /unknown or unavailable cipher suite NOPE/,
@@ -166,6 +172,30 @@ describe('renego CLI errors', () => {
       );
     } finally {
       blocker.close();
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  test('a --key that is not a PEM private key is one line naming the flag and the file, for client and server', async () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'renego-cli-key-'));
+    try {
+      const files = await writePkiFiles(tmp, await createTestPki({ keyType: 'ecdsa' }));
+      const notAKey = path.join(tmp, 'not-a-key.pem');
+      fs.writeFileSync(notAKey, 'this is not a key\n');
+      const escaped = notAKey.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      const [client, server] = await Promise.all([
+        renego(['client', '127.0.0.1:1', '--cert', files.clientCert, '--key', notAKey]),
+        renego(['server', '--port', '0', '--cert', files.serverCert, '--key', notAKey]),
+      ]);
+      for (const [r, prefix] of [
+        [client, 'renego client'],
+        [server, 'renego server'],
+      ] as const) {
+        assert.equal(r.code, EXIT.usage, r.stderr);
+        assertOneLine(r, prefix, new RegExp(`--key ${escaped}: not a PEM private key`));
+        assert.doesNotMatch(r.stderr, /DECODER|routines|error:[0-9A-F]{8}/);
+      }
+    } finally {
       fs.rmSync(tmp, { recursive: true, force: true });
     }
   });

@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { spawn } from 'node:child_process';
-import { startServer, withAlertNames } from '../../src/tools/server.ts';
+import { startServer } from '../../src/server/start.ts';
+import { withAlertNames } from '../../src/server/log.ts';
 import { skipReason } from '../peers/binaries.ts';
 
 test(

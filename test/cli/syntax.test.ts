@@ -3,8 +3,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatDuration, parseDuration } from '../../src/syntax/duration.ts';
 import { EndpointError, formatEndpoint, parseEndpoint, splitUrl } from '../../src/syntax/endpoint.ts';
-import { parseRate } from '../../src/syntax/rate.ts';
-import { countPerWindow } from '../../src/cli/options.ts';
+import { parseRate, parseRateLimit } from '../../src/syntax/rate.ts';
+import { parseWholeNumber, wholeNumberRange } from '../../src/syntax/whole-number.ts';
+import { rateLimitArg, wholeNumberArg } from '../../src/cli/options.ts';
 
 test('an endpoint: HOST:PORT, [IPv6]:PORT, a bare IPv6 address, a host alone with a default port', () => {
   assert.deepEqual(parseEndpoint('example.test:8443'), { host: 'example.test', port: 8443 });
@@ -73,10 +74,31 @@ test('a rate: COUNT/WINDOW with the window a duration, and which side is wrong',
   assert.equal(problem('3/soon'), 'window');
 });
 
-test("the server's --client-reneg-limit: COUNT/WINDOW, or 0 alone for no limit, as its help says", () => {
-  assert.deepEqual(countPerWindow('0'), { count: 0, windowMs: 0 });
-  assert.deepEqual(countPerWindow('3/10m'), { count: 3, windowMs: 600_000 });
-  assert.deepEqual(countPerWindow('3/600000'), { count: 3, windowMs: 600_000 });
-  assert.throws(() => countPerWindow('abc'), /COUNT\/WINDOW/);
-  assert.throws(() => countPerWindow('1'), /COUNT\/WINDOW/);
+test("a limit: COUNT/WINDOW, or 0 alone for none (the server's --client-reneg-limit, as its help says)", () => {
+  assert.deepEqual(parseRateLimit('0'), { count: 0, windowMs: 0 });
+  assert.deepEqual(parseRateLimit(' 0 '), { count: 0, windowMs: 0 });
+  assert.deepEqual(parseRateLimit('3/10m'), { count: 3, windowMs: 600_000 });
+  assert.deepEqual(parseRateLimit('3/600000'), { count: 3, windowMs: 600_000 });
+  assert.deepEqual(parseRateLimit('0/10m'), { count: 0, windowMs: 600_000 });
+  for (const bad of ['abc', '1', '', '-1/10s', '3/0', '3/soon']) assert.equal(parseRateLimit(bad), undefined, bad);
+});
+
+test('a whole number: digits with an optional minus, in a range; nothing Number() alone would accept', () => {
+  assert.equal(parseWholeNumber('5', 0), 5);
+  assert.equal(parseWholeNumber(' 0 ', 0), 0);
+  assert.equal(parseWholeNumber('-3', -5), -3);
+  assert.equal(parseWholeNumber('65535', 0, 65535), 65535);
+  for (const bad of ['', ' ', 'abc', '1.5', '1e3', '0x10', '+5', '5ms'])
+    assert.equal(parseWholeNumber(bad, 0), undefined, bad);
+  assert.equal(parseWholeNumber('-3', 0), undefined, 'below min');
+  assert.equal(parseWholeNumber('65536', 0, 65535), undefined, 'above max');
+  assert.equal(wholeNumberRange(1), '1 or more');
+  assert.equal(wholeNumberRange(0, 65535), 'from 0 to 65535');
+});
+
+test('the command line refuses a value with the syntax named, for commander to print on one line', () => {
+  assert.equal(wholeNumberArg(0, 65535)('4433'), 4433);
+  assert.throws(() => wholeNumberArg(1)('0'), /want a whole number 1 or more\./);
+  assert.deepEqual(rateLimitArg('3/10m'), { count: 3, windowMs: 600_000 });
+  assert.throws(() => rateLimitArg('1'), /COUNT\/WINDOW/);
 });

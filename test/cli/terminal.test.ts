@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, test } from 'node:test';
 import { COLUMN } from '../../src/lab/labels.ts';
-import { startServer } from '../../src/tools/server.ts';
+import { startServer } from '../../src/server/start.ts';
 import { skipReason } from '../peers/binaries.ts';
 import { startOpensslServer } from '../peers/openssl-server.ts';
 import { freePort } from '../peers/ports.ts';
@@ -94,7 +94,7 @@ describe('at an 80×24 terminal (tmux)', { skip }, () => {
     // Two renego servers that answer, one listener that never speaks (its scan lasts until
     // --timeout, so the bar stays up), and 17 ports with nothing listening (not scanned).
     const answering = await Promise.all(
-      ['legacy-2009', 'rfc5746'].map((preset) =>
+      (['legacy-2009', 'rfc5746'] as const).map((preset) =>
         startServer({ host: '127.0.0.1', port: 0, preset, www: true, log: () => undefined }),
       ),
     );

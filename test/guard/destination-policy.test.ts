@@ -135,11 +135,11 @@ describe('transparent listener configuration', () => {
       problems(() =>
         buildGuardConfig({ listen: '[::]:1', transparent: true, upstream: '127.0.0.1:2', policy: 'deny' }),
       )[0]!,
-      /--listen\.upstream: a transparent listener has no upstream/,
+      /^--upstream: a transparent listener has no upstream/,
     );
     assert.match(
       problems(() => buildGuardConfig({ listen: '[::]:1', transparent: true }))[0]!,
-      /--listen\.policy: required \(or a default in the policy file\)/,
+      /^--policy: required \(or a default in the policy file\)/,
     );
     assert.match(
       problems(() =>

@@ -612,6 +612,36 @@ listeners:
     assert.throws(() => buildGuardConfig({ policy: 'deny' }), /--policy: applies to the --listen listener/);
     assert.throws(() => buildGuardConfig({}, 'listeners: [', 'bad.yaml'), /bad.yaml: not valid YAML/);
   });
+
+  test('a problem in a flag names that flag, not a path under --listen', () => {
+    const problems = (flags: Parameters<typeof buildGuardConfig>[0]): string[] => {
+      try {
+        buildGuardConfig(flags);
+      } catch (e) {
+        if (e instanceof GuardConfigError) return [...e.problems];
+        throw e;
+      }
+      return [];
+    };
+    const base = { listen: '127.0.0.1:1', upstream: '127.0.0.1:2', policy: 'deny' };
+    assert.deepEqual(problems({ ...base, listen: '127.0.0.1:abc' }), [
+      '--listen: expected "host:port" or "[v6]:port", got "127.0.0.1:abc"',
+    ]);
+    assert.deepEqual(problems({ ...base, upstream: '127.0.0.1:70000' }), ['--upstream: port 70000 is out of range']);
+    assert.match(problems({ ...base, policy: 'dney' }).join('\n'), /^--policy: expected one of allow, deny/);
+    assert.match(
+      problems({ ...base, maxConnections: 'many' }).join('\n'),
+      /^--max-connections: expected a whole number/,
+    );
+    assert.match(problems({ ...base, maxRenegotiations: '-1' }).join('\n'), /^--max-renegotiations: expected/);
+    assert.match(problems({ ...base, idleTimeout: 'soon' }).join('\n'), /^--idle-timeout: expected a duration/);
+    assert.match(
+      problems({ ...base, rateLimit: 'x/10s' }).join('\n'),
+      /^--rate-limit \(count\): expected a whole number of at least 1, got "x"/,
+    );
+    for (const p of problems({ listen: 'nope', upstream: 'nope', policy: 'dney', handshakeTimeout: 'soon' }))
+      assert.doesNotMatch(p, /^--listen\./, p);
+  });
 });
 
 describe('upstream names are resolved at start-up', () => {

@@ -1,6 +1,6 @@
 /**
  * The renego client (src/adapter/tls-socket.ts `connect`) against the renego server
- * (src/adapter/server.ts `createServer`) over real sockets on 127.0.0.1: every preset with
+ * (src/server/start.ts `startServer`, on src/adapter/server.ts) over real sockets on 127.0.0.1: every preset with
  * every kind of client, in both directions of renegotiation; then what a hostile client does
  * to the listener: a slowloris handshake is dropped at the handshake timeout, garbage is
  * answered and reported, and a flood of client-initiated renegotiations is stopped by the
@@ -12,32 +12,27 @@ import * as net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect as renegoConnect, type ConnectOptions, type RenegoSocket } from '../../src/adapter/tls-socket.ts';
-import {
-  createServer,
-  type RenegoServer,
-  type RenegoServerSocket,
-  type ServerOptions,
-} from '../../src/adapter/server.ts';
+import type { RenegoServer, RenegoServerSocket } from '../../src/adapter/server.ts';
 import type { HandshakeSummary } from '../../src/handshake/events.ts';
 import { SERVER_PRESETS, type ServerPresetName } from '../../src/handshake/server-presets.ts';
-import { loadCertificate } from '../../src/pki/credentials.ts';
+import { loadCertificate, type ServerCertificate } from '../../src/pki/credentials.ts';
 import { createTestPki, type TestPki } from '../../src/pki/throwaway.ts';
-import { parsePemCertificates, trustStoreFromPem } from '../../src/pki/verify.ts';
+import { parsePemCertificates, trustStoreFromPem, type TrustStore } from '../../src/pki/verify.ts';
+import { startServer } from '../../src/server/start.ts';
 import { ClientConnection } from '../../src/connection/client-connection.ts';
 import { TlsError } from '../../src/wire/errors.ts';
 
 const WAIT_MS = 10_000;
 
 let pki: TestPki;
-let baseOptions: ServerOptions;
+let credentials: { certificate: ServerCertificate; clientTrust: TrustStore };
 let clientBase: ConnectOptions;
 
 before(async () => {
   pki = await createTestPki({ keyType: 'rsa' });
-  baseOptions = {
-    certificates: [loadCertificate(pki.server.chainPem, pki.server.keyPem)],
+  credentials = {
+    certificate: loadCertificate(pki.server.chainPem, pki.server.keyPem),
     clientTrust: trustStoreFromPem(pki.ca.certPem),
-    handshakeTimeout: 5_000,
   };
   clientBase = {
     host: '127.0.0.1',
@@ -56,7 +51,7 @@ async function connect(options: ConnectOptions): Promise<RenegoSocket> {
   return sock;
 }
 
-/** A listening createServer whose sockets echo, with the server side of each connection in arrival order. */
+/** A listening server of a preset whose sockets echo, with the server side of each connection in arrival order. */
 interface Listening {
   server: RenegoServer;
   port: number;
@@ -65,27 +60,29 @@ interface Listening {
   close(): Promise<void>;
 }
 
-async function listen(options: ServerOptions): Promise<Listening> {
+async function listen(preset: ServerPresetName, handshakeTimeoutMs = 5_000): Promise<Listening> {
   const queue: RenegoServerSocket[] = [];
   const waiting: ((s: RenegoServerSocket) => void)[] = [];
   const clientErrors: Error[] = [];
   const raw = new Set<net.Socket>();
-  const server = createServer(options, (sock) => {
-    sock.pipe(sock);
-    const w = waiting.shift();
-    if (w) w(sock);
-    else queue.push(sock);
+  const { server, port } = await startServer({
+    host: '127.0.0.1',
+    port: 0,
+    ...credentials,
+    preset,
+    handshakeTimeoutMs,
+    application: (sock) => {
+      sock.pipe(sock);
+      const w = waiting.shift();
+      if (w) w(sock);
+      else queue.push(sock);
+    },
   });
   server.on('connection', (s: net.Socket) => {
     raw.add(s);
     s.once('close', () => raw.delete(s));
   });
   server.on('tlsClientError', (e: Error) => clientErrors.push(e));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const port = (server.address() as net.AddressInfo).port;
   return {
     server,
     port,
@@ -106,11 +103,6 @@ async function listen(options: ServerOptions): Promise<Listening> {
       await Promise.race([new Promise<void>((resolve) => server.close(() => resolve())), sleep(3_000)]);
     },
   };
-}
-
-function presetOptions(name: ServerPresetName): ServerOptions {
-  const p = SERVER_PRESETS[name];
-  return { ...baseOptions, renegotiation: p.renegotiation, clientCertificate: p.clientCertificate };
 }
 
 /** Writes a line and resolves with what comes back (the server echoes). */
@@ -205,7 +197,7 @@ describe('renego client against renego server, every policy pair', () => {
     for (const kind of Object.keys(CLIENTS) as ClientKind[]) {
       const [ci, si] = MATRIX[preset][kind];
       test(`${preset} × ${kind} client: client-initiated ${ci}, server-initiated ${si}`, async () => {
-        const l = await listen(presetOptions(preset));
+        const l = await listen(preset);
         let client: RenegoSocket | undefined;
         try {
           const opts = { ...clientBase, port: l.port, ...CLIENTS[kind] };
@@ -305,7 +297,7 @@ describe('hostile clients against createServer', () => {
   const HANDSHAKE_TIMEOUT_MS = 600;
 
   test('a slowloris client that sends half a ClientHello is dropped at the handshake timeout', async () => {
-    const l = await listen({ ...presetOptions('rfc5746'), handshakeTimeout: HANDSHAKE_TIMEOUT_MS });
+    const l = await listen('rfc5746', HANDSHAKE_TIMEOUT_MS);
     try {
       const hello = clientHelloBytes();
       const r = await rawClient(l.port, (s) => s.write(hello.subarray(0, hello.length >> 1)), 5_000);
@@ -323,7 +315,7 @@ describe('hostile clients against createServer', () => {
   });
 
   test('a client that trickles a byte at a time is dropped at the handshake timeout too (the timer is not reset by data)', async () => {
-    const l = await listen({ ...presetOptions('rfc5746'), handshakeTimeout: HANDSHAKE_TIMEOUT_MS });
+    const l = await listen('rfc5746', HANDSHAKE_TIMEOUT_MS);
     try {
       const hello = clientHelloBytes();
       let trickle: NodeJS.Timeout | undefined;
@@ -346,7 +338,7 @@ describe('hostile clients against createServer', () => {
   });
 
   test('many slowloris connections at once are all dropped, and a real client gets through meanwhile', async () => {
-    const l = await listen({ ...presetOptions('rfc5746'), handshakeTimeout: HANDSHAKE_TIMEOUT_MS });
+    const l = await listen('rfc5746', HANDSHAKE_TIMEOUT_MS);
     try {
       const hello = clientHelloBytes();
       const lorises = Array.from({ length: 50 }, () => rawClient(l.port, (s) => s.write(hello.subarray(0, 20)), 5_000));
@@ -361,7 +353,7 @@ describe('hostile clients against createServer', () => {
   });
 
   test('garbage instead of a ClientHello is answered with a fatal alert and reported as tlsClientError', async () => {
-    const l = await listen(presetOptions('rfc5746'));
+    const l = await listen('rfc5746');
     try {
       const r = await rawClient(l.port, (s) => s.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n'), 5_000);
       // A fatal unexpected_message alert record: 21, version, length 2, level 2, description 10.
@@ -374,7 +366,7 @@ describe('hostile clients against createServer', () => {
   });
 
   test('a flood of client-initiated renegotiations is stopped by the limit (3 per window); the listener keeps serving', async () => {
-    const l = await listen(presetOptions('rfc5746'));
+    const l = await listen('rfc5746');
     try {
       const client = await connect({ ...clientBase, port: l.port });
       const outcomes: string[] = [];
@@ -400,7 +392,7 @@ describe('hostile clients against createServer', () => {
   });
 
   test('forty connections flooding a server that refuses client renegotiation are all cut off; the process and listener carry on', async () => {
-    const l = await listen(presetOptions('openssl3-default'));
+    const l = await listen('openssl3-default');
     try {
       const flood = async (): Promise<string[]> => {
         const c = await connect({ ...clientBase, port: l.port });

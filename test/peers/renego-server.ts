@@ -1,12 +1,15 @@
 /**
- * `renego server` (src/tools/server.ts startServer) run in the test process on a free port of
+ * A renego server (src/server/start.ts startServer, as `renego server` starts it) run in the test process on a free port of
  * 127.0.0.1, for the server interop tests: its log lines are collected so a test can wait for
  * `handshake …`, `renegotiation …`, `renegotiation-refused …` or `error …`, and stop() closes
  * the listener and every connection still open, within a bounded time.
  */
+import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
-import { startServer, type RunningServer, type ServerRunOptions } from '../../src/tools/server.ts';
+import { startServer, type RunningServer, type StartServerOptions } from '../../src/server/start.ts';
+import { loadCertificate, type ServerCertificate } from '../../src/pki/credentials.ts';
 import type { PkiFiles } from '../../src/pki/throwaway.ts';
+import { trustStoreFromPem } from '../../src/pki/verify.ts';
 import { countMatches, OutputLog } from './peer-process.ts';
 
 export interface RenegoServerPeer {
@@ -25,15 +28,14 @@ const STOP_TIMEOUT_MS = 3_000;
 /** Starts the server with the given PKI files (server certificate; client certificates checked against its CA). */
 export async function startRenegoServer(
   files: PkiFiles,
-  options: Omit<ServerRunOptions, 'host' | 'port' | 'log'> = {},
+  options: Omit<StartServerOptions, 'host' | 'port' | 'log'> = {},
 ): Promise<RenegoServerPeer> {
   const log = new OutputLog('renego server');
   const running = await startServer({
     host: '127.0.0.1',
     port: 0,
-    certFile: files.serverCert,
-    keyFile: files.serverKey,
-    clientCaFile: files.ca,
+    certificate: serverCertificate(files),
+    clientTrust: trustStoreFromPem(readFileSync(files.ca)),
     ...options,
     log: (line) => log.append(`${line}\n`),
   });
@@ -64,4 +66,9 @@ export async function startRenegoServer(
     count: (re) => countMatches(log.text(), re),
     stop: () => (stopping ??= stop()),
   };
+}
+
+/** The server certificate and key of these PKI files, as `renego server --cert --key` loads them. */
+export function serverCertificate(files: PkiFiles): ServerCertificate {
+  return loadCertificate(readFileSync(files.serverCert), readFileSync(files.serverKey));
 }

@@ -17,8 +17,8 @@ const SRC = join(ROOT, 'src');
 
 /**
  * Each folder's rank: a module may import from its own folder or from a folder
- * of lower rank. Folders of equal rank may not import one another (scan and
- * guard use no other service; audit and lab may use scan and guard).
+ * of lower rank. Folders of equal rank may not import one another (scan, guard
+ * and server use no other service; audit and lab may use those three).
  */
 const RANK: Record<string, number> = {
   wire: 0,
@@ -30,6 +30,7 @@ const RANK: Record<string, number> = {
   adapter: 5,
   scan: 6,
   guard: 6,
+  server: 6,
   audit: 7,
   lab: 7,
   tools: 8,
@@ -137,4 +138,15 @@ test('no module in src/ imports upward, sideways, or from another front end, bey
   assert.deepStrictEqual(fresh, [], 'new imports against the layer order (docs/architecture.md)');
   const gone = [...KNOWN_VIOLATIONS].filter((edge) => !found.has(edge));
   assert.deepStrictEqual(gone, [], 'fixed: remove these from KNOWN_VIOLATIONS');
+});
+
+test("the lab reaches records only through the adapter's record relay, not the engine's record layer or framing", () => {
+  const reaching = IMPORTS.filter(
+    ([from, to]) => folderOf(from) === 'lab' && (folderOf(to) === 'connection' || to === 'wire/record.ts'),
+  ).map(([from, to]) => `${from} → ${to}`);
+  assert.deepStrictEqual(reaching, [], 'use src/adapter/record-relay.ts');
+  assert.ok(
+    IMPORTS.some(([from, to]) => from === 'lab/attacker.ts' && to === 'adapter/record-relay.ts'),
+    'the attacker uses the relay (a check over nothing would pass)',
+  );
 });

@@ -13,7 +13,7 @@ import { htmlReport } from '../../src/scan/report/html.ts';
 import { scanTarget } from '../../src/scan/scan.ts';
 import { parseScanTarget } from '../../src/scan/targets.ts';
 import { DEFAULT_SCAN_OPTIONS } from '../../src/scan/types.ts';
-import { startServer } from '../../src/tools/server.ts';
+import { startServer } from '../../src/server/start.ts';
 import { browserSkipReason as skip, launchBrowser } from '../peers/browser.ts';
 
 test('the HTML report renders every target offline in headless Chromium', { skip }, async (t) => {

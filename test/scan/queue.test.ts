@@ -18,7 +18,7 @@ import { AddressSemaphore, politenessKey } from '../../src/scan/queue/politeness
 import { connectOnce, parseQueueAddress } from '../../src/scan/queue/redis.ts';
 import { campaignStatus, openQueue, type CampaignStatus } from '../../src/scan/queue/store.ts';
 import type { ScanReport } from '../../src/scan/types.ts';
-import { startServer, type RunningServer } from '../../src/tools/server.ts';
+import { startServer, type RunningServer } from '../../src/server/start.ts';
 import { skipReason } from '../peers/binaries.ts';
 import { freePort } from '../peers/ports.ts';
 import { startRedisServer, type RedisServer } from '../peers/redis-server.ts';

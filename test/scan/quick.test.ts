@@ -12,7 +12,7 @@ import { checkPlan } from '../../src/scan/scheduler.ts';
 import { scanTarget } from '../../src/scan/scan.ts';
 import { parseScanTarget } from '../../src/scan/targets.ts';
 import { DEFAULT_SCAN_OPTIONS, type ScanOptions, type ScanReport } from '../../src/scan/types.ts';
-import { startServer } from '../../src/tools/server.ts';
+import { startServer } from '../../src/server/start.ts';
 import { skipReason } from '../peers/binaries.ts';
 import { startGnutlsServer } from '../peers/gnutls-server.ts';
 import { startNodeTlsServer } from '../peers/node-server.ts';
@@ -65,7 +65,7 @@ test('the plans list every need before the probe that needs it', () => {
 });
 
 describe('--quick agrees with the full audit', () => {
-  for (const preset of ['legacy-2009', 'rfc5746', 'rfc5746-strict', 'openssl3-default']) {
+  for (const preset of ['legacy-2009', 'rfc5746', 'rfc5746-strict', 'openssl3-default'] as const) {
     test(`renego server --preset ${preset}`, async (t) => {
       const s = await startServer({ host: '127.0.0.1', port: 0, preset, www: true, log: () => undefined });
       t.after(() => s.close());

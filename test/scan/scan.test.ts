@@ -11,11 +11,12 @@ import { constants } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import * as net from 'node:net';
 import { describe, test } from 'node:test';
+import type { ServerPresetName } from '../../src/handshake/server-presets.ts';
 import { scanTarget } from '../../src/scan/scan.ts';
 import { STARTTLS_PROTOCOLS } from '../../src/scan/starttls.ts';
 import { parseScanTarget } from '../../src/scan/targets.ts';
 import { DEFAULT_SCAN_OPTIONS, type ScanOptions, type ScanReport } from '../../src/scan/types.ts';
-import { startServer, type RunningServer } from '../../src/tools/server.ts';
+import { startServer, type RunningServer } from '../../src/server/start.ts';
 import { encodeRecordHeader } from '../../src/wire/record.ts';
 import { skipReason } from '../peers/binaries.ts';
 import { startGnutlsServer } from '../peers/gnutls-server.ts';
@@ -44,7 +45,7 @@ function path(r: ScanReport, p: string): ScanReport['serverInitiated'][number] {
 }
 
 async function withPreset(
-  preset: string,
+  preset: ServerPresetName,
   fn: (port: number) => Promise<void>,
   clientCert?: 'renegotiate',
 ): Promise<void> {

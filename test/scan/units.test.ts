@@ -18,7 +18,7 @@ import type { ClientInitiatedResult, ScanReport, ServerInitiatedPath } from '../
 import { judge, type Evidence } from '../../src/scan/verdict.ts';
 import { EXIT_CLEAN, EXIT_ERROR, EXIT_VULNERABLE, runScanCommand } from '../../src/tools/scan.ts';
 import type { ScanIo } from '../../src/tools/scan-options.ts';
-import { startServer } from '../../src/tools/server.ts';
+import { startServer } from '../../src/server/start.ts';
 
 const done = (outcome: Exclude<ClientInitiatedResult['outcome'], 'not-tested'>): ClientInitiatedResult => ({
   outcome,
