@@ -100,24 +100,48 @@ function medianOr(values: number[]): number {
   return values.length > 0 ? median(values) : NaN;
 }
 
+export interface CpuPerAudit {
+  /** User + system CPU ms per audit, all threads of this process. */
+  ms: number;
+  userMs: number;
+  systemMs: number;
+  wallMs: number;
+  /** Renegotiations in a row per audit (the CVE-2011-1473 run). */
+  renegotiations: number;
+}
+
+/** CPU per full audit: `audits` audits of one target, in this process, one after another, after `warmup` audits. */
+export async function measureCpuPerAudit(port: number, audits = CPU_AUDITS, warmup = 1): Promise<CpuPerAudit> {
+  const target = parseScanTarget(`127.0.0.1:${port}`, { serverName: 'localhost' });
+  for (let i = 0; i < warmup; i++) await scanTarget(target, DEFAULT_SCAN_OPTIONS);
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  let handshakes = 0;
+  for (let i = 0; i < audits; i++) {
+    const r = await scanTarget(target, DEFAULT_SCAN_OPTIONS);
+    handshakes += r.dos.attempts.length;
+  }
+  const c = process.cpuUsage(c0);
+  return {
+    ms: (c.user + c.system) / 1000 / audits,
+    userMs: c.user / 1000 / audits,
+    systemMs: c.system / 1000 / audits,
+    wallMs: (performance.now() - t0) / audits,
+    renegotiations: handshakes / audits,
+  };
+}
+
+export function describeCpuPerAudit(c: CpuPerAudit): string {
+  return `${fixed(c.ms, 1)} ms (user ${fixed(c.userMs, 1)}, system ${fixed(c.systemMs, 1)}); wall ${fixed(c.wallMs, 0)} ms per audit; ${fixed(c.renegotiations, 0)} renegotiations in a row per audit (the CVE-2011-1473 run)`;
+}
+
 /** CPU per full audit: CPU_AUDITS audits of one gnutls-serv, in this process, one after another. */
 async function cpuPerAudit(files: { serverCert: string; serverKey: string }): Promise<string> {
   if (!which('gnutls-serv')) return 'CPU per audit: skipped, gnutls-serv is not installed.';
   const g = await startGnutlsServer({ cert: files.serverCert, key: files.serverKey, http: true, priority: 'NORMAL' });
   try {
-    const target = parseScanTarget(`127.0.0.1:${g.port}`, { serverName: 'localhost' });
-    await scanTarget(target, DEFAULT_SCAN_OPTIONS);
-    const c0 = process.cpuUsage();
-    const t0 = performance.now();
-    let handshakes = 0;
-    for (let i = 0; i < CPU_AUDITS; i++) {
-      const r = await scanTarget(target, DEFAULT_SCAN_OPTIONS);
-      handshakes += r.dos.attempts.length;
-    }
-    const c = process.cpuUsage(c0);
-    const wall = performance.now() - t0;
-    const cpu = (c.user + c.system) / 1000 / CPU_AUDITS;
-    return `CPU per full audit of gnutls-serv NORMAL (default options, ${CPU_AUDITS} audits in one process after a warm-up): ${fixed(cpu, 1)} ms (user ${fixed(c.user / 1000 / CPU_AUDITS, 1)}, system ${fixed(c.system / 1000 / CPU_AUDITS, 1)}); wall ${fixed(wall / CPU_AUDITS, 0)} ms per audit; ${fixed(handshakes / CPU_AUDITS, 0)} renegotiations in a row per audit (the CVE-2011-1473 run).`;
+    const c = await measureCpuPerAudit(g.port);
+    return `CPU per full audit of gnutls-serv NORMAL (default options, ${CPU_AUDITS} audits in one process after a warm-up): ${describeCpuPerAudit(c)}.`;
   } finally {
     await g.stop();
   }

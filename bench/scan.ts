@@ -10,6 +10,8 @@
  *
  *   npx tsx bench/scan.ts [--quick] [--rounds N] [--targets N] [--no-docs]
  *   npx tsx bench/scan.ts --latency [--delays 0,20,50] [--rounds N] [--no-docs]   (bench/scan-latency.ts)
+ *   npx tsx bench/scan.ts --cpu [--rounds N] [--warmup W] [--profile FILE] [--compare DIR [--pairs P]]
+ *     (bench/scan-cpu.ts: CPU per full audit only)
  *
  * Every tool runs as a process, the way an administrator runs it: renego from a
  * build of src/ (tsc into a temporary directory), so TypeScript compilation is
@@ -532,8 +534,26 @@ async function main(): Promise<void> {
       'no-docs': { type: 'boolean', default: false },
       latency: { type: 'boolean', default: false },
       delays: { type: 'string' },
+      cpu: { type: 'boolean', default: false },
+      warmup: { type: 'string' },
+      profile: { type: 'string' },
+      compare: { type: 'string' },
+      pairs: { type: 'string' },
     },
   });
+  if (values.cpu) {
+    const { runCpuBench } = await import('./scan-cpu.ts');
+    const text = await runCpuBench({
+      rounds: Number(values.rounds ?? 5),
+      warmup: Number(values.warmup ?? 1),
+      pairs: Number(values.pairs ?? 24),
+      ...(values.profile ? { profile: values.profile } : {}),
+      ...(values.compare ? { compare: values.compare } : {}),
+      log: (l) => console.error(`[bench scan cpu] ${l}`),
+    });
+    console.log(text);
+    return;
+  }
   if (values.latency) {
     const { runLatencyBench } = await import('./scan-latency.ts');
     const delays = (values.delays ?? '0,20,50').split(',').map(Number);

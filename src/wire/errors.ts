@@ -40,13 +40,25 @@ export type TlsErrorKind =
   | 'Timeout'
   | 'InternalError';
 
+/**
+ * Kinds that report what the peer did, not a fault of ours: the message says it
+ * all, and a stack trace would only name the socket callback that noticed. They
+ * are made without one: a scanner meets them on many of the connections it
+ * makes, and node:stream reads the stack of every error a stream is destroyed
+ * with, which formats it (through the source maps, under tsx).
+ */
+const PEER_KINDS: ReadonlySet<TlsErrorKind> = new Set(['PeerSentFatalAlert', 'PeerClosed']);
+
 export class TlsError extends Error {
   readonly kind: TlsErrorKind;
   /** The alert the peer sent, for PeerSentFatalAlert. */
   readonly peerAlert: number | undefined;
 
   constructor(kind: TlsErrorKind, message: string, peerAlert?: number) {
+    const stackLimit = Error.stackTraceLimit;
+    if (PEER_KINDS.has(kind)) Error.stackTraceLimit = 0;
     super(`${kind}: ${message}`);
+    Error.stackTraceLimit = stackLimit;
     this.name = 'TlsError';
     this.kind = kind;
     this.peerAlert = peerAlert;

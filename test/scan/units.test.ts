@@ -7,10 +7,13 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import * as net from 'node:net';
 import { join } from 'node:path';
+import * as tls from 'node:tls';
 import { describe, test } from 'node:test';
 import { distinguishedName } from '../../src/scan/evidence.ts';
 import { ConnectionGate } from '../../src/scan/gate.ts';
+import { ServerHelloReader, tls13Hello } from '../../src/scan/probes/tls13.ts';
 import { htmlReport } from '../../src/scan/report/html.ts';
 import { formatText, paintFor } from '../../src/scan/report/text.ts';
 import { inShard, parseScanTarget, parseShard, targetLines } from '../../src/scan/targets.ts';
@@ -19,6 +22,8 @@ import { judge, type Evidence } from '../../src/scan/verdict.ts';
 import { EXIT_CLEAN, EXIT_ERROR, EXIT_VULNERABLE, runScanCommand } from '../../src/tools/scan.ts';
 import type { ScanIo } from '../../src/tools/scan-options.ts';
 import { startServer } from '../../src/server/start.ts';
+import { TlsError } from '../../src/wire/errors.ts';
+import { createTestPki } from '../../src/pki/throwaway.ts';
 
 const done = (outcome: Exclude<ClientInitiatedResult['outcome'], 'not-tested'>): ClientInitiatedResult => ({
   outcome,
@@ -417,6 +422,57 @@ function fakeIo(stdin = ''): ScanIo & { out: string; err: string } {
   };
   return io;
 }
+
+describe('TLS 1.3 detection from the ServerHello', () => {
+  /** What a node:tls server answers to the probe's raw hello, in the bytes it sent. */
+  async function answerTo(minVersion: tls.SecureVersion, maxVersion: tls.SecureVersion): Promise<Uint8Array> {
+    const pki = await createTestPki({ keyType: 'ecdsa' });
+    const server = tls.createServer({ key: pki.server.keyPem, cert: pki.server.certPem, minVersion, maxVersion });
+    server.on('tlsClientError', () => undefined);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const socket = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+      const chunks: Buffer[] = [];
+      socket.on('data', (d: Buffer) => chunks.push(d));
+      socket.write(tls13Hello('localhost'));
+      // The ServerHello (and what follows it) or an alert; a second of quiet means the server is done.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 1000);
+        socket.once('close', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      socket.destroy();
+      return new Uint8Array(Buffer.concat(chunks));
+    } finally {
+      server.close();
+    }
+  }
+
+  test('a TLS 1.3 server is a yes however its ServerHello is cut into reads', async () => {
+    const bytes = await answerTo('TLSv1.3', 'TLSv1.3');
+    const whole = new ServerHelloReader().push(bytes);
+    assert.equal(whole?.value, true, whole?.note);
+    const reader = new ServerHelloReader();
+    let answer;
+    for (let i = 0; i < bytes.length && !answer; i++) answer = reader.push(bytes.subarray(i, i + 1));
+    assert.deepEqual(answer, whole);
+  });
+
+  test('a TLS 1.2-only server answers with an alert: a no', async () => {
+    const answer = new ServerHelloReader().push(await answerTo('TLSv1.2', 'TLSv1.2'));
+    assert.equal(answer?.value, false);
+    assert.match(answer?.note ?? '', /^TLS 1.3 refused: fatal /);
+  });
+
+  test('bytes that are not TLS are refused with a typed error', () => {
+    assert.throws(
+      () => new ServerHelloReader().push(new TextEncoder().encode('HTTP/1.1 400 Bad Request\r\n\r\n')),
+      (e: unknown) => e instanceof TlsError && e.kind === 'UnexpectedMessage',
+    );
+  });
+});
 
 describe('renego scan command', () => {
   test('usage errors exit 2', async () => {
