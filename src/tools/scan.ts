@@ -92,7 +92,7 @@ export async function runScanCommand(o: ScanCommandOptions, io: ScanIo): Promise
     if (o.json) return void io.stdout.write(`${jsonLine(r)}\n`);
     if (o.quiet && !r.ok)
       return void io.stderr.write(
-        `${wrap(`renego scan: ${r.target} ${NOT_SCANNED}: ${r.error ?? 'unknown error'}`, width, '', '    ').join('\n')}\n`,
+        `${wrap(`renego scan: ${r.target} ${NOT_SCANNED} (${r.reachability}): ${r.error ?? 'unknown error'}`, width, '', '    ').join('\n')}\n`,
       );
     const text = o.quiet ? formatFindings(r, paint, width) : formatText(r, paint, width);
     if (text !== '') io.stdout.write(`${printed++ > 0 ? '\n' : ''}${text}\n`);

@@ -201,6 +201,54 @@ describe('renego scan output order and files', () => {
   });
 });
 
+/** A listener that answers every connection with a plaintext HTTP error, as an HTTP server on the TLS port would. */
+async function plaintextServer(): Promise<{ target: string; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((s) => {
+    sockets.add(s);
+    s.on('error', () => undefined).on('close', () => sockets.delete(s));
+    s.once('data', () => s.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n'));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    target: `127.0.0.1:${(server.address() as { port: number }).port}`,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}
+
+describe('how far a scan got: the JSON report says it in a typed field', () => {
+  test('refused, unresolvable, silent and not TLS, each with its reachability, exit code 2', async (t) => {
+    const silent = await silentServer();
+    const plaintext = await plaintextServer();
+    t.after(async () => {
+      await silent.close();
+      await plaintext.close();
+    });
+    // Port 1 on loopback: nothing listens there, the kernel answers RST. `bad..name` the C library rejects without DNS.
+    const targets = ['127.0.0.1:1', 'bad..name', silent.target, plaintext.target];
+    const io = terminalIo(undefined, false);
+    const code = await runScanCommand({ targets, timeout: 800, retries: 0, json: true }, io);
+    assert.equal(code, EXIT_ERROR);
+    const reports = io.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as ScanReport);
+    assert.deepEqual(
+      reports.map((r) => [r.target, r.ok, r.reachability]),
+      [
+        ['127.0.0.1:1', false, 'refused'],
+        ['bad..name:443', false, 'unresolvable'],
+        [silent.target, false, 'silent'],
+        [plaintext.target, false, 'not-tls'],
+      ],
+    );
+    for (const r of reports) assert.match(r.advice[0] ?? '', /^The target could not be scanned: /);
+  });
+});
+
 describe('--fail-on severities', () => {
   const verdict = (id: Verdict['id'], answer: Verdict['answer']): Verdict => ({
     id,

@@ -32,6 +32,7 @@ function evidence(over: Partial<Evidence> = {}): Evidence {
     host: 't',
     port: 443,
     ok: true,
+    reachability: 'reachable',
     versions: { TLSv1: false, 'TLSv1.1': false, 'TLSv1.2': true, 'TLSv1.3': true },
     baseline: {
       version: 'TLSv1.2',
@@ -269,10 +270,12 @@ describe('verdicts', () => {
     });
   });
 
-  test('a target that could not be scanned has no verdicts, only the reason', () => {
-    const j = judge(evidence({ ok: false, error: 'unreachable' }));
+  test('a target that could not be scanned has no verdicts, only the reason, told by how far the scan got', () => {
+    const j = judge(evidence({ ok: false, reachability: 'refused', error: 'ECONNREFUSED: connect ECONNREFUSED' }));
     assert.deepEqual(j.verdicts, []);
-    assert.match(j.advice[0]!, /could not be scanned: unreachable/);
+    assert.match(j.advice[0]!, /^The target could not be scanned: nothing accepts connections .*\(ECONNREFUSED/);
+    const notTls = judge(evidence({ ok: false, reachability: 'not-tls', error: 'no TLS 1.0–1.2 handshake completed' }));
+    assert.match(notTls.advice[0]!, /not in TLS/);
   });
 });
 

@@ -43,7 +43,7 @@ function outcome(r: ClientInitiatedResult, dangerous: boolean): string {
 function summaryRow(r: ScanReport): string {
   const by = (id: string): Verdict | undefined => r.verdicts.find((v) => v.id === id);
   const status = !r.ok
-    ? `<td class="failed">not scanned: ${esc(r.error)}</td>`
+    ? `<td class="failed">not scanned (${esc(r.reachability)}): ${esc(r.error)}</td>`
     : r.vulnerabilities.length > 0
       ? `<td class="yes">${esc(r.vulnerabilities.join(', '))}</td>`
       : '<td class="no">nothing found</td>';
@@ -57,7 +57,9 @@ function anchor(r: ScanReport): string {
 function targetSection(r: ScanReport): string {
   const parts: string[] = [`<section id="${anchor(r)}"><h2>${esc(r.target)}</h2>`];
   if (!r.ok) {
-    parts.push(`<p class="failed">Not scanned: ${esc(r.error)}</p></section>`);
+    parts.push(
+      `<p class="failed">Not scanned (${esc(r.reachability)}): ${esc(r.error)}</p><p>${esc(r.advice.join(' '))}</p></section>`,
+    );
     return parts.join('\n');
   }
   parts.push(
