@@ -7,7 +7,6 @@
  * above --fail-on, 2 usage or scan errors.
  */
 import * as fs from 'node:fs';
-import { htmlReport } from '../scan/report/html.ts';
 import { jsonLine } from '../scan/report/json.ts';
 import { formatFindings, formatText, paintFor, PLAIN } from '../scan/report/text.ts';
 import { reachesThreshold, type Severity } from '../scan/verdict.ts';
@@ -114,6 +113,8 @@ export async function runScanCommand(o: ScanCommandOptions, io: ScanIo): Promise
   bar?.clear();
   if (jsonFd !== undefined) fs.closeSync(jsonFd);
   if (o.html) {
+    // Loaded only when asked for: every scan process would otherwise compile it.
+    const { htmlReport } = await import('../scan/report/html.ts');
     try {
       fs.writeFileSync(o.html, htmlReport(reports));
     } catch (e) {
