@@ -3,8 +3,9 @@
  * would break? Parses the options, reads the targets (arguments, a file, or
  * stdin), runs the scans with a progress bar on a terminal, streams the
  * results in input order (text or JSON Lines) and optionally writes JSON Lines
- * and an HTML report to files. Exit code: 0 nothing found, 1 a finding at or
- * above --fail-on, 2 usage or scan errors.
+ * and an HTML report to files. Exit codes are usage.ts's EXIT: ok when nothing
+ * was found, failed for a finding at or above --fail-on, usage for a bad option
+ * or a target that could not be scanned.
  */
 import * as fs from 'node:fs';
 import { jsonLine } from '../scan/report/json.ts';
@@ -24,11 +25,8 @@ import {
   type ScanCommandOptions,
   type ScanIo,
 } from './scan-options.ts';
-import { UsageError } from './usage.ts';
+import { EXIT, UsageError } from './usage.ts';
 
-export const EXIT_CLEAN = 0;
-export const EXIT_VULNERABLE = 1;
-export const EXIT_ERROR = 2;
 export const DEFAULT_CONCURRENCY = 32;
 
 /**
@@ -79,7 +77,7 @@ export async function runScanCommand(o: ScanCommandOptions, io: ScanIo): Promise
     if (o.jsonFile !== undefined) jsonFd = openOutput('--json-file', o.jsonFile);
   } catch (e) {
     io.stderr.write(`renego scan: ${(e as Error).message}\n`);
-    return EXIT_ERROR;
+    return EXIT.usage;
   }
   const paint = o.color === false ? PLAIN : paintFor(io.stdout, io.env);
   const width = terminalWidth(io.stdout);
@@ -119,13 +117,14 @@ export async function runScanCommand(o: ScanCommandOptions, io: ScanIo): Promise
       fs.writeFileSync(o.html, htmlReport(reports));
     } catch (e) {
       io.stderr.write(`renego scan: cannot write ${o.html}: ${(e as Error).message}\n`);
-      return EXIT_ERROR;
+      return EXIT.usage;
     }
   }
   if (!o.json && !o.quiet && summary.total > 1) {
     const text = `${summary.total} targets in ${(summary.ms / 1000).toFixed(1)} s: ${summary.vulnerable} vulnerable, ${summary.failed} ${NOT_SCANNED}`;
     io.stderr.write(`${wrap(text, terminalWidth(io.stderr)).join('\n')}\n`);
   }
-  if (failing) return EXIT_VULNERABLE;
-  return summary.failed > 0 ? EXIT_ERROR : EXIT_CLEAN;
+  // A finding outranks a target that could not be scanned: it is the answer the run was for.
+  if (failing) return EXIT.failed;
+  return summary.failed > 0 ? EXIT.usage : EXIT.ok;
 }
