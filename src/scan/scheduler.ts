@@ -73,7 +73,7 @@ export async function runPlan(plan: readonly AnyProbe[], cx: ProbeContext, e: Ev
     early.length === 0
       ? []
       : await new Promise<Promise<unknown>[]>((resolve) =>
-          setImmediate(() => resolve(early.map((p) => p.early!.start(cx)))),
+          setImmediate(() => resolve(early.flatMap((p) => p.early!.start(run) ?? []))),
         );
   await all;
   await Promise.allSettled(guesses);

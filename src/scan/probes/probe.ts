@@ -53,8 +53,11 @@ export interface Probe<K extends ProbeId = ProbeId> {
    * work when the guess was right and throws it away otherwise.
    */
   readonly early?: {
-    /** Starts the work, called once the probes that need nothing have asked for their connections; settles when it is done. */
-    start(cx: ProbeContext): Promise<unknown>;
+    /**
+     * Starts the work, called once the probes that need nothing have asked for their connections;
+     * settles when it is done. Undefined when the plan gains nothing from it.
+     */
+    start(r: ProbeRun): Promise<unknown> | undefined;
     /** The output came from the early work: its round trips count from the plan's start, not after the needs. */
     used(out: ProbeOutputs[K]): boolean;
   };

@@ -101,8 +101,9 @@ declare module './probe.ts' {
 /**
  * Both need the baseline's settings, so that a difference can only come from
  * how the hello signals RFC 5746; those are almost always the first try's, so
- * each connects with the plan on that guess, taking the handshake's time off
- * their chains, and connects again when the guess was wrong.
+ * in --quick, where these chains are the longest, each connects with the plan
+ * on that guess, taking the handshake's time off its chain, and connects again
+ * when the guess was wrong.
  */
 const scsvGuess = new FirstTryGuess(probeScsv);
 const legacyGuess = new FirstTryGuess(probeLegacyClient);
@@ -119,7 +120,7 @@ export const scsvProbe: Probe<'rfc5746-scsv'> = {
     sr.evidence.push(...out.evidence);
   },
   roundTrips: () => CONNECT_ROUND_TRIPS,
-  early: { start: (cx) => scsvGuess.start(cx), used: (out) => out.early === true },
+  early: { start: (r) => scsvGuess.start(r), used: (out) => out.early === true },
 };
 
 /** The legacy client's handshake; its session, when it opens, is the insecure client-initiated check's. */
@@ -139,5 +140,5 @@ export const requiredProbe: Probe<'rfc5746-required'> = {
     sr.evidence.push(...out.evidence.slice(0, 3));
   },
   roundTrips: () => CONNECT_ROUND_TRIPS,
-  early: { start: (cx) => legacyGuess.start(cx), used: (out) => out.early === true },
+  early: { start: (r) => legacyGuess.start(r), used: (out) => out.early === true },
 };
