@@ -13,6 +13,7 @@
  *
  *   npx tsx bench/scan.ts --latency [--delays 0,20,50] [--rounds N] [--no-docs]
  */
+import { execFile } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
@@ -29,7 +30,7 @@ import { startDelayProxy } from './lib/delay-proxy.ts';
 import { describeMachine } from './lib/machine.ts';
 import { median } from './lib/stats.ts';
 import { fixed, markdownTable, textTable, type Row } from './lib/table.ts';
-import { buildRenego, renegoScan, sslscan, testssl } from './scan.ts';
+import { buildRenego, renegoScan, run, sslscan, testssl } from './scan.ts';
 import type { SuiteResult } from './lib/suite.ts';
 
 const TARGET_BOUND = 1.25;
@@ -147,6 +148,48 @@ async function cpuPerAudit(files: { serverCert: string; serverKey: string }): Pr
   }
 }
 
+/** Runs of each start-up command, alternated so that a change in the machine's load hits them alike. */
+const STARTUP_RUNS = 11;
+
+/**
+ * Where a short scan process's time goes before any round trip: node alone, the
+ * CLI's front end (`--version`: commander and the modules every command loads),
+ * and a scan that ends at once (a refused port on 127.0.0.1: the scanner's
+ * modules, one failed connection, the report).
+ */
+async function startupLine(main: string): Promise<string> {
+  const cmds: [string, string[]][] = [
+    ['node -e 0', ['-e', '0']],
+    ['renego --version', [main, '--version']],
+    ['renego scan 127.0.0.1:1 --json --retries 0', [main, 'scan', '127.0.0.1:1', '--json', '--retries', '0']],
+  ];
+  const ms: number[][] = cmds.map(() => []);
+  for (let i = 0; i < STARTUP_RUNS; i++) {
+    for (const [k, [, args]] of cmds.entries()) ms[k]!.push((await run(process.execPath, args)).ms);
+  }
+  const parts = cmds.map(([name], k) => `${name} ${fixed(median(ms[k]!), 0)} ms`);
+  const loaded = await modulesLoaded(cmds[2]![1]);
+  return `Start-up as a process (median of ${STARTUP_RUNS}, alternated): ${parts.join('; ')}. That scan loads ${loaded.own} modules of renego's own and ${loaded.packages.length === 0 ? 'no package' : `the package${loaded.packages.length > 1 ? 's' : ''} ${loaded.packages.join(', ')}`} (listed by a module load hook).`;
+}
+
+/** The modules a command loads, from a load hook that prints each URL on stderr. */
+async function modulesLoaded(args: string[]): Promise<{ own: number; packages: string[] }> {
+  const hook = `export async function load(url, context, next) { process._rawDebug('LOADED ' + url); return next(url, context); }`;
+  const register = `import { register } from 'node:module'; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hook)}`)});`;
+  const urls = await new Promise<string[]>((resolve) =>
+    execFile(
+      process.execPath,
+      ['--import', `data:text/javascript,${encodeURIComponent(register)}`, ...args],
+      (_e, _out, err) => resolve([...String(err).matchAll(/^LOADED (\S+)/gm)].map((m) => m[1]!)),
+    ),
+  );
+  const packages = new Set(urls.flatMap((u) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(u)?.[1] ?? []));
+  return {
+    own: urls.filter((u) => u.startsWith('file:') && !u.includes('/node_modules/')).length,
+    packages: [...packages],
+  };
+}
+
 export async function runLatencyBench(o: {
   delays: number[];
   rounds: number;
@@ -171,6 +214,8 @@ export async function runLatencyBench(o: {
         const audit: number[] = [];
         const bound: number[] = [];
         const quick: number[] = [];
+        const quickAudit: number[] = [];
+        const quickBound: number[] = [];
         const ts: number[] = [];
         const ss: number[] = [];
         try {
@@ -182,14 +227,27 @@ export async function runLatencyBench(o: {
               audit.push(t.totalMs);
               bound.push((t.roundTrips ?? NaN) * rtt);
             }
-            quick.push((await renegoScan(build.main, via, ['--quick'])).ms);
+            const q = await renegoScan(build.main, via, ['--quick']);
+            quick.push(q.ms);
+            const qt = q.value.report?.timings;
+            if (qt) {
+              quickAudit.push(qt.totalMs);
+              quickBound.push((qt.roundTrips ?? NaN) * rtt);
+            }
             if (testsslBin) ts.push((await testssl(testsslBin, via, build.dir)).ms);
             if (sslscanBin) ss.push((await sslscan(sslscanBin, via)).ms);
           }
         } finally {
           await proxy.close();
         }
-        const m = { full: medianOr(full), audit: medianOr(audit), bound: medianOr(bound), quick: medianOr(quick) };
+        const m = {
+          full: medianOr(full),
+          audit: medianOr(audit),
+          bound: medianOr(bound),
+          quick: medianOr(quick),
+          quickAudit: medianOr(quickAudit),
+          quickBound: medianOr(quickBound),
+        };
         const t = medianOr(ts);
         const s = medianOr(ss);
         const atTarget = rtt === TARGET_RTT_MS;
@@ -209,6 +267,9 @@ export async function runLatencyBench(o: {
           rtt > 0 ? `${fixed(m.bound, 0)} (${fixed(m.bound / rtt, 0)} RTT)` : '0',
           rtt > 0 ? `${fixed(ratioBound, 2)}${mark(okBound)}` : '—',
           fixed(m.quick, 0),
+          rtt > 0
+            ? `${fixed(m.quickAudit, 0)} / ${fixed(m.quickBound, 0)} (${fixed(m.quickBound / rtt, 0)} RTT)`
+            : fixed(m.quickAudit, 0),
           testsslBin ? fixed(t, 0) : 'not installed',
           sslscanBin ? fixed(s, 0) : 'not installed',
           testsslBin ? `${fixed(ratioT, 3)}${mark(okT)}` : '—',
@@ -219,6 +280,8 @@ export async function runLatencyBench(o: {
   } finally {
     for (const p of peers) await p.stop();
   }
+  o.log('start-up');
+  const startup = await startupLine(build.main);
   o.log('CPU per audit');
   const cpu = await cpuPerAudit(files);
   await rm(build.dir, { recursive: true, force: true });
@@ -232,6 +295,7 @@ export async function runLatencyBench(o: {
     'plan lower bound ms',
     'audit / bound (≤ 1.25 at 40 ms)',
     'renego scan --quick ms (process)',
+    '--quick ms in-process / its bound',
     'testssl.sh -R ms',
     'sslscan ms',
     'renego / testssl.sh (≤ 0.12 at 40 ms)',
@@ -241,7 +305,7 @@ export async function runLatencyBench(o: {
     ...(testsslBin ? [] : ['testssl.sh is not installed: its columns are skipped.']),
     ...(sslscanBin ? [] : ['sslscan is not installed: its columns are skipped.']),
   ];
-  const text = [textTable(header, rows), ...missing, load, '', cpu].join('\n');
+  const text = [textTable(header, rows), ...missing, load, '', startup, '', cpu].join('\n');
   const markdown = [
     '## Scanner at a distance (`renego scan` behind a delaying proxy) and CPU per audit',
     '',
@@ -257,6 +321,8 @@ export async function runLatencyBench(o: {
     '',
     ...missing,
     ...(missing.length > 0 ? [''] : []),
+    startup,
+    '',
     cpu,
   ].join('\n');
   return { text, markdown, targetsMet: met };

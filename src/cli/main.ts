@@ -391,7 +391,7 @@ const scan = probeOptions(
       {
         ok: 'every target scanned, nothing vulnerable',
         failed: 'a finding at or above --fail-on (default medium) on at least one target',
-        usage: 'bad option or argument, or a target could not be scanned',
+        usage: 'bad option or argument, or a target could not be scanned (see its reachability) and no finding',
       },
       [
         'renego scan example.test:443',

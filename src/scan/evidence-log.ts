@@ -13,6 +13,8 @@ export class EvidenceLog {
   readonly lines: string[] = [];
   serverHello: (HandshakeMessage & { type: typeof HandshakeType.server_hello }) | undefined;
   alertReceived: string | undefined;
+  /** The server sent a handshake message or an alert: it speaks TLS. */
+  heardTls = false;
   private readonly limit = 64;
 
   note(line: string): void {
@@ -26,7 +28,10 @@ export class EvidenceLog {
         return;
       case 'alert': {
         const text = `${alertLevelName(e.level)} ${alertName(e.description)}`;
-        if (e.direction === 'received') this.alertReceived = text;
+        if (e.direction === 'received') {
+          this.alertReceived = text;
+          this.heardTls = true;
+        }
         this.note(`${e.direction === 'received' ? '←' : '→'} alert ${text}`);
         return;
       }
@@ -36,6 +41,7 @@ export class EvidenceLog {
   }
 
   private onMessage(direction: 'in' | 'out', m: HandshakeMessage | UnknownHandshake): void {
+    if (direction === 'in') this.heardTls = true;
     if (direction === 'in' && m.type === HandshakeType.server_hello) this.serverHello = m as typeof this.serverHello;
     this.note(`${direction === 'in' ? '←' : '→'} ${describeHandshake(m)}`);
   }

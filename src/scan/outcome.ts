@@ -1,10 +1,60 @@
 /**
- * Outcome classification: what the adapter saw of a renegotiation, in the
- * report's closed vocabulary (completed, refused-alert, refused-fatal, closed,
- * ignored), with the alert that decided it.
+ * Outcome classification in the report's closed vocabularies: what the adapter
+ * saw of a renegotiation (completed, refused-alert, refused-fatal, closed,
+ * ignored, with the alert that decided it), and how far a connection whose
+ * handshake failed got towards a TLS server (its Reachability).
  */
 import type { RenegotiationResult } from '../adapter/engine-socket.ts';
-import type { RenegotiationAttempt } from './types.ts';
+import { ContentType } from '../wire/enums.ts';
+import type { Reachability, RenegotiationAttempt } from './types.ts';
+
+/** What a connection that failed its handshake received, for handshakeReach. */
+export interface HandshakeHeard {
+  /** The first bytes from the server after the ClientHello went out (undefined: none came). */
+  first: Uint8Array | undefined;
+  /** A TLS handshake message or alert was decoded. */
+  tls: boolean;
+  /** Nothing came back within the timeout (or while other connections were served first). */
+  timedOut: boolean;
+}
+
+/**
+ * Bytes that begin a TLS record a server sends first: a handshake or alert
+ * record of a 3.x version (RFC 5246 §6.2.1, ContentType and ProtocolVersion).
+ * A ServerHello the engine then cannot finish still shows a TLS server.
+ */
+function startsTlsRecord(b: Uint8Array): boolean {
+  return b.length >= 2 && (b[0] === ContentType.handshake || b[0] === ContentType.alert) && b[1] === 3;
+}
+
+/** Where each reachability stops on the way to a TLS server: the name, TCP, STARTTLS, then the ClientHello's answer. */
+const STAGES: readonly Reachability[] = [
+  'invalid-target',
+  'unfinished',
+  'unresolvable',
+  'refused',
+  'unroutable',
+  'connect-timeout',
+  'reset',
+  'starttls-failed',
+  'closed',
+  'silent',
+  'not-tls',
+  'reachable',
+];
+
+/** Of several connections to one target, the one that got furthest says how reachable it is. */
+export function furthestReach(reaches: Iterable<Reachability>): Reachability {
+  let best: Reachability = 'unfinished';
+  for (const r of reaches) if (STAGES.indexOf(r) > STAGES.indexOf(best)) best = r;
+  return best;
+}
+
+export function handshakeReach(h: HandshakeHeard): Reachability {
+  if (h.tls || (h.first !== undefined && startsTlsRecord(h.first))) return 'reachable';
+  if (h.first !== undefined) return 'not-tls';
+  return h.timedOut ? 'silent' : 'closed';
+}
 
 /** The adapter's outcome of a renegotiation in the scanner's words: a warning no_renegotiation is 'refused-alert', a fatal alert 'refused-fatal'. */
 export function classifyRenegotiation(

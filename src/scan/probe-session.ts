@@ -13,10 +13,10 @@ import type { ConnectionEvent, HandshakeSummary } from '../handshake/events.ts';
 import { HandshakeType, versionName } from '../wire/enums.ts';
 import { TlsError } from '../wire/errors.ts';
 import { EvidenceLog } from './evidence-log.ts';
-import { classifyRenegotiation } from './outcome.ts';
+import { classifyRenegotiation, handshakeReach } from './outcome.ts';
 import { nudgeFor } from './starttls.ts';
-import { openTransport } from './transport.ts';
-import type { RenegotiationAttempt, ScanOptions, ScanTarget } from './types.ts';
+import { openTransport, TransportError } from './transport.ts';
+import type { Reachability, RenegotiationAttempt, ScanOptions, ScanTarget } from './types.ts';
 
 /** The server said nothing while we had other connections open to it. */
 class QueuedError extends Error {}
@@ -35,6 +35,8 @@ export interface HandshakeFailure {
   chosenSuite?: number;
   /** TCP or STARTTLS failed: TLS never started. */
   transport: boolean;
+  /** How far the connection got towards a TLS server. */
+  reach: Reachability;
   ms: number;
   transcript: string[];
 }
@@ -240,6 +242,8 @@ export async function openSession(
         kind: 'Transport',
         serverHello: false,
         transport: true,
+        // openTransport throws only TransportErrors; anything else is a socket that failed as it opened.
+        reach: e instanceof TransportError ? e.reach : 'unroutable',
         ms: elapsed(started),
         transcript: [],
       },
@@ -262,14 +266,18 @@ export async function openSession(
       clearTimeout(guard);
       resolve(r);
     };
+    /** The first bytes from the server: a failure after them is not silence, and they show whether it speaks TLS. */
+    let first: Uint8Array | undefined;
     const fail = (e: Error): void => {
       sock.destroy();
       const sh = log.serverHello;
+      const kind = e instanceof QueuedError ? 'Queued' : e instanceof TlsError ? e.kind : 'Error';
       const failure: HandshakeFailure = {
         error: e.message,
-        kind: e instanceof QueuedError ? 'Queued' : e instanceof TlsError ? e.kind : 'Error',
+        kind,
         serverHello: sh !== undefined,
         transport: false,
+        reach: handshakeReach({ first, tls: log.heardTls, timedOut: kind === 'Timeout' || kind === 'Queued' }),
         ms: elapsed(started),
         transcript: log.lines,
       };
@@ -283,14 +291,13 @@ export async function openSession(
       opts.timeoutMs + 1000,
     );
     // Silence while our other connections to this server are open: probably queued behind them.
-    let heard = false;
-    socket.on('data', () => {
-      heard = true;
+    socket.on('data', (d: Buffer) => {
+      first ??= d.subarray(0, 2);
       stall?.activity();
     });
     const stallTimer = stall
       ? setTimeout(() => {
-          if (!heard && stall.crowded())
+          if (first === undefined && stall.crowded())
             fail(new QueuedError(`no answer within ${stall.ms} ms while other connections were open`));
         }, stall.ms)
       : undefined;

@@ -4,7 +4,7 @@
  * machines can split one list. A line that is not a target becomes a failed
  * result naming the problem; the run goes on.
  */
-import { emptyReport, scanTarget } from './scan.ts';
+import { notScannedLine, scanTarget } from './scan.ts';
 import { inShard, parseScanTarget, type Shard, type TargetDefaults } from './targets.ts';
 import type { ScanOptions, ScanReport } from './types.ts';
 
@@ -47,12 +47,6 @@ export class RateLimiter {
   }
 }
 
-/** The report for a target line that could not even be parsed: every check could-not-test, with the reason. */
-function unparsable(line: string, error: string): ScanReport {
-  const target = { label: line, host: line, port: 0, serverName: undefined, starttls: undefined, family: undefined };
-  return { ...emptyReport(target, 0, error), error, verdicts: [], vulnerabilities: [], advice: [] };
-}
-
 /** Scans every target line in this shard; never throws for a target's sake. */
 export async function runScans(lines: readonly string[], o: RunOptions): Promise<RunSummary> {
   const t0 = performance.now();
@@ -70,7 +64,7 @@ export async function runScans(lines: readonly string[], o: RunOptions): Promise
       try {
         report = await scanTarget(parseScanTarget(line, o.defaults), o.scan);
       } catch (e) {
-        report = unparsable(line, (e as Error).message);
+        report = notScannedLine(line, 'invalid-target', (e as Error).message);
       }
       p.running--;
       p.done++;

@@ -11,8 +11,8 @@ import { PLANS } from './probes/registry.ts';
 import { emptyDos } from './probes/renegotiation-run.ts';
 import { ConnectionGate } from './gate.ts';
 import { runPlan } from './scheduler.ts';
-import { resolveAddress } from './transport.ts';
-import type { ScanOptions, ScanReport, ScanTarget } from './types.ts';
+import { resolveAddress, TransportError } from './transport.ts';
+import type { Reachability, ScanOptions, ScanReport, ScanTarget } from './types.ts';
 
 export const SCANNER = 'renego-scan/0.1.0';
 /** A report with every check at could-not-test, `reason` saying why; probes fill it in. */
@@ -24,6 +24,8 @@ export function emptyReport(target: ScanTarget, maxRenegotiations: number, reaso
     ...(target.serverName ? { serverName: target.serverName } : {}),
     ...(target.starttls ? { starttls: target.starttls } : {}),
     ok: false,
+    // Until a probe says how far it got: a scan stopped before that never finished.
+    reachability: 'unfinished',
     versions: { TLSv1: null, 'TLSv1.1': null, 'TLSv1.2': null, 'TLSv1.3': null },
     secureRenegotiation: {
       extension: null,
@@ -56,6 +58,20 @@ function finish(e: Evidence, t0: number): ScanReport {
   return { ...e, ...judge(e) };
 }
 
+/** The report of a target that was not scanned (or not to its end), every check could-not-test, with why. */
+export function notScanned(target: ScanTarget, reachability: Reachability, error: string): ScanReport {
+  const e = emptyReport(target, 0, error);
+  e.reachability = reachability;
+  e.error = error;
+  return { ...e, ...judge(e) };
+}
+
+/** The same for a line that is not a target, labelled with the line as given. */
+export function notScannedLine(line: string, reachability: Reachability, error: string): ScanReport {
+  const target = { label: line, host: line, port: 0, serverName: undefined, starttls: undefined, family: undefined };
+  return notScanned(target, reachability, error);
+}
+
 export async function scanTarget(target: ScanTarget, opts: ScanOptions): Promise<ScanReport> {
   const t0 = performance.now();
   const e = emptyReport(
@@ -77,7 +93,9 @@ async function scanInto(e: Evidence, target: ScanTarget, opts: ScanOptions, t0: 
   try {
     address = await resolveAddress(target);
   } catch (err) {
-    e.error = `cannot resolve ${target.host}: ${(err as Error).message}`;
+    if (!(err instanceof TransportError)) throw err;
+    e.reachability = err.reach;
+    e.error = err.message;
     return finish(e, t0);
   }
   e.address = address;

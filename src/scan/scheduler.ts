@@ -1,8 +1,9 @@
 /**
  * Runs a plan of probes over one target: each probe starts as soon as every
  * probe it needs is done (no fixed phases), a probe whose need produced nothing
- * is skipped, and once all are done their outputs go into the report in plan
- * order, so the report does not depend on which connection answered first.
+ * is skipped, a probe with early work begins it at once on a guess, and once all
+ * are done their outputs go into the report in plan order, so the report does
+ * not depend on which connection answered first.
  */
 import type { AnyProbe, ProbeId, ProbeOutputs, ProbeRun } from './probes/probe.ts';
 import type { ProbeContext } from './probes/context.ts';
@@ -64,7 +65,18 @@ export async function runPlan(plan: readonly AnyProbe[], cx: ProbeContext, e: Ev
     }
     return promise;
   };
-  await Promise.all(plan.map(start));
+  const all = Promise.all(plan.map(start));
+  // After the probes that need nothing have asked the gate for their connections: the guesses queue behind them.
+  // Waited for even when no probe took it (its need failed), so that the scan closes what it opened.
+  const early = plan.filter((p) => p.early !== undefined);
+  const guesses =
+    early.length === 0
+      ? []
+      : await new Promise<Promise<unknown>[]>((resolve) =>
+          setImmediate(() => resolve(early.flatMap((p) => p.early!.start(run) ?? []))),
+        );
+  await all;
+  await Promise.allSettled(guesses);
   const inOrder: Record<string, number> = {};
   for (const p of plan) if (ms[p.id] !== undefined) inOrder[p.id] = ms[p.id]!;
   for (const p of plan) {
@@ -78,8 +90,9 @@ function longestChain(plan: readonly AnyProbe[], outputs: Map<ProbeId, unknown>,
   const chain = new Map<ProbeId, number>();
   for (const p of plan) {
     if (!outputs.has(p.id)) continue;
-    const before = Math.max(0, ...p.needs.map((id) => chain.get(id) ?? 0));
-    chain.set(p.id, before + p.roundTrips(outputs.get(p.id) as never, opts));
+    const out = outputs.get(p.id) as never;
+    const before = p.early?.used(out) ? 0 : Math.max(0, ...p.needs.map((id) => chain.get(id) ?? 0));
+    chain.set(p.id, before + p.roundTrips(out, opts));
   }
   return Math.max(0, ...chain.values());
 }

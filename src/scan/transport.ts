@@ -1,14 +1,16 @@
 /**
  * A probe's transport: TCP to the address resolved once per target, retries of
  * failures before anything TLS-related happened, the shared connection rate,
- * then the STARTTLS dialogue. Every wait is bounded by the probe timeout.
+ * then the STARTTLS dialogue. Every wait is bounded by the probe timeout, and
+ * every failure is a TransportError saying in the report's words (Reachability)
+ * where the connection stopped.
  */
 import * as dns from 'node:dns/promises';
 import * as net from 'node:net';
 import { startTls } from './starttls.ts';
-import type { ScanOptions, ScanTarget } from './types.ts';
+import type { Reachability, ScanOptions, ScanTarget } from './types.ts';
 
-/** Errors worth one more try: nothing TLS-related happened yet. */
+/** Errors worth one more try within a scan: nothing TLS-related happened yet. */
 const TRANSIENT = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -19,19 +21,50 @@ const TRANSIENT = new Set([
   'EPIPE',
 ]);
 
-export class TransientError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
+/** Why a connection failed before a ClientHello could be sent, in the report's words. */
+export type TransportFailure = Exclude<
+  Reachability,
+  'reachable' | 'closed' | 'silent' | 'not-tls' | 'invalid-target' | 'unfinished'
+>;
+
+/** A connection that failed before TLS began: the name, TCP, or the STARTTLS dialogue. */
+export class TransportError extends Error {
+  constructor(
+    readonly reach: TransportFailure,
+    /** The system error code (ECONNREFUSED…), or STARTTLS. */
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
-    this.code = code;
+  }
+}
+
+/** A TCP error code as the report's reachability: refused (RST), timed out, reset; anything else is no way there. */
+function tcpFailure(code: string): TransportFailure {
+  switch (code) {
+    case 'ECONNREFUSED':
+      return 'refused';
+    case 'ETIMEDOUT':
+      return 'connect-timeout';
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return 'reset';
+    default:
+      // EHOSTUNREACH, ENETUNREACH, EADDRNOTAVAIL, EAFNOSUPPORT (no IPv6 here)…
+      return 'unroutable';
   }
 }
 
 /** Resolves the host once per family choice, so every probe of a target hits the same address. */
 export async function resolveAddress(target: ScanTarget): Promise<string> {
   if (net.isIP(target.host)) return target.host;
-  const r = await dns.lookup(target.host, target.family ? { family: target.family } : {});
-  return r.address;
+  try {
+    const r = await dns.lookup(target.host, target.family ? { family: target.family } : {});
+    return r.address;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? 'ERROR';
+    throw new TransportError('unresolvable', code, `cannot resolve ${target.host}: ${(e as Error).message}`);
+  }
 }
 
 function tcpConnect(address: string, port: number, timeoutMs: number): Promise<net.Socket> {
@@ -39,7 +72,13 @@ function tcpConnect(address: string, port: number, timeoutMs: number): Promise<n
     const socket = net.connect({ host: address, port });
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(new TransientError('ETIMEDOUT', `TCP connect to ${address}:${port} timed out after ${timeoutMs} ms`));
+      reject(
+        new TransportError(
+          'connect-timeout',
+          'ETIMEDOUT',
+          `TCP connect to ${address}:${port} timed out after ${timeoutMs} ms`,
+        ),
+      );
     }, timeoutMs);
     socket.once('connect', () => {
       clearTimeout(timer);
@@ -50,7 +89,7 @@ function tcpConnect(address: string, port: number, timeoutMs: number): Promise<n
       clearTimeout(timer);
       socket.destroy();
       const code = e.code ?? 'ERROR';
-      reject(TRANSIENT.has(code) ? new TransientError(code, `${code}: ${e.message}`) : e);
+      reject(new TransportError(tcpFailure(code), code, `${code}: ${e.message}`));
     });
   });
 }
@@ -66,12 +105,13 @@ export async function openTransport(target: ScanTarget, address: string, opts: S
           await startTls(socket, target.starttls, target.serverName ?? target.host, opts.timeoutMs);
         } catch (e) {
           socket.destroy();
-          throw e;
+          // The server answered TCP; whatever its dialogue said is its answer, not a connection error.
+          throw new TransportError('starttls-failed', 'STARTTLS', (e as Error).message);
         }
       }
       return socket;
     } catch (e) {
-      if (!(e instanceof TransientError) || attempt >= opts.retries) throw e;
+      if (!(e instanceof TransportError) || !TRANSIENT.has(e.code) || attempt >= opts.retries) throw e;
       await new Promise((r) => setTimeout(r, 100 * (attempt + 1)));
     }
   }

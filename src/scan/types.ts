@@ -155,6 +155,47 @@ export interface Verdict {
   evidence: string[];
 }
 
+/**
+ * How far the scan got towards a TLS server. `reachable`: a server answered in
+ * TLS (a handshake completed, or a ServerHello or an alert came back), whatever
+ * the checks then found. Otherwise what stopped it, in the order a connection
+ * meets them: the name, TCP (refused, no route, no answer, reset), the STARTTLS
+ * dialogue, then the answer to the ClientHello (the connection closed, nothing
+ * came back within the timeout, or bytes that are not TLS records). Two more
+ * say the scan never ran to its end: a line that is not a target, and a scan
+ * stopped from outside (the queue's wall-clock limit, a job given up).
+ */
+export type Reachability =
+  | 'reachable'
+  | 'unresolvable'
+  | 'refused'
+  | 'unroutable'
+  | 'connect-timeout'
+  | 'reset'
+  | 'starttls-failed'
+  | 'closed'
+  | 'silent'
+  | 'not-tls'
+  | 'invalid-target'
+  | 'unfinished';
+
+/**
+ * The reachabilities where every connection failed before TLS began: a
+ * connection error, worth another try later. The rest are the target's own
+ * answer (or no target at all), the same on every run.
+ */
+const CONNECTION_ERRORS: ReadonlySet<Reachability> = new Set<Reachability>([
+  'unresolvable',
+  'refused',
+  'unroutable',
+  'connect-timeout',
+  'reset',
+]);
+
+export function isConnectionError(r: Reachability): boolean {
+  return CONNECTION_ERRORS.has(r);
+}
+
 export interface ProbeTiming {
   [probe: string]: number;
 }
@@ -167,6 +208,8 @@ export interface ScanReport {
   starttls?: StartTlsProtocol;
   /** false when the target could not be scanned at all (then `error` says why). */
   ok: boolean;
+  /** Whether a TLS server answered, and if not what stopped the scan (false `ok` with `reachable`: TLS, but no handshake we could finish). */
+  reachability: Reachability;
   error?: string;
   /** Address actually connected to. */
   address?: string;

@@ -8,7 +8,14 @@
  * renegotiation → ask for them up front or make sure RFC 5746 is there;
  * insecure renegotiation → upgrade, or switch it off knowing what breaks.
  */
-import type { ClientInitiatedResult, RenegotiationOutcome, ScanReport, Verdict, VerdictId } from './types.ts';
+import type {
+  ClientInitiatedResult,
+  Reachability,
+  RenegotiationOutcome,
+  ScanReport,
+  Verdict,
+  VerdictId,
+} from './types.ts';
 
 export type Evidence = Omit<ScanReport, 'verdicts' | 'vulnerabilities' | 'advice'>;
 
@@ -273,12 +280,31 @@ function adviceFor(e: Evidence, v: Record<VerdictId, Verdict>): string[] {
   return advice;
 }
 
+/** What to look at first when a target could not be scanned, by how far the scan got. */
+const NOT_SCANNED_ADVICE: Record<Reachability, string> = {
+  reachable: 'a TLS server answered, but no TLS 1.0–1.2 handshake the scanner can finish completed',
+  unresolvable: 'the name does not resolve; check its spelling and the resolver',
+  refused: 'nothing accepts connections on that port (refused); check the host and the port',
+  unroutable: 'there is no route to the address from here',
+  'connect-timeout': 'nothing answered the TCP connection; a firewall dropping it, or a host that is down',
+  reset: 'the connection was reset before TLS began',
+  'starttls-failed': 'the STARTTLS dialogue did not reach its go-ahead; check the protocol',
+  closed: 'the server closed the connection without answering the ClientHello',
+  silent:
+    'the server accepted the connection but never answered the ClientHello; a service that waits for the client to speak another protocol (try --starttls), or a longer --timeout',
+  'not-tls': 'something answered, but not in TLS; a plaintext service on that port, or one that needs --starttls',
+  'invalid-target': 'the line is not a target',
+  unfinished: 'the scan did not run to its end',
+};
+
 export function judge(e: Evidence): Judgement {
   if (!e.ok) {
     return {
       verdicts: [],
       vulnerabilities: [],
-      advice: [`The target could not be scanned: ${e.error ?? 'unknown error'}.`],
+      advice: [
+        `The target could not be scanned: ${NOT_SCANNED_ADVICE[e.reachability]} (${e.error ?? 'unknown error'}).`,
+      ],
     };
   }
   const list = [insecureRenegotiation(e), renegotiationDos(e), tripleHandshake(e), noRenegotiation(e)];

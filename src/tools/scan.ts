@@ -3,11 +3,11 @@
  * would break? Parses the options, reads the targets (arguments, a file, or
  * stdin), runs the scans with a progress bar on a terminal, streams the
  * results in input order (text or JSON Lines) and optionally writes JSON Lines
- * and an HTML report to files. Exit code: 0 nothing found, 1 a finding at or
- * above --fail-on, 2 usage or scan errors.
+ * and an HTML report to files. Exit codes are usage.ts's EXIT: ok when nothing
+ * was found, failed for a finding at or above --fail-on, usage for a bad option
+ * or a target that could not be scanned.
  */
 import * as fs from 'node:fs';
-import { htmlReport } from '../scan/report/html.ts';
 import { jsonLine } from '../scan/report/json.ts';
 import { formatFindings, formatText, paintFor, PLAIN } from '../scan/report/text.ts';
 import { reachesThreshold, type Severity } from '../scan/verdict.ts';
@@ -25,11 +25,8 @@ import {
   type ScanCommandOptions,
   type ScanIo,
 } from './scan-options.ts';
-import { UsageError } from './usage.ts';
+import { EXIT, UsageError } from './usage.ts';
 
-export const EXIT_CLEAN = 0;
-export const EXIT_VULNERABLE = 1;
-export const EXIT_ERROR = 2;
 export const DEFAULT_CONCURRENCY = 32;
 
 /**
@@ -80,7 +77,7 @@ export async function runScanCommand(o: ScanCommandOptions, io: ScanIo): Promise
     if (o.jsonFile !== undefined) jsonFd = openOutput('--json-file', o.jsonFile);
   } catch (e) {
     io.stderr.write(`renego scan: ${(e as Error).message}\n`);
-    return EXIT_ERROR;
+    return EXIT.usage;
   }
   const paint = o.color === false ? PLAIN : paintFor(io.stdout, io.env);
   const width = terminalWidth(io.stdout);
@@ -92,7 +89,7 @@ export async function runScanCommand(o: ScanCommandOptions, io: ScanIo): Promise
     if (o.json) return void io.stdout.write(`${jsonLine(r)}\n`);
     if (o.quiet && !r.ok)
       return void io.stderr.write(
-        `${wrap(`renego scan: ${r.target} ${NOT_SCANNED}: ${r.error ?? 'unknown error'}`, width, '', '    ').join('\n')}\n`,
+        `${wrap(`renego scan: ${r.target} ${NOT_SCANNED} (${r.reachability}): ${r.error ?? 'unknown error'}`, width, '', '    ').join('\n')}\n`,
       );
     const text = o.quiet ? formatFindings(r, paint, width) : formatText(r, paint, width);
     if (text !== '') io.stdout.write(`${printed++ > 0 ? '\n' : ''}${text}\n`);
@@ -114,17 +111,20 @@ export async function runScanCommand(o: ScanCommandOptions, io: ScanIo): Promise
   bar?.clear();
   if (jsonFd !== undefined) fs.closeSync(jsonFd);
   if (o.html) {
+    // Loaded only when asked for: every scan process would otherwise compile it.
+    const { htmlReport } = await import('../scan/report/html.ts');
     try {
       fs.writeFileSync(o.html, htmlReport(reports));
     } catch (e) {
       io.stderr.write(`renego scan: cannot write ${o.html}: ${(e as Error).message}\n`);
-      return EXIT_ERROR;
+      return EXIT.usage;
     }
   }
   if (!o.json && !o.quiet && summary.total > 1) {
     const text = `${summary.total} targets in ${(summary.ms / 1000).toFixed(1)} s: ${summary.vulnerable} vulnerable, ${summary.failed} ${NOT_SCANNED}`;
     io.stderr.write(`${wrap(text, terminalWidth(io.stderr)).join('\n')}\n`);
   }
-  if (failing) return EXIT_VULNERABLE;
-  return summary.failed > 0 ? EXIT_ERROR : EXIT_CLEAN;
+  // A finding outranks a target that could not be scanned: it is the answer the run was for.
+  if (failing) return EXIT.failed;
+  return summary.failed > 0 ? EXIT.usage : EXIT.ok;
 }

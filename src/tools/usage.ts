@@ -18,7 +18,11 @@ export const EXIT = {
   ok: 0,
   /** The job ran and the answer is bad: a handshake failed, a server is vulnerable. */
   failed: 1,
-  /** The command could not run as asked: a bad flag or argument, an unreadable file, a port in use. */
+  /**
+   * The command could not run as asked: a bad flag or argument, an unreadable file, a port in use;
+   * for `scan`, also a target that could not be scanned (its report's `reachability` says why),
+   * when no finding reached --fail-on.
+   */
   usage: 2,
   /** A bug in renego: the message and `--debug` for the stack belong in a bug report. */
   internal: 3,

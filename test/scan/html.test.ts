@@ -68,6 +68,29 @@ test('the HTML report renders every target offline in headless Chromium', { skip
   assert.equal(await page.$$eval('section', (s) => s.length), 2);
   const pathCell = await page.textContent(`#t-127-0-0-1-${legacy.port} table.checks`);
   assert.match(pathCell ?? '', /server-initiated \/secure\s*renegotiates, asks for a client certificate/);
+  // The insecure server-initiated renegotiation is coloured like the other findings.
+  const pathRows = await page.$$eval(
+    `#t-127-0-0-1-${legacy.port} table.checks tr`,
+    (trs: { textContent: string | null; querySelector(s: string): { className: string } | null }[]) =>
+      trs.map((tr) => ({ text: tr.textContent ?? '', cls: tr.querySelector('td')?.className ?? '' })),
+  );
+  const secureRow = pathRows.find((row) => row.text.startsWith('server-initiated /secure'));
+  assert.ok(secureRow, pathRows.map((row) => row.text).join('\n'));
+  assert.match(secureRow.text, /insecure/);
+  assert.equal(secureRow.cls, 'yes');
+  // No verdict lists in its bullets what its reason already says.
+  const verdictRows = await page.$$eval(
+    `#t-127-0-0-1-${legacy.port} table.verdicts tr`,
+    (trs: { querySelectorAll(s: string): ArrayLike<{ textContent: string | null }> }[]) =>
+      trs.slice(1).map((tr) => {
+        const cells = Array.from(tr.querySelectorAll('td'), (td) => td.textContent ?? '');
+        const items = Array.from(tr.querySelectorAll('li'), (li) => li.textContent ?? '');
+        return { reason: (cells[2] ?? '').slice(0, (cells[2] ?? '').length - items.join('').length), items };
+      }),
+  );
+  assert.ok(verdictRows.length >= 3);
+  for (const v of verdictRows)
+    for (const item of v.items) assert.ok(!v.reason.includes(item), `${item} repeats the reason`);
   assert.deepEqual(
     requests.filter((u) => !u.startsWith('file:')),
     [],

@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { ScanReport, Verdict } from '../../src/scan/types.ts';
 import { reachesThreshold } from '../../src/scan/verdict.ts';
-import { EXIT_ERROR, runScanCommand } from '../../src/tools/scan.ts';
+import { runScanCommand } from '../../src/tools/scan.ts';
+import { EXIT } from '../../src/tools/usage.ts';
 import type { ScanIo } from '../../src/tools/scan-options.ts';
 import { freePort } from '../peers/ports.ts';
 
@@ -115,7 +116,7 @@ describe('renego scan on an 80-column terminal', () => {
     const io = terminalIo(screen, true);
     const targets = await closedTargets(20);
     const code = await runScanCommand({ targets, timeout: 1000, retries: 0, color: false }, io);
-    assert.equal(code, EXIT_ERROR);
+    assert.equal(code, EXIT.usage);
     assert.ok(io.barFrames.length >= 20, `the bar was drawn (${io.barFrames.length} frames)`);
     for (const f of io.barFrames) assert.ok([...f].length < 80, `a frame fits: ${f} (${[...f].length})`);
     assert.ok(
@@ -194,10 +195,58 @@ describe('renego scan output order and files', () => {
   test('an unwritable --json-file or --html-file fails before scanning, and --fail-on takes only known severities', async () => {
     for (const o of [{ jsonFile: '/nonexistent/r.jsonl' }, { html: '/nonexistent/r.html' }, { failOn: 'critical' }]) {
       const io = terminalIo(undefined, false);
-      assert.equal(await runScanCommand({ targets: ['127.0.0.1:1'], ...o }, io), EXIT_ERROR);
+      assert.equal(await runScanCommand({ targets: ['127.0.0.1:1'], ...o }, io), EXIT.usage);
       assert.match(io.err, /cannot write|--fail-on wants high, medium or any/);
       assert.equal(io.out, '', 'nothing was scanned');
     }
+  });
+});
+
+/** A listener that answers every connection with a plaintext HTTP error, as an HTTP server on the TLS port would. */
+async function plaintextServer(): Promise<{ target: string; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((s) => {
+    sockets.add(s);
+    s.on('error', () => undefined).on('close', () => sockets.delete(s));
+    s.once('data', () => s.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n'));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    target: `127.0.0.1:${(server.address() as { port: number }).port}`,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}
+
+describe('how far a scan got: the JSON report says it in a typed field', () => {
+  test('refused, unresolvable, silent and not TLS, each with its reachability, exit code 2', async (t) => {
+    const silent = await silentServer();
+    const plaintext = await plaintextServer();
+    t.after(async () => {
+      await silent.close();
+      await plaintext.close();
+    });
+    // Port 1 on loopback: nothing listens there, the kernel answers RST. `bad..name` the C library rejects without DNS.
+    const targets = ['127.0.0.1:1', 'bad..name', silent.target, plaintext.target];
+    const io = terminalIo(undefined, false);
+    const code = await runScanCommand({ targets, timeout: 800, retries: 0, json: true }, io);
+    assert.equal(code, EXIT.usage);
+    const reports = io.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as ScanReport);
+    assert.deepEqual(
+      reports.map((r) => [r.target, r.ok, r.reachability]),
+      [
+        ['127.0.0.1:1', false, 'refused'],
+        ['bad..name:443', false, 'unresolvable'],
+        [silent.target, false, 'silent'],
+        [plaintext.target, false, 'not-tls'],
+      ],
+    );
+    for (const r of reports) assert.match(r.advice[0] ?? '', /^The target could not be scanned: /);
   });
 });
 

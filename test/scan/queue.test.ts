@@ -278,42 +278,64 @@ describe('renego scan on a Redis queue', { skip: redisSkip }, () => {
     assert.equal(await redis.zcard(politenessKey('127.0.0.9')), 0);
   });
 
-  test('a verdict is never retried: a vulnerable server and a server that speaks no TLS are each scanned once', async () => {
+  test('a verdict is never retried: a vulnerable server, one that speaks no TLS and one that never answers are each scanned once', async () => {
     const open = new Set<net.Socket>();
-    const http = net.createServer((c) => {
-      open.add(c.on('error', () => undefined).on('close', () => open.delete(c)));
-      c.end('HTTP/1.0 400 Bad Request\r\n\r\n');
-    });
-    await new Promise<void>((r) => http.listen({ host: '127.0.0.1', port: 0 }, r));
+    const listen = async (handler: (c: net.Socket) => void): Promise<net.Server> => {
+      const server = net.createServer((c) => {
+        open.add(c.on('error', () => undefined).on('close', () => open.delete(c)));
+        handler(c);
+      });
+      await new Promise<void>((r) => server.listen({ host: '127.0.0.1', port: 0 }, r));
+      return server;
+    };
+    const http = await listen((c) => c.end('HTTP/1.0 400 Bad Request\r\n\r\n'));
+    const silent = await listen(() => undefined);
     try {
-      const notTls = `127.0.0.1:${(http.address() as net.AddressInfo).port}`;
+      const at = (s: net.Server): string => `127.0.0.1:${(s.address() as net.AddressInfo).port}`;
       const vulnerable = `127.0.0.1:${legacyProxy.ports[0]}`;
-      const r = await enqueue('verdicts', [vulnerable, notTls, '--queue-retries', '3', '--backoff', '100']);
+      const r = await enqueue('verdicts', [
+        vulnerable,
+        at(http),
+        at(silent),
+        '--queue-retries',
+        '3',
+        '--backoff',
+        '100',
+      ]);
       assert.equal(r.code, 0, r.stderr);
       const s = await settled('verdicts');
       assert.equal(s.retried, 0);
       assert.equal(s.done, 1);
-      assert.equal(s.failed, 1);
-      const [v, n] = await results('verdicts');
+      assert.equal(s.failed, 2);
+      const [v, n, q] = await results('verdicts');
       assert.deepEqual(v?.vulnerabilities, ['CVE-2009-3555', 'CVE-2011-1473']);
-      assert.equal(n?.ok, false);
+      assert.equal(v?.reachability, 'reachable');
+      assert.deepEqual([n?.ok, n?.reachability], [false, 'not-tls']);
       assert.match(n?.error ?? '', /^no TLS 1\.0–1\.2 handshake completed/);
+      assert.deepEqual([q?.ok, q?.reachability], [false, 'silent']);
     } finally {
       for (const c of open) c.destroy();
-      await new Promise((r) => http.close(r));
+      await Promise.all([http, silent].map((s) => new Promise((r) => s.close(r))));
     }
   });
 
-  test('a refused connection is retried with backoff up to the limit, then reported unreachable once', async () => {
+  test('connection errors (a refused port, a name that does not resolve) are retried with backoff up to the limit, then reported once', async () => {
     const closed = `127.0.0.1:${await freePort()}`;
-    const r = await enqueue('refused', [closed, '--queue-retries', '2', '--backoff', '100']);
+    // The C library rejects `bad..name` itself: no DNS query leaves the machine.
+    const r = await enqueue('refused', [closed, 'bad..name', '--queue-retries', '2', '--backoff', '100']);
     assert.equal(r.code, 0, r.stderr);
     const s = await settled('refused');
-    assert.equal(s.retried, 2);
-    assert.equal(s.failed, 1);
+    assert.equal(s.retried, 4);
+    assert.equal(s.failed, 2);
     const reports = await results('refused');
-    assert.equal(reports.length, 1);
-    assert.match(reports[0]?.error ?? '', /^unreachable: ECONNREFUSED/);
+    assert.deepEqual(
+      reports.map((x) => [x.target, x.ok, x.reachability]),
+      [
+        [closed, false, 'refused'],
+        ['bad..name:443', false, 'unresolvable'],
+      ],
+    );
+    assert.match(reports[0]?.error ?? '', /^ECONNREFUSED/);
   });
 
   test('a worker killed with SIGKILL mid-campaign loses nothing: every target is reported exactly once', async () => {

@@ -13,6 +13,7 @@ import { scanTarget } from '../../src/scan/scan.ts';
 import { parseScanTarget } from '../../src/scan/targets.ts';
 import { DEFAULT_SCAN_OPTIONS, type ScanOptions, type ScanReport } from '../../src/scan/types.ts';
 import { startServer } from '../../src/server/start.ts';
+import { ProtocolVersion } from '../../src/wire/enums.ts';
 import { skipReason } from '../peers/binaries.ts';
 import { startGnutlsServer } from '../peers/gnutls-server.ts';
 import { startNodeTlsServer } from '../peers/node-server.ts';
@@ -108,5 +109,39 @@ describe('--quick agrees with the full audit', () => {
     t.after(() => s.stop());
     const quick = await agrees(s.port);
     assert.equal(quick.versions['TLSv1.3'], true);
+  });
+});
+
+describe('the RFC 5746 checks connect with the plan, on the first try settings, before the baseline is done', () => {
+  test('taken when the baseline settled on TLS 1.2: their round trips count from the start', async (t) => {
+    const s = await startServer({ host: '127.0.0.1', port: 0, preset: 'legacy-2009', www: true, log: () => undefined });
+    t.after(() => s.close());
+    const quick = await scan(s.port, { plan: 'quick' });
+    assert.equal(quick.baseline?.version, 'TLSv1.2');
+    assert.equal(quick.clientInitiated.insecure, 'completed');
+    // handshake (3) then the secure renegotiation (2), alongside the legacy hello (3) then the insecure one (2).
+    assert.equal(quick.timings.roundTrips, 5);
+  });
+
+  test('made again at what the baseline settled on when it was not TLS 1.2', async (t) => {
+    const s = await startServer({
+      host: '127.0.0.1',
+      port: 0,
+      preset: 'legacy-2009',
+      maxVersion: ProtocolVersion['TLSv1.1'],
+      www: true,
+      log: () => undefined,
+    });
+    t.after(() => s.close());
+    const quick = await agrees(s.port);
+    assert.equal(quick.baseline?.version, 'TLSv1.1');
+    assert.equal(quick.secureRenegotiation.required, false);
+    assert.equal(quick.clientInitiated.insecure, 'completed');
+    assert.ok(
+      quick.secureRenegotiation.evidence.some((l) => l.includes('TLSv1.1')),
+      quick.secureRenegotiation.evidence.join('\n'),
+    );
+    // The legacy hello waited for the baseline this time: 3 + 3, then the insecure renegotiation (2).
+    assert.equal(quick.timings.roundTrips, 8);
   });
 });

@@ -438,6 +438,7 @@ describe('STARTTLS: each dialogue runs before every probe connection', () => {
     const r = await scan(server.port, { timeoutMs: 5000, retries: 0 }, 'pop3://');
     assert.equal(r.ok, false);
     assert.match(r.error ?? '', /pop3 STARTTLS: over 65536 bytes/);
+    assert.equal(r.reachability, 'starttls-failed');
   });
 });
 
@@ -500,35 +501,51 @@ describe('hostile targets give a clear error, never a hang', () => {
   test('a server that closes mid-handshake', async () => {
     await hostile(
       (s) => s.once('data', () => s.end()),
-      (r) => assert.match(r.error ?? '', /PeerClosed|closed/),
+      (r) => {
+        assert.match(r.error ?? '', /PeerClosed|closed/);
+        assert.equal(r.reachability, 'closed');
+      },
     );
   });
 
   test('a server that never answers', async () => {
     await hostile(
       () => undefined,
-      (r) => assert.match(r.error ?? '', /Timeout|timed out|no answer/),
+      (r) => {
+        assert.match(r.error ?? '', /Timeout|timed out|no answer/);
+        assert.equal(r.reachability, 'silent');
+      },
     );
   });
 
   test('a plaintext HTTP server', async () => {
     await hostile(
       (s) => s.once('data', () => s.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n')),
-      (r) => assert.match(r.error ?? '', /DecodeError|UnexpectedMessage|ProtocolVersion|record/i),
+      (r) => {
+        assert.match(r.error ?? '', /DecodeError|UnexpectedMessage|ProtocolVersion|record/i);
+        assert.equal(r.reachability, 'not-tls');
+      },
     );
   });
 
   test('a server that sends random bytes', async () => {
     await hostile(
       (s) => s.once('data', () => s.write(Buffer.from(Array.from({ length: 512 }, (_, i) => (i * 37 + 11) & 0xff)))),
-      (r) => assert.match(r.error ?? '', /Error|record/),
+      (r) => {
+        assert.match(r.error ?? '', /Error|record/);
+        assert.equal(r.reachability, 'not-tls');
+      },
     );
   });
 
   test('a server whose certificate message claims 16 MiB', async () => {
     await hostile(
       (s) => s.once('data', () => s.write(hugeCertificateFlight())),
-      (r) => assert.match(r.error ?? '', /MessageTooLarge/),
+      (r) => {
+        assert.match(r.error ?? '', /MessageTooLarge/);
+        // A ServerHello came first: a TLS server, whose handshake then failed.
+        assert.equal(r.reachability, 'reachable');
+      },
     );
   });
 });

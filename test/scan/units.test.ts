@@ -19,7 +19,8 @@ import { formatText, paintFor } from '../../src/scan/report/text.ts';
 import { inShard, parseScanTarget, parseShard, targetLines } from '../../src/scan/targets.ts';
 import type { ClientInitiatedResult, ScanReport, ServerInitiatedPath } from '../../src/scan/types.ts';
 import { judge, type Evidence } from '../../src/scan/verdict.ts';
-import { EXIT_CLEAN, EXIT_ERROR, EXIT_VULNERABLE, runScanCommand } from '../../src/tools/scan.ts';
+import { runScanCommand } from '../../src/tools/scan.ts';
+import { EXIT } from '../../src/tools/usage.ts';
 import type { ScanIo } from '../../src/tools/scan-options.ts';
 import { startServer } from '../../src/server/start.ts';
 import { TlsError } from '../../src/wire/errors.ts';
@@ -37,6 +38,7 @@ function evidence(over: Partial<Evidence> = {}): Evidence {
     host: 't',
     port: 443,
     ok: true,
+    reachability: 'reachable',
     versions: { TLSv1: false, 'TLSv1.1': false, 'TLSv1.2': true, 'TLSv1.3': true },
     baseline: {
       version: 'TLSv1.2',
@@ -274,10 +276,12 @@ describe('verdicts', () => {
     });
   });
 
-  test('a target that could not be scanned has no verdicts, only the reason', () => {
-    const j = judge(evidence({ ok: false, error: 'unreachable' }));
+  test('a target that could not be scanned has no verdicts, only the reason, told by how far the scan got', () => {
+    const j = judge(evidence({ ok: false, reachability: 'refused', error: 'ECONNREFUSED: connect ECONNREFUSED' }));
     assert.deepEqual(j.verdicts, []);
-    assert.match(j.advice[0]!, /could not be scanned: unreachable/);
+    assert.match(j.advice[0]!, /^The target could not be scanned: nothing accepts connections .*\(ECONNREFUSED/);
+    const notTls = judge(evidence({ ok: false, reachability: 'not-tls', error: 'no TLS 1.0–1.2 handshake completed' }));
+    assert.match(notTls.advice[0]!, /not in TLS/);
   });
 });
 
@@ -477,10 +481,10 @@ describe('TLS 1.3 detection from the ServerHello', () => {
 describe('renego scan command', () => {
   test('usage errors exit 2', async () => {
     const io = fakeIo();
-    assert.equal(await runScanCommand({ targets: [] }, io), EXIT_ERROR);
+    assert.equal(await runScanCommand({ targets: [] }, io), EXIT.usage);
     assert.match(io.err, /no targets/);
-    assert.equal(await runScanCommand({ targets: ['a'], shard: '3/2' }, fakeIo()), EXIT_ERROR);
-    assert.equal(await runScanCommand({ targets: ['a'], starttls: 'gopher' }, fakeIo()), EXIT_ERROR);
+    assert.equal(await runScanCommand({ targets: ['a'], shard: '3/2' }, fakeIo()), EXIT.usage);
+    assert.equal(await runScanCommand({ targets: ['a'], starttls: 'gopher' }, fakeIo()), EXIT.usage);
   });
 
   test('JSON Lines from stdin, exit 1 on a vulnerability, 0 when clean, HTML written', async (t) => {
@@ -507,7 +511,7 @@ describe('renego scan command', () => {
     const io = fakeIo(`127.0.0.1:${legacy.port}\n# skip me\n127.0.0.1:${safe.port}\n`);
     const html = join(dir, 'r.html');
     const code = await runScanCommand({ targets: [], targetsFile: '-', json: true, html, timeout: 3000 }, io);
-    assert.equal(code, EXIT_VULNERABLE);
+    assert.equal(code, EXIT.failed);
     const lines = io.out
       .trim()
       .split('\n')
@@ -536,7 +540,7 @@ describe('renego scan command', () => {
     assert.match(await readFile(html, 'utf8'), /<table id="summary">/);
 
     const clean = fakeIo();
-    assert.equal(await runScanCommand({ targets: [`127.0.0.1:${safe.port}`], timeout: 3000 }, clean), EXIT_CLEAN);
+    assert.equal(await runScanCommand({ targets: [`127.0.0.1:${safe.port}`], timeout: 3000 }, clean), EXIT.ok);
     assert.match(clean.out, /nothing found/);
   });
 
@@ -545,7 +549,7 @@ describe('renego scan command', () => {
     // Port 1 on loopback: nothing listens, the connection is refused at once.
     assert.equal(
       await runScanCommand({ targets: ['127.0.0.1:1', 'bad://x'], json: true, timeout: 1000, retries: 0 }, io),
-      EXIT_ERROR,
+      EXIT.usage,
     );
     const lines = io.out
       .trim()

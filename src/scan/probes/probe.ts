@@ -46,6 +46,21 @@ export interface Probe<K extends ProbeId = ProbeId> {
   contribute(e: Evidence, out: ProbeOutputs[K], r: ProbeRun): void;
   /** Round trips this probe needed after its needs were done, at best (for the plan's lower bound). */
   roundTrips(out: ProbeOutputs[K], opts: ScanOptions): number;
+  /**
+   * Work begun with the plan, before the needs are done, on a guess about their
+   * outputs (a connection with the settings the baseline handshake settles on
+   * when its first try works). `run` still waits for the needs, keeps the early
+   * work when the guess was right and throws it away otherwise.
+   */
+  readonly early?: {
+    /**
+     * Starts the work, called once the probes that need nothing have asked for their connections;
+     * settles when it is done. Undefined when the plan gains nothing from it.
+     */
+    start(r: ProbeRun): Promise<unknown> | undefined;
+    /** The output came from the early work: its round trips count from the plan's start, not after the needs. */
+    used(out: ProbeOutputs[K]): boolean;
+  };
 }
 
 /** Any registered probe, whatever its id (the methods are bivariant, so each Probe<K> fits). */

@@ -9,7 +9,7 @@
 import { riEvidence } from '../evidence.ts';
 import type { ProbeSession } from '../probe-session.ts';
 import type { Tri } from '../types.ts';
-import { open, type Negotiated, type ProbeContext } from './context.ts';
+import { FirstTryGuess, open, type Negotiated, type ProbeContext } from './context.ts';
 import { CONNECT_ROUND_TRIPS, type Probe } from './probe.ts';
 
 export interface ScsvProbe {
@@ -17,6 +17,8 @@ export interface ScsvProbe {
   reason?: string;
   evidence: string[];
   ms: number;
+  /** Made with the plan's start, on FIRST_TRY (FirstTryGuess). */
+  early?: boolean;
 }
 
 export async function probeScsv(cx: ProbeContext, n: Negotiated): Promise<ScsvProbe> {
@@ -51,6 +53,8 @@ export interface LegacyProbe {
   session: ProbeSession | undefined;
   evidence: string[];
   ms: number;
+  /** Made with the plan's start, on FIRST_TRY (FirstTryGuess). */
+  early?: boolean;
 }
 
 export async function probeLegacyClient(cx: ProbeContext, n: Negotiated): Promise<LegacyProbe> {
@@ -94,11 +98,21 @@ declare module './probe.ts' {
   }
 }
 
+/**
+ * Both need the baseline's settings, so that a difference can only come from
+ * how the hello signals RFC 5746; those are almost always the first try's, so
+ * in --quick, where these chains are the longest, each connects with the plan
+ * on that guess, taking the handshake's time off its chain, and connects again
+ * when the guess was wrong.
+ */
+const scsvGuess = new FirstTryGuess(probeScsv);
+const legacyGuess = new FirstTryGuess(probeLegacyClient);
+
 export const scsvProbe: Probe<'rfc5746-scsv'> = {
   id: 'rfc5746-scsv',
   needs: ['handshake'],
   informs: [],
-  run: (r) => probeScsv(r.cx, r.need('handshake').negotiated),
+  run: (r) => scsvGuess.take(r.cx, r.need('handshake').negotiated),
   contribute(e, out) {
     const sr = e.secureRenegotiation;
     sr.scsv = out.scsv;
@@ -106,6 +120,7 @@ export const scsvProbe: Probe<'rfc5746-scsv'> = {
     sr.evidence.push(...out.evidence);
   },
   roundTrips: () => CONNECT_ROUND_TRIPS,
+  early: { start: (r) => scsvGuess.start(r), used: (out) => out.early === true },
 };
 
 /** The legacy client's handshake; its session, when it opens, is the insecure client-initiated check's. */
@@ -114,7 +129,7 @@ export const requiredProbe: Probe<'rfc5746-required'> = {
   needs: ['handshake'],
   informs: ['CVE-2009-3555'],
   async run(r) {
-    const l = await probeLegacyClient(r.cx, r.need('handshake').negotiated);
+    const l = await legacyGuess.take(r.cx, r.need('handshake').negotiated);
     if (!r.planned('client-initiated-insecure')) l.session?.close();
     return l;
   },
@@ -125,4 +140,5 @@ export const requiredProbe: Probe<'rfc5746-required'> = {
     sr.evidence.push(...out.evidence.slice(0, 3));
   },
   roundTrips: () => CONNECT_ROUND_TRIPS,
+  early: { start: (r) => legacyGuess.start(r), used: (out) => out.early === true },
 };

@@ -13,7 +13,8 @@ import { suiteName } from '../../crypto/suites.ts';
 import { ProtocolVersion, versionName } from '../../wire/enums.ts';
 import { distinguishedName } from '../evidence.ts';
 import type { ProbeSession } from '../probe-session.ts';
-import type { Baseline, HandshakeAttempt, VersionsResult } from '../types.ts';
+import { furthestReach } from '../outcome.ts';
+import type { Baseline, HandshakeAttempt, Reachability, VersionsResult } from '../types.ts';
 import type { Evidence } from '../verdict.ts';
 import { SCAN_SUITES, VERSIONS, open, suitesWithout, type Negotiated, type ProbeContext } from './context.ts';
 import { CONNECT_ROUND_TRIPS, type Probe } from './probe.ts';
@@ -28,6 +29,8 @@ interface VersionOutcome {
   suites: readonly number[];
   attempts: HandshakeAttempt[];
   transportOnly: boolean;
+  /** How far the furthest of its connections got (reachable when one completed). */
+  reach: Reachability;
 }
 
 /** The handshake every other probe builds on. */
@@ -45,6 +48,8 @@ export interface VersionsProbe {
   error: string | undefined;
   /** Every TCP attempt failed before TLS began. */
   transportOnly: boolean;
+  /** How far the furthest connection got towards a TLS server. */
+  reach: Reachability;
 }
 
 declare module './probe.ts' {
@@ -60,6 +65,7 @@ const NEWEST = ProtocolVersion['TLSv1.2'];
 async function tryVersion(cx: ProbeContext, version: number, keep: boolean): Promise<VersionOutcome> {
   let suites = SCAN_SUITES;
   const attempts: HandshakeAttempt[] = [];
+  const reaches: Reachability[] = [];
   let transportOnly = true;
   for (let i = 0; i <= MAX_SUITE_FALLBACKS; i++) {
     const r = await open(cx, { version, suites }, 'extension');
@@ -67,10 +73,12 @@ async function tryVersion(cx: ProbeContext, version: number, keep: boolean): Pro
       // Closed at once unless reused: a server that serves one connection at a time must be free for the next probe.
       if (!keep || !r.session.summary.secureRenegotiation) r.session.close();
       attempts.push({ version: versionName(version), ok: true, cipher: r.session.cipher, ms: r.session.handshakeMs });
-      return { version, session: r.session, suites: suites.map((s) => s.id), attempts, transportOnly: false };
+      const used = suites.map((s) => s.id);
+      return { version, session: r.session, suites: used, attempts, transportOnly: false, reach: 'reachable' };
     }
     const f = r.failure;
     transportOnly &&= f.transport;
+    reaches.push(f.reach);
     const cipher = f.chosenSuite !== undefined ? suiteName(f.chosenSuite) : undefined;
     attempts.push({
       version: versionName(version),
@@ -84,7 +92,7 @@ async function tryVersion(cx: ProbeContext, version: number, keep: boolean): Pro
     suites = suitesWithout(suites, f.chosenSuite);
     if (suites.length === 0) break;
   }
-  return { version, session: undefined, suites: [], attempts, transportOnly };
+  return { version, session: undefined, suites: [], attempts, transportOnly, reach: furthestReach(reaches) };
 }
 
 /** The tries, newest version first, started once per target whichever probe asks first. */
@@ -135,6 +143,7 @@ export const handshakeProbe: Probe<'handshake'> = {
   contribute(e, out) {
     const info = out.info;
     e.ok = true;
+    e.reachability = 'reachable';
     e.baseline = info;
     e.extendedMasterSecret = info.extendedMasterSecret;
     const sr = e.secureRenegotiation;
@@ -168,6 +177,7 @@ export const versionsProbe: Probe<'versions'> = {
       attempts,
       error: worked ? undefined : (attempts.at(-1)?.error ?? 'no handshake completed'),
       transportOnly: outcomes.every((o) => o.transportOnly),
+      reach: furthestReach(outcomes.map((o) => o.reach)),
     };
   },
   contribute(e, out, r) {
@@ -182,8 +192,9 @@ export const versionsProbe: Probe<'versions'> = {
       tls13Only(e);
       return;
     }
-    const unreachable = out.transportOnly && tls13 === null;
-    e.error = unreachable ? `unreachable: ${out.error}` : `no TLS 1.0–1.2 handshake completed: ${out.error}`;
+    e.reachability = out.reach;
+    // A transport failure speaks for itself ("ECONNREFUSED: …", "pop3 STARTTLS refused at …").
+    e.error = out.transportOnly ? out.error : `no TLS 1.0–1.2 handshake completed: ${out.error}`;
   },
   roundTrips: () => CONNECT_ROUND_TRIPS,
 };
@@ -191,6 +202,7 @@ export const versionsProbe: Probe<'versions'> = {
 /** TLS 1.3 only: every renegotiation check has its answer, there is nothing to renegotiate. */
 function tls13Only(e: Evidence): void {
   e.ok = true;
+  e.reachability = 'reachable';
   const why = 'TLS 1.3 only: renegotiation does not exist there';
   e.secureRenegotiation.reasons = { extension: why, scsv: why, required: why, enforced: why };
   e.clientInitiated.details = {

@@ -7,7 +7,7 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { emptyReport } from '../scan.ts';
+import { notScannedLine } from '../scan.ts';
 import { parseScanTarget } from '../targets.ts';
 import type { ScanReport, ScanTarget } from '../types.ts';
 import {
@@ -28,19 +28,6 @@ const BATCH = 500;
 
 export function openQueue(address: QueueAddress, campaign: string): Queue<ScanJobData> {
   return new Queue<ScanJobData>(queueName(campaign), { connection: bullConnection(address), prefix: BULL_PREFIX });
-}
-
-/** A report for a target that was not scanned (unparsable line, wall-clock limit, lost job): every check could-not-test. */
-export function notScanned(target: ScanTarget, error: string): ScanReport {
-  return { ...emptyReport(target, 0, error), error, verdicts: [], vulnerabilities: [], advice: [] };
-}
-
-/** The same for a target line that could not be parsed, labelled with the line as given. */
-export function notScannedLine(line: string, error: string): ScanReport {
-  return notScanned(
-    { label: line, host: line, port: 0, serverName: undefined, starttls: undefined, family: undefined },
-    error,
-  );
 }
 
 export function encodeReport(r: ScanReport): Buffer {
@@ -147,7 +134,7 @@ export async function enqueueTargets(
         continue;
       }
       summary.unparsable++;
-      await storeReport(redis, campaign, b.id, notScannedLine(b.line, b.error));
+      await storeReport(redis, campaign, b.id, notScannedLine(b.line, 'invalid-target', b.error));
     }
   }
   return summary;
@@ -205,7 +192,7 @@ export async function* campaignResults(
         blob !== null && blob !== undefined
           ? decodeReport(blob)
           : reason !== undefined
-            ? notScannedLine(line, `the queue gave up on this target: ${reason}`)
+            ? notScannedLine(line, 'unfinished', `the queue gave up on this target: ${reason}`)
             : undefined;
       yield { line, report };
     }

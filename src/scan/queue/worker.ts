@@ -16,10 +16,10 @@
 import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { ConnectionGate } from '../gate.ts';
-import { scanTarget } from '../scan.ts';
-import { resolveAddress } from '../transport.ts';
+import { notScanned, notScannedLine, scanTarget } from '../scan.ts';
+import { resolveAddress, TransportError } from '../transport.ts';
 import { parseScanTarget } from '../targets.ts';
-import type { ScanReport, ScanTarget } from '../types.ts';
+import { isConnectionError, type ScanReport, type ScanTarget } from '../types.ts';
 import {
   BULL_PREFIX,
   CAMPAIGNS_KEY,
@@ -31,7 +31,7 @@ import {
 } from './campaign.ts';
 import { AddressSemaphore, type PolitenessOptions } from './politeness.ts';
 import { bullConnection, describeRedisError, type QueueAddress } from './redis.ts';
-import { notScanned, notScannedLine, storeReport } from './store.ts';
+import { storeReport } from './store.ts';
 
 export interface WorkerOptions {
   address: QueueAddress;
@@ -58,13 +58,9 @@ const RELEASE_LINGER_MS = 50;
 /** How often a worker serving every campaign looks for new ones. */
 const CAMPAIGN_POLL_MS = 2000;
 
-/**
- * The scan found no server: every TCP connection failed before TLS began, or
- * the name did not resolve. Read from the report's error, whose wording
- * src/scan/scan.ts fixes ("unreachable: …", "cannot resolve …").
- */
+/** The scan found no server: every TCP connection failed before TLS began, or the name did not resolve. */
 export function connectionFailed(r: ScanReport): boolean {
-  return !r.ok && r.error !== undefined && (r.error.startsWith('unreachable:') || r.error.startsWith('cannot resolve'));
+  return !r.ok && isConnectionError(r.reachability);
 }
 
 /** The scan's report, or undefined when it did not finish within `ms` (the scan goes on; its own timeouts end it). */
@@ -100,7 +96,12 @@ class CampaignJobs {
       target = parseScanTarget(job.data.line, s.defaults);
     } catch (e) {
       // enqueue records unparsable lines without a job; this is a job from another version.
-      await storeReport(this.redis, this.campaign, job.id!, notScannedLine(job.data.line, (e as Error).message));
+      await storeReport(
+        this.redis,
+        this.campaign,
+        job.id!,
+        notScannedLine(job.data.line, 'invalid-target', (e as Error).message),
+      );
       return 'not scanned';
     }
     const report = await this.scan(target);
@@ -121,7 +122,8 @@ class CampaignJobs {
     try {
       address = await resolveAddress(target);
     } catch (e) {
-      return notScanned(target, `cannot resolve ${target.host}: ${(e as Error).message}`);
+      if (!(e instanceof TransportError)) throw e;
+      return notScanned(target, e.reach, e.message);
     }
     // The scan's ConnectionGate bounds its connections at once to connectionsPerTarget: hold that many slots.
     const units = Math.min(s.scan.connectionsPerTarget, this.politeness.limit);
@@ -133,7 +135,7 @@ class CampaignJobs {
     void scan.finally(() => setTimeout(() => void lease.release().catch(() => undefined), RELEASE_LINGER_MS));
     const report = await within(scan, s.targetTimeoutMs);
     if (report === undefined)
-      return notScanned(target, `not finished within the wall-clock limit of ${s.targetTimeoutMs} ms`);
+      return notScanned(target, 'unfinished', `not finished within the wall-clock limit of ${s.targetTimeoutMs} ms`);
     // Scanned by address, so that the lease and the connections are to the same one; reported under its name.
     return { ...report, target: target.label, host: target.host };
   }

@@ -43,7 +43,7 @@ function outcome(r: ClientInitiatedResult, dangerous: boolean): string {
 function summaryRow(r: ScanReport): string {
   const by = (id: string): Verdict | undefined => r.verdicts.find((v) => v.id === id);
   const status = !r.ok
-    ? `<td class="failed">not scanned: ${esc(r.error)}</td>`
+    ? `<td class="failed">not scanned (${esc(r.reachability)}): ${esc(r.error)}</td>`
     : r.vulnerabilities.length > 0
       ? `<td class="yes">${esc(r.vulnerabilities.join(', '))}</td>`
       : '<td class="no">nothing found</td>';
@@ -57,16 +57,19 @@ function anchor(r: ScanReport): string {
 function targetSection(r: ScanReport): string {
   const parts: string[] = [`<section id="${anchor(r)}"><h2>${esc(r.target)}</h2>`];
   if (!r.ok) {
-    parts.push(`<p class="failed">Not scanned: ${esc(r.error)}</p></section>`);
+    parts.push(
+      `<p class="failed">Not scanned (${esc(r.reachability)}): ${esc(r.error)}</p><p>${esc(r.advice.join(' '))}</p></section>`,
+    );
     return parts.join('\n');
   }
   parts.push(
     '<h3>Verdicts</h3><table class="verdicts"><tr><th>check</th><th>answer</th><th>reason and evidence</th></tr>',
   );
   for (const v of r.verdicts) {
-    parts.push(
-      `<tr><td>${esc(v.title)}</td>${verdictCell(v)}<td>${esc(v.reason)}<ul class="evidence">${v.evidence.map((x) => `<li>${esc(x)}</li>`).join('')}</ul></td></tr>`,
-    );
+    // A yes verdict's reason is often its evidence joined: list only what the reason does not already say.
+    const more = v.evidence.filter((x) => !v.reason.includes(x));
+    const list = more.length > 0 ? `<ul class="evidence">${more.map((x) => `<li>${esc(x)}</li>`).join('')}</ul>` : '';
+    parts.push(`<tr><td>${esc(v.title)}</td>${verdictCell(v)}<td>${esc(v.reason)}${list}</td></tr>`);
   }
   parts.push('</table><h3>Checks</h3><table class="checks">');
   const v = r.versions;
@@ -101,7 +104,10 @@ function targetSection(r: ScanReport): string {
         : s.renegotiates
           ? `renegotiates${s.requestsClientCert ? `, asks for a client certificate (CA: ${esc(s.certificateAuthorities.join('; ') || 'none')})` : ''}${s.withoutCertificate ? `, without one: ${esc(s.withoutCertificate)}` : ''}${s.insecure ? ', <b>insecure</b>' : ''}${s.enforced === false ? ', <b>goes ahead with a bad renegotiation_info</b>' : ''}`
           : 'no renegotiation';
-    parts.push(`<tr><th>server-initiated <code>${esc(s.path)}</code></th><td>${text}</td></tr>`);
+    // Coloured like the client-initiated rows: red for an insecure or unenforced renegotiation, amber for could-not-test.
+    const cls =
+      s.insecure === true || s.enforced === false ? ' class="yes"' : s.renegotiates === null ? ' class="unknown"' : '';
+    parts.push(`<tr><th>server-initiated <code>${esc(s.path)}</code></th><td${cls}>${text}</td></tr>`);
   }
   parts.push(`<tr><th>extended master secret</th>${tri(r.extendedMasterSecret, true)}</tr>`);
   parts.push(

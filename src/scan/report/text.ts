@@ -86,7 +86,7 @@ export function formatText(r: ScanReport, p: Paint, width = 80): string {
   const row = (label: string, value: string): void => push(`  ${label.padEnd(LABEL)} ${value}`, LABEL + 3);
   const head = p.bold(r.target);
   if (!r.ok) {
-    push(`${head}  ${p.yellow('NOT SCANNED')}: ${r.error ?? 'unknown error'}`, 4);
+    push(`${head}  ${p.yellow(`NOT SCANNED (${r.reachability})`)}: ${r.error ?? 'unknown error'}`, 4);
     return lines.join('\n');
   }
   const status =
