@@ -14,7 +14,7 @@
  *     (bench/scan-cpu.ts: CPU per full audit only)
  *
  * Every tool runs as a process, the way an administrator runs it: renego from a
- * build of src/ (tsc into a temporary directory), so TypeScript compilation is
+ * build of src/ (scripts/build.ts into a temporary directory), so TypeScript compilation is
  * not timed. Servers: openssl s_server (echo mode: its -www mode sleeps a second
  * whenever a read would block), gnutls-serv --http, and renego server presets.
  * Also exported as `scanSuite` for bench/run.ts.
@@ -26,6 +26,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { buildCli } from '../scripts/build.ts';
 import { createTestPki, writePkiFiles, type PkiFiles } from '../src/pki/throwaway.ts';
 import type { ScanReport } from '../src/scan/types.ts';
 import { startServer, type RunningServer } from '../src/server/start.ts';
@@ -78,19 +79,12 @@ export function run(
   });
 }
 
-/** tsc into a temporary directory, with node_modules linked beside it. */
+/** The CLI as `npm run build` makes it, into a temporary directory with node_modules linked beside it. */
 export async function buildRenego(): Promise<{ dir: string; main: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'renego-bench-scan-'));
-  const out = join(dir, 'dist');
-  const r = await run(join(projectDir, 'node_modules', '.bin', 'tsc'), [
-    '-p',
-    join(projectDir, 'tsconfig.build.json'),
-    '--outDir',
-    out,
-  ]);
-  if (r.value.code !== 0) throw new Error(`tsc failed:\n${r.value.stdout}`);
+  const main = await buildCli(join(dir, 'dist'));
   await symlink(join(projectDir, 'node_modules'), join(dir, 'node_modules'));
-  return { dir, main: join(out, 'cli', 'main.js') };
+  return { dir, main };
 }
 
 async function startPeers(files: PkiFiles): Promise<Peer[]> {
@@ -488,7 +482,7 @@ export async function runScanBench(o: {
   const markdown = [
     '## Scanner (`renego scan`)',
     '',
-    `Measured ${machine.date} on ${machine.nproc} × ${machine.cpuModel}, node ${machine.node}, ${machine.openssl}, source ${machine.source}; ${o.rounds} rounds, median wall time of one full audit of one target, each tool run as a process (renego from a tsc build; node start-up included). testssl.sh 3.0.8 with \`-R\` only; sslscan 2.0.7 with every check but renegotiation off (its protocol list cannot be turned off). OpenSSL servers run in echo mode, so renego scan gets \`--no-http\` there.`,
+    `Measured ${machine.date} on ${machine.nproc} × ${machine.cpuModel}, node ${machine.node}, ${machine.openssl}, source ${machine.source}; ${o.rounds} rounds, median wall time of one full audit of one target, each tool run as a process (renego as \`npm run build\` bundles it; node start-up included). testssl.sh 3.0.8 with \`-R\` only; sslscan 2.0.7 with every check but renegotiation off (its protocol list cannot be turned off). OpenSSL servers run in echo mode, so renego scan gets \`--no-http\` there.`,
     '',
     markdownTable(timeHeader, timeRows),
     '',
