@@ -149,17 +149,21 @@ export class GuardListener implements ConnectionOwner {
   }
 
   /**
-   * Stops accepting, waits up to drainMs for open connections to end by themselves, then closes
-   * the rest. Resolves once the listening socket and every connection are closed.
+   * Stops accepting (after acceptMs, during which connections are still accepted and served),
+   * waits up to drainMs from now for open connections to end by themselves, then closes the rest.
+   * Resolves once the listening socket and every connection are closed.
    */
-  async close(drainMs: number): Promise<void> {
+  async close(drainMs: number, acceptMs = 0): Promise<void> {
+    const deadline = Date.now() + drainMs;
+    const accepting = Math.min(acceptMs, drainMs);
+    if (accepting > 0) await new Promise((resolve) => setTimeout(resolve, accepting));
     this.draining = true;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     if (this.connections.size > 0) {
       let timer: NodeJS.Timeout | undefined;
       await new Promise<void>((resolve) => {
         this.drained = resolve;
-        timer = setTimeout(resolve, drainMs);
+        timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
       });
       clearTimeout(timer);
       for (const conn of [...this.connections]) conn.close('shutdown');
