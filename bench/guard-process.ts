@@ -14,7 +14,9 @@
  *   BENCH_HOST=198.18.0.2 tsx bench/guard-process.ts script-upstream <mode>   (listens there)
  *   tsx bench/guard-process.ts guard <upstreamPort> <logLevel> <upstreamHost>
  *   tsx bench/guard-process.ts transparent-guard <listenPort> <gid>
- *   tsx bench/guard-process.ts workload <bulk|connections> <host> <port> <ms> <concurrency>   (prints RESULT <rate> <units>)
+ *   tsx bench/guard-process.ts workload <bulk|connections> <host> <port> <ms> <concurrency>
+ *     (starts on a `go` line on its stdin, so the caller can read the guard's CPU time first;
+ *     prints RESULT <rate> <units>)
  *   tsx bench/guard-process.ts lookup-cost <listenPort> <host> <port> <count>   (prints LOOKUP …)
  *
  *   tsx bench/guard-process.ts pipe <upstreamPort>         (a Node proxy that only relays: the floor)
@@ -120,9 +122,15 @@ async function transparentGuard(listenPort: string, gid: string): Promise<void> 
   process.stdout.write(`READY ${running.addresses[0]!.port}\n`);
 }
 
-/** One sample of a guard workload, from inside the namespace this process runs in. */
+/** One sample of a guard workload, from inside the namespace this process runs in, once told to go. */
 async function workload(kind: string, host: string, port: string, ms: string, concurrency: string): Promise<void> {
+  const go = new Promise<void>((resolve) =>
+    process.stdin.setEncoding('utf8').on('data', (text: string) => {
+      if (text.includes('go')) resolve();
+    }),
+  );
   process.stdout.write(`READY ${port}\n`);
+  await go;
   const scripts = { client: clientScript(), serverLength: serverScript().length };
   const m =
     kind === 'bulk'

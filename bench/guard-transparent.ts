@@ -1,39 +1,80 @@
 /**
- * The transparent guard benchmark: inside two network namespaces joined by a veth pair
- * (test/peers/netns.ts), the same scripted TLS traffic from the client namespace to upstreams in
- * the server namespace, three ways, in interleaved rounds:
+ * The transparent guard benchmark, both directions, in one run inside one pair of network
+ * namespaces joined by a veth pair (test/peers/netns.ts): the client namespace (198.18.0.1) and the
+ * server namespace (198.18.0.2), where the upstreams listen. Every sample is the same client
+ * program (`bench/guard-process.ts workload`) in the client namespace, against the same upstream
+ * program in the server namespace, through the same guard code; five subjects in interleaved rounds:
  *
- * - direct: no interception, no proxy;
- * - explicit: `renego guard --listen 127.0.0.1:… --upstream 198.18.0.2:…` in the client namespace,
- *   the clients connecting to it;
- * - transparent: the clients connect to the upstream's own address, the outbound nftables ruleset
- *   (`renego guard transparent install --direction outbound`) redirects them to
- *   `renego guard --transparent`, which reads each one's original destination.
+ * - direct: no interception, no proxy.
+ * - inbound (the guards run in the server namespace, where the interception happens, and serve
+ *   clients that come over the veth):
+ *   - explicit: `renego guard --listen 198.18.0.2:… --upstream 198.18.0.2:…`, the client connecting
+ *     to the guard's own address and port;
+ *   - transparent: the client connects to the upstream's address and port, the inbound ruleset
+ *     (`renego guard transparent install --direction inbound`) redirects it in prerouting to
+ *     `renego guard --transparent`.
+ * - outbound (the guards run in the client namespace, the client's own host):
+ *   - explicit: the guard listens on the client namespace's own veth address, the client connects
+ *     to it there;
+ *   - transparent: the client connects to the upstream's address, the outbound ruleset redirects it
+ *     in the output hook to the transparent guard.
  *
- * Bulk: one connection, MB/s; connections: 32 clients connecting one after another. Targets:
- * transparent >= 0.9x explicit for both. Then the original-destination lookup itself, timed over
- * 1,000 open redirected connections: getsockopt(SO_ORIGINAL_DST) per connection (target < 50 µs),
- * and one read and parse of /proc/net/nf_conntrack for comparison. Needs root, ip and nft.
+ * Same path for both guards of a direction: inbound, both serve clients over the veth. Outbound,
+ * an intercepted client's socket was routed to the upstream over the veth and keeps that route's
+ * MSS (1448) after the redirect; a socket connecting to a local address gets the loopback's
+ * (65483), and with it 45 times fewer segments for the guard to write. So the client namespace's
+ * local route to its own address is given the veth's MTU (`ip route change local 198.18.0.1 …
+ * mtu 1500`), and the explicit guard's clients use the same segment size as intercepted ones
+ * (`ss -tin` shows mss:1448 on both guards' client sockets).
+ *
+ * Bulk: one connection, MB/s; connections: 32 clients connecting one after another, per second;
+ * beside each the guard process's CPU per GB or per connection (it depends less on the
+ * neighbours of a shared machine). Targets: transparent >= 0.9x explicit, both workloads, both
+ * directions. Then the original-destination lookup itself, timed over 1,000 open redirected
+ * connections: getsockopt(SO_ORIGINAL_DST) per connection (target < 50 µs), and one read and
+ * parse of /proc/net/nf_conntrack for comparison. Needs root, ip and nft.
  *
  *   tsx bench/guard-transparent.ts [--quick] [--rounds N] [--seconds S] [--no-docs]
  *   npm run bench -- --only transparent
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createNetnsPair, netnsSkipReason, SERVER_ADDRESS, type NetnsPair } from '../test/peers/netns.ts';
+import {
+  CLIENT_ADDRESS,
+  createNetnsPair,
+  netnsSkipReason,
+  SERVER_ADDRESS,
+  type NetnsPair,
+} from '../test/peers/netns.ts';
 import { waitForQuiet } from './lib/cpu.ts';
 import { describeMachine, type Machine } from './lib/machine.ts';
-import { interleavedRounds } from './lib/rounds.ts';
-import { summarise, type Summary } from './lib/stats.ts';
+import { interleavedRounds, type RoundSample } from './lib/rounds.ts';
+import { median, summarise, type Summary } from './lib/stats.ts';
 import { runStandalone, type Suite, type SuiteOptions, type SuiteResult } from './lib/suite.ts';
 import { fixed, markdownTable, textTable, type Row } from './lib/table.ts';
-import { startRole, type BenchProcess } from './guard-proxies.ts';
+import { cpuSeconds, startRole, type BenchProcess } from './guard-proxies.ts';
 
-const SUBJECTS = ['direct', 'explicit', 'transparent'] as const;
+const SUBJECTS = [
+  'direct',
+  'explicit-inbound',
+  'transparent-inbound',
+  'explicit-outbound',
+  'transparent-outbound',
+] as const;
 type Subject = (typeof SUBJECTS)[number];
+const DIRECTIONS = ['inbound', 'outbound'] as const;
+type Direction = (typeof DIRECTIONS)[number];
+type Kind = 'bulk' | 'connections';
+const LABELS: Record<Subject, string> = {
+  direct: 'no interception, no proxy',
+  'explicit-inbound': 'inbound, explicit guard (--upstream)',
+  'transparent-inbound': 'inbound, transparent guard',
+  'explicit-outbound': 'outbound, explicit guard (--upstream)',
+  'transparent-outbound': 'outbound, transparent guard',
+};
 const CONCURRENCY = 32;
 const GUARD_PORT = 15001;
-/** The group the transparent guard runs as (the ruleset lets its own connections through). */
+/** The group the transparent guards run as (the outbound ruleset lets its own connections through). */
 const GUARD_GID = 39871;
 const LOOKUP_CONNECTIONS = 1_000;
 const TARGETS = { ratio: 0.9, lookupUs: 50 } as const;
@@ -46,21 +87,34 @@ interface Results {
   readonly machine: Machine;
   readonly rounds: number;
   readonly sampleMs: number;
+  readonly mtu: number;
   readonly bulk: Rates;
   readonly connections: Rates;
   readonly lookup: { us: number; found: number; count: number; procUs: number; entries: number };
 }
 
-/** Per subject the summary, and per round transparent / explicit (rounds are paired: same index, same round). */
+/** Per subject the rates and the guard's median CPU seconds per unit; per direction transparent / explicit, round by round. */
 interface Rates {
   readonly summary: Record<Subject, Summary>;
-  readonly pairedRatio: Summary;
+  readonly cpuPerUnit: Record<Subject, number>;
+  readonly pairedRatio: Record<Direction, Summary>;
+}
+
+interface RateSample extends RoundSample {
+  readonly cpuPerUnit: number;
 }
 
 interface Setup {
   readonly pair: NetnsPair;
   readonly projectDir: string;
   readonly processes: BenchProcess[];
+}
+
+interface Target {
+  readonly host: string;
+  readonly port: number;
+  /** The guard process whose CPU time a sample costs; none for direct. */
+  readonly pid: number | undefined;
 }
 
 async function role(s: Setup, ns: string, name: string, args: readonly string[], env: string[] = []) {
@@ -72,18 +126,40 @@ async function role(s: Setup, ns: string, name: string, args: readonly string[],
   return p;
 }
 
-async function renego(s: Setup, ns: string, args: readonly string[]): Promise<void> {
-  const cli = [process.execPath, '--import', 'tsx', join(s.projectDir, 'src/cli/main.ts')];
-  const r = await s.pair.exec(ns, [...cli, ...args], { timeoutMs: 30_000 });
-  if (r.code !== 0) throw new Error(`renego ${args.join(' ')}: ${r.stderr}`);
+async function must(s: Setup, ns: string, args: readonly string[]): Promise<string> {
+  const r = await s.pair.exec(ns, args, { timeoutMs: 30_000 });
+  if (r.code !== 0) throw new Error(`${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
 }
 
-/** One workload sample run inside the client namespace; its rate. */
-async function sample(s: Setup, kind: 'bulk' | 'connections', host: string, port: number, ms: number): Promise<number> {
-  const p = await role(s, s.pair.client, 'workload', [kind, host, String(port), String(ms), String(CONCURRENCY)]);
+function renego(s: Setup, ns: string, args: readonly string[]): Promise<string> {
+  return must(s, ns, [process.execPath, '--import', 'tsx', join(s.projectDir, 'src/cli/main.ts'), ...args]);
+}
+
+/**
+ * Gives the client namespace's local route to its own veth address the veth's MTU, so that a
+ * socket connecting to that address advertises and uses the veth's MSS, as an intercepted one
+ * does. Answers the MTU.
+ */
+async function vethMtuForLocalAddress(s: Setup): Promise<number> {
+  const ns = s.pair.client;
+  const route = (await must(s, ns, ['ip', 'route', 'show', 'table', 'local', 'exact', CLIENT_ADDRESS])).trim();
+  const device = /\bdev (\S+)/.exec(route)?.[1];
+  if (device === undefined) throw new Error(`no local route to ${CLIENT_ADDRESS}: ${route}`);
+  const mtu = Number((await must(s, ns, ['cat', `/sys/class/net/${device}/mtu`])).trim());
+  await must(s, ns, ['ip', 'route', 'change', ...route.split(/\s+/), 'table', 'local', 'mtu', String(mtu)]);
+  return mtu;
+}
+
+/** One workload sample run inside the client namespace: its rate, and the guard's CPU seconds per unit. */
+async function sample(s: Setup, kind: Kind, t: Target, ms: number): Promise<{ rate: number; cpuPerUnit: number }> {
+  const p = await role(s, s.pair.client, 'workload', [kind, t.host, String(t.port), String(ms), String(CONCURRENCY)]);
   try {
+    const cpu0 = t.pid === undefined ? Number.NaN : cpuSeconds(t.pid);
+    p.send('go');
     const m = await p.waitFor(/RESULT (\S+) (\S+)/, RESULT_TIMEOUT_MS + ms);
-    return Number(m[1]);
+    const cpu = t.pid === undefined ? Number.NaN : cpuSeconds(t.pid) - cpu0;
+    return { rate: Number(m[1]), cpuPerUnit: cpu / Number(m[2]) };
   } finally {
     await p.stop();
   }
@@ -92,13 +168,13 @@ async function sample(s: Setup, kind: 'bulk' | 'connections', host: string, port
 async function measureRates(
   s: Setup,
   options: SuiteOptions,
-  kind: 'bulk' | 'connections',
-  targets: Record<Subject, { host: string; port: number }>,
+  kind: Kind,
+  targets: Record<Subject, Target>,
 ): Promise<Rates> {
   const quiet = options.quietRounds ?? true;
   // Warm-up: one sample each, so the guards' hot paths are compiled before the rounds.
-  for (const n of SUBJECTS) await sample(s, kind, targets[n].host, targets[n].port, Math.min(options.sampleMs, 1_000));
-  const outcome = await interleavedRounds(
+  for (const n of SUBJECTS) await sample(s, kind, targets[n], Math.min(options.sampleMs, 1_000));
+  const outcome = await interleavedRounds<Subject, RateSample>(
     SUBJECTS,
     {
       rounds: options.rounds,
@@ -109,15 +185,24 @@ async function measureRates(
         : undefined,
       onSample: (n, attempt, x) => options.log(`  ${kind} round ${attempt + 1} ${n}: ${fixed(x.value, 1)}`),
     },
-    async (n) => ({ value: await sample(s, kind, targets[n].host, targets[n].port, options.sampleMs), quiet: true }),
+    async (n) => {
+      const x = await sample(s, kind, targets[n], options.sampleMs);
+      return { value: x.rate, cpuPerUnit: x.cpuPerUnit, quiet: true };
+    },
   );
   const values = (n: Subject): number[] => outcome.samples[n].map((x) => x.value);
-  const explicit = values('explicit');
+  // On a shared machine a round's load lands on all its samples alike: the ratio within each
+  // round is steadier than the ratio of medians taken over different rounds.
+  const paired = (d: Direction): Summary => {
+    const explicit = values(`explicit-${d}`);
+    return summarise(values(`transparent-${d}`).map((v, i) => v / explicit[i]!));
+  };
   return {
     summary: Object.fromEntries(SUBJECTS.map((n) => [n, summarise(values(n))])) as Record<Subject, Summary>,
-    // On a shared machine a round's load lands on its three samples alike: the ratio within each
-    // round is steadier than the ratio of medians taken over different rounds.
-    pairedRatio: summarise(values('transparent').map((v, i) => v / explicit[i]!)),
+    cpuPerUnit: Object.fromEntries(
+      SUBJECTS.map((n) => [n, median(outcome.samples[n].map((x) => x.cpuPerUnit))]),
+    ) as Record<Subject, number>,
+    pairedRatio: { inbound: paired('inbound'), outbound: paired('outbound') },
   };
 }
 
@@ -127,46 +212,61 @@ async function measure(options: SuiteOptions): Promise<Results> {
   try {
     const upstream = (mode: string) =>
       role(s, pair.server, 'script-upstream', [mode], [`BENCH_HOST=${SERVER_ADDRESS}`]).then((p) => p.port);
-    // One pair of upstreams reached without interception (direct, explicit), one intercepted.
-    const plain = { source: await upstream('source'), close: await upstream('close') };
-    const caught = { source: await upstream('source'), close: await upstream('close') };
-    await renego(s, pair.client, [
-      'guard',
-      'transparent',
-      'install',
-      '--ports',
-      `${caught.source},${caught.close}`,
-      '--direction',
-      'outbound',
-      '--gid',
-      String(GUARD_GID),
-      '--guard-port',
-      String(GUARD_PORT),
-    ]);
-    const transparent = await role(s, pair.client, 'transparent-guard', [String(GUARD_PORT), String(GUARD_GID)]);
-    const explicitFor = (port: number) =>
-      role(s, pair.client, 'guard', [String(port), 'warn', SERVER_ADDRESS]).then((p) => p.port);
+    const upstreams = async () => ({ source: await upstream('source'), close: await upstream('close') });
+    // Upstreams reached without interception (direct, both explicit guards), and one pair per
+    // direction of interception, so that no connection is intercepted twice.
+    const plain = await upstreams();
+    const caught = { inbound: await upstreams(), outbound: await upstreams() };
+    const install = (ns: string, direction: Direction) =>
+      renego(s, ns, [
+        'guard',
+        'transparent',
+        'install',
+        '--ports',
+        `${caught[direction].source},${caught[direction].close}`,
+        '--direction',
+        direction,
+        '--gid',
+        String(GUARD_GID),
+        '--guard-port',
+        String(GUARD_PORT),
+      ]);
+    await install(pair.server, 'inbound');
+    await install(pair.client, 'outbound');
+    const mtu = await vethMtuForLocalAddress(s);
+    const transparentGuard = (ns: string) => role(s, ns, 'transparent-guard', [String(GUARD_PORT), String(GUARD_GID)]);
+    const transparent = { inbound: await transparentGuard(pair.server), outbound: await transparentGuard(pair.client) };
+    const explicitGuard = (ns: string, listenHost: string, upstreamPort: number) =>
+      role(s, ns, 'guard', [String(upstreamPort), 'warn', SERVER_ADDRESS], [`BENCH_HOST=${listenHost}`]);
 
-    const targets = (
-      kind: 'source' | 'close',
-      explicitPort: number,
-    ): Record<Subject, { host: string; port: number }> => ({
-      direct: { host: SERVER_ADDRESS, port: plain[kind] },
-      explicit: { host: '127.0.0.1', port: explicitPort },
-      transparent: { host: SERVER_ADDRESS, port: caught[kind] },
-    });
+    const measureKind = async (kind: Kind, mode: 'source' | 'close'): Promise<Rates> => {
+      const explicitIn = await explicitGuard(pair.server, SERVER_ADDRESS, plain[mode]);
+      const explicitOut = await explicitGuard(pair.client, CLIENT_ADDRESS, plain[mode]);
+      const targets: Record<Subject, Target> = {
+        direct: { host: SERVER_ADDRESS, port: plain[mode], pid: undefined },
+        'explicit-inbound': { host: SERVER_ADDRESS, port: explicitIn.port, pid: explicitIn.pid },
+        'transparent-inbound': { host: SERVER_ADDRESS, port: caught.inbound[mode], pid: transparent.inbound.pid },
+        'explicit-outbound': { host: CLIENT_ADDRESS, port: explicitOut.port, pid: explicitOut.pid },
+        'transparent-outbound': { host: SERVER_ADDRESS, port: caught.outbound[mode], pid: transparent.outbound.pid },
+      };
+      try {
+        return await measureRates(s, options, kind, targets);
+      } finally {
+        await Promise.all([explicitIn.stop(), explicitOut.stop()]);
+      }
+    };
     options.log('bulk throughput (MB/s), client namespace → server namespace');
-    const bulk = await measureRates(s, options, 'bulk', targets('source', await explicitFor(plain.source)));
+    const bulk = await measureKind('bulk', 'source');
     options.log(`new connections per second (${CONCURRENCY} concurrent clients)`);
-    const connections = await measureRates(s, options, 'connections', targets('close', await explicitFor(plain.close)));
+    const connections = await measureKind('connections', 'close');
 
     options.log(`original-destination lookup at ${LOOKUP_CONNECTIONS} open connections`);
-    await transparent.stop();
+    await transparent.outbound.stop();
     const count = options.quick ? 200 : LOOKUP_CONNECTIONS;
     const lookupRole = await role(s, pair.client, 'lookup-cost', [
       String(GUARD_PORT),
       SERVER_ADDRESS,
-      String(caught.source),
+      String(caught.outbound.source),
       String(count),
     ]);
     const m = await lookupRole.waitFor(/LOOKUP (\S+) FOUND (\d+) OF (\d+) PROC (\S+) ENTRIES (\d+)/, RESULT_TIMEOUT_MS);
@@ -181,6 +281,7 @@ async function measure(options: SuiteOptions): Promise<Results> {
       machine: describeMachine(),
       rounds: options.rounds,
       sampleMs: options.sampleMs,
+      mtu,
       bulk,
       connections,
       lookup,
@@ -193,40 +294,70 @@ async function measure(options: SuiteOptions): Promise<Results> {
 
 function render(r: Results, options: SuiteOptions): SuiteResult {
   const ratio = (x: Rates, a: Subject, b: Subject): number => x.summary[a].median / x.summary[b].median;
-  const bulkRatio = r.bulk.pairedRatio.median;
-  const connRatio = r.connections.pairedRatio.median;
-  const range = (x: Rates): string => `${fixed(x.pairedRatio.min, 2)}–${fixed(x.pairedRatio.max, 2)}`;
+  const range = (x: Summary): string => `${fixed(x.min, 2)}–${fixed(x.max, 2)}`;
   const lookupOk = r.lookup.us < TARGETS.lookupUs && r.lookup.found === r.lookup.count;
-  const met = bulkRatio >= TARGETS.ratio && connRatio >= TARGETS.ratio && lookupOk;
+  const ratioRows: Row[] = [];
+  let met = lookupOk;
+  for (const d of DIRECTIONS)
+    for (const [kind, x] of [
+      ['bulk throughput', r.bulk],
+      ['new connections', r.connections],
+    ] as const) {
+      const v = x.pairedRatio[d].median;
+      met &&= v >= TARGETS.ratio;
+      ratioRows.push([
+        `${d}: ${kind}, transparent / explicit (median of per-round ratios; ${range(x.pairedRatio[d])})`,
+        `${fixed(v, 2)}x`,
+        `>= ${TARGETS.ratio}x`,
+        v >= TARGETS.ratio ? 'yes' : 'NO',
+      ]);
+    }
+  const information: Row[] = [];
+  for (const d of DIRECTIONS)
+    for (const [kind, x] of [
+      ['bulk throughput', r.bulk],
+      ['new connections', r.connections],
+    ] as const)
+      information.push(
+        [
+          `${d}: ${kind}, transparent / explicit (ratio of medians)`,
+          `${fixed(ratio(x, `transparent-${d}`, `explicit-${d}`), 2)}x`,
+          '(information)',
+          '',
+        ],
+        [
+          `${d}: ${kind}, transparent / no proxy`,
+          `${fixed(ratio(x, `transparent-${d}`, 'direct'), 2)}x`,
+          '(information)',
+          '',
+        ],
+      );
+  const cpu = (x: number, scale: number): string => (Number.isNaN(x) ? '—' : fixed(x * scale, 0));
   const rates: { header: Row; rows: Row[] } = {
-    header: ['subject', 'bulk MB/s (median)', 'bulk min–max', 'connections/s (median)', 'connections min–max'],
+    header: [
+      'subject',
+      'bulk MB/s (median)',
+      'bulk min–max',
+      'guard CPU ms/GB',
+      'connections/s (median)',
+      'connections min–max',
+      'guard CPU µs/connection',
+    ],
     rows: SUBJECTS.map((n): Row => [
-      n === 'direct'
-        ? 'no interception, no proxy'
-        : n === 'explicit'
-          ? 'explicit guard (--upstream)'
-          : 'transparent guard',
+      LABELS[n],
       fixed(r.bulk.summary[n].median, 0),
       `${fixed(r.bulk.summary[n].min, 0)}–${fixed(r.bulk.summary[n].max, 0)}`,
+      // units: MB for bulk (s/MB × 1e6 = ms/GB), connections for the rate (s × 1e6 = µs).
+      cpu(r.bulk.cpuPerUnit[n], 1e6),
       fixed(r.connections.summary[n].median, 0),
       `${fixed(r.connections.summary[n].min, 0)}–${fixed(r.connections.summary[n].max, 0)}`,
+      cpu(r.connections.cpuPerUnit[n], 1e6),
     ]),
   };
   const checks: { header: Row; rows: Row[] } = {
     header: ['measure', 'value', 'target', 'met'],
     rows: [
-      [
-        `bulk throughput, transparent / explicit (median of per-round ratios; ${range(r.bulk)})`,
-        `${fixed(bulkRatio, 2)}x`,
-        `>= ${TARGETS.ratio}x`,
-        bulkRatio >= TARGETS.ratio ? 'yes' : 'NO',
-      ],
-      [
-        `new connections, transparent / explicit (median of per-round ratios; ${range(r.connections)})`,
-        `${fixed(connRatio, 2)}x`,
-        `>= ${TARGETS.ratio}x`,
-        connRatio >= TARGETS.ratio ? 'yes' : 'NO',
-      ],
+      ...ratioRows,
       [
         `SO_ORIGINAL_DST lookup at ${r.lookup.count} open connections (${r.lookup.found} found)`,
         `${fixed(r.lookup.us, 2)} µs`,
@@ -239,30 +370,7 @@ function render(r: Results, options: SuiteOptions): SuiteResult {
         '(information)',
         '',
       ],
-      [
-        'bulk throughput, transparent / explicit (ratio of medians)',
-        `${fixed(ratio(r.bulk, 'transparent', 'explicit'), 2)}x`,
-        '(information)',
-        '',
-      ],
-      [
-        'new connections, transparent / explicit (ratio of medians)',
-        `${fixed(ratio(r.connections, 'transparent', 'explicit'), 2)}x`,
-        '(information)',
-        '',
-      ],
-      [
-        'bulk throughput, transparent / no proxy',
-        `${fixed(ratio(r.bulk, 'transparent', 'direct'), 2)}x`,
-        '(information)',
-        '',
-      ],
-      [
-        'new connections, transparent / no proxy',
-        `${fixed(ratio(r.connections, 'transparent', 'direct'), 2)}x`,
-        '(information)',
-        '',
-      ],
+      ...information,
     ],
   };
   const m = r.machine;
@@ -270,12 +378,13 @@ function render(r: Results, options: SuiteOptions): SuiteResult {
   const markdown = [
     '## Transparent guard',
     '',
-    `\`renego guard --transparent --policy deny\` behind the outbound nftables ruleset, against the explicit guard (\`--upstream\`) and against no interception, in one run, inside two network namespaces joined by a veth pair (client 198.18.0.1 → upstreams on 198.18.0.2). ${m.date}, ${m.nproc} × ${m.cpuModel}, ${m.memoryGiB} GiB, Node ${m.node}, ${m.source}. Command: \`npm run bench -- --only transparent\` (root, ip and nft needed).`,
+    `\`renego guard --transparent --policy deny\` behind the inbound and the outbound nftables ruleset, against the explicit guard (\`--upstream\`) serving the same clients over the same path, and against no interception, in one run inside two network namespaces joined by a veth pair (client namespace 198.18.0.1, upstreams in the server namespace on 198.18.0.2). ${m.date}, ${m.nproc} × ${m.cpuModel}, ${m.memoryGiB} GiB, Node ${m.node}, ${m.source}. Command: \`npm run bench -- --only transparent --rounds ${r.rounds} --seconds ${r.sampleMs / 1000}\` (root, ip and nft needed).`,
     '',
-    `- Workloads: the guard benchmark's scripted TLS 1.2 conversations (\`bench/guard-script.ts\`); bulk: one connection, the upstream streams 16 KiB records; connections: ${CONCURRENCY} clients, a full scripted handshake each, then the upstream closes. Each sample runs in a process of its own inside the client namespace (\`bench/guard-process.ts workload\`).`,
-    `- Method: ${r.rounds} interleaved rounds of one ${r.sampleMs / 1000} s sample per subject after a warm-up sample each, waiting (up to ${QUIET_WAIT_MS / 1000} s) for a quiet machine before each round; medians, min–max beside them. The machine is shared with other work, so single samples move a lot (see min–max); the targets are judged on the median of the per-round ratios (the three subjects of a round share its load).`,
-    `- Lookup: \`bench/guard-process.ts lookup-cost\` opens ${r.lookup.count} connections that the ruleset redirects to itself, then times getsockopt(SO_ORIGINAL_DST) through koffi over all the accepted sockets (20 passes), and one read and parse of /proc/net/nf_conntrack (20 reads), which a conntrack-file lookup would pay per connection.`,
-    `- Outbound interception: the clients' sockets are routed to 198.18.0.2 over the veth and advertise its MSS (1448), so after the redirect the transparent guard sends to them over loopback in 1448-byte segments, where the explicit guard's loopback clients advertise 65483 (docs/guard.md, Transparent mode, discusses the bulk result).`,
+    `- Subjects: every sample is the same client program in the client namespace (\`bench/guard-process.ts workload\`) against the same upstream program in the server namespace, through the same guard code. **Inbound**: both guards run in the server namespace, where the interception happens; the explicit guard listens on 198.18.0.2 and the client connects to it; the transparent guard gets the client's connection to the upstream's own address through the prerouting redirect. Both serve their clients over the veth. **Outbound**: both guards run in the client namespace; the transparent guard gets the client's connection to 198.18.0.2 through the output-hook redirect; the explicit guard listens on the client namespace's own address 198.18.0.1 and the client connects to it there.`,
+    `- Same segment size outbound: an intercepted client's socket was routed to the upstream over the veth and keeps its MSS (1448) after the redirect, where a socket connecting to a local address would get the loopback's (65483) and send and receive in 45 times fewer segments. The benchmark therefore gives the client namespace's local route to 198.18.0.1 the veth's MTU (\`ip route change local 198.18.0.1 … mtu ${r.mtu}\`): \`ss -tin\` shows mss:1448 on both guards' client sockets. (Before this, the explicit guard's clients were on loopback and bulk measured 0.36x.)`,
+    `- Workloads: the guard benchmark's scripted TLS 1.2 conversations (\`bench/guard-script.ts\`); bulk: one connection, the upstream streams 16 KiB records; connections: ${CONCURRENCY} clients, a full scripted handshake each, then the upstream closes. Guard CPU: user + system time of the guard process during each sample, per GB or per connection (median); the kernel's work for the guard's sends (the veth or loopback and, when intercepted, conntrack's NAT) is done in the guard's write calls and counts as its system time.`,
+    `- Method: ${r.rounds} interleaved rounds of one ${r.sampleMs / 1000} s sample per subject after a warm-up sample each, waiting (up to ${QUIET_WAIT_MS / 1000} s) for a quiet machine before each round; medians, min–max beside them. The machine is shared with other work, so single samples move a lot (see min–max); the targets are judged on the median of the per-round ratios (the subjects of a round share its load).`,
+    `- Lookup: \`bench/guard-process.ts lookup-cost\` opens ${r.lookup.count} connections that the outbound ruleset redirects to itself, then times getsockopt(SO_ORIGINAL_DST) through koffi over all the accepted sockets (20 passes), and one read and parse of /proc/net/nf_conntrack (20 reads), which a conntrack-file lookup would pay per connection.`,
     options.quick ? '- **Quick run** (`--quick`): checks the harness; numbers not to be quoted.' : '',
     '',
     markdownTable(rates.header, rates.rows),

@@ -26,6 +26,8 @@ export class GuardListener implements ConnectionOwner {
   private readonly connections = new Set<GuardedConnection>();
   private readonly limiter: RenegotiationRateLimiter | undefined;
   private draining = false;
+  /** The port the listening socket is bound to (port 0 resolved), once it listens. */
+  private port = 0;
   private drained: (() => void) | undefined;
 
   constructor(
@@ -64,7 +66,9 @@ export class GuardListener implements ConnectionOwner {
       this.server.once('error', onError);
       this.server.listen({ host, port, backlog: 4096 }, () => {
         this.server.off('error', onError);
-        resolve(this.server.address() as net.AddressInfo);
+        const address = this.server.address() as net.AddressInfo;
+        this.port = address.port;
+        resolve(address);
       });
     });
   }
@@ -132,7 +136,9 @@ export class GuardListener implements ConnectionOwner {
     const target = found.destination;
     // A connection made straight to the guard's port keeps its own address as the "original"
     // destination; following it would connect the guard to itself.
-    if (target.port === socket.localPort && sameAddress(target.host, socket.localAddress)) return undefined;
+    // The bound port, not socket.localPort: that would cost a getsockname per connection, and the
+    // address is compared (with one) only in the rare case the ports are equal.
+    if (target.port === this.port && sameAddress(target.host, socket.localAddress)) return undefined;
     const rule = destinations === undefined ? undefined : matchDestination(destinations, target.host, target.port);
     return {
       target,
@@ -149,17 +155,21 @@ export class GuardListener implements ConnectionOwner {
   }
 
   /**
-   * Stops accepting, waits up to drainMs for open connections to end by themselves, then closes
-   * the rest. Resolves once the listening socket and every connection are closed.
+   * Stops accepting (after acceptMs, during which connections are still accepted and served),
+   * waits up to drainMs from now for open connections to end by themselves, then closes the rest.
+   * Resolves once the listening socket and every connection are closed.
    */
-  async close(drainMs: number): Promise<void> {
+  async close(drainMs: number, acceptMs = 0): Promise<void> {
+    const deadline = Date.now() + drainMs;
+    const accepting = Math.min(acceptMs, drainMs);
+    if (accepting > 0) await new Promise((resolve) => setTimeout(resolve, accepting));
     this.draining = true;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     if (this.connections.size > 0) {
       let timer: NodeJS.Timeout | undefined;
       await new Promise<void>((resolve) => {
         this.drained = resolve;
-        timer = setTimeout(resolve, drainMs);
+        timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
       });
       clearTimeout(timer);
       for (const conn of [...this.connections]) conn.close('shutdown');

@@ -31,6 +31,13 @@ export const ALIVE_SET = 'alive';
 /** How often a guard renews the heartbeat, and how long the element outlives the last renewal. */
 export const HEARTBEAT_INTERVAL_MS = 1_000;
 export const HEARTBEAT_TIMEOUT_MS = 3_000;
+/**
+ * After the bypass begins, how long a stopping fail-open guard still accepts: a connection whose
+ * SYN was redirected just before it completes its handshake with the guard's listening socket
+ * within a round trip, or after a retransmitted SYN-ACK (1 s, the initial RTO of RFC 6298 §2.1);
+ * closing the listening socket earlier would reset it, a refusal fail-open promised not to make.
+ */
+export const BYPASS_GRACE_MS = 1_000;
 
 export const DIRECTIONS = ['inbound', 'outbound', 'both'] as const;
 export type Direction = (typeof DIRECTIONS)[number];

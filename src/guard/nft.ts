@@ -3,7 +3,14 @@
  * removed with it, and a transparent guard renews its fail-open heartbeat with it while it runs.
  */
 import { spawn } from 'node:child_process';
-import { ALIVE_SET, bypassScript, heartbeatScript, HEARTBEAT_INTERVAL_MS, TABLE_REF } from './nft-ruleset.ts';
+import {
+  ALIVE_SET,
+  bypassScript,
+  heartbeatScript,
+  HEARTBEAT_INTERVAL_MS,
+  HEARTBEAT_TIMEOUT_MS,
+  TABLE_REF,
+} from './nft-ruleset.ts';
 import { GuardSetupError } from './setup-error.ts';
 
 /** What nft answered: exit code, and its stderr for the error message. */
@@ -54,6 +61,8 @@ export async function nftOrFail(what: string, args: readonly string[], script?: 
 export class Heartbeat {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> = Promise.resolve();
+  /** When the last renewal was in place (Date.now() once nft answered): the element lives until this + HEARTBEAT_TIMEOUT_MS at most. */
+  private renewedAt = Date.now();
 
   private constructor(private readonly onError: (message: string) => void) {}
 
@@ -69,18 +78,27 @@ export class Heartbeat {
   }
 
   private beat(): Promise<unknown> {
-    this.running = nftOrFail('renew the fail-open heartbeat', ['-f', '-'], heartbeatScript()).catch((e: Error) =>
-      this.onError(e.message),
+    this.running = nftOrFail('renew the fail-open heartbeat', ['-f', '-'], heartbeatScript()).then(
+      () => (this.renewedAt = Date.now()),
+      (e: Error) => this.onError(e.message),
     );
     return this.running;
   }
 
-  /** Stops renewing and lets connections bypass now. */
-  async stop(): Promise<void> {
+  /**
+   * Stops renewing and lets connections bypass now. Answers from when (Date.now()) the kernel
+   * redirects no new connection for certain: now once the set is empty, or, when emptying it
+   * failed, once the last renewed element has expired.
+   */
+  async stop(): Promise<number> {
     clearInterval(this.timer);
     await this.running;
-    await nftOrFail('empty the fail-open heartbeat', ['-f', '-'], bypassScript()).catch((e: Error) =>
-      this.onError(e.message),
-    );
+    try {
+      await nftOrFail('empty the fail-open heartbeat', ['-f', '-'], bypassScript());
+      return Date.now();
+    } catch (e) {
+      this.onError((e as Error).message);
+      return this.renewedAt + HEARTBEAT_TIMEOUT_MS;
+    }
   }
 }

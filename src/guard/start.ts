@@ -15,6 +15,7 @@ import { GuardMetrics, serveMetrics, type MetricsServer } from './metrics.ts';
 import { fanOut, type GuardObserver } from './observer.ts';
 import { loadOriginalDestinationLookup, type OriginalDestinationLookup } from './original-destination.ts';
 import { Heartbeat } from './nft.ts';
+import { BYPASS_GRACE_MS } from './nft-ruleset.ts';
 import { MemoryReclaimer } from './reclaim.ts';
 import { GuardSetupError } from './setup-error.ts';
 import { formatEndpoint } from '../syntax/endpoint.ts';
@@ -111,9 +112,17 @@ export async function startGuard(config: GuardConfig, options: StartGuardOptions
       { drainMs, open: listeners.reduce((n, l) => n + l.activeConnections, 0) },
       'shutting down: draining connections',
     );
-    // Fail-open: new connections bypass from now on, instead of meeting a closed port.
-    await heartbeat?.stop();
-    await Promise.all(listeners.map((l) => l.close(drainMs)));
+    // Fail-closed: new connections are refused from now on (the listening sockets close).
+    // Fail-open: they bypass the guard instead of meeting a closed port. Those redirected before
+    // the bypass began are still on their way to the listening sockets, which therefore accept
+    // (and serve) until the kernel redirects for certain no more, and a grace for the handshakes.
+    let acceptMs = 0;
+    if (heartbeat !== undefined) {
+      const bypassAt = await heartbeat.stop();
+      acceptMs = Math.max(0, bypassAt - Date.now()) + BYPASS_GRACE_MS;
+      logger.info({ acceptMs }, 'fail-open: new connections bypass the guard');
+    }
+    await Promise.all(listeners.map((l) => l.close(drainMs, acceptMs)));
     await metricsServer?.close();
     logObserver.close();
     reclaimer.stop();

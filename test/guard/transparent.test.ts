@@ -436,6 +436,53 @@ describe('the transparent guard between two namespaces', { skip }, () => {
     assert.equal(connectionsSeen(guard), 1);
   });
 
+  test('fail-open SIGTERM: open connections drain, new ones bypass at once, none refused, exit 0', async (t) => {
+    cleanUp(t, pair.server);
+    await install(pair.server, ['--direction', 'inbound', '--fail-open']);
+    const guard = await startGuardIn(pair.server, ['--policy', 'deny'], /renewing its heartbeat/);
+    const tag = randomBytes(3).toString('hex');
+    const client = runOpensslClient({
+      prefix: pair.prefix(pair.client),
+      host: SERVER_ADDRESS,
+      port: ECHO_PORT,
+      args: ['-tls1_2'],
+      stdin: `first-${tag}\nsecond-${tag}\nthird-${tag}\n`,
+      lineDelayMs: 1_000,
+      timeoutMs: WAIT_MS,
+    });
+    await echo.waitForOutput(new RegExp(`first-${tag}`), WAIT_MS);
+    process.kill(guard.pid, 'SIGTERM'); // the watchdog shell passes it on, once
+    await guard.waitForOutput(/fail-open: new connections bypass the guard/, WAIT_MS);
+    // While the open connection drains: every new one gets through, none via the guard.
+    const expected = await blob();
+    const during: (number | null)[] = [];
+    while (during.length < 3 || guard.exitStatus() === undefined) {
+      const got = await curl(SERVER_ADDRESS);
+      during.push(got.code === 0 && got.body!.equals(expected) ? 0 : got.code);
+      if (during.length >= 20) break;
+    }
+    assert.deepEqual(
+      during.filter((code) => code !== 0),
+      [],
+      `connections refused or cut while a fail-open guard drained (curl exit codes ${during.join(',')})`,
+    );
+    const result = await client;
+    assert.ok(result.connected, result.output);
+    await echo.waitForOutput(new RegExp(`third-${tag}`), WAIT_MS);
+    assert.ok(await guard.waitForExit(WAIT_MS), 'the guard did not exit once its last connection ended');
+    assert.deepEqual(guard.exitStatus(), { code: 0, signal: null });
+    assert.equal(logLines(guard).find((l) => l['msg'] === 'shutting down: draining connections')?.['open'], 1);
+    // The guard saw only the connection that was open when it was told to stop.
+    assert.deepEqual(
+      logLines(guard)
+        .filter((l) => l['msg'] === 'connection closed')
+        .map((l) => `${String(l['destination'])} ${String(l['reason'])}`),
+      [`${SERVER_ADDRESS}:${ECHO_PORT} closed`],
+    );
+    // And with the guard gone, connections still bypass it.
+    assert.equal((await curl(SERVER_ADDRESS)).code, 0);
+  });
+
   test('SIGTERM drains: open connections finish, new ones are refused, the guard exits 0', async (t) => {
     cleanUp(t, pair.server);
     await install(pair.server, ['--direction', 'inbound']);
