@@ -91,9 +91,19 @@ export function ecdheKeyShare(group: number): KeyShare {
   const montgomery = MONTGOMERY[group];
   if (montgomery !== undefined) {
     const { name, length, crv } = montgomery;
-    const { publicKey, privateKey } =
-      name === 'x25519' ? crypto.generateKeyPairSync('x25519') : crypto.generateKeyPairSync('x448');
-    const raw = Buffer.from(publicKey.export({ format: 'jwk' }).x ?? '', 'base64url');
+    // The public key is encoded by the key generation itself, as SubjectPublicKeyInfo DER whose
+    // last `length` bytes are the raw key (RFC 8410 §4), never by exporting it as a JWK afterwards:
+    // Node 20's JWK export of an X25519/X448 key holds the key's mutex while it allocates on the V8
+    // heap, and a garbage collection there that finalizes the generation's job (which takes the
+    // same mutex) deadlocks the process. A scan campaign hung that way after about 9,000 targets.
+    // (@types/node has no overload for an encoded public key beside a KeyObject private key.)
+    const { publicKey: spki, privateKey } = crypto.generateKeyPairSync(
+      name as 'x25519',
+      {
+        publicKeyEncoding: { type: 'spki', format: 'der' },
+      } as crypto.X25519KeyPairKeyObjectOptions,
+    ) as unknown as { publicKey: Buffer; privateKey: crypto.KeyObject };
+    const raw = spki.subarray(spki.length - length);
     const label = name.toUpperCase();
     return {
       publicKey: new Uint8Array(raw),

@@ -110,7 +110,11 @@ export function installSeededRandom(seed: string, nowMs: number): SeededRandom {
       format: 'der',
       type: 'pkcs8',
     });
-    return { privateKey, publicKey: nodeCrypto.createPublicKey(privateKey) };
+    const publicKey = nodeCrypto.createPublicKey(privateKey);
+    // As node:crypto does: with publicKeyEncoding, the public key comes back encoded.
+    const encoding = (rest[0] as { publicKeyEncoding?: NodeCrypto.KeyExportOptions<'der'> } | undefined)
+      ?.publicKeyEncoding;
+    return { privateKey, publicKey: encoding ? publicKey.export(encoding) : publicKey };
   };
   Date.now = () => nowMs;
   syncBuiltinESMExports();
