@@ -18,7 +18,7 @@
  */
 import type * as net from 'node:net';
 import type { PlainRecord } from '../connection/record-layer.ts';
-import { Deframer, HandshakeJoiner, encodeRecordHeader, type Record } from '../wire/record.ts';
+import { Deframer, HandshakeJoiner, encodeRecord, type Record } from '../wire/record.ts';
 import type { RenegoSocket } from './tls-socket.ts';
 
 /** A record as it is on the wire: header fields and the fragment, protected or not. */
@@ -45,9 +45,7 @@ export class WireRecords {
 }
 
 /** A record's bytes on the wire: its 5-byte header (RFC 5246 §6.2.1), then the fragment. */
-export function encodeRecord(record: { type: number; version: number; fragment: Uint8Array }): Buffer {
-  return Buffer.concat([encodeRecordHeader(record.type, record.version, record.fragment.length), record.fragment]);
-}
+export { encodeRecord };
 
 /** The most a held handshake message may announce: a ClientHello is far smaller (RFC 5246 §7.4.1.2). */
 const MAX_HELD_MESSAGE = 64 * 1024;

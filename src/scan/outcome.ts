@@ -6,7 +6,7 @@
  */
 import type { RenegotiationResult } from '../adapter/engine-socket.ts';
 import { ContentType } from '../wire/enums.ts';
-import type { Reachability, RenegotiationAttempt } from './types.ts';
+import { REACHABILITIES, type Reachability, type RenegotiationAttempt } from './types.ts';
 
 /** What a connection that failed its handshake received, for handshakeReach. */
 export interface HandshakeHeard {
@@ -27,26 +27,10 @@ function startsTlsRecord(b: Uint8Array): boolean {
   return b.length >= 2 && (b[0] === ContentType.handshake || b[0] === ContentType.alert) && b[1] === 3;
 }
 
-/** Where each reachability stops on the way to a TLS server: the name, TCP, STARTTLS, then the ClientHello's answer. */
-const STAGES: readonly Reachability[] = [
-  'invalid-target',
-  'unfinished',
-  'unresolvable',
-  'refused',
-  'unroutable',
-  'connect-timeout',
-  'reset',
-  'starttls-failed',
-  'closed',
-  'silent',
-  'not-tls',
-  'reachable',
-];
-
 /** Of several connections to one target, the one that got furthest says how reachable it is. */
 export function furthestReach(reaches: Iterable<Reachability>): Reachability {
   let best: Reachability = 'unfinished';
-  for (const r of reaches) if (STAGES.indexOf(r) > STAGES.indexOf(best)) best = r;
+  for (const r of reaches) if (REACHABILITIES.indexOf(r) > REACHABILITIES.indexOf(best)) best = r;
   return best;
 }
 

@@ -165,19 +165,23 @@ export interface Verdict {
  * say the scan never ran to its end: a line that is not a target, and a scan
  * stopped from outside (the queue's wall-clock limit, a job given up).
  */
-export type Reachability =
-  | 'reachable'
-  | 'unresolvable'
-  | 'refused'
-  | 'unroutable'
-  | 'connect-timeout'
-  | 'reset'
-  | 'starttls-failed'
-  | 'closed'
-  | 'silent'
-  | 'not-tls'
-  | 'invalid-target'
-  | 'unfinished';
+export const REACHABILITIES = [
+  // In the order a connection gets further towards a TLS server (furthestReach in outcome.ts
+  // keeps the furthest of several connections): no scan at all first, 'reachable' last.
+  'invalid-target',
+  'unfinished',
+  'unresolvable',
+  'refused',
+  'unroutable',
+  'connect-timeout',
+  'reset',
+  'starttls-failed',
+  'closed',
+  'silent',
+  'not-tls',
+  'reachable',
+] as const;
+export type Reachability = (typeof REACHABILITIES)[number];
 
 /**
  * The reachabilities where every connection failed before TLS began: a

@@ -27,6 +27,14 @@ export function encodeRecordHeader(type: number, version: number, length: number
   return Uint8Array.of(type, version >>> 8, version & 0xff, length >>> 8, length & 0xff);
 }
 
+/** A record's bytes on the wire: its 5-byte header (RFC 5246 §6.2.1), then the fragment. */
+export function encodeRecord(record: Pick<Record, 'type' | 'version' | 'fragment'>): Uint8Array {
+  const out = new Uint8Array(5 + record.fragment.length);
+  out.set(encodeRecordHeader(record.type, record.version, record.fragment.length));
+  out.set(record.fragment, 5);
+  return out;
+}
+
 export function isKnownContentType(t: number): boolean {
   return t >= ContentType.change_cipher_spec && t <= ContentType.application_data;
 }

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { concat } from '../../src/wire/codec.ts';
 import { ContentType, ProtocolVersion } from '../../src/wire/enums.ts';
-import { RECORD_HEADER_LEN, encodeRecordHeader } from '../../src/wire/record.ts';
+import { RECORD_HEADER_LEN, encodeRecord } from '../../src/wire/record.ts';
 
 export const TLS12 = ProtocolVersion['TLSv1.2'];
 
@@ -17,7 +17,7 @@ export interface WireRecord {
 }
 
 export function record(type: number, body: Uint8Array, version: number = TLS12): Uint8Array {
-  return concat(encodeRecordHeader(type, version, body.length), body);
+  return encodeRecord({ type, version, fragment: body });
 }
 
 /** One TLS 1.2 handshake record holding `message` (header included), as a raw peer would send it. */

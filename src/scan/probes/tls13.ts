@@ -31,7 +31,7 @@ import {
 import { TlsError } from '../../wire/errors.ts';
 import * as ext from '../../wire/extensions.ts';
 import { decodeHandshake, encodeHandshake, isUnknown, type ClientHello } from '../../wire/handshake.ts';
-import { Deframer, HandshakeJoiner, encodeRecordHeader } from '../../wire/record.ts';
+import { Deframer, HandshakeJoiner, encodeRecord } from '../../wire/record.ts';
 import { openTransport } from '../transport.ts';
 import type { Tri } from '../types.ts';
 import type { ProbeContext } from './context.ts';
@@ -133,11 +133,11 @@ export function tls13Hello(serverName: string | undefined): Uint8Array {
     compressionMethods: Uint8Array.of(0),
     extensions,
   };
-  const body = encodeHandshake(hello);
-  const record = new Uint8Array(5 + body.length);
-  record.set(encodeRecordHeader(ContentType.handshake, ProtocolVersion.TLSv1, body.length));
-  record.set(body, 5);
-  return record;
+  return encodeRecord({
+    type: ContentType.handshake,
+    version: ProtocolVersion.TLSv1,
+    fragment: encodeHandshake(hello),
+  });
 }
 
 type Answer = { value: boolean; note: string } | undefined;
