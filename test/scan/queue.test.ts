@@ -146,11 +146,11 @@ async function stopWorker(w: WorkerProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-async function waitFor(cond: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
+async function waitFor(cond: () => boolean | Promise<boolean>, ms: number, what: string, everyMs = 200): Promise<void> {
   const until = Date.now() + ms;
   while (!(await cond())) {
     if (Date.now() > until) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, everyMs));
   }
 }
 
@@ -343,13 +343,25 @@ describe('renego scan on a Redis queue', { skip: redisSkip }, () => {
     proxy.reset();
     const r = await enqueue('kill', list);
     assert.equal(r.code, 0, r.stderr);
-    await waitFor(async () => (await status('kill')).done >= 2, SETTLE_MS, 'two targets done');
-    const before = await status('kill');
+    // The victim must hold jobs when it dies: a worker already serving the campaign (each finds a
+    // new campaign within 2 s of its own, and fast scans can finish the list before a late one
+    // joins), killed while targets still wait, so that its slots are full.
+    const serving = (w: WorkerProcess): boolean => w.stderr().includes('serving campaign kill');
+    let before = await status('kill');
+    await waitFor(
+      async () => {
+        before = await status('kill');
+        return before.done >= 2 && before.waiting >= 1 && workers.some(serving);
+      },
+      SETTLE_MS,
+      'two targets done, others waiting',
+      20,
+    );
     assert.ok(before.done < list.length, 'the campaign finished before the kill: the test proves nothing');
-    const victim = workers[0]!;
+    const victim = workers.find(serving)!;
     victim.child.kill('SIGKILL');
     assert.equal((await victim.exited).signal, 'SIGKILL');
-    workers = workers.slice(1);
+    workers = workers.filter((w) => w !== victim);
     const s = await settled('kill');
     assert.ok(s.stalled >= 1, `no job was taken back from the killed worker: ${JSON.stringify(s)}`);
     assert.equal(s.total, list.length);
