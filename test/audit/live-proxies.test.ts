@@ -163,11 +163,12 @@ describe(
         { 'CVE-2009-3555': 'yes', 'CVE-2011-1473': 'yes' },
         ['CVE-2009-3555', 'CVE-2011-1473'],
       ],
-      // stunnel aborts from its callback, after OpenSSL has answered the insecure ClientHello.
+      // stunnel aborts at its loop's next look, after OpenSSL has answered the insecure ClientHello;
+      // a scan fast enough completes renegotiations before that (measured limited or no, by the race).
       [
         'renegotiation = no with both',
         ['renegotiation = no', ...BOTH],
-        { 'CVE-2009-3555': 'yes', 'CVE-2011-1473': 'no' },
+        { 'CVE-2009-3555': 'yes', 'CVE-2011-1473': 'limited' },
         ['CVE-2009-3555'],
       ],
       [

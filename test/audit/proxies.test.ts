@@ -170,7 +170,15 @@ describe('stunnel', () => {
       ],
     ]);
     assert.equal(answer(a, 'CVE-2009-3555'), 'yes');
+    // stunnel's abort comes at its next look, and a fast client completes renegotiations first.
+    assert.equal(answer(a, 'CVE-2011-1473'), 'limited');
+    assert.equal(answer(a, 'no-renegotiation'), 'no');
+  });
+
+  test('renegotiation = no over OpenSSL 3 defaults refuses every client renegotiation: no, and off', () => {
+    const a = audit([['stunnel.conf', stunnelConf({ service: ['renegotiation = no'] })]]);
     assert.equal(answer(a, 'CVE-2011-1473'), 'no');
+    assert.equal(answer(a, 'no-renegotiation'), 'yes');
   });
 
   test('global options are every service’s defaults; a service’s -FLAG clears one', () => {
