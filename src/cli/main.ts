@@ -22,7 +22,15 @@ import type { ClientRunOptions } from '../tools/client.ts';
 import { EXIT, UsageError } from '../tools/usage.ts';
 import { describeSystemError } from '../text/system-error.ts';
 import { formatDuration } from '../syntax/duration.ts';
-import { helpFooter, probeOptions, rateLimitArg, serverPolicyHelp, wholeNumberArg } from './options.ts';
+import {
+  helpFooter,
+  probeFlags,
+  probeOptions,
+  processScanIo,
+  rateLimitArg,
+  serverPolicyHelp,
+  wholeNumberArg,
+} from './options.ts';
 import { addQueueCommands } from './scan-queue.ts';
 
 /** The subcommand running, for the one-line error prefix. */
@@ -416,29 +424,11 @@ const scan = probeOptions(
         failOn: o.failOn,
         concurrency: o.concurrency,
         shard: o.shard,
-        starttls: o.starttls,
-        servername: o.servername,
-        ipv4: o.ipv4,
-        ipv6: o.ipv6,
-        timeout: o.timeout,
-        maxRenegotiations: o.maxRenegotiations,
-        paths: o.paths?.split(',').map((p: string) => p.trim()),
-        http: o.http,
-        retries: o.retries,
+        ...probeFlags(o),
         rate: o.rate,
-        connectionsPerTarget: o.connectionsPerTarget,
         ...(o.progress === false ? { progress: false } : {}),
       },
-      {
-        stdout: process.stdout,
-        stderr: process.stderr,
-        env: process.env,
-        readStdin: async () => {
-          const chunks: Buffer[] = [];
-          for await (const c of process.stdin) chunks.push(c as Buffer);
-          return Buffer.concat(chunks).toString('utf8');
-        },
-      },
+      processScanIo(),
     );
   });
 

@@ -7,6 +7,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import type { ServerRenegotiationPolicy } from '../handshake/server-config.ts';
 import { parseRateLimit, type Rate } from '../syntax/rate.ts';
 import { parseWholeNumber, wholeNumberRange } from '../syntax/whole-number.ts';
+import type { ScanCommandOptions, ScanIo } from '../tools/scan-options.ts';
 import { EXIT } from '../tools/usage.ts';
 
 /** Commander's parser for a whole number in [min, max] (src/syntax/whole-number.ts). */
@@ -73,4 +74,48 @@ export function probeOptions(command: Command): Command {
     .option('--no-http', 'not an HTTP service: skip the path and split-request checks')
     .option('--retries <n>', 'retries of a connection that fails before TLS starts (default 1)', wholeNumberArg(0))
     .option('--connections-per-target <n>', 'parallel connections to one target (default 6)', wholeNumberArg(1));
+}
+
+type ProbeFlags = Pick<
+  ScanCommandOptions,
+  | 'starttls'
+  | 'servername'
+  | 'ipv4'
+  | 'ipv6'
+  | 'timeout'
+  | 'maxRenegotiations'
+  | 'paths'
+  | 'http'
+  | 'retries'
+  | 'connectionsPerTarget'
+>;
+
+/** The values of the flags `probeOptions` declares, as the scan tools take them. */
+export function probeFlags(o: Record<string, unknown>): ProbeFlags {
+  return {
+    starttls: o.starttls as string | undefined,
+    servername: o.servername as string | undefined,
+    ipv4: o.ipv4 as boolean | undefined,
+    ipv6: o.ipv6 as boolean | undefined,
+    timeout: o.timeout as number | undefined,
+    maxRenegotiations: o.maxRenegotiations as number | undefined,
+    paths: (o.paths as string | undefined)?.split(',').map((p) => p.trim()),
+    http: o.http as boolean | undefined,
+    retries: o.retries as number | undefined,
+    connectionsPerTarget: o.connectionsPerTarget as number | undefined,
+  };
+}
+
+/** The process's streams and stdin, for the scan tools. */
+export function processScanIo(): ScanIo {
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    readStdin: async () => {
+      const chunks: Buffer[] = [];
+      for await (const c of process.stdin) chunks.push(c as Buffer);
+      return Buffer.concat(chunks).toString('utf8');
+    },
+  };
 }

@@ -4,23 +4,9 @@
  * one of them runs, so a local scan never loads BullMQ.
  */
 import type { Command } from 'commander';
-import type { ScanIo } from '../tools/scan-options.ts';
-import { helpFooter, probeOptions, wholeNumberArg } from './options.ts';
+import { helpFooter, probeFlags, probeOptions, processScanIo, wholeNumberArg } from './options.ts';
 
 const QUEUE_HELP = 'the Redis holding the queue: redis://HOST:PORT/DB (rediss:// for TLS)';
-
-function io(): ScanIo {
-  return {
-    stdout: process.stdout,
-    stderr: process.stderr,
-    env: process.env,
-    readStdin: async () => {
-      const chunks: Buffer[] = [];
-      for await (const c of process.stdin) chunks.push(c as Buffer);
-      return Buffer.concat(chunks).toString('utf8');
-    },
-  };
-}
 
 export function addQueueCommands(scan: Command): void {
   // `scan` parses the options it shares with these (--targets-file, --timeout, --json, --concurrency…) wherever they
@@ -65,21 +51,12 @@ export function addQueueCommands(scan: Command): void {
           targets,
           targetsFile: o.targetsFile,
           quick: o.quick,
-          starttls: o.starttls,
-          servername: o.servername,
-          ipv4: o.ipv4,
-          ipv6: o.ipv6,
-          timeout: o.timeout,
-          maxRenegotiations: o.maxRenegotiations,
-          paths: o.paths?.split(',').map((p: string) => p.trim()),
-          http: o.http,
-          retries: o.retries,
-          connectionsPerTarget: o.connectionsPerTarget,
+          ...probeFlags(o),
           queueRetries: o.queueRetries,
           backoff: o.backoff,
           targetTimeout: o.targetTimeout,
         },
-        io(),
+        processScanIo(),
       );
     });
 
@@ -127,7 +104,7 @@ export function addQueueCommands(scan: Command): void {
           stalledInterval: o.stalledInterval,
           maxStalled: o.maxStalled,
         },
-        io(),
+        processScanIo(),
         process,
       );
     });
@@ -169,7 +146,7 @@ export function addQueueCommands(scan: Command): void {
           color: o.color,
           failOn: o.failOn,
         },
-        io(),
+        processScanIo(),
       );
     });
 
@@ -193,7 +170,7 @@ export function addQueueCommands(scan: Command): void {
       const { runStatus } = await import('../tools/scan-queue.ts');
       process.exitCode = await runStatus(
         { queue: o.queue, campaign: o.campaign, watch: o.watch, interval: o.interval, json: o.json },
-        io(),
+        processScanIo(),
         process,
       );
     });
@@ -213,6 +190,6 @@ export function addQueueCommands(scan: Command): void {
     .action(async (_o, cmd: Command) => {
       const o = cmd.optsWithGlobals();
       const { runDelete } = await import('../tools/scan-queue.ts');
-      process.exitCode = await runDelete({ queue: o.queue, campaign: o.campaign }, io());
+      process.exitCode = await runDelete({ queue: o.queue, campaign: o.campaign }, processScanIo());
     });
 }

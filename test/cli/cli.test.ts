@@ -102,6 +102,12 @@ const USAGE_CASES: readonly (readonly [readonly string[], string, RegExp])[] = [
   [['lab', '--html', '/nonexistent/lab.html'], 'renego lab', /cannot write --html \/nonexistent\/lab.html/],
   [['scan', '--bogus', '127.0.0.1:1'], 'renego scan', /unknown option '--bogus'/],
   [['scan', '--concurrency', 'abc', '127.0.0.1:1'], 'renego scan', /--concurrency .*whole number 1 or more/],
+  [['scan', '--paths', '/a, b', '127.0.0.1:1'], 'renego scan', /--paths entries start with \/, got b$/m],
+  [
+    ['scan', 'enqueue', '--queue', 'redis://127.0.0.1:1/0', '--campaign', 'c', '--paths', 'x', '127.0.0.1:1'],
+    'renego scan enqueue',
+    /--paths entries start with \/, got x$/m,
+  ],
   [['client', '127.0.0.1:abc'], 'renego client', /bad port in 127\.0\.0\.1:abc/],
   [['client', '127.0.0.1:'], 'renego client', /bad port in 127\.0\.0\.1:/],
   [['client', 'smtp://127.0.0.1:25'], 'renego client', /needs STARTTLS.*renego scan smtp:/],
