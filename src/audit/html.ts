@@ -1,55 +1,40 @@
 /** The audit as one self-contained HTML page (no scripts, no external resources). */
 import { at } from './findings.ts';
-import type { StackAudit } from './types.ts';
-
-function esc(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-const TITLE: Record<StackAudit['stack'], string> = {
-  schannel: 'Windows SChannel / HTTP.sys / IIS',
-  openssl: 'OpenSSL',
-  gnutls: 'GnuTLS',
-  java: 'Java JSSE',
-  apache: 'Apache httpd mod_ssl',
-  nginx: 'nginx',
-  haproxy: 'HAProxy',
-  stunnel: 'stunnel',
-  node: 'Node.js (static reading)',
-};
+import { STACK_TITLE, type StackAudit } from './types.ts';
+import { escapeHtml } from '../text/html.ts';
 
 function section(a: StackAudit): string {
   const verdicts = a.verdicts
     .map(
       (v) =>
-        `<tr class="${esc(v.answer)}"><td>${esc(v.id)}</td><td>${esc(v.answer)}</td><td>${esc(v.reason)}</td></tr>`,
+        `<tr class="${escapeHtml(v.answer)}"><td>${escapeHtml(v.id)}</td><td>${escapeHtml(v.answer)}</td><td>${escapeHtml(v.reason)}</td></tr>`,
     )
     .join('');
   const settings = a.settings
     .map(
       (s) =>
-        `<tr><td><code>${esc(s.name)}</code></td><td><code>${esc(s.value)}</code></td><td>${esc(s.source ? `${at(s.source)} (${s.origin})` : s.origin)}</td><td>${esc(s.does)}<br><b>protects against:</b> ${esc(s.protects)}<br><b>breaks:</b> ${esc(s.breaks)}<br><small>${esc(s.reference)}</small></td></tr>`,
+        `<tr><td><code>${escapeHtml(s.name)}</code></td><td><code>${escapeHtml(s.value)}</code></td><td>${escapeHtml(s.source ? `${at(s.source)} (${s.origin})` : s.origin)}</td><td>${escapeHtml(s.does)}<br><b>protects against:</b> ${escapeHtml(s.protects)}<br><b>breaks:</b> ${escapeHtml(s.breaks)}<br><small>${escapeHtml(s.reference)}</small></td></tr>`,
     )
     .join('');
   const findings = a.findings
     .map(
       (f) =>
-        `<li class="${esc(f.kind)}"><b>${esc(f.kind)}</b>: ${esc(f.text)}${f.sources.length ? ` <small>(${esc(f.sources.map(at).join(', '))})</small>` : ''}</li>`,
+        `<li class="${escapeHtml(f.kind)}"><b>${escapeHtml(f.kind)}</b>: ${escapeHtml(f.text)}${f.sources.length ? ` <small>(${escapeHtml(f.sources.map(at).join(', '))})</small>` : ''}</li>`,
     )
     .join('');
   const measured = (a.measured ?? [])
     .map(
       (m) =>
-        `<h3>Measured by renego scan ${esc(m.target)}</h3>${m.error ? `<p>not scanned: ${esc(m.error)}</p>` : `<table><tr><th>verdict</th><th>configured</th><th>measured</th><th></th></tr>${m.verdicts.map((r) => `<tr class="${esc(r.agreement)}"><td>${esc(r.id)}</td><td>${esc(r.configured)}</td><td>${esc(r.measured)}</td><td>${esc(r.agreement === 'not-in-effect' ? 'NOT IN EFFECT' : r.agreement)}</td></tr>`).join('')}</table>`}`,
+        `<h3>Measured by renego scan ${escapeHtml(m.target)}</h3>${m.error ? `<p>not scanned: ${escapeHtml(m.error)}</p>` : `<table><tr><th>verdict</th><th>configured</th><th>measured</th><th></th></tr>${m.verdicts.map((r) => `<tr class="${escapeHtml(r.agreement)}"><td>${escapeHtml(r.id)}</td><td>${escapeHtml(r.configured)}</td><td>${escapeHtml(r.measured)}</td><td>${escapeHtml(r.agreement === 'not-in-effect' ? 'NOT IN EFFECT' : r.agreement)}</td></tr>`).join('')}</table>`}`,
     )
     .join('');
   const d = a.decision;
-  return `<section><h2>${esc(TITLE[a.stack])}</h2><p>${esc(a.files.join(', '))}</p>${a.assumed.map((x) => `<p class="assumed">assumed: ${esc(x)}</p>`).join('')}
+  return `<section><h2>${escapeHtml(STACK_TITLE[a.stack])}</h2><p>${escapeHtml(a.files.join(', '))}</p>${a.assumed.map((x) => `<p class="assumed">assumed: ${escapeHtml(x)}</p>`).join('')}
 <table><tr><th>verdict</th><th>answer</th><th>reason</th></tr>${verdicts}</table>${measured}
 <table><tr><th>setting</th><th>value</th><th>from</th><th>meaning</th></tr>${settings}</table>
 ${findings ? `<ul>${findings}</ul>` : ''}
-<h3>Renegotiation needed here: ${esc(d.renegotiationNeeded)}</h3><p>${esc(d.why)}</p>
-<ol>${d.steps.map((s) => `<li>${esc(s)}</li>`).join('')}</ol><ul>${d.leave.map((s) => `<li>leave: ${esc(s)}</li>`).join('')}</ul></section>`;
+<h3>Renegotiation needed here: ${escapeHtml(d.renegotiationNeeded)}</h3><p>${escapeHtml(d.why)}</p>
+<ol>${d.steps.map((s) => `<li>${escapeHtml(s)}</li>`).join('')}</ol><ul>${d.leave.map((s) => `<li>leave: ${escapeHtml(s)}</li>`).join('')}</ul></section>`;
 }
 
 export function auditHtml(audits: readonly StackAudit[]): string {

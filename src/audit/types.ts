@@ -309,6 +309,19 @@ export type ParsedInput =
 /** The stacks the judge answers for; the Windows inputs together make one. */
 export type Stack = 'schannel' | 'openssl' | 'gnutls' | 'java' | 'apache' | 'nginx' | 'haproxy' | 'stunnel' | 'node';
 
+/** Each stack's name in a report's heading. */
+export const STACK_TITLE: Readonly<Record<Stack, string>> = {
+  schannel: 'Windows SChannel / HTTP.sys / IIS',
+  openssl: 'OpenSSL',
+  gnutls: 'GnuTLS',
+  java: 'Java JSSE',
+  apache: 'Apache httpd mod_ssl',
+  nginx: 'nginx',
+  haproxy: 'HAProxy',
+  stunnel: 'stunnel',
+  node: 'Node.js (static reading)',
+};
+
 /** One switch as it stands: its value and where that came from, what it does and costs. */
 export interface SettingReport {
   readonly name: string;

@@ -11,6 +11,7 @@ import type { CellResult } from './run.ts';
 import { SCENARIOS } from './scenarios.ts';
 import type { Party, RecordLogEntry } from './record-log.ts';
 import { truncate, wrap } from '../text/terminal.ts';
+import { escapeHtml } from '../text/html.ts';
 
 const LANE_X: Record<Party, number> = { victim: 110, attacker: 420, server: 730 };
 const ROW = 34;
@@ -20,10 +21,6 @@ const TOP = 60;
 const ARROW_ROOM = 16;
 /** A generous average width of an 11 px label character (bold, the widest). */
 const CHAR_PX = 7.5;
-
-function esc(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
 
 /** One row of the ladder: a record, or a run of application data records collapsed into one. */
 interface Hop {
@@ -102,12 +99,12 @@ export function ladderSvg(entries: readonly RecordLogEntry[]): string {
     const cls = hopClass(e);
     const mid = (x1 + x2) / 2;
     const text = lines
-      .map((l, k) => `<tspan x="${mid}" y="${y - 5 - (lines.length - 1 - k) * LINE}">${esc(l)}</tspan>`)
+      .map((l, k) => `<tspan x="${mid}" y="${y - 5 - (lines.length - 1 - k) * LINE}">${escapeHtml(l)}</tspan>`)
       .join('');
     body.push(
       `<g class="hop" data-x1="${x1}" data-x2="${x2}"><line x1="${x1}" y1="${y}" x2="${x2}" y2="${y}" class="msg ${cls}" marker-end="url(#arrow)"/>`,
       `<text text-anchor="middle" class="label ${cls}">${text}</text>`,
-      `<text x="836" y="${y + 4}" text-anchor="end" class="keys">${esc(e.protection)}</text></g>`,
+      `<text x="836" y="${y + 4}" text-anchor="end" class="keys">${escapeHtml(e.protection)}</text></g>`,
     );
   }
   const height = cursor + 10;
@@ -129,19 +126,19 @@ export function renderHtmlReport(cells: readonly CellResult[]): string {
   const cols = SCENARIOS.filter((s) => cells.some((c) => c.scenario === s.id));
   const table = [
     `<table><thead><tr><th>${COLUMN.defence}</th>`,
-    ...cols.map((s) => `<th>${COLUMN.attack}: ${esc(s.title)}</th>`),
+    ...cols.map((s) => `<th>${COLUMN.attack}: ${escapeHtml(s.title)}</th>`),
     `<th>${COLUMN.legitimateFlow}</th></tr></thead><tbody>`,
     ...rows.map((d) => {
       const cellsHtml = cols.map((s) => {
         const c = cells.find((x) => x.scenario === s.id && x.defence === d.id);
         if (!c) return '<td>—</td>';
-        return `<td class="${c.attackSucceeded ? 'bad' : 'good'}"><strong>${esc(verdictOf(c))}</strong><br><small>${esc(c.explanation)}</small></td>`;
+        return `<td class="${c.attackSucceeded ? 'bad' : 'good'}"><strong>${escapeHtml(verdictOf(c))}</strong><br><small>${escapeHtml(c.explanation)}</small></td>`;
       });
       const any = cells.find((x) => x.defence === d.id);
       const legit = any?.legitimateFlowWorks
         ? `<td class="good">${LEGITIMATE_FLOW.works}</td>`
         : `<td class="bad">${LEGITIMATE_FLOW.broken}</td>`;
-      return `<tr><th title="${esc(d.title)}">${esc(d.label)}<br><small>${esc(d.title)}</small></th>${cellsHtml.join('')}${legit}</tr>`;
+      return `<tr><th title="${escapeHtml(d.title)}">${escapeHtml(d.label)}<br><small>${escapeHtml(d.title)}</small></th>${cellsHtml.join('')}${legit}</tr>`;
     }),
     '</tbody></table>',
   ].join('\n');
@@ -150,7 +147,7 @@ export function renderHtmlReport(cells: readonly CellResult[]): string {
       const cell =
         cells.find((c) => c.scenario === s.id && c.attackSucceeded) ?? cells.find((c) => c.scenario === s.id)!;
       const d = DEFENCES.find((x) => x.id === cell.defence)!;
-      return `<section><h2>${esc(s.title)}</h2><p>Against: ${esc(d.title)} — ${esc(verdictOf(cell))}. Injected prefix: <code class="injected">${esc(s.prefix)}</code></p>${ladderSvg(cell.transcript.entries)}</section>`;
+      return `<section><h2>${escapeHtml(s.title)}</h2><p>Against: ${escapeHtml(d.title)} — ${escapeHtml(verdictOf(cell))}. Injected prefix: <code class="injected">${escapeHtml(s.prefix)}</code></p>${ladderSvg(cell.transcript.entries)}</section>`;
     })
     .join('\n');
   return `<!doctype html>

@@ -12,7 +12,7 @@ import { expandIncludes, followsIncludes, type IncludeFiles } from '../audit/inc
 import { auditExitCode, DEFAULT_ASSUMPTIONS, judge, type AuditAssumptions } from '../audit/judge.ts';
 import { AuditInputError, MAX_INPUT_BYTES } from '../audit/input.ts';
 import { decodeInput, parseDecoded } from '../audit/parse.ts';
-import { INPUT_KINDS, type InputKind, type ParsedInput, type StackAudit } from '../audit/types.ts';
+import { INPUT_KINDS, STACK_TITLE, type InputKind, type ParsedInput, type StackAudit } from '../audit/types.ts';
 import { at } from '../audit/findings.ts';
 import { scanTarget } from '../scan/scan.ts';
 import { parseScanTarget } from '../scan/targets.ts';
@@ -165,23 +165,11 @@ export async function runAuditCommand(o: AuditCommandOptions, io: AuditIo): Prom
   return auditExitCode(audits);
 }
 
-const LABEL: Record<StackAudit['stack'], string> = {
-  schannel: 'Windows SChannel / HTTP.sys / IIS',
-  openssl: 'OpenSSL',
-  gnutls: 'GnuTLS',
-  java: 'Java JSSE',
-  apache: 'Apache httpd mod_ssl',
-  nginx: 'nginx',
-  haproxy: 'HAProxy',
-  stunnel: 'stunnel',
-  node: 'Node.js (static reading)',
-};
-
 export function formatAudit(a: StackAudit): string {
   const out: string[] = [];
   const bad = a.vulnerabilities.length > 0 ? `VULNERABLE: ${a.vulnerabilities.join(', ')}` : 'no vulnerability';
   const breaks = a.findings.filter((f) => f.kind === 'breaks').length;
-  out.push(`${LABEL[a.stack]}  ${bad}${breaks > 0 ? `; BREAKS ${breaks}` : ''}  (${a.files.join(', ')})`);
+  out.push(`${STACK_TITLE[a.stack]}  ${bad}${breaks > 0 ? `; BREAKS ${breaks}` : ''}  (${a.files.join(', ')})`);
   for (const s of a.assumed) out.push(`  assumed: ${s}`);
   for (const v of a.verdicts) out.push(`  ${v.id.padEnd(18)} ${v.answer.padEnd(14)} ${v.reason}`);
   for (const m of a.measured ?? []) {

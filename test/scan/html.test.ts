@@ -101,3 +101,11 @@ test('the HTML report renders every target offline in headless Chromium', { skip
   const shots = process.env['RENEGO_SCREENSHOTS'];
   if (shots) await page.screenshot({ path: join(shots, 'renego-scan-report.png'), fullPage: true });
 });
+
+test('what a peer or a target list controls is escaped in the HTML report', async () => {
+  const refused = await scanTarget(parseScanTarget('127.0.0.1:1'), { ...DEFAULT_SCAN_OPTIONS, retries: 0 });
+  const hostile = '<img src=x onerror="alert(1)"> & \'x\'';
+  const html = htmlReport([{ ...refused, target: hostile, error: hostile }]);
+  assert.doesNotMatch(html, /<img|onerror="/);
+  assert.ok(html.includes('&#60;img src=x onerror=&#34;alert(1)&#34;&#62; &#38; &#39;x&#39;'));
+});
