@@ -49,13 +49,13 @@ import {
   SERVER_ADDRESS,
   type NetnsPair,
 } from '../test/peers/netns.ts';
-import { waitForQuiet } from './lib/cpu.ts';
+import { processCpuSplit, waitForQuiet } from './lib/cpu.ts';
 import { describeMachine, type Machine } from './lib/machine.ts';
 import { interleavedRounds, type RoundSample } from './lib/rounds.ts';
 import { bootstrapMedianInterval, median, summarise, type Summary } from './lib/stats.ts';
 import { runStandalone, type Suite, type SuiteOptions, type SuiteResult } from './lib/suite.ts';
 import { fixed, markdownTable, textTable, type Row } from './lib/table.ts';
-import { cpuSeconds, startRole, type BenchProcess } from './guard-proxies.ts';
+import { startRole, type BenchProcess } from './guard-proxies.ts';
 
 const SUBJECTS = [
   'direct',
@@ -117,6 +117,7 @@ interface Results {
 interface Rates {
   readonly summary: Record<Subject, Summary>;
   readonly cpuPerUnit: Record<Subject, number>;
+  readonly systemPerUnit: Record<Subject, number>;
   readonly guardCores: Record<Subject, number>;
   readonly pairedRatio: Record<Direction, Summary>;
   readonly pairedCpuRatio: Record<Direction, Summary>;
@@ -124,6 +125,8 @@ interface Rates {
 
 interface RateSample extends RoundSample {
   readonly cpuPerUnit: number;
+  /** The kernel's part of cpuPerUnit (system time). */
+  readonly systemPerUnit: number;
   /** The guard's CPU seconds over the sample's seconds: near 1, the guard limited the sample. */
   readonly guardCores: number;
 }
@@ -183,7 +186,7 @@ async function sample(
   kind: Kind,
   t: Target,
   ms: number,
-): Promise<{ rate: number; cpuPerUnit: number; guardCores: number }> {
+): Promise<{ rate: number; cpuPerUnit: number; systemPerUnit: number; guardCores: number }> {
   const p = await role(s, s.pair.client, 'load', 'workload', [
     kind,
     t.host,
@@ -192,12 +195,22 @@ async function sample(
     String(CONCURRENCY),
   ]);
   try {
-    const cpu0 = t.pid === undefined ? Number.NaN : cpuSeconds(t.pid);
+    const split = (): { user: number; system: number } =>
+      (t.pid === undefined ? undefined : processCpuSplit(t.pid)) ?? { user: Number.NaN, system: Number.NaN };
+    const cpu0 = split();
     const t0 = performance.now();
     p.send('go');
     const m = await p.waitFor(/RESULT (\S+) (\S+)/, RESULT_TIMEOUT_MS + ms);
-    const cpu = t.pid === undefined ? Number.NaN : cpuSeconds(t.pid) - cpu0;
-    return { rate: Number(m[1]), cpuPerUnit: cpu / Number(m[2]), guardCores: cpu / ((performance.now() - t0) / 1000) };
+    const cpu1 = split();
+    const system = cpu1.system - cpu0.system;
+    const cpu = cpu1.user - cpu0.user + system;
+    const units = Number(m[2]);
+    return {
+      rate: Number(m[1]),
+      cpuPerUnit: cpu / units,
+      systemPerUnit: system / units,
+      guardCores: cpu / ((performance.now() - t0) / 1000),
+    };
   } finally {
     await p.stop();
   }
@@ -225,10 +238,10 @@ async function measureRates(
     },
     async (n) => {
       const x = await sample(s, kind, targets[n], options.sampleMs);
-      return { value: x.rate, cpuPerUnit: x.cpuPerUnit, guardCores: x.guardCores, quiet: true };
+      return { value: x.rate, ...x, quiet: true };
     },
   );
-  const values = (n: Subject, field: 'value' | 'cpuPerUnit' | 'guardCores' = 'value'): number[] =>
+  const values = (n: Subject, field: 'value' | 'cpuPerUnit' | 'systemPerUnit' | 'guardCores' = 'value'): number[] =>
     outcome.samples[n].map((x) => x[field]);
   // On a shared machine a round's load lands on all its samples alike: the ratio within each
   // round is steadier than the ratio of medians taken over different rounds.
@@ -241,6 +254,7 @@ async function measureRates(
   return {
     summary: Object.fromEntries(SUBJECTS.map((n) => [n, summarise(values(n))])) as Record<Subject, Summary>,
     cpuPerUnit: perSubject((n) => median(values(n, 'cpuPerUnit'))),
+    systemPerUnit: perSubject((n) => median(values(n, 'systemPerUnit'))),
     guardCores: perSubject((n) => median(values(n, 'guardCores'))),
     pairedRatio: { inbound: paired('inbound', 'value'), outbound: paired('outbound', 'value') },
     pairedCpuRatio: { inbound: paired('inbound', 'cpuPerUnit'), outbound: paired('outbound', 'cpuPerUnit') },
@@ -277,11 +291,16 @@ async function measure(options: SuiteOptions): Promise<Results> {
     const mtu = await vethMtuForLocalAddress(s);
     const transparentGuard = (ns: string) =>
       role(s, ns, 'guard', 'transparent-guard', [String(GUARD_PORT), String(GUARD_GID)]);
-    const transparent = { inbound: await transparentGuard(pair.server), outbound: await transparentGuard(pair.client) };
     const explicitGuard = (ns: string, listenHost: string, upstreamPort: number) =>
       role(s, ns, 'guard', 'guard', [String(upstreamPort), 'warn', SERVER_ADDRESS], [`BENCH_HOST=${listenHost}`]);
 
+    // Every guard starts afresh for each workload, so that the two guards of a direction compared
+    // have the same history (a guard that has relayed gigabytes holds a larger heap than a new one).
     const measureKind = async (kind: Kind, mode: 'source' | 'close'): Promise<Rates> => {
+      const transparent = {
+        inbound: await transparentGuard(pair.server),
+        outbound: await transparentGuard(pair.client),
+      };
       const explicitIn = await explicitGuard(pair.server, SERVER_ADDRESS, plain[mode]);
       const explicitOut = await explicitGuard(pair.client, CLIENT_ADDRESS, plain[mode]);
       const targets: Record<Subject, Target> = {
@@ -294,7 +313,12 @@ async function measure(options: SuiteOptions): Promise<Results> {
       try {
         return await measureRates(s, options, kind, targets);
       } finally {
-        await Promise.all([explicitIn.stop(), explicitOut.stop()]);
+        await Promise.all([
+          explicitIn.stop(),
+          explicitOut.stop(),
+          transparent.inbound.stop(),
+          transparent.outbound.stop(),
+        ]);
       }
     };
     options.log('bulk throughput (MB/s), client namespace → server namespace');
@@ -303,7 +327,6 @@ async function measure(options: SuiteOptions): Promise<Results> {
     const connections = await measureKind('connections', 'close');
 
     options.log(`original-destination lookup at ${LOOKUP_CONNECTIONS} open connections`);
-    await transparent.outbound.stop();
     const count = options.quick ? 200 : LOOKUP_CONNECTIONS;
     const lookupRole = await role(s, pair.client, 'guard', 'lookup-cost', [
       String(GUARD_PORT),
@@ -388,16 +411,17 @@ function render(r: Results, options: SuiteOptions): SuiteResult {
           '',
         ],
       );
-  const cpu = (x: number, scale: number): string => (Number.isNaN(x) ? '—' : fixed(x * scale, 0));
+  const cpu = (x: number, system: number, scale: number): string =>
+    Number.isNaN(x) ? '—' : `${fixed(x * scale, 0)} (${fixed(system * scale, 0)})`;
   const rates: { header: Row; rows: Row[] } = {
     header: [
       'subject',
       'bulk MB/s (median)',
       'bulk min–max',
-      'guard CPU ms/GB',
+      'guard CPU ms/GB (system)',
       'connections/s (median)',
       'connections min–max',
-      'guard CPU µs/connection',
+      'guard CPU µs/connection (system)',
       'guard cores used (bulk / connections)',
     ],
     rows: SUBJECTS.map((n): Row => [
@@ -405,10 +429,10 @@ function render(r: Results, options: SuiteOptions): SuiteResult {
       fixed(r.bulk.summary[n].median, 0),
       `${fixed(r.bulk.summary[n].min, 0)}–${fixed(r.bulk.summary[n].max, 0)}`,
       // units: MB for bulk (s/MB × 1e6 = ms/GB), connections for the rate (s × 1e6 = µs).
-      cpu(r.bulk.cpuPerUnit[n], 1e6),
+      cpu(r.bulk.cpuPerUnit[n], r.bulk.systemPerUnit[n], 1e6),
       fixed(r.connections.summary[n].median, 0),
       `${fixed(r.connections.summary[n].min, 0)}–${fixed(r.connections.summary[n].max, 0)}`,
-      cpu(r.connections.cpuPerUnit[n], 1e6),
+      cpu(r.connections.cpuPerUnit[n], r.connections.systemPerUnit[n], 1e6),
       Number.isNaN(r.bulk.guardCores[n])
         ? '—'
         : `${fixed(r.bulk.guardCores[n], 2)} / ${fixed(r.connections.guardCores[n], 2)}`,
@@ -443,7 +467,7 @@ function render(r: Results, options: SuiteOptions): SuiteResult {
     '',
     `- Subjects: every sample is the same client program in the client namespace (\`bench/guard-process.ts workload\`) against the same upstream program in the server namespace, through the same guard code. **Inbound**: both guards run in the server namespace, where the interception happens; the explicit guard listens on 198.18.0.2 and the client connects to it; the transparent guard gets the client's connection to the upstream's own address through the prerouting redirect. Both serve their clients over the veth. **Outbound**: both guards run in the client namespace; the transparent guard gets the client's connection to 198.18.0.2 through the output-hook redirect; the explicit guard listens on the client namespace's own address 198.18.0.1 and the client connects to it there.`,
     `- Same segment size outbound: an intercepted client's socket was routed to the upstream over the veth and keeps its MSS (1448) after the redirect, where a socket connecting to a local address would get the loopback's (65483) and send and receive in 45 times fewer segments. The benchmark therefore gives the client namespace's local route to 198.18.0.1 the veth's MTU (\`ip route change local 198.18.0.1 … mtu ${r.mtu}\`): \`ss -tin\` shows mss:1448 on both guards' client sockets. (Before this, the explicit guard's clients were on loopback and bulk measured 0.36x.)`,
-    `- Workloads: the guard benchmark's scripted TLS 1.2 conversations (\`bench/guard-script.ts\`); bulk: one connection, the upstream streams 16 KiB records; connections: ${CONCURRENCY} clients, a full scripted handshake each, then the upstream closes. Guard CPU: user + system time of the guard process during each sample, per GB or per connection (median); the kernel's work for the guard's sends (the veth or loopback and, when intercepted, conntrack's NAT) is done in the guard's write calls and counts as its system time.`,
+    `- Workloads: the guard benchmark's scripted TLS 1.2 conversations (\`bench/guard-script.ts\`); bulk: one connection, the upstream streams 16 KiB records; connections: ${CONCURRENCY} clients, a full scripted handshake each, then the upstream closes. Every guard is started afresh for each workload, so both guards of a direction have the same history. Guard CPU: user + system time of the guard process during each sample, per GB or per connection (median; the system time in parentheses); the kernel's work for the guard's sends (the veth or loopback and, when intercepted, conntrack's NAT) is done in the guard's write calls and counts as its system time.`,
     `- Method: ${r.rounds} interleaved rounds of one ${r.sampleMs / 1000} s sample per subject after a warm-up sample each, waiting (up to ${QUIET_WAIT_MS / 1000} s) for a quiet machine before each round; medians, min–max beside them. The machine is shared with other work, so single samples move a lot (see min–max); the targets are judged on the median of the per-round ratios (the subjects of a round share its load), with a 95% bootstrap interval of that median beside it (4,000 resamples of the rounds, fixed seed): where the interval spans the target, the run could not tell. The guard's CPU per GB or per connection, also as per-round ratios, is the second measure: it does not depend on who else used the machine, only on what the guard did.`,
     r.pinned
       ? `- Pinning (\`taskset\`): each guard runs on core ${CORES.guard}, alone among the benchmark's processes; the upstreams and the client workloads run on core ${CORES.load}; the rest of the machine is not pinned. The kernel's work for a packet sent over the veth is mostly done on the sending core, so the guard's core also carries the receiving side of what the guard sends. "Guard cores used" near 1.00 means the guard limited the sample; well below, the load generators' core did.`
