@@ -21,11 +21,17 @@ function clockTicks(): number {
 
 /** User + system CPU seconds of a process (Linux /proc), or undefined where unavailable. */
 export function processCpuSeconds(pid: number): number | undefined {
+  const split = processCpuSplit(pid);
+  return split === undefined ? undefined : split.user + split.system;
+}
+
+/** A process's CPU seconds, all threads, split into user and kernel time (Linux /proc), or undefined. */
+export function processCpuSplit(pid: number): { user: number; system: number } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / clockTicks();
+    return { user: Number(fields[11]) / clockTicks(), system: Number(fields[12]) / clockTicks() };
   } catch {
     return undefined;
   }
