@@ -4,7 +4,15 @@ import type { ClientRenegotiationPolicy } from '../../handshake/client-config.ts
 import { ProtocolVersion } from '../../wire/enums.ts';
 import type { ConnectionGate } from '../gate.ts';
 import type { ProbeRun } from './probe.ts';
-import { openSession, type OpenResult, type ProbeConnectOptions, type ProbeSession } from '../probe-session.ts';
+import {
+  openFirstFlight,
+  openSession,
+  type FirstFlightResult,
+  type HandshakeFailure,
+  type OpenResult,
+  type ProbeConnectOptions,
+  type ProbeSession,
+} from '../probe-session.ts';
 import type { ScanOptions, ScanTarget } from '../types.ts';
 
 export interface ProbeContext {
@@ -96,12 +104,52 @@ function engineOptions(
 const STALL_MS = 2000;
 
 /** Opens a probe connection through the target's gate; the session frees its slot when closed. */
-export async function open(
+export function open(
   cx: ProbeContext,
   n: Negotiated,
   signal: ClientRenegotiationPolicy['signal'],
   extra: Partial<ProbeConnectOptions> = {},
 ): Promise<OpenResult> {
+  return throughGate(cx, async (stall, release) => {
+    const r = await openSession(cx.target, cx.address, engineOptions(n, signal, extra), cx.opts, stall);
+    if (!r.ok) return r;
+    const session = r.session;
+    cx.sessions.add(session);
+    session.onClose(() => {
+      cx.sessions.delete(session);
+      release();
+    });
+    return r;
+  });
+}
+
+/**
+ * The server's first flight only (openFirstFlight), through the target's gate:
+ * for the questions a ServerHello answers, without holding a server that runs
+ * one handshake at a time for the round trip a full handshake would.
+ */
+export function openFlight(
+  cx: ProbeContext,
+  n: Negotiated,
+  signal: ClientRenegotiationPolicy['signal'],
+): Promise<FirstFlightResult> {
+  return throughGate(cx, async (stall, release) => {
+    const r = await openFirstFlight(cx.target, cx.address, engineOptions(n, signal), cx.opts, stall);
+    if (r.ok) release();
+    return r;
+  });
+}
+
+/**
+ * Takes a slot of the gate and connects; a failure frees the slot (a success
+ * frees it when `connect` says). A connection that heard nothing while others
+ * were progressing was queued: the gate lets one through at a time from then on,
+ * and the connection is tried once more.
+ */
+async function throughGate<R extends { ok: true } | { ok: false; failure: HandshakeFailure }>(
+  cx: ProbeContext,
+  connect: (stall: Parameters<typeof openSession>[4], release: () => void) => Promise<R>,
+): Promise<R> {
   for (let attempt = 0; ; attempt++) {
     const release = await cx.gate.acquire();
     const stall = cx.gate.serialized
@@ -111,16 +159,8 @@ export async function open(
           crowded: () => cx.gate.othersProgressing(STALL_MS / 2),
           activity: () => cx.gate.touch(),
         };
-    const r = await openSession(cx.target, cx.address, engineOptions(n, signal, extra), cx.opts, stall);
-    if (r.ok) {
-      const session = r.session;
-      cx.sessions.add(session);
-      session.onClose(() => {
-        cx.sessions.delete(session);
-        release();
-      });
-      return r;
-    }
+    const r = await connect(stall, release);
+    if (r.ok) return r;
     release();
     if (attempt > 0 || r.failure.kind !== 'Queued') return r;
     cx.gate.serialize();

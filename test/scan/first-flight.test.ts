@@ -1,0 +1,133 @@
+/**
+ * Probes that read only the server's first flight (the TLS 1.3 check, the SCSV
+ * check, TLS 1.1 and 1.0): the ClientHello goes out with a close_notify behind
+ * it, so a server that runs one handshake at a time and waits inside it for the
+ * client's next flight (gnutls-serv) ends that handshake as soon as it has
+ * answered instead of holding its other connections. Checked against real
+ * gnutls-serv and openssl s_server: the server lets go without our TCP close,
+ * and what the first flight shows is what the full handshake shows.
+ */
+import assert from 'node:assert/strict';
+import * as net from 'node:net';
+import { describe, test } from 'node:test';
+import { closeNotify, openFirstFlight, openSession } from '../../src/scan/probe-session.ts';
+import { SCAN_SUITES } from '../../src/scan/probes/context.ts';
+import { ServerHelloReader, tls13Hello } from '../../src/scan/probes/tls13.ts';
+import { parseScanTarget } from '../../src/scan/targets.ts';
+import { DEFAULT_SCAN_OPTIONS } from '../../src/scan/types.ts';
+import { ProtocolVersion } from '../../src/wire/enums.ts';
+import { skipReason } from '../peers/binaries.ts';
+import { startGnutlsServer } from '../peers/gnutls-server.ts';
+import { startOpensslServer } from '../peers/openssl-server.ts';
+import { useTempPki } from '../peers/temp-pki.ts';
+
+const env = useTempPki('renego-first-flight-test-', 'rsa');
+const OPTS = { ...DEFAULT_SCAN_OPTIONS, timeoutMs: 5000 };
+
+/**
+ * Sends `bytes` on a raw connection that we never close ourselves, and collects what the
+ * server sends until it closes or `waitMs` passes; `closedByServer` says which.
+ */
+async function exchange(
+  port: number,
+  bytes: Uint8Array,
+  waitMs: number,
+): Promise<{ got: Buffer; closedByServer: boolean }> {
+  const socket = net.connect(port, '127.0.0.1');
+  const chunks: Buffer[] = [];
+  socket.on('data', (d: Buffer) => chunks.push(d));
+  socket.on('error', () => undefined);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', reject);
+    });
+    socket.write(bytes);
+    const closedByServer = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), waitMs);
+      socket.once('end', () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+    return { got: Buffer.concat(chunks), closedByServer };
+  } finally {
+    socket.destroy();
+  }
+}
+
+function versionOf(
+  r: Awaited<ReturnType<typeof openFirstFlight>>,
+): { version: number; secureRenegotiation: boolean } | string {
+  if (!r.ok) return `failed: ${r.failure.error}`;
+  return { version: r.flight.serverHello.version, secureRenegotiation: r.flight.secureRenegotiation };
+}
+
+describe('gnutls-serv', { skip: skipReason('gnutls-serv') }, () => {
+  const start = (priority: string) =>
+    startGnutlsServer({ cert: env.files.serverCert, key: env.files.serverKey, http: true, priority });
+
+  test('a close_notify behind the hello: the server answers and ends the handshake itself', async (t) => {
+    const s = await start('NORMAL');
+    t.after(() => s.stop());
+    const hello = tls13Hello('localhost');
+    const withClose = await exchange(s.port, Buffer.concat([hello, closeNotify(ProtocolVersion['TLSv1.2'])]), 5000);
+    assert.equal(new ServerHelloReader().push(new Uint8Array(withClose.got))?.value, true);
+    assert.ok(withClose.closedByServer, 'gnutls-serv closed the connection on the close_notify');
+    // Without it the server sits in its handshake waiting for our Finished (its own timeout is 40 s).
+    const without = await exchange(s.port, hello, 1000);
+    assert.equal(new ServerHelloReader().push(new Uint8Array(without.got))?.value, true);
+    assert.equal(without.closedByServer, false, 'gnutls-serv waits for the next flight when no close_notify came');
+  });
+
+  for (const [priority, secure] of [
+    ['NORMAL', true],
+    ['NORMAL:%DISABLE_SAFE_RENEGOTIATION', false],
+  ] as const) {
+    test(`${priority}: the first flight shows the version and renegotiation_info the handshake shows`, async (t) => {
+      const s = await start(priority);
+      t.after(() => s.stop());
+      const target = parseScanTarget(`127.0.0.1:${s.port}`, { serverName: 'localhost' });
+      for (const version of [ProtocolVersion['TLSv1.2'], ProtocolVersion.TLSv1]) {
+        const engine = {
+          minVersion: version,
+          maxVersion: version,
+          cipherSuites: SCAN_SUITES,
+          renegotiation: { signal: 'scsv' as const, allowLegacyServer: true },
+        };
+        const flight = await openFirstFlight(target, '127.0.0.1', engine, OPTS);
+        const full = await openSession(target, '127.0.0.1', engine, OPTS);
+        assert.ok(full.ok, full.ok ? '' : full.failure.error);
+        full.session.close();
+        assert.deepEqual(versionOf(flight), { version, secureRenegotiation: secure });
+        assert.equal(full.session.summary.secureRenegotiation, secure);
+        assert.equal(full.session.summary.version, version);
+      }
+    });
+  }
+});
+
+test(
+  'openssl s_server: a version it refuses is a failure with its alert, as in a handshake',
+  {
+    skip: skipReason('openssl'),
+  },
+  async (t) => {
+    const s = await startOpensslServer({
+      cert: env.files.serverCert,
+      key: env.files.serverKey,
+      msg: false,
+      args: ['-tls1_2'],
+    });
+    t.after(() => s.stop());
+    const target = parseScanTarget(`127.0.0.1:${s.port}`, { serverName: 'localhost' });
+    const at = (version: number) => ({ minVersion: version, maxVersion: version, cipherSuites: SCAN_SUITES });
+    const refused = await openFirstFlight(target, '127.0.0.1', at(ProtocolVersion['TLSv1.1']), OPTS);
+    assert.equal(refused.ok, false);
+    assert.ok(!refused.ok && refused.failure.alert !== undefined, 'the refusal is the server alert');
+    assert.deepEqual(versionOf(await openFirstFlight(target, '127.0.0.1', at(ProtocolVersion['TLSv1.2']), OPTS)), {
+      version: ProtocolVersion['TLSv1.2'],
+      secureRenegotiation: true,
+    });
+  },
+);
