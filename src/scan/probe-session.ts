@@ -261,9 +261,9 @@ export async function openSession(
   address: string,
   engine: ProbeConnectOptions,
   opts: ScanOptions,
-  stall?: Stall,
+  hooks: HandshakeHooks = {},
 ): Promise<OpenResult> {
-  const r = await handshake(target, address, engine, opts, stall, 'handshake');
+  const r = await handshake(target, address, engine, opts, hooks, 'handshake');
   if (!r.ok) return r;
   const summary = r.sock.getHandshakeSummary()!;
   return { ok: true, session: new ProbeSession(r.sock, summary, r.log, r.ms, target) };
@@ -284,9 +284,9 @@ export async function openFirstFlight(
   address: string,
   engine: ProbeConnectOptions,
   opts: ScanOptions,
-  stall?: Stall,
+  hooks: HandshakeHooks = {},
 ): Promise<FirstFlightResult> {
-  const r = await handshake(target, address, engine, opts, stall, 'first-flight');
+  const r = await handshake(target, address, engine, opts, hooks, 'first-flight');
   if (!r.ok) return r;
   r.sock.destroy();
   const sh = r.log.serverHello!;
@@ -294,7 +294,19 @@ export async function openFirstFlight(
   return { ok: true, flight: { serverHello: sh, secureRenegotiation: ri, log: r.log, ms: r.ms } };
 }
 
-type Stall = { ms: number; crowded: () => boolean; activity: () => void };
+/** What the target's connection gate (probes/context.ts) learns from, and steers, a handshake. */
+export interface HandshakeHooks {
+  /** Fail with kind 'Queued' when nothing came back within `ms` while `crowded()` (others progressing). */
+  stall?: { ms: number; crowded: () => boolean };
+  /** Bytes came from the server (any connection's bytes show the server is progressing). */
+  activity?(): void;
+  /** The ClientHello went out. */
+  helloSent?(): void;
+  /** The server's first bytes came, this long after the ClientHello. */
+  answered?(waitMs: number): void;
+  /** The handshake (or the first flight) is over, whichever way. */
+  ended?(): void;
+}
 
 type Handshaken =
   { ok: true; sock: RenegoSocket; log: EvidenceLog; ms: number } | { ok: false; failure: HandshakeFailure };
@@ -304,7 +316,7 @@ async function handshake(
   address: string,
   engine: ProbeConnectOptions,
   opts: ScanOptions,
-  stall: Stall | undefined,
+  hooks: HandshakeHooks,
   until: 'handshake' | 'first-flight',
 ): Promise<Handshaken> {
   const started = performance.now();
@@ -313,6 +325,7 @@ async function handshake(
   try {
     socket = await openTransport(target, address, opts);
   } catch (e) {
+    hooks.ended?.();
     return {
       ok: false,
       failure: {
@@ -336,12 +349,16 @@ async function handshake(
     handshakeTimeout: opts.timeoutMs,
   });
   sock.on('tlsEvent', (e: ConnectionEvent) => log.onEvent(e));
+  // The engine sends the ClientHello as soon as it starts, on this already connected socket.
+  const helloAt = performance.now();
+  hooks.helloSent?.();
   return new Promise<Handshaken>((resolve) => {
     let settled = false;
     const finish = (r: Handshaken): void => {
       if (settled) return;
       settled = true;
       clearTimeout(guard);
+      hooks.ended?.();
       resolve(r);
     };
     /** The first bytes from the server: a failure after them is not silence, and they show whether it speaks TLS. */
@@ -370,9 +387,11 @@ async function handshake(
     );
     // Silence while our other connections to this server are open: probably queued behind them.
     socket.on('data', (d: Buffer) => {
+      if (first === undefined) hooks.answered?.(performance.now() - helloAt);
       first ??= d.subarray(0, 2);
-      stall?.activity();
+      hooks.activity?.();
     });
+    const stall = hooks.stall;
     const stallTimer = stall
       ? setTimeout(() => {
           if (first === undefined && stall.crowded())

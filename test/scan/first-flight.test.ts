@@ -5,18 +5,23 @@
  * client's next flight (gnutls-serv) ends that handshake as soon as it has
  * answered instead of holding its other connections. Checked against real
  * gnutls-serv and openssl s_server: the server lets go without our TCP close,
- * and what the first flight shows is what the full handshake shows.
+ * and what the first flight shows is what the full handshake shows. Behind a
+ * proxy that adds round-trip time, the scan sees gnutls-serv answer hellos one
+ * handshake at a time (timings.handshakesQueued) and sends them one at a time,
+ * with the same report as without the proxy.
  */
 import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { describe, test } from 'node:test';
 import { closeNotify, openFirstFlight, openSession } from '../../src/scan/probe-session.ts';
+import { scanTarget } from '../../src/scan/scan.ts';
 import { SCAN_SUITES } from '../../src/scan/probes/context.ts';
 import { ServerHelloReader, tls13Hello } from '../../src/scan/probes/tls13.ts';
 import { parseScanTarget } from '../../src/scan/targets.ts';
 import { DEFAULT_SCAN_OPTIONS } from '../../src/scan/types.ts';
 import { ProtocolVersion } from '../../src/wire/enums.ts';
 import { skipReason } from '../peers/binaries.ts';
+import { startDelayProxy } from '../peers/delay-proxy.ts';
 import { startGnutlsServer } from '../peers/gnutls-server.ts';
 import { startOpensslServer } from '../peers/openssl-server.ts';
 import { useTempPki } from '../peers/temp-pki.ts';
@@ -105,6 +110,35 @@ describe('gnutls-serv', { skip: skipReason('gnutls-serv') }, () => {
       }
     });
   }
+  test('behind 50 ms each way: hellos answered one handshake at a time, sent one at a time, the same report', async (t) => {
+    const s = await start('NORMAL');
+    t.after(() => s.stop());
+    const proxy = await startDelayProxy(s.port, 50);
+    t.after(() => proxy.close());
+    const opts = { ...OPTS, paths: ['/', '/secure'] };
+    const scan = (port: number) => scanTarget(parseScanTarget(`127.0.0.1:${port}`, { serverName: 'localhost' }), opts);
+    const far = await scan(proxy.port);
+    const near = await scan(s.port);
+    assert.equal(
+      far.timings.handshakesQueued,
+      true,
+      'gnutls-serv held a ClientHello while it finished another handshake',
+    );
+    const answers = (r: typeof far) => ({
+      versions: r.versions,
+      sr: [
+        r.secureRenegotiation.extension,
+        r.secureRenegotiation.scsv,
+        r.secureRenegotiation.required,
+        r.secureRenegotiation.enforced,
+      ],
+      ci: [r.clientInitiated.secure, r.clientInitiated.insecure, r.clientInitiated.split.glued],
+      run: [r.dos.accepted, r.dos.stoppedBy],
+      paths: r.serverInitiated.map((p) => [p.path, p.renegotiates, p.status]),
+      verdicts: r.verdicts.map((v) => [v.id, v.answer]),
+    });
+    assert.deepEqual(answers(far), answers(near));
+  });
 });
 
 test(

@@ -9,6 +9,7 @@ import {
   openSession,
   type FirstFlightResult,
   type HandshakeFailure,
+  type HandshakeHooks,
   type OpenResult,
   type ProbeConnectOptions,
   type ProbeSession,
@@ -56,8 +57,10 @@ export class FirstTryGuess<T extends { session?: ProbeSession | undefined; early
   /**
    * Only when the renegotiation run is not planned (--quick): there these chains are the longest,
    * while in the full audit the run is, and on a server that finishes concurrent handshakes one at
-   * a time (gnutls-serv) two more handshakes at the start slow it (measured: 1.20 s → 1.30 s at
-   * 40 ms RTT).
+   * a time (gnutls-serv) two more handshakes at the start slowed it (measured: 1.20 s → 1.30 s at
+   * 40 ms RTT, when the TLS 1.1 and 1.0 tries were full handshakes; with those reading the first
+   * flight only and hellos sent one at a time once queueing shows, guessing made no difference
+   * beyond the noise: about 1.0 s either way on gnutls-serv and on renego server).
    */
   start(r: ProbeRun): Promise<T> | undefined {
     if (r.planned('renegotiation-run')) return undefined;
@@ -103,15 +106,27 @@ function engineOptions(
 /** Silence this long while other connections are open suggests a server that serves one at a time. */
 const STALL_MS = 2000;
 
+/**
+ * How a connection's ClientHello queues once the server was seen running one
+ * handshake at a time (gate.ts): `chain` ahead of the others, for a connection
+ * that later round trips of the scan wait for (the legacy client's session,
+ * which the insecure renegotiation and then the split request build on; the
+ * split request's own); `leaf` behind them; `free` takes no turn, for a first
+ * flight only, which a close_notify ends at once and so holds the server for
+ * no round trip.
+ */
+export type HelloTurn = 'chain' | 'leaf' | 'free';
+
 /** Opens a probe connection through the target's gate; the session frees its slot when closed. */
 export function open(
   cx: ProbeContext,
   n: Negotiated,
   signal: ClientRenegotiationPolicy['signal'],
   extra: Partial<ProbeConnectOptions> = {},
+  turn: HelloTurn = 'leaf',
 ): Promise<OpenResult> {
-  return throughGate(cx, async (stall, release) => {
-    const r = await openSession(cx.target, cx.address, engineOptions(n, signal, extra), cx.opts, stall);
+  return throughGate(cx, turn, async (hooks, release) => {
+    const r = await openSession(cx.target, cx.address, engineOptions(n, signal, extra), cx.opts, hooks);
     if (!r.ok) return r;
     const session = r.session;
     cx.sessions.add(session);
@@ -133,8 +148,8 @@ export function openFlight(
   n: Negotiated,
   signal: ClientRenegotiationPolicy['signal'],
 ): Promise<FirstFlightResult> {
-  return throughGate(cx, async (stall, release) => {
-    const r = await openFirstFlight(cx.target, cx.address, engineOptions(n, signal), cx.opts, stall);
+  return throughGate(cx, 'free', async (hooks, release) => {
+    const r = await openFirstFlight(cx.target, cx.address, engineOptions(n, signal), cx.opts, hooks);
     if (r.ok) release();
     return r;
   });
@@ -148,18 +163,37 @@ export function openFlight(
  */
 async function throughGate<R extends { ok: true } | { ok: false; failure: HandshakeFailure }>(
   cx: ProbeContext,
-  connect: (stall: Parameters<typeof openSession>[4], release: () => void) => Promise<R>,
+  kind: HelloTurn,
+  connect: (hooks: HandshakeHooks, release: () => void) => Promise<R>,
 ): Promise<R> {
   for (let attempt = 0; ; attempt++) {
     const release = await cx.gate.acquire();
-    const stall = cx.gate.serialized
-      ? undefined
-      : {
-          ms: Math.min(STALL_MS, cx.opts.timeoutMs / 2),
-          crowded: () => cx.gate.othersProgressing(STALL_MS / 2),
-          activity: () => cx.gate.touch(),
-        };
-    const r = await connect(stall, release);
+    // One unanswered ClientHello at a time, once the server was seen to queue them (gate.ts).
+    // Awaited whatever the kind, so that connections connect in the order they were asked for (the
+    // baseline's first: a server that serves one handshake at a time takes them in accept order).
+    const turn = await cx.gate.acquireHello(kind);
+    let seen: ReturnType<ConnectionGate['helloSent']> | undefined;
+    const hooks: HandshakeHooks = {
+      ...(cx.gate.serialized
+        ? {}
+        : {
+            stall: {
+              ms: Math.min(STALL_MS, cx.opts.timeoutMs / 2),
+              crowded: () => cx.gate.othersProgressing(STALL_MS / 2),
+            },
+          }),
+      activity: () => cx.gate.touch(),
+      helloSent: () => (seen = cx.gate.helloSent()),
+      answered: (waitMs) => {
+        seen?.answered(waitMs);
+        turn();
+      },
+      ended: () => {
+        seen?.ended();
+        turn();
+      },
+    };
+    const r = await connect(hooks, release);
     if (r.ok) return r;
     release();
     if (attempt > 0 || r.failure.kind !== 'Queued') return r;

@@ -54,7 +54,7 @@ export interface LegacyProbe {
 }
 
 export async function probeLegacyClient(cx: ProbeContext, n: Negotiated): Promise<LegacyProbe> {
-  const r = await open(cx, n, 'none');
+  const r = await open(cx, n, 'none', {}, 'chain');
   if (r.ok) {
     return {
       required: false,

@@ -94,7 +94,7 @@ async function attempt(
     if (!r.ok) return r;
     return { ok: true, session: undefined, cipher: suiteName(r.flight.serverHello.cipherSuite), ms: r.flight.ms };
   }
-  const r = await open(cx, n, 'extension');
+  const r = await open(cx, n, 'extension', {}, 'chain');
   if (!r.ok) return r;
   // Closed at once unless reused: a server that serves one connection at a time must be free for the next probe.
   if (mode !== 'keep' || !r.session.summary.secureRenegotiation) r.session.close();
