@@ -149,6 +149,11 @@ export function openFlight(
   signal: ClientRenegotiationPolicy['signal'],
 ): Promise<FirstFlightResult> {
   return throughGate(cx, 'free', async (hooks, release) => {
+    // A turn of the event loop after the handshakes asked for with it (the plan's guesses, started
+    // on setImmediate, included): a server that runs one handshake at a time takes waiting
+    // connections in accept order, and a first flight, which holds it for no round trip, should not
+    // go before a handshake that holds it for one.
+    await new Promise((resolve) => setImmediate(resolve));
     const r = await openFirstFlight(cx.target, cx.address, engineOptions(n, signal), cx.opts, hooks);
     if (r.ok) release();
     return r;
