@@ -50,10 +50,13 @@ async function startLatencyPeers(
   renegoMain: string,
 ): Promise<LatencyPeer[]> {
   const peers: LatencyPeer[] = [];
-  // A server that handles its connections concurrently, as production servers do: gnutls-serv
-  // finishes concurrent handshakes one round trip apart and s_server serves one connection at a
-  // time, so behind them a connection's renegotiation waits for the others' handshakes and the
-  // plan's bound (its longest chain) cannot be reached. renego server runs in its own process.
+  // A server that handles its connections concurrently, as production servers do, beside two that
+  // do not: gnutls-serv runs one handshake at a time and waits inside it for the client's next
+  // flight (each full handshake holds its other connections a round trip; the scanner reads only
+  // the first flight where that answers, and sends its hellos one at a time once it sees them
+  // queued: docs/scan.md), and s_server serves one connection at a time, so behind it a
+  // connection's renegotiation waits for the others' handshakes and the plan's bound (its longest
+  // chain) cannot be reached. renego server runs in its own process.
   const port = await freePort();
   const renego = await spawnPeer({
     name: 'renego server',
