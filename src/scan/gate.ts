@@ -17,6 +17,17 @@
  * (`acquireHello`), so that at most one waits at the server and each lands
  * between two of the run's renegotiations.
  */
+/**
+ * How a connection's ClientHello queues once the server was seen running one
+ * handshake at a time: `chain` ahead of the others, for a connection that later
+ * round trips of the scan wait for (the baseline, the legacy client's session
+ * that the insecure renegotiation and then the split request build on, the split
+ * request's own); `leaf` behind them; `free` takes no turn, for a first flight
+ * only, which a close_notify ends at once and so holds the server for no round
+ * trip (probe-session.ts openFirstFlight).
+ */
+export type HelloTurn = 'chain' | 'leaf' | 'free';
+
 /** See `helloSent`: how much slower than 1.5 × the fastest answer a queued one is, at least. */
 const QUEUED_MARGIN_MS = 10;
 
@@ -126,10 +137,10 @@ export class ConnectionGate {
   /**
    * Once handshakes were seen queued: waits until no other ClientHello of ours is
    * unanswered, and returns the function that frees the turn (on the answer, or
-   * when the connection failed). A no-op otherwise. `first`: ahead of the
-   * connections already waiting (one that more round trips of the scan wait for).
+   * when the connection failed). A no-op otherwise, and always for `free`; `chain`
+   * goes ahead of the `leaf` connections already waiting.
    */
-  async acquireHello(kind: 'chain' | 'leaf' | 'free'): Promise<() => void> {
+  async acquireHello(kind: HelloTurn): Promise<() => void> {
     if (kind === 'free' || !this.handshakesQueued) return () => undefined;
     const first = kind === 'chain';
     while (this.helloBusy) await new Promise<void>((resolve) => this.helloWaiting[first ? 0 : 1].push(resolve));

@@ -2,7 +2,7 @@
 import { ALL_SUITES, type CipherSuiteInfo } from '../../crypto/suites.ts';
 import type { ClientRenegotiationPolicy } from '../../handshake/client-config.ts';
 import { ProtocolVersion } from '../../wire/enums.ts';
-import type { ConnectionGate } from '../gate.ts';
+import type { ConnectionGate, HelloTurn } from '../gate.ts';
 import type { ProbeRun } from './probe.ts';
 import {
   openFirstFlight,
@@ -105,17 +105,6 @@ function engineOptions(
 
 /** Silence this long while other connections are open suggests a server that serves one at a time. */
 const STALL_MS = 2000;
-
-/**
- * How a connection's ClientHello queues once the server was seen running one
- * handshake at a time (gate.ts): `chain` ahead of the others, for a connection
- * that later round trips of the scan wait for (the legacy client's session,
- * which the insecure renegotiation and then the split request build on; the
- * split request's own); `leaf` behind them; `free` takes no turn, for a first
- * flight only, which a close_notify ends at once and so holds the server for
- * no round trip.
- */
-export type HelloTurn = 'chain' | 'leaf' | 'free';
 
 /** Opens a probe connection through the target's gate; the session frees its slot when closed. */
 export function open(
