@@ -4,7 +4,7 @@
  * it, so a server that runs one handshake at a time and waits inside it for the
  * client's next flight (gnutls-serv) ends that handshake as soon as it has
  * answered instead of holding its other connections. Checked against real
- * gnutls-serv and openssl s_server: the server lets go without our TCP close,
+ * gnutls-serv, openssl s_server and JSSE: the server lets go without our TCP close,
  * and what the first flight shows is what the full handshake shows. Behind a
  * proxy that adds round-trip time, the scan sees gnutls-serv answer hellos one
  * handshake at a time (timings.handshakesQueued) and sends them one at a time,
@@ -23,6 +23,7 @@ import { ProtocolVersion } from '../../src/wire/enums.ts';
 import { skipReason } from '../peers/binaries.ts';
 import { startDelayProxy } from '../peers/delay-proxy.ts';
 import { startGnutlsServer } from '../peers/gnutls-server.ts';
+import { startJavaServer } from '../peers/java-server.ts';
 import { startOpensslServer } from '../peers/openssl-server.ts';
 import { useTempPki } from '../peers/temp-pki.ts';
 
@@ -163,5 +164,40 @@ test(
       version: ProtocolVersion['TLSv1.2'],
       secureRenegotiation: true,
     });
+  },
+);
+
+test(
+  'JSSE: the first flight shows what the handshake shows, at each version and for TLS 1.3',
+  { skip: skipReason('java') },
+  async (t) => {
+    const s = await startJavaServer({ cert: env.files.serverCert, key: env.files.serverKey, legacyVersions: true });
+    t.after(() => s.stop());
+    const target = parseScanTarget(`127.0.0.1:${s.port}`, { serverName: 'localhost' });
+    for (const version of [ProtocolVersion['TLSv1.2'], ProtocolVersion['TLSv1.1'], ProtocolVersion.TLSv1]) {
+      for (const signal of ['extension', 'scsv'] as const) {
+        const engine = {
+          minVersion: version,
+          maxVersion: version,
+          cipherSuites: SCAN_SUITES,
+          renegotiation: { signal, allowLegacyServer: true },
+        };
+        const flight = await openFirstFlight(target, '127.0.0.1', engine, OPTS);
+        const full = await openSession(target, '127.0.0.1', engine, OPTS);
+        const shown = full.ok
+          ? { version: full.session.summary.version, secureRenegotiation: full.session.summary.secureRenegotiation }
+          : `failed: ${full.failure.error}`;
+        if (full.ok) full.session.close();
+        assert.deepEqual(versionOf(flight), shown, `version ${version.toString(16)}, ${signal}`);
+      }
+    }
+    // TLS 1.3: legacyVersions enables TLS 1.0–1.2 only; JSSE's defaults (TLS 1.3 and 1.2) answer it.
+    const hello = Buffer.concat([tls13Hello('localhost'), closeNotify(ProtocolVersion['TLSv1.2'])]);
+    const off = await exchange(s.port, hello, 5000);
+    assert.equal(new ServerHelloReader().push(new Uint8Array(off.got))?.value, false);
+    const d = await startJavaServer({ cert: env.files.serverCert, key: env.files.serverKey });
+    t.after(() => d.stop());
+    const on = await exchange(d.port, hello, 5000);
+    assert.equal(new ServerHelloReader().push(new Uint8Array(on.got))?.value, true);
   },
 );
