@@ -28,8 +28,10 @@
  */
 export type HelloTurn = 'chain' | 'leaf' | 'free';
 
-/** See `helloSent`: how much slower than 1.5 × the fastest answer a queued one is, at least. */
+/** See `tooSlow`: how much slower than 1.5 × the fastest answer a queued one is, at least. */
 const QUEUED_MARGIN_MS = 10;
+/** See `tooSlow`: the fastest answer below which queueing is not looked for. */
+const MIN_ROUND_TRIP_MS = 10;
 
 export class ConnectionGate {
   private capacity: number;
@@ -104,10 +106,13 @@ export class ConnectionGate {
    * A server answering concurrent hellos together answers each within its own
    * work of the fastest answer; one that first finished another handshake (a
    * round trip of waiting for that client) answers about a round trip later:
-   * half as slow again, and 10 ms, is past the one and short of the other.
+   * half as slow again, and 10 ms, is past the one and short of the other. Not
+   * below a 10 ms answer: there a round trip is within the machine's scheduling
+   * noise (a loaded host answering on 127.0.0.1), and a queued handshake costs
+   * too little to be worth spacing the hellos.
    */
   private tooSlow(waitMs: number): boolean {
-    return waitMs > 1.5 * this.fastestAnswerMs + QUEUED_MARGIN_MS;
+    return this.fastestAnswerMs >= MIN_ROUND_TRIP_MS && waitMs > 1.5 * this.fastestAnswerMs + QUEUED_MARGIN_MS;
   }
 
   /**

@@ -455,11 +455,20 @@ describe('evidence and output', () => {
     const gate = new ConnectionGate(6);
     const fast = gate.helloSent();
     const waiting = gate.helloSent();
-    fast.answered(1);
+    fast.answered(10);
     assert.equal(gate.handshakesQueued, false);
-    await new Promise((r) => setTimeout(r, 30));
-    assert.equal(gate.handshakesQueued, true, 'unanswered for more than 1.5 × 1 ms + 10 ms while another ran');
+    await new Promise((r) => setTimeout(r, 40));
+    assert.equal(gate.handshakesQueued, true, 'unanswered for more than 1.5 × 10 ms + 10 ms while another ran');
     waiting.ended();
+  });
+
+  test('answers faster than 10 ms (a host on this machine) are never taken for queueing', () => {
+    const gate = new ConnectionGate(6);
+    const a = gate.helloSent();
+    const b = gate.helloSent();
+    a.answered(2);
+    b.answered(60);
+    assert.equal(gate.handshakesQueued, false, 'a 2 ms round trip: the 60 ms are the machine, not a queue');
   });
 });
 
