@@ -1,7 +1,7 @@
 /**
  * The scanner at a distance, and its CPU per audit:
  *
- * - latency: each local server behind a delaying TCP proxy on 127.0.0.1 (bench/lib/delay-proxy.ts,
+ * - latency: each local server behind a delaying TCP proxy on 127.0.0.1 (test/peers/delay-proxy.ts,
  *   0/20/50 ms each way), one run: renego scan's full audit as a process and in-process
  *   (`timings.totalMs`), the round-trip lower bound of its own probe plan (`timings.roundTrips`
  *   × RTT: the longest chain of the probes that ran), `renego scan --quick` as a process,
@@ -26,7 +26,7 @@ import { startGnutlsServer } from '../test/peers/gnutls-server.ts';
 import { startOpensslServer } from '../test/peers/openssl-server.ts';
 import { spawnPeer } from '../test/peers/peer-process.ts';
 import { freePort } from '../test/peers/ports.ts';
-import { startDelayProxy } from './lib/delay-proxy.ts';
+import { startDelayProxy } from '../test/peers/delay-proxy.ts';
 import { describeMachine } from './lib/machine.ts';
 import { median } from './lib/stats.ts';
 import { fixed, markdownTable, textTable, type Row } from './lib/table.ts';
@@ -50,10 +50,13 @@ async function startLatencyPeers(
   renegoMain: string,
 ): Promise<LatencyPeer[]> {
   const peers: LatencyPeer[] = [];
-  // A server that handles its connections concurrently, as production servers do: gnutls-serv
-  // finishes concurrent handshakes one round trip apart and s_server serves one connection at a
-  // time, so behind them a connection's renegotiation waits for the others' handshakes and the
-  // plan's bound (its longest chain) cannot be reached. renego server runs in its own process.
+  // A server that handles its connections concurrently, as production servers do, beside two that
+  // do not: gnutls-serv runs one handshake at a time and waits inside it for the client's next
+  // flight (each full handshake holds its other connections a round trip; the scanner reads only
+  // the first flight where that answers, and sends its hellos one at a time once it sees them
+  // queued: docs/scan.md), and s_server serves one connection at a time, so behind it a
+  // connection's renegotiation waits for the others' handshakes and the plan's bound (its longest
+  // chain) cannot be reached. renego server runs in its own process.
   const port = await freePort();
   const renego = await spawnPeer({
     name: 'renego server',
@@ -309,7 +312,7 @@ export async function runLatencyBench(o: {
   const markdown = [
     '## Scanner at a distance (`renego scan` behind a delaying proxy) and CPU per audit',
     '',
-    `Measured ${machine.date} on ${machine.nproc} × ${machine.cpuModel}, node ${machine.node}, source ${machine.source}; median of ${o.rounds} rounds. Each server sits behind a TCP proxy on 127.0.0.1 that holds every chunk the given time each way (bench/lib/delay-proxy.ts); every tool runs as a process (renego as \`npm run build\` bundles it). The lower bound is the plan's own: the round trips on the longest chain of the probes that ran (\`timings.roundTrips\`, see docs/scan.md) × RTT; the audit column is renego's in-process time (\`timings.totalMs\`). testssl.sh with \`-R\` only, sslscan with every check but renegotiation off; renego --quick answers what sslscan answers (docs/scan.md). OpenSSL s_server serves one connection at a time, so its probes queue behind one another.`,
+    `Measured ${machine.date} on ${machine.nproc} × ${machine.cpuModel}, node ${machine.node}, source ${machine.source}; median of ${o.rounds} rounds. Each server sits behind a TCP proxy on 127.0.0.1 that holds every chunk the given time each way (test/peers/delay-proxy.ts); every tool runs as a process (renego as \`npm run build\` bundles it). The lower bound is the plan's own: the round trips on the longest chain of the probes that ran (\`timings.roundTrips\`, see docs/scan.md) × RTT; the audit column is renego's in-process time (\`timings.totalMs\`). testssl.sh with \`-R\` only, sslscan with every check but renegotiation off; renego --quick answers what sslscan answers (docs/scan.md). OpenSSL s_server serves one connection at a time, so its probes queue behind one another.`,
     '',
     '```sh',
     `npx tsx bench/scan.ts --latency --delays ${o.delays.join(',')} --rounds ${o.rounds}`,

@@ -10,8 +10,17 @@ import { RenegoSocket, type ConnectOptions, type RenegotiateOptions } from '../a
 import type { RenegotiationResult } from '../adapter/engine-socket.ts';
 import { suiteName } from '../crypto/suites.ts';
 import type { ConnectionEvent, HandshakeSummary } from '../handshake/events.ts';
-import { HandshakeType, versionName } from '../wire/enums.ts';
+import {
+  AlertDescription,
+  AlertLevel,
+  ContentType,
+  ExtensionType,
+  HandshakeType,
+  ProtocolVersion,
+  versionName,
+} from '../wire/enums.ts';
 import { TlsError } from '../wire/errors.ts';
+import { encodeRecord } from '../wire/record.ts';
 import { EvidenceLog } from './evidence-log.ts';
 import { classifyRenegotiation, handshakeReach } from './outcome.ts';
 import { nudgeFor } from './starttls.ts';
@@ -221,20 +230,102 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 
 export type OpenResult = { ok: true; session: ProbeSession } | { ok: false; failure: HandshakeFailure };
 
+/** What a probe that needs nothing after the server's first flight keeps of it (openFirstFlight). */
+export interface FirstFlight {
+  serverHello: NonNullable<EvidenceLog['serverHello']>;
+  /** The ServerHello carried a (valid, empty) renegotiation_info: RFC 5746 §3.4. */
+  secureRenegotiation: boolean;
+  log: EvidenceLog;
+  ms: number;
+}
+
+export type FirstFlightResult = { ok: true; flight: FirstFlight } | { ok: false; failure: HandshakeFailure };
+
+/**
+ * RFC 5246 §7.2.1 (RFC 8446 §6.1): close_notify says the sender will send
+ * nothing more on the connection; sent at once after a ClientHello it tells the
+ * server it will get no next flight, as a TCP half-close would, but in-band
+ * (a proxy that turns a half-close into a full close cannot lose the answer).
+ */
+export function closeNotify(recordVersion: number): Uint8Array {
+  return encodeRecord({
+    type: ContentType.alert,
+    version: recordVersion,
+    fragment: Uint8Array.of(AlertLevel.warning, AlertDescription.close_notify),
+  });
+}
+
 /** Connects and handshakes; never throws. The caller closes the session. */
 export async function openSession(
   target: ScanTarget,
   address: string,
   engine: ProbeConnectOptions,
   opts: ScanOptions,
-  stall?: { ms: number; crowded: () => boolean; activity: () => void },
+  hooks: HandshakeHooks = {},
 ): Promise<OpenResult> {
+  const r = await handshake(target, address, engine, opts, hooks, 'handshake');
+  if (!r.ok) return r;
+  const summary = r.sock.getHandshakeSummary()!;
+  return { ok: true, session: new ProbeSession(r.sock, summary, r.log, r.ms, target) };
+}
+
+/**
+ * Sends the ClientHello and a close_notify behind it, and reads the server's
+ * first flight up to its ServerHelloDone (each message checked by the engine as
+ * in a handshake: version, suite, RFC 5746, certificate, key exchange signature),
+ * then closes; never throws. For probes whose question the first flight answers
+ * (which version, which renegotiation_info): a server that runs one handshake at
+ * a time and waits inside it for the client's next flight (gnutls-serv: measured
+ * one round trip per handshake during which its other connections wait) is free
+ * again as soon as it has answered, instead of a round trip later.
+ */
+export async function openFirstFlight(
+  target: ScanTarget,
+  address: string,
+  engine: ProbeConnectOptions,
+  opts: ScanOptions,
+  hooks: HandshakeHooks = {},
+): Promise<FirstFlightResult> {
+  const r = await handshake(target, address, engine, opts, hooks, 'first-flight');
+  if (!r.ok) return r;
+  r.sock.destroy();
+  const sh = r.log.serverHello!;
+  const ri = sh.extensions?.some((e) => e.type === ExtensionType.renegotiation_info) ?? false;
+  return { ok: true, flight: { serverHello: sh, secureRenegotiation: ri, log: r.log, ms: r.ms } };
+}
+
+/** What the target's connection gate (probes/context.ts) learns from, and steers, a handshake. */
+export interface HandshakeHooks {
+  /** Fail with kind 'Queued' when nothing came back within `ms` while `crowded()` (others progressing). */
+  stall?: { ms: number; crowded: () => boolean };
+  /** Bytes came from the server (any connection's bytes show the server is progressing). */
+  activity?(): void;
+  /** The ClientHello went out. */
+  helloSent?(): void;
+  /** The server's first bytes came, this long after the ClientHello. */
+  answered?(waitMs: number): void;
+  /** The handshake (or the first flight) is over, whichever way. */
+  ended?(): void;
+}
+
+type Handshaken =
+  { ok: true; sock: RenegoSocket; log: EvidenceLog; ms: number } | { ok: false; failure: HandshakeFailure };
+
+async function handshake(
+  target: ScanTarget,
+  address: string,
+  engine: ProbeConnectOptions,
+  opts: ScanOptions,
+  hooks: HandshakeHooks,
+  until: 'handshake' | 'first-flight',
+): Promise<Handshaken> {
   const started = performance.now();
   const log = new EvidenceLog();
   let socket: net.Socket;
   try {
     socket = await openTransport(target, address, opts);
   } catch (e) {
+    hooks.ended?.();
     return {
       ok: false,
       failure: {
@@ -258,12 +349,16 @@ export async function openSession(
     handshakeTimeout: opts.timeoutMs,
   });
   sock.on('tlsEvent', (e: ConnectionEvent) => log.onEvent(e));
-  return new Promise<OpenResult>((resolve) => {
+  // The engine sends the ClientHello as soon as it starts, on this already connected socket.
+  const helloAt = performance.now();
+  hooks.helloSent?.();
+  return new Promise<Handshaken>((resolve) => {
     let settled = false;
-    const finish = (r: OpenResult): void => {
+    const finish = (r: Handshaken): void => {
       if (settled) return;
       settled = true;
       clearTimeout(guard);
+      hooks.ended?.();
       resolve(r);
     };
     /** The first bytes from the server: a failure after them is not silence, and they show whether it speaks TLS. */
@@ -292,9 +387,11 @@ export async function openSession(
     );
     // Silence while our other connections to this server are open: probably queued behind them.
     socket.on('data', (d: Buffer) => {
+      if (first === undefined) hooks.answered?.(performance.now() - helloAt);
       first ??= d.subarray(0, 2);
-      stall?.activity();
+      hooks.activity?.();
     });
+    const stall = hooks.stall;
     const stallTimer = stall
       ? setTimeout(() => {
           if (first === undefined && stall.crowded())
@@ -305,13 +402,29 @@ export async function openSession(
     sock.once('secureConnect', () => clearTimeout(stallTimer));
     sock.on('error', fail);
     sock.once('close', () => fail(new TlsError('PeerClosed', 'connection closed during the handshake')));
-    sock.once('secureConnect', () => {
+    const ok = (): void => {
+      clearTimeout(stallTimer);
       sock.off('error', fail);
       sock.removeAllListeners('close');
       sock.on('error', () => undefined);
-      const summary = sock.getHandshakeSummary()!;
-      finish({ ok: true, session: new ProbeSession(sock, summary, log, elapsed(started), target) });
-    });
+      finish({ ok: true, sock, log, ms: elapsed(started) });
+    };
+    if (until === 'first-flight') {
+      // The ClientHello goes out as the socket connects (the engine's first flush, before its event).
+      const recordVersion = Math.min(engine.maxVersion ?? ProtocolVersion['TLSv1.2'], ProtocolVersion['TLSv1.2']);
+      const watch = (e: ConnectionEvent): void => {
+        if (e.type !== 'handshake-message') return;
+        if (e.direction === 'out' && e.message.type === HandshakeType.client_hello)
+          socket.write(closeNotify(recordVersion));
+        if (e.direction === 'in' && e.message.type === HandshakeType.server_hello_done) {
+          sock.off('tlsEvent', watch);
+          ok();
+        }
+      };
+      sock.on('tlsEvent', watch);
+      return;
+    }
+    sock.once('secureConnect', ok);
   });
 }
 

@@ -110,6 +110,7 @@ async function scanInto(e: Evidence, target: ScanTarget, opts: ScanOptions, t0: 
     const plan = await runPlan(PLANS[opts.plan ?? 'full'], cx, e);
     e.timings.probes = plan.ms;
     e.timings.roundTrips = plan.roundTrips;
+    if (cx.gate.handshakesQueued) e.timings.handshakesQueued = true;
   } finally {
     for (const s of [...cx.sessions]) s.close();
   }

@@ -241,7 +241,17 @@ export interface ScanReport {
    * the longest chain of probes that ran (the audit cannot take less than that
    * many round-trip times).
    */
-  timings: { totalMs: number; probes: ProbeTiming; roundTrips?: number };
+  timings: {
+    totalMs: number;
+    probes: ProbeTiming;
+    roundTrips?: number;
+    /**
+     * Present (true) when the server answered one of our ClientHellos only after
+     * finishing another handshake (it runs one at a time, as gnutls-serv does):
+     * the scan then sent its hellos one at a time (gate.ts).
+     */
+    handshakesQueued?: true;
+  };
   scannedAt: string;
   scanner: string;
 }

@@ -413,6 +413,63 @@ describe('evidence and output', () => {
     assert.equal(gate.open, 1);
     void p;
   });
+
+  test('a ClientHello answered a round trip late while another handshake ran: hellos go one at a time', async () => {
+    const gate = new ConnectionGate(6);
+    // Before any sign of queueing, a turn is free for every kind.
+    (await gate.acquireHello('leaf'))();
+    const first = gate.helloSent();
+    const together = gate.helloSent();
+    first.answered(40);
+    together.answered(50);
+    assert.equal(gate.handshakesQueued, false, 'answered together, within the server work of the fastest');
+    const alone = gate.helloSent();
+    first.ended();
+    together.ended();
+    alone.ended();
+    const late = gate.helloSent();
+    late.answered(200);
+    assert.equal(gate.handshakesQueued, false, 'slow, but no other handshake was under way');
+    late.ended();
+    const a = gate.helloSent();
+    const b = gate.helloSent();
+    a.answered(41);
+    b.answered(95);
+    assert.equal(gate.handshakesQueued, true, 'answered a round trip after the fastest while another ran');
+
+    const order: string[] = [];
+    const held = await gate.acquireHello('leaf');
+    const leaf = gate.acquireHello('leaf').then((free) => (order.push('leaf'), free));
+    const chain = gate.acquireHello('chain').then((free) => (order.push('chain'), free));
+    (await gate.acquireHello('free'))();
+    order.push('free');
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(order, ['free'], 'the others wait for the unanswered hello');
+    held();
+    (await chain)();
+    (await leaf)();
+    assert.deepEqual(order, ['free', 'chain', 'leaf'], 'a connection later round trips wait for goes first');
+  });
+
+  test('a ClientHello unanswered too long shows queueing before its answer comes', async () => {
+    const gate = new ConnectionGate(6);
+    const fast = gate.helloSent();
+    const waiting = gate.helloSent();
+    fast.answered(10);
+    assert.equal(gate.handshakesQueued, false);
+    await new Promise((r) => setTimeout(r, 40));
+    assert.equal(gate.handshakesQueued, true, 'unanswered for more than 1.5 × 10 ms + 10 ms while another ran');
+    waiting.ended();
+  });
+
+  test('answers faster than 10 ms (a host on this machine) are never taken for queueing', () => {
+    const gate = new ConnectionGate(6);
+    const a = gate.helloSent();
+    const b = gate.helloSent();
+    a.answered(2);
+    b.answered(60);
+    assert.equal(gate.handshakesQueued, false, 'a 2 ms round trip: the 60 ms are the machine, not a queue');
+  });
 });
 
 function fakeIo(stdin = ''): ScanIo & { out: string; err: string } {

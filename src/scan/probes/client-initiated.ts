@@ -82,7 +82,7 @@ export const secureClientInitiatedProbe: Probe<'client-initiated-secure'> = {
       return { ...p, opened: false };
     }
     h.session?.close();
-    const o = await open(r.cx, h.negotiated, 'extension');
+    const o = await open(r.cx, h.negotiated, 'extension', {}, 'chain');
     return probeClientInitiated(
       o.ok ? o.session : undefined,
       'secure',

@@ -2,9 +2,18 @@
 import { ALL_SUITES, type CipherSuiteInfo } from '../../crypto/suites.ts';
 import type { ClientRenegotiationPolicy } from '../../handshake/client-config.ts';
 import { ProtocolVersion } from '../../wire/enums.ts';
-import type { ConnectionGate } from '../gate.ts';
+import type { ConnectionGate, HelloTurn } from '../gate.ts';
 import type { ProbeRun } from './probe.ts';
-import { openSession, type OpenResult, type ProbeConnectOptions, type ProbeSession } from '../probe-session.ts';
+import {
+  openFirstFlight,
+  openSession,
+  type FirstFlightResult,
+  type HandshakeFailure,
+  type HandshakeHooks,
+  type OpenResult,
+  type ProbeConnectOptions,
+  type ProbeSession,
+} from '../probe-session.ts';
 import type { ScanOptions, ScanTarget } from '../types.ts';
 
 export interface ProbeContext {
@@ -48,8 +57,10 @@ export class FirstTryGuess<T extends { session?: ProbeSession | undefined; early
   /**
    * Only when the renegotiation run is not planned (--quick): there these chains are the longest,
    * while in the full audit the run is, and on a server that finishes concurrent handshakes one at
-   * a time (gnutls-serv) two more handshakes at the start slow it (measured: 1.20 s → 1.30 s at
-   * 40 ms RTT).
+   * a time (gnutls-serv) two more handshakes at the start slowed it (measured: 1.20 s → 1.30 s at
+   * 40 ms RTT, when the TLS 1.1 and 1.0 tries were full handshakes; with those reading the first
+   * flight only and hellos sent one at a time once queueing shows, guessing made no difference
+   * beyond the noise: about 1.0 s either way on gnutls-serv and on renego server).
    */
   start(r: ProbeRun): Promise<T> | undefined {
     if (r.planned('renegotiation-run')) return undefined;
@@ -96,31 +107,88 @@ function engineOptions(
 const STALL_MS = 2000;
 
 /** Opens a probe connection through the target's gate; the session frees its slot when closed. */
-export async function open(
+export function open(
   cx: ProbeContext,
   n: Negotiated,
   signal: ClientRenegotiationPolicy['signal'],
   extra: Partial<ProbeConnectOptions> = {},
+  turn: HelloTurn = 'leaf',
 ): Promise<OpenResult> {
+  return throughGate(cx, turn, async (hooks, release) => {
+    const r = await openSession(cx.target, cx.address, engineOptions(n, signal, extra), cx.opts, hooks);
+    if (!r.ok) return r;
+    const session = r.session;
+    cx.sessions.add(session);
+    session.onClose(() => {
+      cx.sessions.delete(session);
+      release();
+    });
+    return r;
+  });
+}
+
+/**
+ * The server's first flight only (openFirstFlight), through the target's gate:
+ * for the questions a ServerHello answers, without holding a server that runs
+ * one handshake at a time for the round trip a full handshake would.
+ */
+export function openFlight(
+  cx: ProbeContext,
+  n: Negotiated,
+  signal: ClientRenegotiationPolicy['signal'],
+): Promise<FirstFlightResult> {
+  return throughGate(cx, 'free', async (hooks, release) => {
+    // A turn of the event loop after the handshakes asked for with it (the plan's guesses, started
+    // on setImmediate, included): a server that runs one handshake at a time takes waiting
+    // connections in accept order, and a first flight, which holds it for no round trip, should not
+    // go before a handshake that holds it for one.
+    await new Promise((resolve) => setImmediate(resolve));
+    const r = await openFirstFlight(cx.target, cx.address, engineOptions(n, signal), cx.opts, hooks);
+    if (r.ok) release();
+    return r;
+  });
+}
+
+/**
+ * Takes a slot of the gate and connects; a failure frees the slot (a success
+ * frees it when `connect` says). A connection that heard nothing while others
+ * were progressing was queued: the gate lets one through at a time from then on,
+ * and the connection is tried once more.
+ */
+async function throughGate<R extends { ok: true } | { ok: false; failure: HandshakeFailure }>(
+  cx: ProbeContext,
+  kind: HelloTurn,
+  connect: (hooks: HandshakeHooks, release: () => void) => Promise<R>,
+): Promise<R> {
   for (let attempt = 0; ; attempt++) {
     const release = await cx.gate.acquire();
-    const stall = cx.gate.serialized
-      ? undefined
-      : {
-          ms: Math.min(STALL_MS, cx.opts.timeoutMs / 2),
-          crowded: () => cx.gate.othersProgressing(STALL_MS / 2),
-          activity: () => cx.gate.touch(),
-        };
-    const r = await openSession(cx.target, cx.address, engineOptions(n, signal, extra), cx.opts, stall);
-    if (r.ok) {
-      const session = r.session;
-      cx.sessions.add(session);
-      session.onClose(() => {
-        cx.sessions.delete(session);
-        release();
-      });
-      return r;
-    }
+    // One unanswered ClientHello at a time, once the server was seen to queue them (gate.ts).
+    // Awaited whatever the kind, so that connections connect in the order they were asked for (the
+    // baseline's first: a server that serves one handshake at a time takes them in accept order).
+    const turn = await cx.gate.acquireHello(kind);
+    let seen: ReturnType<ConnectionGate['helloSent']> | undefined;
+    const hooks: HandshakeHooks = {
+      ...(cx.gate.serialized
+        ? {}
+        : {
+            stall: {
+              ms: Math.min(STALL_MS, cx.opts.timeoutMs / 2),
+              crowded: () => cx.gate.othersProgressing(STALL_MS / 2),
+            },
+          }),
+      activity: () => cx.gate.touch(),
+      helloSent: () => (seen = cx.gate.helloSent()),
+      answered: (waitMs) => {
+        seen?.answered(waitMs);
+        turn();
+      },
+      ended: () => {
+        seen?.ended();
+        turn();
+      },
+    };
+    const r = await connect(hooks, release);
+    if (r.ok) return r;
     release();
     if (attempt > 0 || r.failure.kind !== 'Queued') return r;
     cx.gate.serialize();

@@ -68,5 +68,7 @@ export type AnyProbe = Probe<ProbeId>;
 
 /** TCP (one round trip) and a full TLS 1.0–1.2 handshake (two). */
 export const CONNECT_ROUND_TRIPS = 3;
+/** TCP (one round trip) and a ClientHello answered by the server's first flight (one): openFlight. */
+export const FIRST_FLIGHT_ROUND_TRIPS = 2;
 /** A full renegotiation handshake inside a session: ClientHello to ServerHelloDone, then Finished to Finished. */
 export const RENEGOTIATION_ROUND_TRIPS = 2;

@@ -73,7 +73,7 @@ async function runOver(
   if (c.session && !c.session.closed)
     return { run: await renegotiateInARow(c.session, [first], over, cx.opts), opened: false };
   c.session?.close();
-  const r = await open(cx, n, over === 'secure' ? 'extension' : 'none');
+  const r = await open(cx, n, over === 'secure' ? 'extension' : 'none', {}, 'chain');
   if (!r.ok) return { run: emptyDos(cx.opts.maxRenegotiations, `handshake failed: ${r.failure.error}`), opened: true };
   return { run: await renegotiateInARow(r.session, [], over, cx.opts), opened: true };
 }

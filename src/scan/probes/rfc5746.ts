@@ -9,8 +9,8 @@
 import { riEvidence } from '../evidence.ts';
 import type { ProbeSession } from '../probe-session.ts';
 import type { Tri } from '../types.ts';
-import { FirstTryGuess, open, type Negotiated, type ProbeContext } from './context.ts';
-import { CONNECT_ROUND_TRIPS, type Probe } from './probe.ts';
+import { FirstTryGuess, open, openFlight, type Negotiated, type ProbeContext } from './context.ts';
+import { CONNECT_ROUND_TRIPS, FIRST_FLIGHT_ROUND_TRIPS, type Probe } from './probe.ts';
 
 export interface ScsvProbe {
   scsv: Tri;
@@ -21,8 +21,9 @@ export interface ScsvProbe {
   early?: boolean;
 }
 
+/** Its answer is in the ServerHello, so the server's first flight is all it reads (openFlight). */
 export async function probeScsv(cx: ProbeContext, n: Negotiated): Promise<ScsvProbe> {
-  const r = await open(cx, n, 'scsv');
+  const r = await openFlight(cx, n, 'scsv');
   if (!r.ok) {
     const f = r.failure;
     return {
@@ -32,16 +33,11 @@ export async function probeScsv(cx: ProbeContext, n: Negotiated): Promise<ScsvPr
       ms: f.ms,
     };
   }
-  const session = r.session;
-  session.close();
-  const sh = session.log.serverHello;
+  const { serverHello, secureRenegotiation, ms } = r.flight;
   return {
-    scsv: session.summary.secureRenegotiation,
-    evidence: [
-      `client sent ${riEvidence(null, true)}`,
-      `server answered ${sh ? riEvidence(sh.extensions, false) : 'nothing'}`,
-    ],
-    ms: session.handshakeMs,
+    scsv: secureRenegotiation,
+    evidence: [`client sent ${riEvidence(null, true)}`, `server answered ${riEvidence(serverHello.extensions, false)}`],
+    ms,
   };
 }
 
@@ -58,7 +54,7 @@ export interface LegacyProbe {
 }
 
 export async function probeLegacyClient(cx: ProbeContext, n: Negotiated): Promise<LegacyProbe> {
-  const r = await open(cx, n, 'none');
+  const r = await open(cx, n, 'none', {}, 'chain');
   if (r.ok) {
     return {
       required: false,
@@ -119,7 +115,7 @@ export const scsvProbe: Probe<'rfc5746-scsv'> = {
     if (out.reason) sr.reasons.scsv = out.reason;
     sr.evidence.push(...out.evidence);
   },
-  roundTrips: () => CONNECT_ROUND_TRIPS,
+  roundTrips: () => FIRST_FLIGHT_ROUND_TRIPS,
   early: { start: (r) => scsvGuess.start(r), used: (out) => out.early === true },
 };
 

@@ -30,7 +30,7 @@ export async function probeSplit(
   if (!cx.opts.http) return { glued: null, over, reason: 'HTTP checks are off (--no-http)', evidence: [], ms: 0 };
   if (cx.target.starttls)
     return { glued: null, over, reason: `not an HTTP service (${cx.target.starttls})`, evidence: [], ms: 0 };
-  const r = await open(cx, n, over === 'secure' ? 'extension' : 'none');
+  const r = await open(cx, n, over === 'secure' ? 'extension' : 'none', {}, 'chain');
   if (!r.ok) return { glued: null, over, reason: `handshake failed: ${r.failure.error}`, evidence: [], ms: ms() };
   const s = r.session;
   const host = cx.target.serverName ?? cx.target.host;

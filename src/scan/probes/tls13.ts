@@ -8,9 +8,10 @@
  * ClientHello, and its ServerHello answers it (RFC 8446 §4.1.3:
  * supported_versions carries the version chosen, in a HelloRetryRequest as
  * well), so the hello goes out as raw bytes and nothing after the ServerHello is
- * read. The hello is the one node:tls (OpenSSL 3) sends with minVersion and
- * maxVersion TLSv1.3, the same suites, groups, signature schemes and key share,
- * so a server chooses as it would for that client; a full handshake through
+ * read, and a close_notify follows the hello at once. The hello is the one
+ * node:tls (OpenSSL 3) sends with minVersion and maxVersion TLSv1.3, the
+ * same suites, groups, signature schemes and key share, so a server chooses as
+ * it would for that client; a full handshake through
  * node:tls cost about four times the CPU for the same answer.
  */
 import * as crypto from 'node:crypto';
@@ -32,6 +33,7 @@ import { TlsError } from '../../wire/errors.ts';
 import * as ext from '../../wire/extensions.ts';
 import { decodeHandshake, encodeHandshake, isUnknown, type ClientHello } from '../../wire/handshake.ts';
 import { Deframer, HandshakeJoiner, encodeRecord } from '../../wire/record.ts';
+import { closeNotify } from '../probe-session.ts';
 import { openTransport } from '../transport.ts';
 import type { Tri } from '../types.ts';
 import type { ProbeContext } from './context.ts';
@@ -226,7 +228,10 @@ async function askForTls13(cx: ProbeContext): Promise<Tls13Probe> {
     // A close or a reset in answer to a TLS 1.3-only hello is a "no", as before anything was read.
     s.once('error', (e: NodeJS.ErrnoException) => done(false, `TLS 1.3 refused: ${e.code ?? ''} ${e.message}`.trim()));
     s.once('close', () => done(false, 'TLS 1.3 refused: the server closed the connection'));
-    s.write(tls13Hello(cx.target.serverName));
+    // A close_notify behind the hello (RFC 8446 §6.1, legacy_record_version 0x0303 as §5.1 says):
+    // nothing after the ServerHello is read, and a server that waits inside its handshake for the
+    // client's next flight (gnutls-serv, one handshake at a time) is free as soon as it has answered.
+    s.write(Buffer.concat([tls13Hello(cx.target.serverName), closeNotify(ProtocolVersion['TLSv1.2'])]));
   });
 }
 

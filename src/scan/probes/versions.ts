@@ -1,22 +1,36 @@
 /**
  * Check 1: protocol versions, and the handshake every other check builds on.
  * TLS 1.0, 1.1 and 1.2 are each tried alone with every suite the engine runs,
- * all at once; when a handshake fails after the ServerHello (a suite we cannot
+ * all at once; when a try fails after the ServerHello (a suite we cannot
  * finish, a weak DH group), the chosen suite is dropped and the version tried
- * again. Two probes read the same tries: `handshake` is done as soon as the
- * highest version that works is known (TLS 1.2 answering is enough), so the
- * probes that build on it need not wait for older versions; `versions` waits for
- * every try. The TLS 1.2 session stays open for the secure client-initiated
- * check, which renegotiates on it instead of a new handshake.
+ * again. TLS 1.2 is a full handshake; TLS 1.1 and 1.0 read the server's first
+ * flight only (openFlight: the version and suite are in its ServerHello, every
+ * message of it checked as in a handshake), because a server that runs one
+ * handshake at a time (gnutls-serv) would otherwise hold every other probe a
+ * round trip for each; a full handshake at an older version is made only when
+ * TLS 1.2 failed and the baseline needs it. Two probes read the same tries:
+ * `handshake` is done as soon as the highest version that works is known (TLS
+ * 1.2 answering is enough), so the probes that build on it need not wait for
+ * older versions; `versions` waits for every try. The TLS 1.2 session stays
+ * open for the secure client-initiated check, which renegotiates on it instead
+ * of a new handshake.
  */
 import { suiteName } from '../../crypto/suites.ts';
 import { ProtocolVersion, versionName } from '../../wire/enums.ts';
 import { distinguishedName } from '../evidence.ts';
-import type { ProbeSession } from '../probe-session.ts';
+import type { HandshakeFailure, ProbeSession } from '../probe-session.ts';
 import { furthestReach } from '../outcome.ts';
 import type { Baseline, HandshakeAttempt, Reachability, VersionsResult } from '../types.ts';
 import type { Evidence } from '../verdict.ts';
-import { SCAN_SUITES, VERSIONS, open, suitesWithout, type Negotiated, type ProbeContext } from './context.ts';
+import {
+  SCAN_SUITES,
+  VERSIONS,
+  open,
+  openFlight,
+  suitesWithout,
+  type Negotiated,
+  type ProbeContext,
+} from './context.ts';
 import { CONNECT_ROUND_TRIPS, type Probe } from './probe.ts';
 
 /** Suites dropped, at most, before a version counts as not working. */
@@ -24,7 +38,9 @@ const MAX_SUITE_FALLBACKS = 3;
 
 interface VersionOutcome {
   version: number;
-  /** What the handshake showed; the session itself is closed unless kept for reuse. */
+  /** The server speaks this version: a handshake completed, or its first flight for it came whole. */
+  ok: boolean;
+  /** What a full handshake showed; the session itself is closed unless kept for reuse. */
   session: ProbeSession | undefined;
   suites: readonly number[];
   attempts: HandshakeAttempt[];
@@ -62,19 +78,48 @@ declare module './probe.ts' {
 /** The newest version we try: a session of it is the best there can be, so it may stay open. */
 const NEWEST = ProtocolVersion['TLSv1.2'];
 
-async function tryVersion(cx: ProbeContext, version: number, keep: boolean): Promise<VersionOutcome> {
+/** A full handshake, its session kept (for reuse, when it has RFC 5746) or closed; or the first flight only. */
+type TryMode = 'keep' | 'close' | 'first-flight';
+
+/** One connection at `version` with `suites`: what it showed, or why it failed. */
+async function attempt(
+  cx: ProbeContext,
+  n: Negotiated,
+  mode: TryMode,
+): Promise<
+  { ok: true; session: ProbeSession | undefined; cipher: string; ms: number } | { ok: false; failure: HandshakeFailure }
+> {
+  if (mode === 'first-flight') {
+    const r = await openFlight(cx, n, 'extension');
+    if (!r.ok) return r;
+    return { ok: true, session: undefined, cipher: suiteName(r.flight.serverHello.cipherSuite), ms: r.flight.ms };
+  }
+  const r = await open(cx, n, 'extension', {}, 'chain');
+  if (!r.ok) return r;
+  // Closed at once unless reused: a server that serves one connection at a time must be free for the next probe.
+  if (mode !== 'keep' || !r.session.summary.secureRenegotiation) r.session.close();
+  return { ok: true, session: r.session, cipher: r.session.cipher, ms: r.session.handshakeMs };
+}
+
+async function tryVersion(cx: ProbeContext, version: number, mode: TryMode): Promise<VersionOutcome> {
   let suites = SCAN_SUITES;
   const attempts: HandshakeAttempt[] = [];
   const reaches: Reachability[] = [];
   let transportOnly = true;
   for (let i = 0; i <= MAX_SUITE_FALLBACKS; i++) {
-    const r = await open(cx, { version, suites }, 'extension');
+    const r = await attempt(cx, { version, suites }, mode);
     if (r.ok) {
-      // Closed at once unless reused: a server that serves one connection at a time must be free for the next probe.
-      if (!keep || !r.session.summary.secureRenegotiation) r.session.close();
-      attempts.push({ version: versionName(version), ok: true, cipher: r.session.cipher, ms: r.session.handshakeMs });
+      attempts.push({ version: versionName(version), ok: true, cipher: r.cipher, ms: r.ms });
       const used = suites.map((s) => s.id);
-      return { version, session: r.session, suites: used, attempts, transportOnly: false, reach: 'reachable' };
+      return {
+        version,
+        ok: true,
+        session: r.session,
+        suites: used,
+        attempts,
+        transportOnly: false,
+        reach: 'reachable',
+      };
     }
     const f = r.failure;
     transportOnly &&= f.transport;
@@ -92,7 +137,7 @@ async function tryVersion(cx: ProbeContext, version: number, keep: boolean): Pro
     suites = suitesWithout(suites, f.chosenSuite);
     if (suites.length === 0) break;
   }
-  return { version, session: undefined, suites: [], attempts, transportOnly, reach: furthestReach(reaches) };
+  return { version, ok: false, session: undefined, suites: [], attempts, transportOnly, reach: furthestReach(reaches) };
 }
 
 /** The tries, newest version first, started once per target whichever probe asks first. */
@@ -101,7 +146,7 @@ const triesByTarget = new WeakMap<ProbeContext, Promise<VersionOutcome>[]>();
 function versionTries(cx: ProbeContext, keepNewest: boolean): Promise<VersionOutcome>[] {
   let tries = triesByTarget.get(cx);
   if (!tries) {
-    tries = VERSIONS.map((v) => tryVersion(cx, v, keepNewest && v === NEWEST));
+    tries = VERSIONS.map((v) => tryVersion(cx, v, v !== NEWEST ? 'first-flight' : keepNewest ? 'keep' : 'close'));
     triesByTarget.set(cx, tries);
   }
   return tries;
@@ -137,6 +182,10 @@ export const handshakeProbe: Probe<'handshake'> = {
     for (const t of versionTries(r.cx, r.planned('client-initiated-secure'))) {
       const o = await t;
       if (o.session) return baselineOf(o, o.session);
+      if (!o.ok) continue;
+      // An older version answered with its first flight only: the baseline is a handshake of its own.
+      const full = await tryVersion(r.cx, o.version, 'close');
+      if (full.session) return baselineOf(full, full.session);
     }
     return undefined;
   },
@@ -164,14 +213,14 @@ export const versionsProbe: Probe<'versions'> = {
     const outcomes = await Promise.all(versionTries(r.cx, r.planned('client-initiated-secure')));
     const versions: VersionsProbe['versions'] = { TLSv1: null, 'TLSv1.1': null, 'TLSv1.2': null };
     for (const o of outcomes) {
-      versions[versionName(o.version) as keyof VersionsProbe['versions']] = o.session
+      versions[versionName(o.version) as keyof VersionsProbe['versions']] = o.ok
         ? true
         : o.transportOnly
           ? null
           : false;
     }
     const attempts = outcomes.flatMap((o) => o.attempts);
-    const worked = outcomes.some((o) => o.session);
+    const worked = outcomes.some((o) => o.ok);
     return {
       versions,
       attempts,

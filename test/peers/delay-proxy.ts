@@ -2,7 +2,7 @@
  * A TCP proxy on 127.0.0.1 that holds every chunk `delayMs` before passing it on, each way,
  * so a local server looks `2 × delayMs` of round trip away. Order is kept (timers of one
  * delay fire in the order they were set); a close is passed on after the data before it.
- * For benchmarks only: no backpressure, the data of one scan is small.
+ * For benchmarks and tests only: no backpressure, the data of one scan is small.
  */
 import * as net from 'node:net';
 
