@@ -201,3 +201,70 @@ test(
     assert.equal(new ServerHelloReader().push(new Uint8Array(on.got))?.value, true);
   },
 );
+
+/**
+ * A TCP proxy in front of a real server that behaves like a server reading all it has been sent
+ * before it writes: a connection whose first bytes hold an alert record behind the ClientHello
+ * (our close_notify) is closed without a word; any other is relayed both ways.
+ */
+async function readsAllFirst(
+  upstreamPort: number,
+): Promise<{ port: number; dropped: () => number; close: () => Promise<void> }> {
+  let dropped = 0;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    sockets.add(client);
+    client.on('close', () => sockets.delete(client));
+    client.on('error', () => undefined);
+    client.once('data', (first: Buffer) => {
+      // Records of the first chunk: an alert (content type 21) after the hello is the close_notify.
+      for (let at = 0; at + 5 <= first.length; at += 5 + first.readUInt16BE(at + 3)) {
+        if (at > 0 && first[at] === 21) {
+          dropped++;
+          client.destroy();
+          return;
+        }
+      }
+      const up = net.connect(upstreamPort, '127.0.0.1');
+      sockets.add(up);
+      up.on('close', () => sockets.delete(up));
+      up.on('error', () => client.destroy());
+      client.on('close', () => up.destroy());
+      up.write(first);
+      client.pipe(up).pipe(client);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    dropped: () => dropped,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+test(
+  'a server that reads the close_notify before it answers: the hello is asked again as a full handshake, with the same report',
+  { skip: skipReason('openssl') },
+  async (t) => {
+    const s = await startOpensslServer({ cert: env.files.serverCert, key: env.files.serverKey, msg: false });
+    t.after(() => s.stop());
+    const proxy = await readsAllFirst(s.port);
+    t.after(() => proxy.close());
+    const scan = (port: number) =>
+      scanTarget(parseScanTarget(`127.0.0.1:${port}`, { serverName: 'localhost' }), { ...OPTS, http: false });
+    const near = await scan(s.port);
+    const far = await scan(proxy.port);
+    assert.ok(proxy.dropped() > 0, 'the proxy closed first flights without a word');
+    const answers = (r: typeof far) => ({
+      versions: r.versions,
+      sr: [r.secureRenegotiation.extension, r.secureRenegotiation.scsv, r.secureRenegotiation.required],
+      verdicts: r.verdicts.map((v) => [v.id, v.answer]),
+    });
+    assert.equal(near.secureRenegotiation.scsv, true);
+    assert.deepEqual(answers(far), answers(near));
+  },
+);

@@ -14,7 +14,7 @@ import {
   type ProbeConnectOptions,
   type ProbeSession,
 } from '../probe-session.ts';
-import type { ScanOptions, ScanTarget } from '../types.ts';
+import type { Reachability, ScanOptions, ScanTarget } from '../types.ts';
 
 export interface ProbeContext {
   readonly target: ScanTarget;
@@ -131,8 +131,36 @@ export function open(
  * The server's first flight only (openFirstFlight), through the target's gate:
  * for the questions a ServerHello answers, without holding a server that runs
  * one handshake at a time for the round trip a full handshake would.
+ *
+ * A server that ends the connection without a word may have read our
+ * close_notify before answering the ClientHello in front of it (one that reads
+ * all it has been sent before it writes): the same hello is then asked once
+ * more as a full handshake, without the close_notify, so that what the probe
+ * reports is the server's answer to the ClientHello alone. Servers that refuse a
+ * version by closing (IIS does) cost one more connection for it.
  */
-export function openFlight(
+export async function openFlight(
+  cx: ProbeContext,
+  n: Negotiated,
+  signal: ClientRenegotiationPolicy['signal'],
+): Promise<FirstFlightResult> {
+  const r = await firstFlightThroughGate(cx, n, signal);
+  if (r.ok || r.failure.transport || !ENDED_WITHOUT_A_WORD.has(r.failure.reach)) return r;
+  const full = await open(cx, n, signal);
+  if (!full.ok) return full;
+  const s = full.session;
+  s.close();
+  const serverHello = s.log.serverHello!;
+  return {
+    ok: true,
+    flight: { serverHello, secureRenegotiation: s.summary.secureRenegotiation, log: s.log, ms: s.handshakeMs },
+  };
+}
+
+/** How a connection ends when the server closes or resets it without sending a byte. */
+const ENDED_WITHOUT_A_WORD: ReadonlySet<Reachability> = new Set<Reachability>(['closed', 'reset']);
+
+function firstFlightThroughGate(
   cx: ProbeContext,
   n: Negotiated,
   signal: ClientRenegotiationPolicy['signal'],

@@ -188,13 +188,16 @@ export class ServerHelloReader {
 export async function detectTls13(cx: ProbeContext): Promise<Tls13Probe> {
   const release = await cx.gate.acquire();
   try {
-    return await askForTls13(cx);
+    const r = await askForTls13(cx, true);
+    // Ended without a word: a server that reads all it was sent before it writes may have seen the
+    // close_notify first (context.ts openFlight); the hello alone, once more, is its answer.
+    return r.endedSilently ? await askForTls13(cx, false) : r;
   } finally {
     release();
   }
 }
 
-async function askForTls13(cx: ProbeContext): Promise<Tls13Probe> {
+async function askForTls13(cx: ProbeContext, closeBehind: boolean): Promise<Tls13Probe & { endedSilently?: true }> {
   let socket;
   try {
     socket = await openTransport(cx.target, cx.address, cx.opts);
@@ -205,16 +208,18 @@ async function askForTls13(cx: ProbeContext): Promise<Tls13Probe> {
   return new Promise((resolve) => {
     const reader = new ServerHelloReader();
     let settled = false;
-    const done = (value: Tri, note: string): void => {
+    let heard = false;
+    const done = (value: Tri, note: string, ended = false): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       s.removeAllListeners('data');
       s.destroy();
-      resolve({ value, note });
+      resolve({ value, note, ...(ended && !heard && closeBehind ? { endedSilently: true as const } : {}) });
     };
     const timer = setTimeout(() => done(null, `TLS 1.3: no answer within ${cx.opts.timeoutMs} ms`), cx.opts.timeoutMs);
     s.on('data', (d: Buffer) => {
+      heard = true;
       let answer: Answer;
       try {
         answer = reader.push(new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
@@ -226,12 +231,15 @@ async function askForTls13(cx: ProbeContext): Promise<Tls13Probe> {
       if (answer) done(answer.value, answer.note);
     });
     // A close or a reset in answer to a TLS 1.3-only hello is a "no", as before anything was read.
-    s.once('error', (e: NodeJS.ErrnoException) => done(false, `TLS 1.3 refused: ${e.code ?? ''} ${e.message}`.trim()));
-    s.once('close', () => done(false, 'TLS 1.3 refused: the server closed the connection'));
+    s.once('error', (e: NodeJS.ErrnoException) =>
+      done(false, `TLS 1.3 refused: ${e.code ?? ''} ${e.message}`.trim(), true),
+    );
+    s.once('close', () => done(false, 'TLS 1.3 refused: the server closed the connection', true));
     // A close_notify behind the hello (RFC 8446 §6.1, legacy_record_version 0x0303 as §5.1 says):
     // nothing after the ServerHello is read, and a server that waits inside its handshake for the
     // client's next flight (gnutls-serv, one handshake at a time) is free as soon as it has answered.
-    s.write(Buffer.concat([tls13Hello(cx.target.serverName), closeNotify(ProtocolVersion['TLSv1.2'])]));
+    const hello = tls13Hello(cx.target.serverName);
+    s.write(closeBehind ? Buffer.concat([hello, closeNotify(ProtocolVersion['TLSv1.2'])]) : hello);
   });
 }
 
