@@ -15,6 +15,7 @@ import { reachesThreshold } from '../../src/scan/verdict.ts';
 import { runScanCommand } from '../../src/tools/scan.ts';
 import { EXIT } from '../../src/tools/usage.ts';
 import type { ScanIo } from '../../src/tools/scan-options.ts';
+import { createNetnsPair, netnsSkipReason, SERVER_ADDRESS } from '../peers/netns.ts';
 import { freePort } from '../peers/ports.ts';
 
 /** Enough of a terminal to see what is left on screen: carriage return, line feed, erase line, auto-wrap. */
@@ -248,6 +249,51 @@ describe('how far a scan got: the JSON report says it in a typed field', () => {
     );
     for (const r of reports) assert.match(r.advice[0] ?? '', /^The target could not be scanned: /);
   });
+
+  test(
+    'connect-timeout (SYNs dropped) and unroutable (no route), in namespaces this test creates',
+    { skip: netnsSkipReason() },
+    async (t) => {
+      const pair = await createNetnsPair();
+      t.after(() => pair.remove());
+      // The server namespace drops every SYN to port 443; 198.19.0.1 has no route in the client's.
+      const drop = await pair.exec(pair.server, ['nft', '-f', '-'], {
+        stdin:
+          'table inet renego_scan_test {\n chain input {\n  type filter hook input priority 0;\n  tcp dport 443 drop\n }\n}\n',
+      });
+      assert.equal(drop.code, 0, drop.stderr);
+      const targets = [`${SERVER_ADDRESS}:443`, '198.19.0.1:443'];
+      const r = await pair.exec(
+        pair.client,
+        [
+          process.execPath,
+          '--import',
+          'tsx',
+          'src/cli/main.ts',
+          'scan',
+          ...targets,
+          '--json',
+          '--timeout',
+          '500',
+          '--retries',
+          '0',
+        ],
+        { timeoutMs: 30_000 },
+      );
+      assert.equal(r.code, EXIT.usage, r.stderr);
+      const reports = r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as ScanReport);
+      assert.deepEqual(
+        reports.map((x) => [x.target, x.ok, x.reachability]),
+        [
+          [targets[0], false, 'connect-timeout'],
+          [targets[1], false, 'unroutable'],
+        ],
+      );
+    },
+  );
 });
 
 describe('--fail-on severities', () => {
