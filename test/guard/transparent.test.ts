@@ -299,6 +299,28 @@ describe('the transparent guard between two namespaces', { skip }, () => {
   }
 
   /** Each test's interception goes away with it, passed or failed. */
+  /**
+   * s_client sends three lines a second apart through the guard; once the first reaches the echo
+   * server, the guard gets SIGTERM (the watchdog shell passes it on, once).
+   */
+  async function sigtermWhileAClientTalks(
+    guard: PeerProcess,
+  ): Promise<{ client: ReturnType<typeof runOpensslClient>; tag: string }> {
+    const tag = randomBytes(3).toString('hex');
+    const client = runOpensslClient({
+      prefix: pair.prefix(pair.client),
+      host: SERVER_ADDRESS,
+      port: ECHO_PORT,
+      args: ['-tls1_2'],
+      stdin: `first-${tag}\nsecond-${tag}\nthird-${tag}\n`,
+      lineDelayMs: 1_000,
+      timeoutMs: WAIT_MS,
+    });
+    await echo.waitForOutput(new RegExp(`first-${tag}`), WAIT_MS);
+    process.kill(guard.pid, 'SIGTERM');
+    return { client, tag };
+  }
+
   function cleanUp(t: TestContext, ns: string): void {
     t.after(async () => {
       await Promise.all(guards.map((g) => g.stop()));
@@ -440,18 +462,7 @@ describe('the transparent guard between two namespaces', { skip }, () => {
     cleanUp(t, pair.server);
     await install(pair.server, ['--direction', 'inbound', '--fail-open']);
     const guard = await startGuardIn(pair.server, ['--policy', 'deny'], /renewing its heartbeat/);
-    const tag = randomBytes(3).toString('hex');
-    const client = runOpensslClient({
-      prefix: pair.prefix(pair.client),
-      host: SERVER_ADDRESS,
-      port: ECHO_PORT,
-      args: ['-tls1_2'],
-      stdin: `first-${tag}\nsecond-${tag}\nthird-${tag}\n`,
-      lineDelayMs: 1_000,
-      timeoutMs: WAIT_MS,
-    });
-    await echo.waitForOutput(new RegExp(`first-${tag}`), WAIT_MS);
-    process.kill(guard.pid, 'SIGTERM'); // the watchdog shell passes it on, once
+    const { client, tag } = await sigtermWhileAClientTalks(guard);
     await guard.waitForOutput(/fail-open: new connections bypass the guard/, WAIT_MS);
     // While the open connection drains: every new one gets through, none via the guard.
     const expected = await blob();
@@ -487,18 +498,7 @@ describe('the transparent guard between two namespaces', { skip }, () => {
     cleanUp(t, pair.server);
     await install(pair.server, ['--direction', 'inbound']);
     const guard = await startGuardIn(pair.server, ['--policy', 'deny']);
-    const tag = randomBytes(3).toString('hex');
-    const client = runOpensslClient({
-      prefix: pair.prefix(pair.client),
-      host: SERVER_ADDRESS,
-      port: ECHO_PORT,
-      args: ['-tls1_2'],
-      stdin: `first-${tag}\nsecond-${tag}\nthird-${tag}\n`,
-      lineDelayMs: 1_000,
-      timeoutMs: WAIT_MS,
-    });
-    await echo.waitForOutput(new RegExp(`first-${tag}`), WAIT_MS);
-    process.kill(guard.pid, 'SIGTERM'); // the watchdog shell passes it on, once
+    const { client, tag } = await sigtermWhileAClientTalks(guard);
     await guard.waitForOutput(/shutting down: draining connections/, WAIT_MS);
     assert.equal((await curl(SERVER_ADDRESS)).code, 7, 'a new connection got through a draining guard');
     const result = await client;

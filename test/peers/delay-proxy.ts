@@ -4,6 +4,7 @@
  * delay fire in the order they were set); a close is passed on after the data before it.
  * For benchmarks and tests only: no backpressure, the data of one scan is small.
  */
+import { listenLocal } from './local-server.ts';
 import * as net from 'node:net';
 
 export interface DelayProxy {
@@ -23,28 +24,14 @@ function forward(from: net.Socket, to: net.Socket, delayMs: number): void {
 }
 
 export async function startDelayProxy(upstreamPort: number, delayMs: number): Promise<DelayProxy> {
-  const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
     const upstream = net.connect({ host: '127.0.0.1', port: upstreamPort });
-    for (const s of [client, upstream]) {
-      s.setNoDelay(true);
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-    }
+    local.track(upstream);
+    for (const s of [client, upstream]) s.setNoDelay(true);
     // The client's bytes wait for the upstream connection (net queues writes until connect).
     forward(client, upstream, delayMs);
     forward(upstream, client, delayMs);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
+  const local = await listenLocal(server);
+  return { port: local.port, close: local.close };
 }

@@ -3,6 +3,7 @@
  * (or at once), it writes the same 64 KiB block for as long as the connection lives,
  * honouring backpressure. For the "no unbounded buffer" tests of the scanner and client.
  */
+import { listenLocal } from './local-server.ts';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 
@@ -19,7 +20,6 @@ export async function startFloodServer(
   opts: FloodServerOptions,
 ): Promise<{ port: number; close: () => Promise<void> }> {
   const block = Buffer.alloc(64 * 1024, 0x78);
-  const sockets = new Set<net.Socket>();
   const flood = (s: net.Socket): void => {
     if (opts.preamble) s.write(opts.preamble);
     const pump = (): void => {
@@ -29,20 +29,11 @@ export async function startFloodServer(
     pump();
   };
   const onConnection = (s: net.Socket): void => {
-    sockets.add(s);
     s.on('error', () => undefined);
-    s.on('close', () => sockets.delete(s));
     if (opts.afterRequest) s.once('data', () => flood(s));
     else flood(s);
   };
   const server = opts.tls ? tls.createServer(opts.tls, onConnection) : net.createServer(onConnection);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
+  const { port, close } = await listenLocal(server);
+  return { port, close };
 }

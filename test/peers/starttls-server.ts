@@ -8,6 +8,7 @@
  * After the handshake every chunk the client sends is answered with one protocol-shaped
  * "OK" line, so the scanner's nudges (NOOP and the like) get an answer.
  */
+import { listenLocal } from './local-server.ts';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import type { StartTlsProtocol } from '../../src/scan/types.ts';
@@ -128,10 +129,7 @@ export async function startStartTlsServer(
 ): Promise<{ port: number; close: () => Promise<void> }> {
   const spec = SERVERS[protocol];
   const context = tls.createSecureContext({ cert: pki.server.chainPem, key: pki.server.keyPem, maxVersion: 'TLSv1.2' });
-  const sockets = new Set<net.Socket>();
   const server = net.createServer((raw) => {
-    sockets.add(raw);
-    raw.on('close', () => sockets.delete(raw));
     raw.on('error', () => undefined);
     if (spec.greeting) raw.write(spec.greeting);
     let input: Buffer = Buffer.alloc(0);
@@ -154,13 +152,6 @@ export async function startStartTlsServer(
     };
     raw.on('data', onData);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
+  const { port, close } = await listenLocal(server);
+  return { port, close };
 }

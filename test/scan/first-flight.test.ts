@@ -19,11 +19,12 @@ import { SCAN_SUITES } from '../../src/scan/probes/context.ts';
 import { ServerHelloReader, tls13Hello } from '../../src/scan/probes/tls13.ts';
 import { parseScanTarget } from '../../src/scan/targets.ts';
 import { DEFAULT_SCAN_OPTIONS } from '../../src/scan/types.ts';
-import { ProtocolVersion } from '../../src/wire/enums.ts';
+import { ContentType, ProtocolVersion } from '../../src/wire/enums.ts';
 import { skipReason } from '../peers/binaries.ts';
 import { startDelayProxy } from '../peers/delay-proxy.ts';
 import { startGnutlsServer } from '../peers/gnutls-server.ts';
 import { startJavaServer } from '../peers/java-server.ts';
+import { listenLocal, type LocalServer } from '../peers/local-server.ts';
 import { startOpensslServer } from '../peers/openssl-server.ts';
 import { useTempPki } from '../peers/temp-pki.ts';
 
@@ -207,43 +208,29 @@ test(
  * before it writes: a connection whose first bytes hold an alert record behind the ClientHello
  * (our close_notify) is closed without a word; any other is relayed both ways.
  */
-async function readsAllFirst(
-  upstreamPort: number,
-): Promise<{ port: number; dropped: () => number; close: () => Promise<void> }> {
+async function readsAllFirst(upstreamPort: number): Promise<LocalServer & { dropped: () => number }> {
   let dropped = 0;
-  const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
-    sockets.add(client);
-    client.on('close', () => sockets.delete(client));
     client.on('error', () => undefined);
     client.once('data', (first: Buffer) => {
-      // Records of the first chunk: an alert (content type 21) after the hello is the close_notify.
+      // The records of the first chunk: an alert after the hello is our close_notify.
       for (let at = 0; at + 5 <= first.length; at += 5 + first.readUInt16BE(at + 3)) {
-        if (at > 0 && first[at] === 21) {
+        if (at > 0 && first[at] === ContentType.alert) {
           dropped++;
           client.destroy();
           return;
         }
       }
       const up = net.connect(upstreamPort, '127.0.0.1');
-      sockets.add(up);
-      up.on('close', () => sockets.delete(up));
+      local.track(up);
       up.on('error', () => client.destroy());
       client.on('close', () => up.destroy());
       up.write(first);
       client.pipe(up).pipe(client);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    dropped: () => dropped,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
+  const local = await listenLocal(server);
+  return { ...local, dropped: () => dropped };
 }
 
 test(
