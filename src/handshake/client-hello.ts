@@ -6,7 +6,6 @@
  * client-finish.ts).
  */
 import * as crypto from 'node:crypto';
-import { isIP } from 'node:net';
 import { HandshakeHash } from '../crypto/prf.ts';
 import { suiteAllowsVersion, suiteById, suiteName, type CipherSuiteInfo } from '../crypto/suites.ts';
 import { concat } from '../wire/codec.ts';
@@ -148,7 +147,8 @@ function buildClientHello(
     case 'omit':
       break;
   }
-  if (config.serverName && isIP(config.serverName) === 0) extensions.push(ext.serverName(config.serverName));
+  const sni = ext.serverNameFor(config.serverName);
+  if (sni) extensions.push(sni);
   const ecdhe = config.cipherSuites.some((s) => s.kx === 'ECDHE');
   if (ecdhe) {
     extensions.push(ext.supportedGroups(config.groups));

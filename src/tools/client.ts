@@ -3,7 +3,8 @@
  * times and sends a request after each handshake, and reports what it saw as one
  * JSON-friendly object (or pipes stdin/stdout in interactive mode).
  */
-import { EXIT, UsageError, readUserFile, unusableCertificate, userPrivateKey } from './usage.ts';
+import { unusableCertificate, userPrivateKey } from './cert-files.ts';
+import { EXIT, UsageError, readUserFile } from './usage.ts';
 import * as crypto from 'node:crypto';
 import * as net from 'node:net';
 import { suiteByName } from '../crypto/suites.ts';

@@ -19,7 +19,8 @@ import { ServerListenError, startServer, type RunningServer, type StartServerOpt
 import { ProtocolVersion } from '../wire/enums.ts';
 import { isTlsError } from '../wire/errors.ts';
 import { versionFromName } from './versions.ts';
-import { UsageError, readUserFile, unusableCertificate, userPrivateKey } from './usage.ts';
+import { unusableCertificate, userPrivateKey } from './cert-files.ts';
+import { UsageError, readUserFile } from './usage.ts';
 
 /** The flags of `renego server`, as the command line gives them. */
 export interface ServerFlags {

@@ -74,6 +74,18 @@ export function serverName(host: string): Extension {
   );
 }
 
+/**
+ * The server_name a client sends for `host`: none for an IP address, since "Literal IPv4 and IPv6
+ * addresses are not permitted in HostName" (RFC 6066 §3). Only an IPv6 literal has a colon, and
+ * four numeric labels are a dotted quad (no top-level domain is all digits, RFC 3696 §2). Not
+ * node:net's isIP: its IPv6 expression takes about 4 ms to compile on first use, which lay in
+ * the path of a scan's first ClientHello.
+ */
+export function serverNameFor(host: string | undefined): Extension | undefined {
+  if (!host || host.includes(':') || /^\d+\.\d+\.\d+\.\d+$/.test(host)) return undefined;
+  return serverName(host);
+}
+
 /** Returns the host_name, or '' for the empty extension a server echoes (RFC 6066 §3). */
 export function parseServerName(data: Uint8Array): string {
   if (data.length === 0) return '';

@@ -20,8 +20,10 @@ import {
   rejectDuplicates,
   renegotiationInfo,
   serverName,
+  serverNameFor,
   type Extension,
 } from '../../src/wire/extensions.ts';
+import { isIP } from 'node:net';
 import {
   decodeHandshake,
   encodeHandshake,
@@ -470,6 +472,40 @@ describe('extensions', () => {
     );
     // An extension_data of zero bytes is not an empty renegotiation_info: it lacks the length byte.
     throwsKind(() => parseRenegotiationInfo(new Uint8Array(0)), 'DecodeError');
+  });
+
+  test('sends no server_name for an IP address (RFC 6066 §3), as node:net judges one, and the name for any host name', () => {
+    for (const ip of [
+      '127.0.0.1',
+      '0.0.0.0',
+      '255.255.255.255',
+      '::1',
+      '::',
+      'fe80::1%eth0',
+      '2001:db8::1',
+      '::ffff:10.0.0.1',
+    ]) {
+      assert.notEqual(isIP(ip), 0, ip);
+      assert.equal(serverNameFor(ip), undefined, ip);
+    }
+    for (const name of [
+      'localhost',
+      'a.example',
+      '1.example',
+      'example.123a',
+      '127.0.0',
+      '10.0.0.1.example',
+      'xn--bcher-kva.example',
+    ]) {
+      assert.equal(isIP(name), 0, name);
+      assert.deepEqual(serverNameFor(name), serverName(name), name);
+    }
+    assert.equal(serverNameFor(undefined), undefined);
+    assert.equal(serverNameFor(''), undefined);
+    fc.assert(
+      fc.property(fc.oneof(fc.ipV4(), fc.ipV6()), (ip) => serverNameFor(ip) === undefined),
+      { numRuns: 500 },
+    );
   });
 
   test('rejects a renegotiation_info whose length byte disagrees with its data', () => {

@@ -15,7 +15,6 @@
  * node:tls cost about four times the CPU for the same answer.
  */
 import * as crypto from 'node:crypto';
-import { isIP } from 'node:net';
 import { ecdheKeyShare } from '../../crypto/key-exchange.ts';
 import { Writer } from '../../wire/codec.ts';
 import {
@@ -110,7 +109,8 @@ function extension(type: number, body: (w: Writer) => void): ext.Extension {
 export function tls13Hello(serverName: string | undefined): Uint8Array {
   const share = ecdheKeyShare(NamedGroup.x25519).publicKey;
   const extensions: ext.Extension[] = [];
-  if (serverName && isIP(serverName) === 0) extensions.push(ext.serverName(serverName));
+  const sni = ext.serverNameFor(serverName);
+  if (sni) extensions.push(sni);
   extensions.push(
     ext.ecPointFormats([0, 1, 2]),
     ext.supportedGroups(GROUPS),
