@@ -16,6 +16,8 @@ export interface HandshakeHeard {
   tls: boolean;
   /** Nothing came back within the timeout (or while other connections were served first). */
   timedOut: boolean;
+  /** The connection ended with a reset (RST), not a close. */
+  reset: boolean;
 }
 
 /**
@@ -37,7 +39,10 @@ export function furthestReach(reaches: Iterable<Reachability>): Reachability {
 export function handshakeReach(h: HandshakeHeard): Reachability {
   if (h.tls || (h.first !== undefined && startsTlsRecord(h.first))) return 'reachable';
   if (h.first !== undefined) return 'not-tls';
-  return h.timedOut ? 'silent' : 'closed';
+  if (h.timedOut) return 'silent';
+  // A reset without a byte, as at connect (where a reset can only follow the SYN-ACK): which of the
+  // two a server's reset-on-accept lands on is a race, so both say `reset`.
+  return h.reset ? 'reset' : 'closed';
 }
 
 /** The adapter's outcome of a renegotiation in the scanner's words: a warning no_renegotiation is 'refused-alert', a fatal alert 'refused-fatal'. */

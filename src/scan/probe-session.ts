@@ -24,7 +24,7 @@ import { encodeRecord } from '../wire/record.ts';
 import { EvidenceLog } from './evidence-log.ts';
 import { classifyRenegotiation, handshakeReach } from './outcome.ts';
 import { nudgeFor } from './starttls.ts';
-import { openTransport, TransportError } from './transport.ts';
+import { openTransport, RESET_CODES, TransportError } from './transport.ts';
 import type { Reachability, RenegotiationAttempt, ScanOptions, ScanTarget } from './types.ts';
 
 /** The server said nothing while we had other connections open to it. */
@@ -372,7 +372,12 @@ async function handshake(
         kind,
         serverHello: sh !== undefined,
         transport: false,
-        reach: handshakeReach({ first, tls: log.heardTls, timedOut: kind === 'Timeout' || kind === 'Queued' }),
+        reach: handshakeReach({
+          first,
+          tls: log.heardTls,
+          timedOut: kind === 'Timeout' || kind === 'Queued',
+          reset: RESET_CODES.has((e as NodeJS.ErrnoException).code ?? ''),
+        }),
         ms: elapsed(started),
         transcript: log.lines,
       };

@@ -10,6 +10,9 @@ import * as net from 'node:net';
 import { startTls } from './starttls.ts';
 import type { Reachability, ScanOptions, ScanTarget } from './types.ts';
 
+/** The codes of a connection the peer reset (RST) after it was accepted. */
+export const RESET_CODES: ReadonlySet<string> = new Set(['ECONNRESET', 'EPIPE']);
+
 /** Errors worth one more try within a scan: nothing TLS-related happened yet. */
 const TRANSIENT = new Set([
   'ECONNREFUSED',
@@ -41,14 +44,12 @@ export class TransportError extends Error {
 
 /** A TCP error code as the report's reachability: refused (RST), timed out, reset; anything else is no way there. */
 function tcpFailure(code: string): TransportFailure {
+  if (RESET_CODES.has(code)) return 'reset';
   switch (code) {
     case 'ECONNREFUSED':
       return 'refused';
     case 'ETIMEDOUT':
       return 'connect-timeout';
-    case 'ECONNRESET':
-    case 'EPIPE':
-      return 'reset';
     default:
       // EHOSTUNREACH, ENETUNREACH, EADDRNOTAVAIL, EAFNOSUPPORT (no IPv6 here)…
       return 'unroutable';

@@ -184,9 +184,10 @@ export const REACHABILITIES = [
 export type Reachability = (typeof REACHABILITIES)[number];
 
 /**
- * The reachabilities where every connection failed before TLS began: a
- * connection error, worth another try later. The rest are the target's own
- * answer (or no target at all), the same on every run.
+ * The reachabilities where every connection failed before the server said a
+ * word: a connection error, worth another try later (a reset too: a full
+ * accept queue resets, Linux's tcp_abort_on_overflow). The rest are the
+ * target's own answer (or no target at all), the same on every run.
  */
 const CONNECTION_ERRORS: ReadonlySet<Reachability> = new Set<Reachability>([
   'unresolvable',

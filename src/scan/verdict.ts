@@ -287,7 +287,8 @@ const NOT_SCANNED_ADVICE: Record<Reachability, string> = {
   refused: 'nothing accepts connections on that port (refused); check the host and the port',
   unroutable: 'there is no route to the address from here',
   'connect-timeout': 'nothing answered the TCP connection; a firewall dropping it, or a host that is down',
-  reset: 'the connection was reset before TLS began',
+  reset:
+    'the connection was reset before the server sent a byte; a full accept queue (try again later), or a device that resets TLS',
   'starttls-failed': 'the STARTTLS dialogue did not reach its go-ahead; check the protocol',
   closed: 'the server closed the connection without answering the ClientHello',
   silent:

@@ -16,6 +16,7 @@ import { runScanCommand } from '../../src/tools/scan.ts';
 import { EXIT } from '../../src/tools/usage.ts';
 import type { ScanIo } from '../../src/tools/scan-options.ts';
 import { createNetnsPair, netnsSkipReason, SERVER_ADDRESS } from '../peers/netns.ts';
+import { listenLocal } from '../peers/local-server.ts';
 import { freePort } from '../peers/ports.ts';
 
 /** Enough of a terminal to see what is left on screen: carriage return, line feed, erase line, auto-wrap. */
@@ -94,22 +95,19 @@ async function closedTargets(n: number): Promise<string[]> {
 }
 
 /** A listener that accepts and never answers: its scan ends only at --timeout, after the refused ones. */
-async function silentServer(): Promise<{ target: string; close(): Promise<void> }> {
-  const sockets = new Set<Socket>();
-  const server = createServer((s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as { port: number }).port;
-  return {
-    target: `127.0.0.1:${port}`,
-    close: async () => {
-      for (const s of sockets) s.destroy();
-      await new Promise((r) => server.close(r));
-    },
-  };
+/** A server on 127.0.0.1 that does `onConnection` with each connection; its target and close(). */
+async function localTarget(onConnection: (s: Socket) => void): Promise<{ target: string; close(): Promise<void> }> {
+  const local = await listenLocal(createServer((s) => onConnection(s.on('error', () => undefined))));
+  return { target: `127.0.0.1:${local.port}`, close: local.close };
 }
+
+/** Accepts and says nothing. */
+const silentServer = () => localTarget(() => undefined);
+/** Answers the ClientHello as an HTTP server would. */
+const plaintextServer = () =>
+  localTarget((s) => s.once('data', () => s.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n')));
+/** Accepts and resets at once (RST, SO_LINGER 0), before a byte of TLS. */
+const resetServer = () => localTarget((s) => s.resetAndDestroy());
 
 describe('renego scan on an 80-column terminal', () => {
   test('the progress bar of a 20-target run never wraps and leaves no line behind', async () => {
@@ -204,33 +202,18 @@ describe('renego scan output order and files', () => {
 });
 
 /** A listener that answers every connection with a plaintext HTTP error, as an HTTP server on the TLS port would. */
-async function plaintextServer(): Promise<{ target: string; close(): Promise<void> }> {
-  const sockets = new Set<Socket>();
-  const server = createServer((s) => {
-    sockets.add(s);
-    s.on('error', () => undefined).on('close', () => sockets.delete(s));
-    s.once('data', () => s.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n'));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    target: `127.0.0.1:${(server.address() as { port: number }).port}`,
-    close: async () => {
-      for (const s of sockets) s.destroy();
-      await new Promise((r) => server.close(r));
-    },
-  };
-}
-
 describe('how far a scan got: the JSON report says it in a typed field', () => {
-  test('refused, unresolvable, silent and not TLS, each with its reachability, exit code 2', async (t) => {
+  test('refused, unresolvable, reset, silent and not TLS, each with its reachability, exit code 2', async (t) => {
+    const reset = await resetServer();
     const silent = await silentServer();
     const plaintext = await plaintextServer();
     t.after(async () => {
+      await reset.close();
       await silent.close();
       await plaintext.close();
     });
     // Port 1 on loopback: nothing listens there, the kernel answers RST. `bad..name` the C library rejects without DNS.
-    const targets = ['127.0.0.1:1', 'bad..name', silent.target, plaintext.target];
+    const targets = ['127.0.0.1:1', 'bad..name', reset.target, silent.target, plaintext.target];
     const io = terminalIo(undefined, false);
     const code = await runScanCommand({ targets, timeout: 800, retries: 0, json: true }, io);
     assert.equal(code, EXIT.usage);
@@ -243,6 +226,7 @@ describe('how far a scan got: the JSON report says it in a typed field', () => {
       [
         ['127.0.0.1:1', false, 'refused'],
         ['bad..name:443', false, 'unresolvable'],
+        [reset.target, false, 'reset'],
         [silent.target, false, 'silent'],
         [plaintext.target, false, 'not-tls'],
       ],

@@ -9,8 +9,8 @@
  * queue. A job can therefore run twice (a worker frozen past its lock, then
  * waking); its report replaces the first, so each target has one report.
  *
- * Retries only for connection errors: a target that refused or dropped every
- * TCP connection before TLS began is tried again after an exponential backoff;
+ * Retries only for connection errors: a target that refused, dropped or reset
+ * every TCP connection before it sent a byte is tried again after an exponential backoff;
  * any answer from the server is a verdict and is kept on the first run.
  */
 import { Worker, type Job } from 'bullmq';
@@ -58,7 +58,7 @@ const RELEASE_LINGER_MS = 50;
 /** How often a worker serving every campaign looks for new ones. */
 const CAMPAIGN_POLL_MS = 2000;
 
-/** The scan found no server: every TCP connection failed before TLS began, or the name did not resolve. */
+/** The scan found no server: every TCP connection failed before the server sent a byte, or the name did not resolve. */
 export function connectionFailed(r: ScanReport): boolean {
   return !r.ok && isConnectionError(r.reachability);
 }
