@@ -228,9 +228,10 @@ export class GuardedConnection {
     // TCP self-connect: an upstream on this host whose port is in the ephemeral range, with nothing
     // listening, can be "reached" by a connect whose source port the kernel picked equal to it
     // (a simultaneous open with itself). The guard would then read back its own client's bytes as
-    // the server's; it is an unreachable upstream.
+    // the server's; it is an unreachable upstream. The remote port is the target's: one
+    // getsockname per connection, and a getpeername only when the ports are equal.
     const up = this.upstream.socket;
-    if (up.localPort === up.remotePort && up.localAddress === up.remoteAddress)
+    if (up.localPort === this.target.port && up.localAddress === up.remoteAddress)
       return this.close('upstream-unreachable');
     this.connected = true;
     const header = this.proxyHeader();
