@@ -135,6 +135,8 @@ function onSocketClose(this: net.Socket, hadError: boolean): void {
 /** 'drain' on a socket: the direction writing to it (its reader's peer) may read again. */
 function onDrain(this: net.Socket): void {
   const d = readerOf(this).peer;
+  // The client took what was queued for it: activity, as each write handed to the kernel is.
+  if (d.side === 'server') d.conn.touch();
   d.heldByDrain = false;
   d.resume();
 }
