@@ -6,7 +6,13 @@
  * a 9-byte hello header claiming 64 KiB and then nothing (they are held until the handshake
  * timeout; bench/guard-memory.ts). Every process is a child of its own (bench/guard-process.ts), on loopback.
  *
- *   tsx bench/guard-ops.ts [--rounds N] [--seconds S] [--held N] [--flood N] [--rates-only]
+ *   tsx bench/guard-ops.ts [--rounds N] [--seconds S] [--warmup S] [--held N] [--flood N] [--rates-only]
+ *                          [--baseline DIR]
+ *
+ * --warmup: one uncounted sample per subject first (default 0): the guard's first seconds under
+ * load are spent compiling (V8 optimises a few hundred functions), which would land in round 1.
+ * --baseline DIR: also runs the guard of another checkout of the project (e.g. `git archive` of
+ * an older commit, with node_modules beside it) in the same rounds, to compare two versions.
  */
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,8 +35,11 @@ const { values } = parseArgs({
     held: { type: 'string', default: '4000' },
     flood: { type: 'string', default: '4000' },
     'rates-only': { type: 'boolean', default: false },
+    warmup: { type: 'string', default: '0' },
+    baseline: { type: 'string' },
   },
 });
+const warmupMs = Number(values.warmup) * 1000;
 const rounds = Number(values.rounds);
 const sampleMs = Number(values.seconds) * 1000;
 const projectDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -46,7 +55,11 @@ interface AcceptRate {
   readonly roundRatio: number;
   /** The proxy's CPU µs per connection, over all rounds. */
   readonly cpuUs: number;
+  /** Median over rounds of this subject's CPU per connection / the relay-only Node proxy's in the same round. */
+  readonly cpuPerPipe: number;
 }
+
+const PIPE = 'node pipe (relay only)';
 
 async function acceptRates(workDir: string): Promise<Record<string, AcceptRate>> {
   const upstream = await startRole(projectDir, 'script-upstream', ['close']);
@@ -55,10 +68,27 @@ async function acceptRates(workDir: string): Promise<Record<string, AcceptRate>>
     subjects['guard (info)'] = await startProxy('guard', upstream.port, projectDir, workDir, 'info');
     subjects['guard (warn)'] = await startProxy('guard', upstream.port, projectDir, workDir, 'warn');
     subjects['haproxy'] = await startProxy('haproxy', upstream.port, projectDir, workDir).catch(() => undefined);
-    subjects['node pipe (relay only)'] = await startRole(projectDir, 'pipe', [String(upstream.port)]);
+    if (values.baseline !== undefined) {
+      subjects['guard (info), baseline'] = await startProxy(
+        'guard',
+        upstream.port,
+        resolve(values.baseline),
+        workDir,
+        'info',
+      );
+    }
+    subjects[PIPE] = await startRole(projectDir, 'pipe', [String(upstream.port)]);
     const scripts: Scripts = { client: clientScript(), serverLength: serverScript().length };
     const samples: Record<string, number[]> = {};
     const cpu: Record<string, { seconds: number; connections: number }> = {};
+    const roundCpu: Record<string, number[]> = {};
+    if (warmupMs > 0) {
+      for (const [name, p] of Object.entries(subjects)) {
+        if (p === undefined) continue;
+        await connectionRate(p.port, scripts, warmupMs, CONCURRENCY);
+        log(`warm-up ${name}`);
+      }
+    }
     for (let r = 0; r < rounds; r++) {
       const names = Object.keys(subjects).filter((n) => subjects[n] !== undefined);
       for (const name of r % 2 === 0 ? names : names.reverse()) {
@@ -66,13 +96,16 @@ async function acceptRates(workDir: string): Promise<Record<string, AcceptRate>>
         const cpu0 = cpuSeconds(p.pid);
         const m = await connectionRate(p.port, scripts, sampleMs, CONCURRENCY);
         const c = (cpu[name] ??= { seconds: 0, connections: 0 });
-        c.seconds += cpuSeconds(p.pid) - cpu0;
+        const seconds = cpuSeconds(p.pid) - cpu0;
+        c.seconds += seconds;
         c.connections += m.units;
+        (roundCpu[name] ??= []).push(seconds / m.units);
         (samples[name] ??= []).push(m.rate);
         log(`round ${r + 1} ${name}: ${m.rate.toFixed(0)} connections/s`);
       }
     }
     const reference = samples['haproxy'];
+    const pipeCpu = roundCpu[PIPE]!;
     return Object.fromEntries(
       Object.entries(samples).map(([n, s]) => [
         n,
@@ -80,6 +113,7 @@ async function acceptRates(workDir: string): Promise<Record<string, AcceptRate>>
           rate: median(s),
           roundRatio: reference === undefined ? Number.NaN : median(s.map((v, i) => v / reference[i]!)),
           cpuUs: (cpu[n]!.seconds / cpu[n]!.connections) * 1e6,
+          cpuPerPipe: median(roundCpu[n]!.map((v, i) => v / pipeCpu[i]!)),
         },
       ]),
     );
@@ -94,10 +128,11 @@ async function main(): Promise<void> {
   try {
     const rates = await acceptRates(workDir);
     const table = [
-      '| subject | connections/s (median) | / haproxy, same round (median) | proxy CPU µs/connection |',
-      '| ------- | ---------------------- | ------------------------------ | ----------------------- |',
+      '| subject | connections/s (median) | / haproxy, same round (median) | proxy CPU µs/connection | CPU / node pipe, same round (median) |',
+      '| ------- | ---------------------- | ------------------------------ | ----------------------- | ------------------------------------ |',
       ...Object.entries(rates).map(
-        ([n, r]) => `| ${n} | ${r.rate.toFixed(0)} | ${r.roundRatio.toFixed(2)}x | ${r.cpuUs.toFixed(0)} |`,
+        ([n, r]) =>
+          `| ${n} | ${r.rate.toFixed(0)} | ${r.roundRatio.toFixed(2)}x | ${r.cpuUs.toFixed(0)} | ${r.cpuPerPipe.toFixed(2)}x |`,
       ),
     ];
     if (values['rates-only']) {

@@ -14,13 +14,16 @@
  * Memory and accept cost: a guard holds thousands of idle connections, and every closure, timer
  * and object made per connection is paid by each. The event handlers are therefore shared by
  * all connections (module functions that find their Direction through a symbol on the socket),
- * timers take their connection as an argument instead of a closure, and each socket has one
- * listener per event. Measured per idle TLS connection: see docs/benchmarks.md (Guard).
+ * the waits are deadlines the listener's sweep checks (deadlines.ts), not timers, and each
+ * socket has one listener per event. Measured per idle TLS connection: see docs/benchmarks.md
+ * (Guard).
  */
 import * as net from 'node:net';
+import { performance } from 'node:perf_hooks';
 import type { Endpoint } from '../syntax/endpoint.ts';
 import type { ListenerConfig } from './config.ts';
 import type { Block, Judge, Side } from './events.ts';
+import type { HasDeadlines } from './deadlines.ts';
 import type { HelloMemoryBudget } from './hello-budget.ts';
 import { isFdExhaustion, type CloseReason, type ConnectionInfo, type GuardObserver } from './observer.ts';
 import { proxyV1Header, proxyV2Header } from './proxy-protocol.ts';
@@ -53,10 +56,16 @@ export class TurnBudget {
   }
 }
 
-/** What a connection tells its listener when it is over. */
+/** What a connection tells its listener. */
 export interface ConnectionOwner {
+  /** The connection has deadlines from now on (its listener's sweep must run). */
+  watchDeadlines(): void;
+  /** It is over. */
   forget(conn: GuardedConnection): void;
 }
+
+/** A wait that is not running. */
+const NEVER = Number.POSITIVE_INFINITY;
 
 /** The Direction that reads from a socket, set on the socket itself. */
 const READER = Symbol('guard.reader');
@@ -107,6 +116,8 @@ function onSocketData(this: net.Socket, chunk: Buffer): void {
 
 function onSocketEnd(this: net.Socket): void {
   const d = readerOf(this);
+  // Reading the client's FIN is activity on it, as every read is.
+  if (d.side === 'client') d.conn.touch();
   if (d.conn.open) d.peer.socket.end();
 }
 
@@ -124,6 +135,8 @@ function onSocketClose(this: net.Socket, hadError: boolean): void {
 /** 'drain' on a socket: the direction writing to it (its reader's peer) may read again. */
 function onDrain(this: net.Socket): void {
   const d = readerOf(this).peer;
+  // The client took what was queued for it: activity, as each write handed to the kernel is.
+  if (d.side === 'server') d.conn.touch();
   d.heldByDrain = false;
   d.resume();
 }
@@ -138,31 +151,20 @@ function onUpstreamConnect(this: net.Socket): void {
   readerOf(this).conn.onUpstreamConnected();
 }
 
-function onIdle(this: net.Socket): void {
-  readerOf(this).conn.close('idle-timeout');
-}
-
-function onHandshakeTimeout(conn: GuardedConnection): void {
-  conn.close('handshake-timeout');
-}
-
-function onConnectTimeout(conn: GuardedConnection): void {
-  conn.close('upstream-connect-timeout');
-}
-
-function onLinger(conn: GuardedConnection): void {
-  conn.finish('closed');
-}
-
-export class GuardedConnection {
+export class GuardedConnection implements HasDeadlines {
   readonly info: ConnectionInfo;
   private readonly watch: RenegotiationWatch;
   private readonly client: Direction;
   private readonly upstream: Direction;
   private readonly startedAt = Date.now();
-  private handshakeTimer: NodeJS.Timeout | undefined;
-  private connectTimer: NodeJS.Timeout | undefined;
-  private lingerTimer: NodeJS.Timeout | undefined;
+  /*
+   * The waits, as deadlines in performance.now() milliseconds (NEVER when not running), checked
+   * by the listener's sweep. Idle is measured on the client socket, from its last read or write.
+   */
+  private handshakeDeadline = NEVER;
+  private connectDeadline = NEVER;
+  private lingerDeadline = NEVER;
+  private idleFrom = NEVER;
   private connected = false;
   /** Set once the connection is on its way out: no byte is read or forwarded after. */
   private ending: CloseReason | undefined;
@@ -206,10 +208,11 @@ export class GuardedConnection {
     const upstream = this.upstream.socket;
     this.observer.accepted(this.info);
     client.setNoDelay(true);
-    client.on('timeout', onIdle);
-    client.setTimeout(config.timeouts.idleMs);
-    this.handshakeTimer = setTimeout(onHandshakeTimeout, config.timeouts.handshakeMs, this);
-    this.connectTimer = setTimeout(onConnectTimeout, config.timeouts.connectMs, this);
+    const now = performance.now();
+    this.idleFrom = now;
+    this.handshakeDeadline = now + config.timeouts.handshakeMs;
+    this.connectDeadline = now + config.timeouts.connectMs;
+    this.owner.watchDeadlines();
     upstream.on('connect', onUpstreamConnect);
     upstream.connect({ host: this.target.host, port: this.target.port, noDelay: true });
   }
@@ -220,17 +223,36 @@ export class GuardedConnection {
     this.finish(this.ending);
   }
 
+  /** A read from or a write to the client: the idle wait starts again. */
+  touch(): void {
+    this.idleFrom = performance.now();
+  }
+
+  /**
+   * The sweep: the wait that ran out first ends the connection. Idle goes on after a block or a
+   * one-sided close (as a socket timeout would), the others stop when what they wait for happens.
+   */
+  expire(now: number): void {
+    if (this.finished) return;
+    const idle = this.idleFrom + this.config.timeouts.idleMs;
+    const first = Math.min(this.connectDeadline, this.handshakeDeadline, idle, this.lingerDeadline);
+    if (first > now) return;
+    if (first === this.lingerDeadline) this.finish('closed');
+    else if (first === this.connectDeadline) this.close('upstream-connect-timeout');
+    else if (first === this.handshakeDeadline) this.close('handshake-timeout');
+    else this.close('idle-timeout');
+  }
+
   onUpstreamConnected(): void {
-    clearTimeout(this.connectTimer);
-    // Dropped, not only cleared: a cleared Timeout still holds its argument for the connection's life.
-    this.connectTimer = undefined;
+    this.connectDeadline = NEVER;
     if (this.ending !== undefined) return;
     // TCP self-connect: an upstream on this host whose port is in the ephemeral range, with nothing
     // listening, can be "reached" by a connect whose source port the kernel picked equal to it
     // (a simultaneous open with itself). The guard would then read back its own client's bytes as
-    // the server's; it is an unreachable upstream.
+    // the server's; it is an unreachable upstream. The remote port is the target's: one
+    // getsockname per connection, and a getpeername only when the ports are equal.
     const up = this.upstream.socket;
-    if (up.localPort === up.remotePort && up.localAddress === up.remoteAddress)
+    if (up.localPort === this.target.port && up.localAddress === up.remoteAddress)
       return this.close('upstream-unreachable');
     this.connected = true;
     const header = this.proxyHeader();
@@ -255,6 +277,8 @@ export class GuardedConnection {
   }
 
   onData(d: Direction, chunk: Buffer): void {
+    // Every read from the client is activity on it, even one that is no longer forwarded.
+    if (d.side === 'client') this.touch();
     if (this.ending !== undefined) return;
     const to = d.peer.socket;
     d.bytesIn += chunk.length;
@@ -271,14 +295,12 @@ export class GuardedConnection {
     if (cork) to.cork();
     for (const part of verdict.forward) writable = to.write(part);
     if (cork) to.uncork();
+    if (d.side === 'server' && verdict.forward.length > 0) this.touch();
     if (verdict.block !== undefined) {
       this.enforce(verdict.block);
       return;
     }
-    if (this.handshakeTimer !== undefined && this.watch.handshakeDone) {
-      clearTimeout(this.handshakeTimer);
-      this.handshakeTimer = undefined;
-    }
+    if (this.handshakeDeadline !== NEVER && this.watch.handshakeDone) this.handshakeDeadline = NEVER;
     if (!writable && !d.heldByDrain) {
       d.heldByDrain = true;
       d.socket.pause();
@@ -315,7 +337,7 @@ export class GuardedConnection {
     }
     // One side closed cleanly: the other has been sent its FIN (see onSocketEnd) and may still
     // be flushing what was forwarded to it. Give it a bounded time to close by itself.
-    this.lingerTimer ??= setTimeout(onLinger, LINGER_MS, this);
+    if (this.lingerDeadline === NEVER) this.lingerDeadline = performance.now() + LINGER_MS;
   }
 
   /**
@@ -325,28 +347,19 @@ export class GuardedConnection {
   private enforce(block: Block): void {
     this.block = block;
     this.ending = 'blocked';
-    this.clearTimers();
+    this.handshakeDeadline = NEVER;
+    this.connectDeadline = NEVER;
     for (const d of [this.client, this.upstream]) {
       d.socket.pause();
       d.socket.end();
     }
-    this.lingerTimer = setTimeout(onLinger, LINGER_MS, this);
-  }
-
-  private clearTimers(): void {
-    clearTimeout(this.handshakeTimer);
-    clearTimeout(this.connectTimer);
-    clearTimeout(this.lingerTimer);
-    this.handshakeTimer = undefined;
-    this.connectTimer = undefined;
-    this.lingerTimer = undefined;
+    this.lingerDeadline = performance.now() + LINGER_MS;
   }
 
   finish(reason: CloseReason): void {
     if (this.finished) return;
     this.finished = true;
     this.ending ??= reason;
-    this.clearTimers();
     this.helloBudget.resize(this.helloShare, 0);
     this.helloShare = 0;
     // A reset goes on as a reset (RST, SO_LINGER 0), as on a direct connection: a FIN would tell

@@ -9,6 +9,7 @@ import { ORIGINAL_DESTINATION, type ListenerConfig } from './config.ts';
 import { addressBytes, DEFAULT_RULE, matchDestination } from './destination-policy.ts';
 import type { OriginalDestinationLookup } from './original-destination.ts';
 import { GuardedConnection, type ConnectionOwner } from './connection.ts';
+import { DeadlineSweep } from './deadlines.ts';
 import type { DescriptorSlots } from './fd-limit.ts';
 import type { HelloMemoryBudget } from './hello-budget.ts';
 import { isFdExhaustion, type ConnectionInfo, type DestinationInfo, type GuardObserver } from './observer.ts';
@@ -24,6 +25,8 @@ function ignoreError(): void {}
 export class GuardListener implements ConnectionOwner {
   private readonly server: net.Server;
   private readonly connections = new Set<GuardedConnection>();
+  /** Checks the connections' timeouts (connect, handshake, idle, linger). */
+  private readonly deadlines = new DeadlineSweep(this.connections);
   private readonly limiter: RenegotiationRateLimiter | undefined;
   private draining = false;
   /** The port the listening socket is bound to (port 0 resolved), once it listens. */
@@ -147,6 +150,10 @@ export class GuardListener implements ConnectionOwner {
     };
   }
 
+  watchDeadlines(): void {
+    this.deadlines.wake();
+  }
+
   forget(conn: GuardedConnection): void {
     this.connections.delete(conn);
     this.slots.give();
@@ -174,6 +181,7 @@ export class GuardListener implements ConnectionOwner {
       clearTimeout(timer);
       for (const conn of [...this.connections]) conn.close('shutdown');
     }
+    this.deadlines.stop();
     await closed;
   }
 }

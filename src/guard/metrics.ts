@@ -23,38 +23,63 @@ interface TallyEntry<L extends string> {
   value: number;
 }
 
+/** One level per label, in label order; the last level holds the entries. */
+type TallyIndex<L extends string> = Map<string, TallyIndex<L> | TallyEntry<L>>;
+
 class Tally<L extends string> {
-  private readonly entries = new Map<string, TallyEntry<L>>();
+  /**
+   * Label values to entry, one Map per label: a count looks up values that are mostly string
+   * constants (hashed once by V8), where a joined key would be a new string to build and hash on
+   * every connection.
+   */
+  private readonly index: TallyIndex<L> = new Map();
+  private readonly entries: TallyEntry<L>[] = [];
+
+  constructor(private readonly labelNames: readonly L[]) {}
 
   add(labels: Record<L, string>, n = 1): void {
     this.entry(labels).value += n;
   }
 
-  /** The count of one label set, to be added to directly on hot paths (no label hashing). */
+  /** The count of one label set, to be added to directly on hot paths (no lookup at all). */
   entry(labels: Record<L, string>): TallyEntry<L> {
-    const key = Object.values(labels).join('\0');
-    let entry = this.entries.get(key);
+    const names = this.labelNames;
+    let level = this.index;
+    for (let i = 0; i < names.length - 1; i++) {
+      const value = labels[names[i]!];
+      let next = level.get(value) as TallyIndex<L> | undefined;
+      if (next === undefined) {
+        next = new Map();
+        level.set(value, next);
+      }
+      level = next;
+    }
+    const value = labels[names[names.length - 1]!];
+    let entry = level.get(value) as TallyEntry<L> | undefined;
     if (entry === undefined) {
       entry = { labels, value: 0 };
-      this.entries.set(key, entry);
+      level.set(value, entry);
+      this.entries.push(entry);
     }
     return entry;
   }
 
   get(labels: Record<L, string>): number {
-    return this.entries.get(Object.values(labels).join('\0'))?.value ?? 0;
+    let found: TallyIndex<L> | TallyEntry<L> | undefined = this.index;
+    for (const name of this.labelNames) found = (found as TallyIndex<L> | undefined)?.get(labels[name]);
+    return (found as TallyEntry<L> | undefined)?.value ?? 0;
   }
 
   /** A counter (or a gauge) whose value is this tally's at every scrape. */
-  register(registry: Registry, type: 'counter' | 'gauge', name: string, help: string, labelNames: readonly L[]): void {
+  register(registry: Registry, type: 'counter' | 'gauge', name: string, help: string): void {
     const entries = this.entries;
-    const config = { name: PREFIX + name, help, labelNames, registers: [registry] };
+    const config = { name: PREFIX + name, help, labelNames: this.labelNames, registers: [registry] };
     if (type === 'counter') {
       new Counter<L>({
         ...config,
         collect(this: Counter<L>) {
           this.reset();
-          for (const e of entries.values()) if (e.value > 0) this.inc(e.labels, e.value);
+          for (const e of entries) if (e.value > 0) this.inc(e.labels, e.value);
         },
       });
     } else {
@@ -62,7 +87,7 @@ class Tally<L extends string> {
         ...config,
         collect(this: Gauge<L>) {
           this.reset();
-          for (const e of entries.values()) this.set(e.labels, e.value);
+          for (const e of entries) this.set(e.labels, e.value);
         },
       });
     }
@@ -79,21 +104,21 @@ interface ListenerCounts {
 export class GuardMetrics implements GuardObserver {
   readonly registry = new Registry();
   private readonly listeners = new Map<string, ListenerCounts>();
-  private readonly connections = new Tally<'listener'>();
-  private readonly active = new Tally<'listener'>();
-  private readonly refusedTotal = new Tally<'listener' | 'reason'>();
-  private readonly closedTotal = new Tally<'listener' | 'reason'>();
-  private readonly bytesTotal = new Tally<'listener' | 'from'>();
-  private readonly hellos = new Tally<'listener' | 'side' | 'rfc5746'>();
-  private readonly passThrough = new Tally<'listener' | 'why'>();
-  private readonly renegotiationsSeen = new Tally<'listener' | 'direction'>();
-  private readonly renegotiationsBlocked = new Tally<'listener' | 'direction' | 'reason'>();
-  private readonly renegotiationsCompleted = new Tally<'listener' | 'direction'>();
-  private readonly renegotiationsRefused = new Tally<'listener' | 'direction'>();
-  private readonly violations = new Tally<'listener' | 'reason'>();
+  private readonly connections = new Tally(['listener'] as const);
+  private readonly active = new Tally(['listener'] as const);
+  private readonly refusedTotal = new Tally(['listener', 'reason'] as const);
+  private readonly closedTotal = new Tally(['listener', 'reason'] as const);
+  private readonly bytesTotal = new Tally(['listener', 'from'] as const);
+  private readonly hellos = new Tally(['listener', 'side', 'rfc5746'] as const);
+  private readonly passThrough = new Tally(['listener', 'why'] as const);
+  private readonly renegotiationsSeen = new Tally(['listener', 'direction'] as const);
+  private readonly renegotiationsBlocked = new Tally(['listener', 'direction', 'reason'] as const);
+  private readonly renegotiationsCompleted = new Tally(['listener', 'direction'] as const);
+  private readonly renegotiationsRefused = new Tally(['listener', 'direction'] as const);
+  private readonly violations = new Tally(['listener', 'reason'] as const);
   /** Transparent mode, by destination port and policy rule: never by address, so the label sets stay few. */
-  private readonly destinationConnections = new Tally<'listener' | 'rule' | 'port'>();
-  private readonly destinationBlocked = new Tally<'listener' | 'rule' | 'port' | 'reason'>();
+  private readonly destinationConnections = new Tally(['listener', 'rule', 'port'] as const);
+  private readonly destinationBlocked = new Tally(['listener', 'rule', 'port', 'reason'] as const);
 
   constructor(options: { processMetrics?: boolean; helloBudget?: HelloMemoryBudget } = {}) {
     const r = this.registry;
@@ -116,69 +141,44 @@ export class GuardMetrics implements GuardObserver {
         },
       });
     }
-    this.connections.register(r, 'counter', 'connections_total', 'Connections accepted', ['listener']);
-    this.active.register(r, 'gauge', 'connections_active', 'Connections open now', ['listener']);
-    this.refusedTotal.register(r, 'counter', 'connections_refused_total', 'Connections closed on accept', [
-      'listener',
-      'reason',
-    ]);
-    this.closedTotal.register(r, 'counter', 'connections_closed_total', 'Connections closed, by why', [
-      'listener',
-      'reason',
-    ]);
-    this.bytesTotal.register(r, 'counter', 'bytes_total', 'Bytes received from each side', ['listener', 'from']);
-    this.hellos.register(r, 'counter', 'hellos_total', 'Initial hellos, by RFC 5746 signalling', [
-      'listener',
-      'side',
-      'rfc5746',
-    ]);
+    this.connections.register(r, 'counter', 'connections_total', 'Connections accepted');
+    this.active.register(r, 'gauge', 'connections_active', 'Connections open now');
+    this.refusedTotal.register(r, 'counter', 'connections_refused_total', 'Connections closed on accept');
+    this.closedTotal.register(r, 'counter', 'connections_closed_total', 'Connections closed, by why');
+    this.bytesTotal.register(r, 'counter', 'bytes_total', 'Bytes received from each side');
+    this.hellos.register(r, 'counter', 'hellos_total', 'Initial hellos, by RFC 5746 signalling');
     this.passThrough.register(
       r,
       'counter',
       'pass_through_total',
       'Connections no longer inspected (TLS 1.3, allowed non-TLS)',
-      ['listener', 'why'],
     );
     this.renegotiationsSeen.register(
       r,
       'counter',
       'renegotiations_seen_total',
       'Renegotiations started (let through or blocked)',
-      ['listener', 'direction'],
     );
-    this.renegotiationsBlocked.register(r, 'counter', 'renegotiations_blocked_total', 'Renegotiations blocked', [
-      'listener',
-      'direction',
-      'reason',
-    ]);
-    this.renegotiationsCompleted.register(r, 'counter', 'renegotiations_completed_total', 'Renegotiations completed', [
-      'listener',
-      'direction',
-    ]);
+    this.renegotiationsBlocked.register(r, 'counter', 'renegotiations_blocked_total', 'Renegotiations blocked');
+    this.renegotiationsCompleted.register(r, 'counter', 'renegotiations_completed_total', 'Renegotiations completed');
     this.renegotiationsRefused.register(
       r,
       'counter',
       'renegotiations_refused_total',
       'Renegotiations the other endpoint refused',
-      ['listener', 'direction'],
     );
-    this.violations.register(r, 'counter', 'policy_violations_total', 'Connections closed by the guard, by reason', [
-      'listener',
-      'reason',
-    ]);
+    this.violations.register(r, 'counter', 'policy_violations_total', 'Connections closed by the guard, by reason');
     this.destinationConnections.register(
       r,
       'counter',
       'destination_connections_total',
       'Transparent mode: connections by original destination port and policy rule',
-      ['listener', 'rule', 'port'],
     );
     this.destinationBlocked.register(
       r,
       'counter',
       'destination_blocked_total',
       'Transparent mode: connections closed by the policy, by original destination port and policy rule',
-      ['listener', 'rule', 'port', 'reason'],
     );
     if (options.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: PREFIX });
   }

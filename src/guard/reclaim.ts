@@ -13,6 +13,7 @@
  * V8's own heuristics apply. Memory: five numbers and one timer.
  */
 import { setFlagsFromString } from 'node:v8';
+import { performance } from 'node:perf_hooks';
 import { runInNewContext } from 'node:vm';
 
 /** Closes since the last collection before one is worth its pause (a full GC stops every connection for milliseconds). */
@@ -48,6 +49,10 @@ function exposeCollector(): (() => void) | undefined {
   }
 }
 
+function onDue(reclaimer: MemoryReclaimer): void {
+  reclaimer.due();
+}
+
 export class MemoryReclaimer {
   private open = 0;
   private closes = 0;
@@ -55,6 +60,10 @@ export class MemoryReclaimer {
   private peak = 0;
   private lastCollection = Number.NEGATIVE_INFINITY;
   private timer: NodeJS.Timeout | undefined;
+  /** When the first pass is due (performance.now()), as the last close set it. */
+  private dueAt = 0;
+  /** When the armed timer fires, when it is the first pass's (else a later pass's, or none). */
+  private firstPassAt: number | undefined;
   private collections = 0;
 
   private readonly collect: (() => void) | undefined;
@@ -90,15 +99,34 @@ export class MemoryReclaimer {
     this.open--;
     this.closes++;
     if (this.collect === undefined || this.closes < RECLAIM_AFTER_CLOSES || this.open > this.peak / 2) return;
-    // Restarted by every close: the collection waits for the burst to end.
-    clearTimeout(this.timer);
+    // Pushed back by every close: the collection waits for the burst to end. One timer, re-armed
+    // when it fires before the due time, not a new timer per close (this runs once per connection
+    // in a steady stream of short connections).
     const wait = Math.max(this.delayMs, this.lastCollection + MIN_INTERVAL_MS - this.now());
-    this.timer = setTimeout(() => this.run(), wait);
+    this.dueAt = performance.now() + wait;
+    // Kept when it fires no later than the new due time (it then waits out the rest). A later
+    // pass still to come is replaced by a new first one, as a new burst of closes asks.
+    if (this.firstPassAt !== undefined && this.firstPassAt <= this.dueAt) return;
+    this.armFirstPass(wait);
+  }
+
+  /** The first pass, once the time the last close set has come. */
+  due(): void {
+    const left = this.dueAt - performance.now();
+    if (left > 0) return this.armFirstPass(left);
+    this.run();
+  }
+
+  private armFirstPass(wait: number): void {
+    clearTimeout(this.timer);
+    this.firstPassAt = performance.now() + wait;
+    this.timer = setTimeout(onDue, wait, this);
     this.timer.unref();
   }
 
   private run(pass = 1): void {
     this.timer = undefined;
+    this.firstPassAt = undefined;
     this.lastCollection = this.now();
     this.closes = 0;
     this.peak = this.open;
@@ -112,5 +140,6 @@ export class MemoryReclaimer {
   stop(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
+    this.firstPassAt = undefined;
   }
 }

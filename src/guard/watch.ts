@@ -135,27 +135,67 @@ class Lane {
   }
 }
 
-/** Collects forwarded bytes, merging adjacent views of the same buffer. */
+/**
+ * Collects forwarded bytes, merging adjacent views of the same buffer. Bytes of the chunk being
+ * fed are kept as one run of offsets while they follow each other (records forwarded one after
+ * another), and a view of the chunk is made only when the run ends: one per run, not one per
+ * record header and payload.
+ */
 class Output {
-  readonly parts: Uint8Array[] = [];
+  private readonly parts: Uint8Array[] = [];
+  /** A run of the chunk not yet in `parts`: bytes [runStart, runEnd); empty when equal. */
+  private runStart = 0;
+  private runEnd = 0;
 
+  constructor(private readonly chunk: Uint8Array) {}
+
+  /** Bytes [start, end) of the chunk being fed. */
+  pushRange(start: number, end: number): void {
+    if (start === end) return;
+    if (this.runStart !== this.runEnd && this.runEnd === start) {
+      this.runEnd = end;
+      return;
+    }
+    this.endRun();
+    this.runStart = start;
+    this.runEnd = end;
+  }
+
+  /** Bytes from anywhere: held bytes, a header that arrived in pieces, or a view of the chunk. */
   push(b: Uint8Array): void {
     if (b.length === 0) return;
+    const chunk = this.chunk;
+    const start = b.byteOffset - chunk.byteOffset;
+    if (b.buffer === chunk.buffer && start >= 0 && start + b.length <= chunk.length) {
+      this.pushRange(start, start + b.length);
+      return;
+    }
+    this.endRun();
+    this.append(b);
+  }
+
+  /** The parts, with a whole input chunk given back as itself (a Buffer stays a Buffer). */
+  result(): Uint8Array[] {
+    if (this.parts.length === 0 && this.runStart === 0 && this.runEnd === this.chunk.length && this.runEnd > 0) {
+      return [this.chunk];
+    }
+    this.endRun();
+    return this.parts;
+  }
+
+  private endRun(): void {
+    if (this.runStart === this.runEnd) return;
+    this.append(this.chunk.subarray(this.runStart, this.runEnd));
+    this.runStart = this.runEnd = 0;
+  }
+
+  private append(b: Uint8Array): void {
     const last = this.parts[this.parts.length - 1];
     if (last !== undefined && last.buffer === b.buffer && last.byteOffset + last.byteLength === b.byteOffset) {
       this.parts[this.parts.length - 1] = new Uint8Array(last.buffer, last.byteOffset, last.byteLength + b.byteLength);
       return;
     }
     this.parts.push(b);
-  }
-
-  /** The parts, with a whole input chunk given back as itself (a Buffer stays a Buffer). */
-  result(chunk: Uint8Array): Uint8Array[] {
-    const only = this.parts.length === 1 ? this.parts[0]! : undefined;
-    if (only && only.buffer === chunk.buffer && only.byteOffset === chunk.byteOffset && only.length === chunk.length) {
-      return [chunk];
-    }
-    return this.parts;
   }
 }
 
@@ -212,13 +252,13 @@ export class RenegotiationWatch {
   /** Takes the next bytes `from` one side; returns what may be sent on to the other. */
   feed(from: Side, chunk: Uint8Array): Verdict {
     const lane = this.lanes[from];
-    const out = new Output();
+    const out = new Output(chunk);
     this.events = NO_EVENTS;
     if (this.mode.kind === 'blocked') return { forward: [], events: NO_EVENTS, block: this.mode.block };
     if (this.mode.kind === 'pass-through') {
       this.flushHeld(lane, out);
-      out.push(chunk);
-      return { forward: out.result(chunk), events: NO_EVENTS, block: undefined };
+      out.pushRange(0, chunk.length);
+      return { forward: out.result(), events: NO_EVENTS, block: undefined };
     }
     let at = 0;
     while (at < chunk.length && this.mode.kind === 'inspect') {
@@ -228,8 +268,8 @@ export class RenegotiationWatch {
     lane.held.settle();
     // `mode` changes inside the loop; read it again through a widening cast.
     const mode = this.mode as Mode;
-    if (mode.kind === 'pass-through') out.push(chunk.subarray(at));
-    return { forward: out.result(chunk), events: this.events, block: this.blocked };
+    if (mode.kind === 'pass-through') out.pushRange(at, chunk.length);
+    return { forward: out.result(), events: this.events, block: this.blocked };
   }
 
   private emit(e: GuardEvent): void {
@@ -241,13 +281,13 @@ export class RenegotiationWatch {
 
   private payload(lane: Lane, chunk: Uint8Array, at: number, out: Output): number {
     const n = Math.min(lane.payloadLeft, chunk.length - at);
-    const part = chunk.subarray(at, at + n);
     lane.payloadLeft -= n;
     const collecting = lane.collecting;
     if (collecting === undefined) {
-      out.push(part);
+      out.pushRange(at, at + n);
       return at + n;
     }
+    const part = chunk.subarray(at, at + n);
     lane.held.append(part);
     const result = collecting.push(part);
     if (result.status === 'more') {
@@ -266,34 +306,35 @@ export class RenegotiationWatch {
     const end = at + n;
     // The first byte is enough to tell a TLS peer from anything else (an HTTP request, an SMTP banner).
     if (lane.records === 0 && had === 0 && !firstByteIsTls(lane.side, chunk[at]!)) {
-      if (this.admitNonTls(lane)) out.push(chunk.subarray(at, end));
+      if (this.admitNonTls(lane)) out.pushRange(at, end);
       return end;
     }
-    let headerBytes: Uint8Array;
-    if (had === 0 && n === RECORD_HEADER_LEN) {
-      headerBytes = chunk.subarray(at, end);
-    } else {
-      const head = (lane.head ??= new Uint8Array(RECORD_HEADER_LEN));
-      head.set(chunk.subarray(at, end), had);
+    // A whole header is read where it lies in the chunk (a view of it is made only to hold it);
+    // one split across chunks is gathered in lane.head.
+    let split: Uint8Array | undefined;
+    if (had !== 0 || n !== RECORD_HEADER_LEN) {
+      split = lane.head ??= new Uint8Array(RECORD_HEADER_LEN);
+      split.set(chunk.subarray(at, end), had);
       lane.headHave += n;
       if (lane.headHave < RECORD_HEADER_LEN) return end;
       // Handed over whole (held or written out), never written again.
       lane.headHave = 0;
       lane.head = undefined;
-      headerBytes = head;
     }
-    switch (this.onHeader(lane, headerBytes)) {
+    switch (split === undefined ? this.onHeader(lane, chunk, at) : this.onHeader(lane, split, 0)) {
       case 'forward':
-        out.push(headerBytes);
+        if (split === undefined) out.pushRange(at, end);
+        else out.push(split);
         break;
       case 'hold':
-        lane.held.append(headerBytes);
+        lane.held.append(split ?? chunk.subarray(at, end));
         // Empty handshake records (forbidden, RFC 5246 §6.2.1) would otherwise grow it 5 bytes at a time.
         if (lane.held.length > MAX_HELD_WHILE_COLLECTING) this.block(lane, 'hello-too-large');
         break;
       case 'pass-through':
         this.release(lane, out);
-        out.push(headerBytes);
+        if (split === undefined) out.pushRange(at, end);
+        else out.push(split);
         break;
       case 'blocked':
         break;
@@ -301,13 +342,15 @@ export class RenegotiationWatch {
     return end;
   }
 
-  /** `head`: the five bytes of the record header. */
-  private onHeader(lane: Lane, head: Uint8Array): Action {
-    const type = head[0]!;
-    if (lane.side === 'client' && lane.records === 0 && isSslv2HeaderByte(type)) return this.startSslv2(lane, head);
-    const length = (head[3]! << 8) | head[4]!;
+  /** The five bytes of the record header are bytes[at, at + 5). */
+  private onHeader(lane: Lane, bytes: Uint8Array, at: number): Action {
+    const type = bytes[at]!;
+    if (lane.side === 'client' && lane.records === 0 && isSslv2HeaderByte(type)) {
+      return this.startSslv2(lane, bytes.subarray(at, at + RECORD_HEADER_LEN));
+    }
+    const length = (bytes[at + 3]! << 8) | bytes[at + 4]!;
     // RFC 5246 §6.2.1/§6.2.3: every TLS record has major version 3 and at most 2^14 + 2048 bytes.
-    if (head[1] !== 3 || length > MAX_CIPHERTEXT) {
+    if (bytes[at + 1] !== 3 || length > MAX_CIPHERTEXT) {
       if (lane.records === 0) return this.admitNonTls(lane) ? 'pass-through' : 'blocked';
       return this.block(lane, 'malformed-record');
     }

@@ -11,6 +11,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { get } from 'node:http';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -19,6 +20,7 @@ import { concat } from '../../src/wire/codec.ts';
 import { ContentType } from '../../src/wire/enums.ts';
 import { lookup } from 'node:dns/promises';
 import { buildGuardConfig, GuardConfigError } from '../../src/guard/config.ts';
+import { LINGER_MS } from '../../src/guard/connection.ts';
 import { startGuard } from '../../src/guard/start.ts';
 import { proxyV1Header, proxyV2Header } from '../../src/guard/proxy-protocol.ts';
 import { RenegotiationRateLimiter } from '../../src/handshake/rate-limit.ts';
@@ -93,9 +95,10 @@ async function rawUpstream(host = '127.0.0.1'): Promise<RawUpstream> {
 function connectRaw(
   port: number,
   host = '127.0.0.1',
+  allowHalfOpen = false,
 ): Promise<net.Socket & { got: Buffer[]; isClosed: () => boolean }> {
   return new Promise((resolve, reject) => {
-    const s = net.connect(port, host) as net.Socket & { got: Buffer[]; isClosed: () => boolean };
+    const s = net.connect({ port, host, allowHalfOpen }) as net.Socket & { got: Buffer[]; isClosed: () => boolean };
     s.got = [];
     let closed = false;
     s.isClosed = () => closed;
@@ -120,8 +123,9 @@ async function withGuard<T>(g: Promise<TestGuard>, body: (g: TestGuard) => Promi
 async function scriptedSession(
   port: number,
   upstream: RawUpstream,
+  allowHalfOpen = false,
 ): Promise<net.Socket & { got: Buffer[]; isClosed: () => boolean }> {
-  const client = await connectRaw(port);
+  const client = await connectRaw(port, '127.0.0.1', allowHalfOpen);
   const expectUp = async (bytes: Uint8Array[]): Promise<void> => {
     const want = concat(...bytes).length;
     await waitUntil(`${want} bytes at the upstream`, () => upstream.bytes().length >= want);
@@ -393,6 +397,49 @@ describe('hostile and broken clients', () => {
         await scriptedSession(g.port, upstream);
         await g.recorded.waitClosed(1, 3_000);
         assert.equal(g.recorded.closed[0]!.summary.reason, 'idle-timeout');
+      });
+    } finally {
+      await upstream.stop();
+    }
+  });
+
+  test('a silent client is closed at the handshake timeout, not before', async () => {
+    const upstream = await rawUpstream();
+    try {
+      const handshakeMs = 400;
+      const config = listenerConfig(upstream.port, 'deny', {
+        timeouts: { handshakeMs, idleMs: 5_000, connectMs: 1_000 },
+      });
+      await withGuard(startTestGuard([config]), async (g) => {
+        const connecting = performance.now();
+        const client = await connectRaw(g.port);
+        await waitUntil('the silent client to be closed', () => client.isClosed());
+        const waited = performance.now() - connecting;
+        await g.recorded.waitClosed(1, WAIT_MS);
+        assert.equal(g.recorded.closed[0]!.summary.reason, 'handshake-timeout');
+        assert.ok(waited >= handshakeMs, `closed after ${waited.toFixed(0)} ms`);
+      });
+    } finally {
+      await upstream.stop();
+    }
+  });
+
+  test('after a block, a client that keeps its side open is closed LINGER_MS after its FIN, not before', async () => {
+    const upstream = await rawUpstream();
+    try {
+      await withGuard(startTestGuard([listenerConfig(upstream.port, 'deny')]), async (g) => {
+        // allowHalfOpen: the client does not answer the guard's FIN with its own.
+        const client = await scriptedSession(g.port, upstream, true);
+        let finAt = 0;
+        client.once('end', () => (finAt = performance.now()));
+        client.write(sealed(ContentType.handshake, 250));
+        await g.recorded.waitClosed(1, WAIT_MS);
+        const lingered = performance.now() - finAt;
+        assert.ok(finAt > 0, 'the client got the FIN of the block');
+        assert.equal(g.recorded.closed[0]!.summary.reason, 'blocked');
+        // The FIN left just after the linger began: allow its way over loopback.
+        assert.ok(lingered >= LINGER_MS - 50, `closed ${lingered.toFixed(0)} ms after the FIN`);
+        client.destroy();
       });
     } finally {
       await upstream.stop();
