@@ -39,9 +39,13 @@ import {
 } from './support.ts';
 import { freePort } from '../peers/ports.ts';
 import { createNetnsPair, netnsSkipReason } from '../peers/netns.ts';
-import { startProcess } from '../peers/peer-process.ts';
+import { spawnPeer, startProcess } from '../peers/peer-process.ts';
 
 const WAIT_MS = 10_000;
+/** `node -e` a listener on 127.0.0.1:argv[1] whose event loop blocks once it listens, so it never accepts. */
+const NEVER_ACCEPTS =
+  "const s = require('net').createServer(); s.listen({ port: Number(process.argv[1]), host: '127.0.0.1', backlog: 1 }, " +
+  "() => { console.log('listening'); Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0); });";
 const SHORT = { handshakeMs: 500, idleMs: 1_000, connectMs: 1_000 };
 
 let pki: TestPki;
@@ -421,6 +425,46 @@ describe('hostile and broken clients', () => {
       });
     } finally {
       await upstream.stop();
+    }
+  });
+
+  test('an upstream whose TCP connection never completes is given up at the connect timeout, not before', async () => {
+    // A listener that never accepts, its accept queue (backlog 1: two connections) filled: Linux
+    // then drops further SYNs, so the guard's connect neither completes nor fails by itself.
+    const port = await freePort();
+    const neverAccepts = await spawnPeer({
+      name: 'a listener that never accepts',
+      command: process.execPath,
+      args: ['-e', NEVER_ACCEPTS, String(port)],
+      host: '127.0.0.1',
+      port,
+      readyPattern: /^listening$/m,
+    });
+    const queued: net.Socket[] = [];
+    try {
+      for (let i = 0; i < 2; i++) {
+        const s = net.connect(port, '127.0.0.1').on('error', () => undefined);
+        queued.push(s);
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error('a queued connection did not complete')), WAIT_MS);
+          s.once('connect', () => resolve(void clearTimeout(timer)));
+        });
+      }
+      const connectMs = 400;
+      const config = listenerConfig(port, 'deny', { timeouts: { handshakeMs: 5_000, idleMs: 5_000, connectMs } });
+      await withGuard(startTestGuard([config]), async (g) => {
+        const connecting = performance.now();
+        const client = await connectRaw(g.port);
+        client.write(clientHello());
+        await waitUntil('the client to be closed', () => client.isClosed());
+        const waited = performance.now() - connecting;
+        await g.recorded.waitClosed(1, WAIT_MS);
+        assert.equal(g.recorded.closed[0]!.summary.reason, 'upstream-connect-timeout');
+        assert.ok(waited >= connectMs, `closed after ${waited.toFixed(0)} ms`);
+      });
+    } finally {
+      for (const s of queued) s.destroy();
+      await neverAccepts.stop();
     }
   });
 
