@@ -172,28 +172,39 @@ export async function createTestPki(options: { keyType: KeyType }): Promise<Test
   return { ca, server, client };
 }
 
-export interface PkiFiles {
+/** What a client of a throwaway server needs on disk to trust it and to present a certificate. */
+export interface ClientPkiFiles {
   readonly ca: string;
-  readonly serverCert: string;
-  readonly serverKey: string;
   readonly clientCert: string;
   readonly clientKey: string;
 }
 
-/** Writes ca.pem, server.pem, server.key, client.pem and client.key into dir (keys mode 0600). */
-export async function writePkiFiles(dir: string, pki: TestPki): Promise<PkiFiles> {
+export interface PkiFiles extends ClientPkiFiles {
+  readonly serverCert: string;
+  readonly serverKey: string;
+}
+
+/**
+ * Writes ca.pem, client.pem and client.key (mode 0600) into dir: all a client needs, and no
+ * server key, which a server that holds it in memory has no reason to leave on disk.
+ */
+export async function writeClientPkiFiles(dir: string, pki: TestPki): Promise<ClientPkiFiles> {
   await mkdir(dir, { recursive: true });
-  const files: PkiFiles = {
-    ca: join(dir, 'ca.pem'),
-    serverCert: join(dir, 'server.pem'),
-    serverKey: join(dir, 'server.key'),
-    clientCert: join(dir, 'client.pem'),
-    clientKey: join(dir, 'client.key'),
-  };
+  const files = { ca: join(dir, 'ca.pem'), clientCert: join(dir, 'client.pem'), clientKey: join(dir, 'client.key') };
   await writeFile(files.ca, pki.ca.certPem);
-  await writeFile(files.serverCert, pki.server.certPem);
-  await writeFile(files.serverKey, pki.server.keyPem, { mode: 0o600 });
   await writeFile(files.clientCert, pki.client.certPem);
   await writeFile(files.clientKey, pki.client.keyPem, { mode: 0o600 });
+  return files;
+}
+
+/** Writes the client's files and server.pem and server.key (keys mode 0600) into dir, for peers that read files. */
+export async function writePkiFiles(dir: string, pki: TestPki): Promise<PkiFiles> {
+  const files = {
+    ...(await writeClientPkiFiles(dir, pki)),
+    serverCert: join(dir, 'server.pem'),
+    serverKey: join(dir, 'server.key'),
+  };
+  await writeFile(files.serverCert, pki.server.certPem);
+  await writeFile(files.serverKey, pki.server.keyPem, { mode: 0o600 });
   return files;
 }

@@ -15,7 +15,7 @@ import type { HandshakeSummary } from '../handshake/events.ts';
 import type { ServerRenegotiationPolicy } from '../handshake/server-config.ts';
 import { SERVER_PRESETS, type ServerPresetName } from '../handshake/server-presets.ts';
 import { loadCertificate, type ServerCertificate } from '../pki/credentials.ts';
-import { createTestPki, writePkiFiles, type KeyType } from '../pki/throwaway.ts';
+import { createTestPki, writeClientPkiFiles, type KeyType } from '../pki/throwaway.ts';
 import { trustStoreFromPem, type TrustStore } from '../pki/verify.ts';
 import { describeSystemError } from '../text/system-error.ts';
 import { ProtocolVersion, alertName } from '../wire/enums.ts';
@@ -95,12 +95,12 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   let caFile: string | undefined;
   let clientCertFile: string | undefined;
   let clientKeyFile: string | undefined;
-  /** The throwaway PKI's folder (private keys): removed when the server closes or the process exits. */
+  /** The throwaway PKI's folder (what a client needs, its key included): removed when the server closes or the process exits. */
   let tempDir: string | undefined;
   if (certificate === undefined) {
     const pki = await createTestPki({ keyType: opts.keyType ?? 'rsa' });
     tempDir = throwawayDir();
-    const files = await writePkiFiles(tempDir, pki);
+    const files = await writeClientPkiFiles(tempDir, pki);
     certificate = loadCertificate(pki.server.chainPem, pki.server.keyPem);
     caFile = files.ca;
     clientCertFile = files.clientCert;

@@ -370,6 +370,8 @@ describe('renego server leaves no private key behind', () => {
       });
       const ca = / ca=(\S+)/.exec(listening)?.[1] ?? '';
       assert.ok(ca.startsWith(tmp) && fs.existsSync(ca), `the CA is in ${tmp}: ${listening}`);
+      // What a client needs, and not the server's key, which the server holds in memory.
+      assert.deepEqual(fs.readdirSync(path.dirname(ca)).sort(), ['ca.pem', 'client.key', 'client.pem']);
       server.kill(signal);
       // The second a moment later, once the first was taken (signals of one kind pending together
       // merge into one); if the server is gone by then, the second finds nothing, as it should.
