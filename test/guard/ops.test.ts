@@ -407,6 +407,18 @@ describe('hostile and broken clients', () => {
     }
   });
 
+  /** A client that connects (and sends `first`) is closed by the guard for `reason`, no sooner than `ms` after. */
+  async function closedNoSooner(g: TestGuard, reason: string, ms: number, first?: Uint8Array): Promise<void> {
+    const connecting = performance.now();
+    const client = await connectRaw(g.port);
+    if (first) client.write(first);
+    await waitUntil('the client to be closed', () => client.isClosed());
+    const waited = performance.now() - connecting;
+    await g.recorded.waitClosed(1, WAIT_MS);
+    assert.equal(g.recorded.closed[0]!.summary.reason, reason);
+    assert.ok(waited >= ms, `closed after ${waited.toFixed(0)} ms`);
+  }
+
   test('a silent client is closed at the handshake timeout, not before', async () => {
     const upstream = await rawUpstream();
     try {
@@ -414,15 +426,7 @@ describe('hostile and broken clients', () => {
       const config = listenerConfig(upstream.port, 'deny', {
         timeouts: { handshakeMs, idleMs: 5_000, connectMs: 1_000 },
       });
-      await withGuard(startTestGuard([config]), async (g) => {
-        const connecting = performance.now();
-        const client = await connectRaw(g.port);
-        await waitUntil('the silent client to be closed', () => client.isClosed());
-        const waited = performance.now() - connecting;
-        await g.recorded.waitClosed(1, WAIT_MS);
-        assert.equal(g.recorded.closed[0]!.summary.reason, 'handshake-timeout');
-        assert.ok(waited >= handshakeMs, `closed after ${waited.toFixed(0)} ms`);
-      });
+      await withGuard(startTestGuard([config]), (g) => closedNoSooner(g, 'handshake-timeout', handshakeMs));
     } finally {
       await upstream.stop();
     }
@@ -452,16 +456,9 @@ describe('hostile and broken clients', () => {
       }
       const connectMs = 400;
       const config = listenerConfig(port, 'deny', { timeouts: { handshakeMs: 5_000, idleMs: 5_000, connectMs } });
-      await withGuard(startTestGuard([config]), async (g) => {
-        const connecting = performance.now();
-        const client = await connectRaw(g.port);
-        client.write(clientHello());
-        await waitUntil('the client to be closed', () => client.isClosed());
-        const waited = performance.now() - connecting;
-        await g.recorded.waitClosed(1, WAIT_MS);
-        assert.equal(g.recorded.closed[0]!.summary.reason, 'upstream-connect-timeout');
-        assert.ok(waited >= connectMs, `closed after ${waited.toFixed(0)} ms`);
-      });
+      await withGuard(startTestGuard([config]), (g) =>
+        closedNoSooner(g, 'upstream-connect-timeout', connectMs, clientHello()),
+      );
     } finally {
       for (const s of queued) s.destroy();
       await neverAccepts.stop();

@@ -95,6 +95,14 @@ async function closedTargets(n: number): Promise<string[]> {
 }
 
 /** A listener that accepts and never answers: its scan ends only at --timeout, after the refused ones. */
+/** The reports of a `--json` run, one per line. */
+function jsonLines(text: string): ScanReport[] {
+  return text
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as ScanReport);
+}
+
 /** A server on 127.0.0.1 that does `onConnection` with each connection; its target and close(). */
 async function localTarget(onConnection: (s: Socket) => void): Promise<{ target: string; close(): Promise<void> }> {
   const local = await listenLocal(createServer((s) => onConnection(s.on('error', () => undefined))));
@@ -157,10 +165,7 @@ describe('renego scan output order and files', () => {
       .filter((l) => l.startsWith('127.0.0.1:'))
       .map((l) => l.split(' ')[0]);
     assert.deepEqual(textOrder, targets, 'text on stdout');
-    const json = (await readFile(jsonFile, 'utf8'))
-      .trim()
-      .split('\n')
-      .map((l) => (JSON.parse(l) as ScanReport).target);
+    const json = jsonLines(await readFile(jsonFile, 'utf8')).map((r) => r.target);
     assert.deepEqual(json, targets, '--json-file');
     const page = await readFile(html, 'utf8');
     const rows = [...page.matchAll(/<tr><td><a href="#[^"]+">([^<]+)<\/a>/g)].map((m) => m[1]);
@@ -217,10 +222,7 @@ describe('how far a scan got: the JSON report says it in a typed field', () => {
     const io = terminalIo(undefined, false);
     const code = await runScanCommand({ targets, timeout: 800, retries: 0, json: true }, io);
     assert.equal(code, EXIT.usage);
-    const reports = io.out
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as ScanReport);
+    const reports = jsonLines(io.out);
     assert.deepEqual(
       reports.map((r) => [r.target, r.ok, r.reachability]),
       [
@@ -265,10 +267,7 @@ describe('how far a scan got: the JSON report says it in a typed field', () => {
         { timeoutMs: 30_000 },
       );
       assert.equal(r.code, EXIT.usage, r.stderr);
-      const reports = r.stdout
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l) as ScanReport);
+      const reports = jsonLines(r.stdout);
       assert.deepEqual(
         reports.map((x) => [x.target, x.ok, x.reachability]),
         [
